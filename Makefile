@@ -1,0 +1,60 @@
+# Portail usager — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+export PIP_NO_INPUT := 1
+
+.PHONY: run test install install-test system-packages lint unit integration bench messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# Reinstall whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test system-packages
+
+# Debian packages the browser tests need (only when run as root, and only if missing).
+system-packages:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+run: install
+	$(BIN)/portail migrate
+	$(BIN)/portail demo
+	$(BIN)/portail serve --host 127.0.0.1 --port 8000
+
+lint: install-test
+	$(BIN)/lint-imports
+	$(BIN)/ruff check src tests bench
+
+test: install-test lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+unit: install-test
+	$(BIN)/python -m pytest tests/unit
+
+integration: install-test
+	$(BIN)/python -m pytest tests/integration
+
+bench: install-test
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Refresh the English catalog from the French source strings (then translate what is new).
+messages: install-test
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ --no-location --omit-header --sort-output -o $(VENV)/messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d src/portail_web/locale -D messages --no-location --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

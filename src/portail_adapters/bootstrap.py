@@ -1,0 +1,75 @@
+"""The composition root: Settings -> a wired Portal. The only place that picks adapters."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from portail_domain.portal import Portal, PortalConfig, UtilityCard
+from portail_domain.ports import PasswordHasher
+
+from .passwords import Argon2Hasher
+from .settings import Settings, SettingsError
+from .sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
+from .sql.database import pending_migrations
+from .system import SystemClock, SystemSecrets
+
+log = logging.getLogger("portail")
+
+
+def create_engine(settings: Settings) -> Engine:
+    try:
+        return create_engine_from_url(settings.database_url)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise SettingsError([f"PORTAIL_DATABASE_URL: {exc}"]) from None
+
+
+def check_database(engine: Engine) -> None:
+    """Fail early with one line when the database does not answer."""
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise SettingsError([f"PORTAIL_DATABASE_URL: the database does not answer ({reason})"]) from None
+
+
+def config_from(settings: Settings) -> PortalConfig:
+    return PortalConfig(
+        base_url=settings.base_url,
+        utility=UtilityCard(
+            name=settings.utility_name,
+            address=settings.utility_address,
+            email=settings.utility_email,
+            phone=settings.utility_phone,
+            hours=settings.utility_hours,
+        ),
+        secret_key=settings.secret_key,
+    )
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    passwords: PasswordHasher | None = None,
+    run_migrations: bool = False,
+) -> Portal:
+    """Wire a portal from settings. Any adapter can be handed in instead (tests, embedders)."""
+    engine = engine or create_engine(settings)
+    check_database(engine)
+    if run_migrations:
+        migrate(engine)
+    elif pending_migrations(engine):
+        log.warning("the database schema is not up to date: run `portail migrate`")
+    return Portal(
+        uow=SqlUnitOfWorkFactory(engine),
+        clock=SystemClock(),
+        secrets=SystemSecrets(),
+        passwords=passwords or Argon2Hasher(),
+        config=config_from(settings),
+        # Seams: mail (issue Accounts), payment (issue Factures), files (issue Documents)
+        # are built here from settings.mail_url, settings.payment and settings.files_url.
+    )

@@ -1,0 +1,144 @@
+"""A believable demo utility, built through the domain (entities, rules, repositories).
+
+Idempotent: loading twice changes nothing. Deterministic: the same data on every machine,
+dated relative to today so the demo always has three years of history.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+import attrs
+
+from portail_domain.accounts import Account, Language, Subscriber
+from portail_domain.contracts import Contract, MeterReading, ReadingSource, Service
+from portail_domain.documents import ensure_default_folders
+from portail_domain.invoices import Invoice
+from portail_domain.portal import Portal
+from portail_domain.values import EmailAddress, MeterIndex, Money
+
+DEMO_EMAIL = "marie.dupont@example.org"
+DEMO_PASSWORD = "eau-potable-demo-2026"  # noqa: S105 - demo data only, printed by `portail demo`
+
+FIRST = ["Marie", "Jean", "Sophie", "Pierre", "Camille", "Luc", "Élodie", "Nicolas", "Chloé", "Antoine",
+         "Julie", "Thomas", "Léa", "Hugo", "Manon", "Julien", "Sarah", "Mathieu", "Inès", "Olivier"]
+LAST = ["Dupont", "Martin", "Bernard", "Robert", "Richard", "Durand", "Moreau", "Laurent", "Simon", "Michel",
+        "Lefèvre", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Girard", "Bonnet", "Mercier"]
+STREETS = ["rue de la Fontaine", "avenue de la Gare", "chemin des Vignes", "place de la Mairie",
+           "rue du Moulin", "impasse des Oliviers", "boulevard Pasteur", "rue de l'Hérault"]
+TOWNS = [("34230", "Paulhan"), ("34800", "Clermont-l'Hérault"), ("34230", "Usclas-d'Hérault"),
+         ("34800", "Canet"), ("34800", "Aspiran")]
+
+
+SOURCES = [ReadingSource.AGENT, ReadingSource.ESTIMATED, ReadingSource.AGENT, ReadingSource.SUBSCRIBER]
+
+
+@attrs.frozen
+class DemoSummary:
+    created: bool
+    subscribers: int
+    email: str
+    password: str
+
+
+def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> DemoSummary:
+    rng = random.Random(seed)
+    today = portal.clock.today()
+    with portal.uow() as uow:
+        if uow.subscribers.by_number("100001") is not None:
+            return DemoSummary(False, subscribers, DEMO_EMAIL, DEMO_PASSWORD)
+        for n in range(subscribers):
+            postal_code, city = TOWNS[n % len(TOWNS)]
+            first, last = FIRST[n % len(FIRST)], LAST[n % len(LAST)]
+            address = f"{rng.randint(1, 80)} {STREETS[n % len(STREETS)]}"
+            email = DEMO_EMAIL if n == 0 else f"{first.lower()}.{last.lower()}{n}@example.org"
+            subscriber = Subscriber(
+                number=str(100001 + n),
+                name=f"{first} {last}",
+                email=EmailAddress.parse(_ascii(email)) if n % 7 != 6 else None,  # some have no e-mail on file
+                phone=f"06 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
+                address=address,
+                postal_code=postal_code,
+                city=city,
+                language=Language.EN if n == 5 else Language.FR,
+                paperless=n % 3 == 0,
+            )
+            uow.subscribers.add(subscriber)
+            ensure_default_folders(uow, subscriber.id)
+            contracts = 2 if n in (0, 9) else 1
+            for k in range(contracts):
+                _contract_with_history(uow, rng, subscriber, n, k, today, leak=(n == 0 and k == 0),
+                                       meter_change=(n == 3))
+        subscriber = uow.subscribers.by_number("100001")
+        uow.accounts.add(
+            Account(password_hash=portal.passwords.hash(DEMO_PASSWORD), created_at=portal.clock.now(),
+                    subscriber_id=subscriber.id)
+        )
+        uow.commit()
+    return DemoSummary(True, subscribers, DEMO_EMAIL, DEMO_PASSWORD)
+
+
+def _ascii(text: str) -> str:
+    return text.replace("é", "e").replace("è", "e").replace("ï", "i")
+
+
+def _contract_with_history(uow, rng: random.Random, subscriber: Subscriber, n: int, k: int, today: date,
+                           *, leak: bool, meter_change: bool) -> None:
+    start = today - timedelta(days=3 * 365 + 30 + rng.randint(0, 60))
+    second_home = k == 1
+    contract = Contract(
+        number=f"C{100001 + n}-{k + 1}",
+        subscriber_id=subscriber.id,
+        service=Service.BOTH if not second_home else Service.WATER,
+        supply_address=(f"{subscriber.address}, {subscriber.postal_code} {subscriber.city}" if not second_home
+                        else f"{rng.randint(1, 30)} rue des Jardins, 34800 Canet"),
+        meter_number=f"M{20190000 + n * 10 + k}",
+        meter_digits=5,
+        start_on=start,
+    )
+    uow.contracts.add(contract)
+    # Quarterly readings: agent twice a year, the others estimated or sent by the subscriber.
+    litres_per_day = rng.randint(90, 160) * (0.4 if second_home else 1) * 2.2
+    index = rng.randint(100, 900) * 1000
+    meter = contract.meter_number
+    readings: list[MeterReading] = []
+    invoices_made = 0
+    on = start
+    quarter = 0
+    while on <= today - timedelta(days=10):
+        if meter_change and quarter == 6:
+            # The old meter's last reading and the new meter's first, on the same day.
+            readings.append(MeterReading(contract.id, meter, on, MeterIndex(index), ReadingSource.AGENT))
+            meter = f"{meter}B"
+            index = 0
+            contract.meter_number = meter
+        source = SOURCES[quarter % 4]
+        readings.append(MeterReading(contract.id, meter, on, MeterIndex(index), source))
+        days = 91 + rng.randint(-5, 5)
+        factor = 1.3 if on.month in (6, 7, 8) else 1.0
+        next_on = on + timedelta(days=days)
+        is_last = next_on + timedelta(days=91 - 5) > today - timedelta(days=10)
+        if leak and is_last:
+            factor *= 3.2  # a leak: the last period triggers the over-consumption alert
+        index += int(days * litres_per_day * factor * rng.uniform(0.85, 1.15))
+        if quarter % 2 == 1:
+            invoices_made += 1
+            issued = on + timedelta(days=7)
+            if issued <= today:
+                volume = (index - readings[-2].index.litres) / 1000 if len(readings) > 1 else 30
+                amount = Money(int(volume * 420) + 4500)  # 4,20 € / m³ plus the standing charge
+                recent = (today - issued).days < 120
+                uow.invoices.add(Invoice(
+                    number=f"F{issued.year}-{100001 + n}{k}{invoices_made:02d}",
+                    contract_id=contract.id,
+                    issued_on=issued,
+                    due_on=issued + timedelta(days=30),
+                    amount=amount,
+                    amount_paid=Money(0) if recent and n % 2 == 0 else amount,
+                ))
+        on = next_on
+        quarter += 1
+    if meter_change:
+        uow.contracts.update(contract)
+    uow.readings.add_many(readings)

@@ -1,0 +1,135 @@
+"""Fakes of the non-storage ports: clock, secrets, passwords, mail, payment, files."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from portail_domain.errors import GatewayError, NotFound, StorageError
+from portail_domain.invoices import PaymentStatus
+from portail_domain.ports import GatewayResult, OutgoingMail, PaymentOrder, StartedPayment
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@attrs.define
+class FixedClock:
+    """A clock that only moves when told to."""
+
+    current: datetime = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def today(self) -> date:
+        return self.current.astimezone(PARIS).date()
+
+    def advance(self, **delta: float) -> None:
+        self.current = self.current + timedelta(**delta)
+
+
+@attrs.define
+class SequenceSecrets:
+    """Predictable but distinct tokens (``tok-1``, ``tok-2``…) padded to the asked length."""
+
+    counter: Iterator[int] = attrs.field(factory=lambda: itertools.count(1))
+
+    def token(self, nbytes: int = 32) -> str:
+        return f"tok-{next(self.counter)}".ljust(nbytes, "x")
+
+
+class PlainPasswordHasher:
+    """A fast, deterministic hasher for tests (salted SHA-256; never use it for real)."""
+
+    prefix = "plain$"
+
+    def hash(self, password: str) -> str:
+        return self.prefix + hashlib.sha256(b"salt" + password.encode()).hexdigest()
+
+    def verify(self, stored_hash: str, password: str) -> bool:
+        return hmac.compare_digest(stored_hash, self.hash(password))
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return not stored_hash.startswith(self.prefix)
+
+
+@attrs.define
+class MemoryMailer:
+    """Keeps what it was asked to send; ``fail`` makes it raise like a server that is down."""
+
+    sent: list[OutgoingMail] = attrs.field(factory=list)
+    fail: bool = False
+
+    def send(self, mail: OutgoingMail) -> None:
+        if self.fail:
+            raise ConnectionError("mail server unavailable")
+        self.sent.append(mail)
+
+
+@attrs.define
+class FakeGateway:
+    """A payment gateway whose results the test decides (``decide(op, status)``)."""
+
+    name: str = "fake"
+    client_number: str = "000000"
+    results: dict[str, GatewayResult] = attrs.field(factory=dict)
+    orders: dict[str, PaymentOrder] = attrs.field(factory=dict)
+    down: bool = False
+    _ids: Iterator[int] = attrs.field(factory=lambda: itertools.count(1))
+
+    def start(self, order: PaymentOrder) -> StartedPayment:
+        if self.down:
+            raise GatewayError("gateway unavailable")
+        op = f"op{next(self._ids)}"
+        self.orders[op] = order
+        self.results[op] = GatewayResult(op, PaymentStatus.PENDING.value, order.amount, order.reference,
+                                         self.client_number)
+        return StartedPayment(op, f"https://gateway.invalid/pay?op={op}")
+
+    def decide(self, operation_id: str, status: PaymentStatus, **changes: object) -> None:
+        self.results[operation_id] = attrs.evolve(self.results[operation_id], status=status.value, **changes)
+
+    def fetch_result(self, operation_id: str) -> GatewayResult:
+        if self.down:
+            raise GatewayError("gateway unavailable")
+        if operation_id not in self.results:
+            return GatewayResult(operation_id, PaymentStatus.EXPIRED.value)
+        return self.results[operation_id]
+
+
+@attrs.define
+class MemoryFileStore:
+    objects: dict[str, bytes] = attrs.field(factory=dict)
+    content_types: dict[str, str] = attrs.field(factory=dict)
+    down: bool = False
+    _lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def put(self, key: str, data: BinaryIO, *, content_type: str, size: int | None = None) -> None:
+        if self.down:
+            raise StorageError("file store unavailable")
+        with self._lock:
+            self.objects[key] = data.read()
+            self.content_types[key] = content_type
+
+    def open(self, key: str) -> Iterator[bytes]:
+        try:
+            body = self.objects[key]
+        except KeyError:
+            raise NotFound(key=key) from None
+        return iter([body[i : i + 65536] for i in range(0, len(body), 65536)] or [b""])
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self.objects.pop(key, None)
+            self.content_types.pop(key, None)
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects

@@ -1,0 +1,268 @@
+"""In-memory repositories and unit of work.
+
+A unit of work works on a deep copy of the committed state and publishes it on
+``commit()``; leaving without committing throws the copy away, as a rollback would.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Self
+
+import attrs
+
+from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
+from portail_domain.contracts import Contract, MeterReading
+from portail_domain.documents import Document, DocumentFolder
+from portail_domain.invoices import Invoice, Payment, PaymentStatus
+from portail_domain.requests import Request, RequestMessage
+
+
+class DuplicateKey(Exception):
+    """Raised like a unique constraint would be."""
+
+
+@attrs.define
+class MemoryDatabase:
+    """The committed state: one dict per table, keyed by id."""
+
+    tables: dict[str, dict[Any, Any]] = attrs.field(factory=dict)
+    lock: threading.RLock = attrs.field(factory=threading.RLock)
+    extensions: dict[str, Any] = attrs.field(factory=dict)  # room for feature tables
+
+    def uow(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+    __call__ = uow
+
+
+class _Table:
+    def __init__(self, rows: dict[Any, Any], unique: Sequence[str] = ()) -> None:
+        self.rows = rows
+        self.unique = unique
+
+    def _insert(self, entity: Any) -> None:
+        if entity.id in self.rows:
+            raise DuplicateKey(entity.id)
+        for name in self.unique:
+            value = getattr(entity, name)
+            if value is not None and any(getattr(o, name) == value for o in self.rows.values()):
+                raise DuplicateKey(name, value)
+        self.rows[entity.id] = entity
+
+    def add(self, entity: Any) -> None:
+        self._insert(entity)
+
+    def update(self, entity: Any) -> None:
+        self.rows[entity.id] = entity
+
+    def get(self, entity_id: uuid.UUID) -> Any:
+        return self.rows.get(entity_id)
+
+    def where(self, **criteria: Any) -> list[Any]:
+        return [e for e in self.rows.values() if all(getattr(e, k) == v for k, v in criteria.items())]
+
+    def one(self, **criteria: Any) -> Any:
+        found = self.where(**criteria)
+        return found[0] if found else None
+
+    def list(self) -> list[Any]:
+        return list(self.rows.values())
+
+
+class MemorySubscribers(_Table):
+    def by_number(self, number: str) -> Subscriber | None:
+        return self.one(number=number)
+
+    def by_email(self, normalised_email: str) -> list[Subscriber]:
+        found = [s for s in self.rows.values() if s.email is not None and s.email.normalised == normalised_email]
+        return sorted(found, key=lambda s: s.number)
+
+    def list(self) -> list[Subscriber]:
+        return sorted(self.rows.values(), key=lambda s: s.number)
+
+
+class MemoryStaff(_Table):
+    def by_email(self, normalised_email: str) -> StaffUser | None:
+        return next((s for s in self.rows.values() if s.email.normalised == normalised_email), None)
+
+
+class MemoryAccounts(_Table):
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> Account | None:
+        return self.one(subscriber_id=subscriber_id)
+
+    def for_staff(self, staff_id: uuid.UUID) -> Account | None:
+        return self.one(staff_id=staff_id)
+
+
+class MemorySessions(_Table):
+    def add(self, session: WebSession) -> None:
+        self.rows[session.token_hash] = session
+
+    def get(self, token_hash: str) -> WebSession | None:
+        return self.rows.get(token_hash)
+
+    def touch(self, token_hash: str, when: datetime) -> None:
+        if token_hash in self.rows:
+            self.rows[token_hash].last_seen_at = when
+
+    def remove(self, token_hash: str) -> None:
+        self.rows.pop(token_hash, None)
+
+    def remove_for_account(self, account_id: uuid.UUID) -> None:
+        for key in [k for k, s in self.rows.items() if s.account_id == account_id]:
+            del self.rows[key]
+
+    def for_account(self, account_id: uuid.UUID) -> list[WebSession]:
+        return sorted(self.where(account_id=account_id), key=lambda s: s.last_seen_at, reverse=True)
+
+
+class MemoryContracts(_Table):
+    def by_number(self, number: str) -> Contract | None:
+        return self.one(number=number)
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Contract]:
+        return sorted(self.where(subscriber_id=subscriber_id), key=lambda c: (c.start_on, c.number))
+
+
+class MemoryReadings(_Table):
+    def add(self, reading: MeterReading) -> None:
+        if any(
+            r.contract_id == reading.contract_id
+            and r.meter_number == reading.meter_number
+            and r.read_on == reading.read_on
+            and r.counts
+            for r in self.rows.values()
+        ) and reading.counts:
+            raise DuplicateKey("one reading per meter per day")
+        self._insert(reading)
+
+    def add_many(self, readings: Iterable[MeterReading]) -> None:
+        for reading in readings:
+            self.add(reading)
+
+    def for_contract(self, contract_id: uuid.UUID) -> list[MeterReading]:
+        return sorted(self.where(contract_id=contract_id), key=lambda r: (r.read_on, r.meter_number))
+
+
+class MemoryInvoices(_Table):
+    def __init__(self, rows: dict[Any, Any], contracts: MemoryContracts) -> None:
+        super().__init__(rows, unique=("number",))
+        self.contracts = contracts
+
+    def by_number(self, number: str) -> Invoice | None:
+        return self.one(number=number)
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Invoice]:
+        mine = {c.id for c in self.contracts.for_subscriber(subscriber_id)}
+        found = [i for i in self.rows.values() if i.contract_id in mine]
+        return sorted(found, key=lambda i: (i.issued_on, i.number), reverse=True)
+
+    def lock(self, invoice_id: uuid.UUID) -> Invoice | None:
+        return self.get(invoice_id)
+
+
+class MemoryPayments(_Table):
+    def add(self, payment: Payment) -> None:
+        if payment.operation_id is not None and self.by_operation(payment.gateway, payment.operation_id):
+            raise DuplicateKey("gateway", "operation_id")
+        self._insert(payment)
+
+    def update(self, payment: Payment) -> None:
+        other = payment.operation_id and self.by_operation(payment.gateway, payment.operation_id)
+        if other and other.id != payment.id:
+            raise DuplicateKey("gateway", "operation_id")
+        super().update(payment)
+
+    def by_operation(self, gateway: str, operation_id: str) -> Payment | None:
+        return self.one(gateway=gateway, operation_id=operation_id)
+
+    def for_invoice(self, invoice_id: uuid.UUID) -> list[Payment]:
+        return sorted(self.where(invoice_id=invoice_id), key=lambda p: p.created_at)
+
+    def pending(self) -> list[Payment]:
+        return sorted(self.where(status=PaymentStatus.PENDING), key=lambda p: p.created_at)
+
+
+class MemoryFolders(_Table):
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> list[DocumentFolder]:
+        return sorted(self.where(subscriber_id=subscriber_id), key=lambda f: (f.position, f.name))
+
+
+class MemoryDocuments(_Table):
+    def remove(self, document_id: uuid.UUID) -> None:
+        self.rows.pop(document_id, None)
+
+    def in_folder(self, folder_id: uuid.UUID) -> list[Document]:
+        return sorted(self.where(folder_id=folder_id), key=lambda d: d.added_at, reverse=True)
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Document]:
+        return sorted(self.where(subscriber_id=subscriber_id), key=lambda d: d.added_at, reverse=True)
+
+
+class MemoryRequests(_Table):
+    def __init__(self, rows: dict[Any, Any], messages: dict[Any, Any]) -> None:
+        super().__init__(rows, unique=("reference",))
+        self.message_rows = messages
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Request]:
+        return sorted(self.where(subscriber_id=subscriber_id), key=lambda r: r.created_at, reverse=True)
+
+    def add_message(self, message: RequestMessage) -> None:
+        self.message_rows[message.id] = message
+
+    def messages(self, request_id: uuid.UUID) -> list[RequestMessage]:
+        found = [m for m in self.message_rows.values() if m.request_id == request_id]
+        return sorted(found, key=lambda m: m.created_at)
+
+
+TABLES = (
+    "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
+    "documents", "requests", "request_messages",
+)
+
+
+class MemoryUnitOfWork:
+    def __init__(self, database: MemoryDatabase) -> None:
+        self.database = database
+        self._state: dict[str, dict[Any, Any]] = {}
+
+    def __enter__(self) -> Self:
+        with self.database.lock:
+            for name in TABLES:
+                self.database.tables.setdefault(name, {})
+            self._state = copy.deepcopy(self.database.tables)
+        t = self._state
+        self.subscribers = MemorySubscribers(t["subscribers"], unique=("number",))
+        self.staff = MemoryStaff(t["staff"])
+        self.accounts = MemoryAccounts(t["accounts"], unique=("subscriber_id", "staff_id"))
+        self.sessions = MemorySessions(t["sessions"])
+        self.contracts = MemoryContracts(t["contracts"], unique=("number",))
+        self.readings = MemoryReadings(t["readings"])
+        self.invoices = MemoryInvoices(t["invoices"], self.contracts)
+        self.payments = MemoryPayments(t["payments"])
+        self.folders = MemoryFolders(t["folders"])
+        self.documents = MemoryDocuments(t["documents"])
+        self.requests = MemoryRequests(t["requests"], t["request_messages"])
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._state = {}
+
+    def commit(self) -> None:
+        with self.database.lock:
+            self.database.tables = copy.deepcopy(self._state)
+
+    def rollback(self) -> None:
+        with self.database.lock:
+            committed = copy.deepcopy(self.database.tables)
+            for name, rows in self._state.items():
+                rows.clear()
+                rows.update(committed.get(name, {}))
+
+    def ping(self) -> bool:
+        return True

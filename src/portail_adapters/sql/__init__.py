@@ -1,0 +1,6 @@
+"""SQL storage: SQLAlchemy Core tables, explicit row <-> entity mapping, Alembic migrations."""
+
+from .database import create_engine_from_url, migrate
+from .uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+
+__all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory", "create_engine_from_url", "migrate"]

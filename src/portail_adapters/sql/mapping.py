@@ -1,0 +1,278 @@
+"""Row <-> entity functions: the only place that knows both the tables and the domain."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from portail_domain.accounts import Account, Language, StaffRole, StaffUser, Subscriber, WebSession
+from portail_domain.contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
+from portail_domain.documents import AddedBy, Document, DocumentFolder, FolderKind
+from portail_domain.invoices import Invoice, Payment, PaymentStatus
+from portail_domain.requests import Author, Request, RequestCategory, RequestMessage, RequestStatus
+from portail_domain.values import EmailAddress, MeterIndex, Money
+
+Row = Mapping[str, Any]
+
+
+def subscriber_to_row(s: Subscriber) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "number": s.number,
+        "name": s.name,
+        "email": s.email.address if s.email else None,
+        "email_normalised": s.email.normalised if s.email else None,
+        "phone": s.phone,
+        "address": s.address,
+        "postal_code": s.postal_code,
+        "city": s.city,
+        "language": s.language.value,
+        "paperless": s.paperless,
+        "activation_code_hash": s.activation_code_hash,
+    }
+
+
+def subscriber_from_row(r: Row) -> Subscriber:
+    return Subscriber(
+        id=r["id"],
+        number=r["number"],
+        name=r["name"],
+        email=EmailAddress(r["email"], r["email_normalised"]) if r["email"] else None,
+        phone=r["phone"],
+        address=r["address"],
+        postal_code=r["postal_code"],
+        city=r["city"],
+        language=Language(r["language"]),
+        paperless=r["paperless"],
+        activation_code_hash=r["activation_code_hash"],
+    )
+
+
+def staff_to_row(s: StaffUser) -> dict[str, Any]:
+    return {"id": s.id, "email": s.email.address, "email_normalised": s.email.normalised, "name": s.name,
+            "role": s.role.value, "active": s.active}
+
+
+def staff_from_row(r: Row) -> StaffUser:
+    return StaffUser(id=r["id"], email=EmailAddress(r["email"], r["email_normalised"]), name=r["name"],
+                     role=StaffRole(r["role"]), active=r["active"])
+
+
+def contract_to_row(c: Contract) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "number": c.number,
+        "subscriber_id": c.subscriber_id,
+        "service": c.service.value,
+        "supply_address": c.supply_address,
+        "meter_number": c.meter_number,
+        "meter_digits": c.meter_digits,
+        "start_on": c.start_on,
+        "end_on": c.end_on,
+    }
+
+
+def contract_from_row(r: Row) -> Contract:
+    return Contract(
+        id=r["id"],
+        number=r["number"],
+        subscriber_id=r["subscriber_id"],
+        service=Service(r["service"]),
+        supply_address=r["supply_address"],
+        meter_number=r["meter_number"],
+        meter_digits=r["meter_digits"],
+        start_on=r["start_on"],
+        end_on=r["end_on"],
+    )
+
+
+def reading_to_row(m: MeterReading) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "contract_id": m.contract_id,
+        "meter_number": m.meter_number,
+        "read_on": m.read_on,
+        "index_litres": m.index.litres,
+        "source": m.source.value,
+        "status": m.status.value,
+        "recorded_at": m.recorded_at,
+        "photo_key": m.photo_key,
+    }
+
+
+def reading_from_row(r: Row) -> MeterReading:
+    return MeterReading(
+        id=r["id"],
+        contract_id=r["contract_id"],
+        meter_number=r["meter_number"],
+        read_on=r["read_on"],
+        index=MeterIndex(r["index_litres"]),
+        source=ReadingSource(r["source"]),
+        status=ReadingStatus(r["status"]),
+        recorded_at=r["recorded_at"],
+        photo_key=r["photo_key"],
+    )
+
+
+def invoice_to_row(i: Invoice) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "number": i.number,
+        "contract_id": i.contract_id,
+        "issued_on": i.issued_on,
+        "due_on": i.due_on,
+        "amount_cents": i.amount.cents,
+        "amount_paid_cents": i.amount_paid.cents,
+        "cancelled": i.cancelled,
+        "pdf_document_id": i.pdf_document_id,
+        "pdf_file": i.pdf_file,
+    }
+
+
+def invoice_from_row(r: Row) -> Invoice:
+    return Invoice(
+        id=r["id"],
+        number=r["number"],
+        contract_id=r["contract_id"],
+        issued_on=r["issued_on"],
+        due_on=r["due_on"],
+        amount=Money(r["amount_cents"]),
+        amount_paid=Money(r["amount_paid_cents"]),
+        cancelled=r["cancelled"],
+        pdf_document_id=r["pdf_document_id"],
+        pdf_file=r["pdf_file"],
+    )
+
+
+def payment_to_row(p: Payment) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "invoice_id": p.invoice_id,
+        "amount_cents": p.amount.cents,
+        "gateway": p.gateway,
+        "reference": p.reference,
+        "operation_id": p.operation_id,
+        "status": p.status.value,
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+        "paid_at": p.paid_at,
+        "flag": p.flag,
+        "gateway_reference": p.gateway_reference,
+    }
+
+
+def payment_from_row(r: Row) -> Payment:
+    return Payment(
+        id=r["id"],
+        invoice_id=r["invoice_id"],
+        amount=Money(r["amount_cents"]),
+        gateway=r["gateway"],
+        reference=r["reference"],
+        operation_id=r["operation_id"],
+        status=PaymentStatus(r["status"]),
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        paid_at=r["paid_at"],
+        flag=r["flag"],
+        gateway_reference=r["gateway_reference"],
+    )
+
+
+def folder_to_row(f: DocumentFolder) -> dict[str, Any]:
+    return {"id": f.id, "subscriber_id": f.subscriber_id, "name": f.name, "kind": f.kind.value,
+            "parent_id": f.parent_id, "position": f.position}
+
+
+def folder_from_row(r: Row) -> DocumentFolder:
+    return DocumentFolder(id=r["id"], subscriber_id=r["subscriber_id"], name=r["name"], kind=FolderKind(r["kind"]),
+                          parent_id=r["parent_id"], position=r["position"])
+
+
+def document_to_row(d: Document) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "subscriber_id": d.subscriber_id,
+        "folder_id": d.folder_id,
+        "filename": d.filename,
+        "content_type": d.content_type,
+        "size": d.size,
+        "sha256": d.sha256,
+        "storage_key": d.storage_key,
+        "added_by": d.added_by.value,
+        "added_at": d.added_at,
+    }
+
+
+def document_from_row(r: Row) -> Document:
+    return Document(
+        id=r["id"],
+        subscriber_id=r["subscriber_id"],
+        folder_id=r["folder_id"],
+        filename=r["filename"],
+        content_type=r["content_type"],
+        size=r["size"],
+        sha256=r["sha256"],
+        storage_key=r["storage_key"],
+        added_by=AddedBy(r["added_by"]),
+        added_at=r["added_at"],
+    )
+
+
+def request_to_row(q: Request) -> dict[str, Any]:
+    return {
+        "id": q.id,
+        "reference": q.reference,
+        "subscriber_id": q.subscriber_id,
+        "category": q.category.value,
+        "subject": q.subject,
+        "contract_id": q.contract_id,
+        "status": q.status.value,
+        "created_at": q.created_at,
+        "updated_at": q.updated_at,
+    }
+
+
+def request_from_row(r: Row) -> Request:
+    return Request(
+        id=r["id"],
+        reference=r["reference"],
+        subscriber_id=r["subscriber_id"],
+        category=RequestCategory(r["category"]),
+        subject=r["subject"],
+        contract_id=r["contract_id"],
+        status=RequestStatus(r["status"]),
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+def message_to_row(m: RequestMessage) -> dict[str, Any]:
+    return {"id": m.id, "request_id": m.request_id, "author": m.author.value, "author_name": m.author_name,
+            "body": m.body, "created_at": m.created_at, "attachment_id": m.attachment_id}
+
+
+def message_from_row(r: Row) -> RequestMessage:
+    return RequestMessage(id=r["id"], request_id=r["request_id"], author=Author(r["author"]),
+                          author_name=r["author_name"], body=r["body"], created_at=r["created_at"],
+                          attachment_id=r["attachment_id"])
+
+
+def account_to_row(a: Account) -> dict[str, Any]:
+    return {"id": a.id, "subscriber_id": a.subscriber_id, "staff_id": a.staff_id, "password_hash": a.password_hash,
+            "created_at": a.created_at, "password_changed_at": a.password_changed_at}
+
+
+def account_from_row(r: Row) -> Account:
+    return Account(id=r["id"], subscriber_id=r["subscriber_id"], staff_id=r["staff_id"],
+                   password_hash=r["password_hash"], created_at=r["created_at"],
+                   password_changed_at=r["password_changed_at"])
+
+
+def session_to_row(s: WebSession) -> dict[str, Any]:
+    return {"token_hash": s.token_hash, "account_id": s.account_id, "created_at": s.created_at,
+            "last_seen_at": s.last_seen_at, "user_agent": s.user_agent, "ip": s.ip}
+
+
+def session_from_row(r: Row) -> WebSession:
+    return WebSession(token_hash=r["token_hash"], account_id=r["account_id"], created_at=r["created_at"],
+                      last_seen_at=r["last_seen_at"], user_agent=r["user_agent"], ip=r["ip"])

@@ -1,0 +1,225 @@
+"""Repositories over one SQLAlchemy connection (the unit of work's transaction).
+
+Every query a page runs is a single indexed statement; lists never load row by row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy.sql import Select
+
+from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
+from portail_domain.contracts import Contract, MeterReading
+from portail_domain.documents import Document, DocumentFolder
+from portail_domain.invoices import Invoice, Payment, PaymentStatus
+from portail_domain.requests import Request, RequestMessage
+
+from . import mapping as m
+from . import tables as t
+
+E = TypeVar("E")
+
+
+class _Repository(Generic[E]):
+    table: Table
+    to_row: Callable[[E], dict[str, Any]]
+    from_row: Callable[[Any], E]
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def _all(self, query: Select) -> list[E]:
+        return [type(self).from_row(r) for r in self.connection.execute(query).mappings()]
+
+    def _one(self, query: Select) -> E | None:
+        row = self.connection.execute(query).mappings().first()
+        return type(self).from_row(row) if row is not None else None
+
+    def add(self, entity: E) -> None:
+        self.connection.execute(insert(self.table), [type(self).to_row(entity)])
+
+    def add_many(self, entities: Iterable[E]) -> None:
+        rows = [type(self).to_row(e) for e in entities]
+        if rows:
+            self.connection.execute(insert(self.table), rows)
+
+    def update(self, entity: E) -> None:
+        row = type(self).to_row(entity)
+        self.connection.execute(update(self.table).where(self.table.c.id == row["id"]).values(row))
+
+    def get(self, entity_id: uuid.UUID) -> E | None:
+        return self._one(select(self.table).where(self.table.c.id == entity_id))
+
+
+class SqlSubscribers(_Repository[Subscriber]):
+    table = t.subscribers
+    to_row = staticmethod(m.subscriber_to_row)
+    from_row = staticmethod(m.subscriber_from_row)
+
+    def by_number(self, number: str) -> Subscriber | None:
+        return self._one(select(self.table).where(self.table.c.number == number))
+
+    def by_email(self, normalised_email: str) -> list[Subscriber]:
+        q = select(self.table).where(self.table.c.email_normalised == normalised_email).order_by(self.table.c.number)
+        return self._all(q)
+
+    def list(self) -> list[Subscriber]:
+        return self._all(select(self.table).order_by(self.table.c.number))
+
+
+class SqlStaff(_Repository[StaffUser]):
+    table = t.staff_users
+    to_row = staticmethod(m.staff_to_row)
+    from_row = staticmethod(m.staff_from_row)
+
+    def by_email(self, normalised_email: str) -> StaffUser | None:
+        return self._one(select(self.table).where(self.table.c.email_normalised == normalised_email))
+
+
+class SqlAccounts(_Repository[Account]):
+    table = t.accounts
+    to_row = staticmethod(m.account_to_row)
+    from_row = staticmethod(m.account_from_row)
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> Account | None:
+        return self._one(select(self.table).where(self.table.c.subscriber_id == subscriber_id))
+
+    def for_staff(self, staff_id: uuid.UUID) -> Account | None:
+        return self._one(select(self.table).where(self.table.c.staff_id == staff_id))
+
+
+class SqlSessions(_Repository[WebSession]):
+    table = t.web_sessions
+    to_row = staticmethod(m.session_to_row)
+    from_row = staticmethod(m.session_from_row)
+
+    def get(self, token_hash: str) -> WebSession | None:  # type: ignore[override]
+        return self._one(select(self.table).where(self.table.c.token_hash == token_hash))
+
+    def touch(self, token_hash: str, when: datetime) -> None:
+        c = self.table.c
+        self.connection.execute(update(self.table).where(c.token_hash == token_hash).values(last_seen_at=when))
+
+    def remove(self, token_hash: str) -> None:
+        self.connection.execute(delete(self.table).where(self.table.c.token_hash == token_hash))
+
+    def remove_for_account(self, account_id: uuid.UUID) -> None:
+        self.connection.execute(delete(self.table).where(self.table.c.account_id == account_id))
+
+    def for_account(self, account_id: uuid.UUID) -> list[WebSession]:
+        c = self.table.c
+        return self._all(select(self.table).where(c.account_id == account_id).order_by(c.last_seen_at.desc()))
+
+
+class SqlContracts(_Repository[Contract]):
+    table = t.contracts
+    to_row = staticmethod(m.contract_to_row)
+    from_row = staticmethod(m.contract_from_row)
+
+    def by_number(self, number: str) -> Contract | None:
+        return self._one(select(self.table).where(self.table.c.number == number))
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Contract]:
+        c = self.table.c
+        return self._all(select(self.table).where(c.subscriber_id == subscriber_id).order_by(c.start_on, c.number))
+
+
+class SqlReadings(_Repository[MeterReading]):
+    table = t.meter_readings
+    to_row = staticmethod(m.reading_to_row)
+    from_row = staticmethod(m.reading_from_row)
+
+    def for_contract(self, contract_id: uuid.UUID) -> list[MeterReading]:
+        c = self.table.c
+        return self._all(select(self.table).where(c.contract_id == contract_id).order_by(c.read_on, c.meter_number))
+
+
+class SqlInvoices(_Repository[Invoice]):
+    table = t.invoices
+    to_row = staticmethod(m.invoice_to_row)
+    from_row = staticmethod(m.invoice_from_row)
+
+    def by_number(self, number: str) -> Invoice | None:
+        return self._one(select(self.table).where(self.table.c.number == number))
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Invoice]:
+        c = self.table.c
+        q = (
+            select(self.table)
+            .join(t.contracts, t.contracts.c.id == c.contract_id)
+            .where(t.contracts.c.subscriber_id == subscriber_id)
+            .order_by(c.issued_on.desc(), c.number.desc())
+        )
+        return self._all(q)
+
+    def lock(self, invoice_id: uuid.UUID) -> Invoice | None:
+        # FOR UPDATE on PostgreSQL; SQLite transactions are already exclusive (BEGIN IMMEDIATE).
+        return self._one(select(self.table).where(self.table.c.id == invoice_id).with_for_update())
+
+
+class SqlPayments(_Repository[Payment]):
+    table = t.payments
+    to_row = staticmethod(m.payment_to_row)
+    from_row = staticmethod(m.payment_from_row)
+
+    def by_operation(self, gateway: str, operation_id: str) -> Payment | None:
+        c = self.table.c
+        return self._one(select(self.table).where(c.gateway == gateway, c.operation_id == operation_id))
+
+    def for_invoice(self, invoice_id: uuid.UUID) -> list[Payment]:
+        c = self.table.c
+        return self._all(select(self.table).where(c.invoice_id == invoice_id).order_by(c.created_at))
+
+    def pending(self) -> list[Payment]:
+        c = self.table.c
+        return self._all(select(self.table).where(c.status == PaymentStatus.PENDING.value).order_by(c.created_at))
+
+
+class SqlFolders(_Repository[DocumentFolder]):
+    table = t.document_folders
+    to_row = staticmethod(m.folder_to_row)
+    from_row = staticmethod(m.folder_from_row)
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> list[DocumentFolder]:
+        c = self.table.c
+        return self._all(select(self.table).where(c.subscriber_id == subscriber_id).order_by(c.position, c.name))
+
+
+class SqlDocuments(_Repository[Document]):
+    table = t.documents
+    to_row = staticmethod(m.document_to_row)
+    from_row = staticmethod(m.document_from_row)
+
+    def remove(self, document_id: uuid.UUID) -> None:
+        self.connection.execute(self.table.delete().where(self.table.c.id == document_id))
+
+    def in_folder(self, folder_id: uuid.UUID) -> list[Document]:
+        c = self.table.c
+        return self._all(select(self.table).where(c.folder_id == folder_id).order_by(c.added_at.desc()))
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Document]:
+        c = self.table.c
+        return self._all(select(self.table).where(c.subscriber_id == subscriber_id).order_by(c.added_at.desc()))
+
+
+class SqlRequests(_Repository[Request]):
+    table = t.requests
+    to_row = staticmethod(m.request_to_row)
+    from_row = staticmethod(m.request_from_row)
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Request]:
+        c = self.table.c
+        return self._all(select(self.table).where(c.subscriber_id == subscriber_id).order_by(c.created_at.desc()))
+
+    def add_message(self, message: RequestMessage) -> None:
+        self.connection.execute(insert(t.request_messages), [m.message_to_row(message)])
+
+    def messages(self, request_id: uuid.UUID) -> list[RequestMessage]:
+        c = t.request_messages.c
+        q = select(t.request_messages).where(c.request_id == request_id).order_by(c.created_at)
+        return [m.message_from_row(r) for r in self.connection.execute(q).mappings()]

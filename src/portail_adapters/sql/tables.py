@@ -1,0 +1,196 @@
+"""The schema as SQLAlchemy Core tables. Alembic migrations own the real schema; these
+describe it for queries (tests check that the two agree)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+from .types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254)),
+    Column("email_normalised", String(254), index=True),
+    Column("phone", String(40), nullable=False, default=""),
+    Column("address", String(300), nullable=False, default=""),
+    Column("postal_code", String(10), nullable=False, default=""),
+    Column("city", String(100), nullable=False, default=""),
+    Column("language", String(2), nullable=False, default="fr"),
+    Column("paperless", Boolean, nullable=False, default=False),
+    Column("activation_code_hash", String(200)),
+)
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("email_normalised", String(254), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), unique=True),
+    Column("staff_id", Uuid, ForeignKey("staff_users.id"), unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("password_changed_at", UTCDateTime),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("user_agent", String(200), nullable=False, default=""),
+    Column("ip", String(45), nullable=False, default=""),
+)
+
+contracts = Table(
+    "contracts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), nullable=False, index=True),
+    Column("service", String(12), nullable=False),
+    Column("supply_address", String(300), nullable=False),
+    Column("meter_number", String(32), nullable=False),
+    Column("meter_digits", Integer, nullable=False, default=5),
+    Column("start_on", Date, nullable=False),
+    Column("end_on", Date),
+)
+
+meter_readings = Table(
+    "meter_readings",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("contract_id", Uuid, ForeignKey("contracts.id"), nullable=False),
+    Column("meter_number", String(32), nullable=False),
+    Column("read_on", Date, nullable=False),
+    Column("index_litres", BigInteger, nullable=False),
+    Column("source", String(12), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("recorded_at", UTCDateTime),
+    Column("photo_key", String(200)),
+    UniqueConstraint("contract_id", "meter_number", "read_on"),
+    Index("ix_meter_readings_recorded_at", "recorded_at"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("contract_id", Uuid, ForeignKey("contracts.id"), nullable=False, index=True),
+    Column("issued_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("amount_paid_cents", BigInteger, nullable=False, default=0),
+    Column("cancelled", Boolean, nullable=False, default=False),
+    Column("pdf_document_id", Uuid),
+    Column("pdf_file", String(500)),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("invoice_id", Uuid, ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("gateway", String(20), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("operation_id", String(64)),
+    Column("status", String(12), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime),
+    Column("paid_at", UTCDateTime, index=True),
+    Column("flag", String(200)),
+    Column("gateway_reference", String(64)),
+    UniqueConstraint("gateway", "operation_id"),
+)
+
+document_folders = Table(
+    "document_folders",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("parent_id", Uuid, ForeignKey("document_folders.id")),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), nullable=False, index=True),
+    Column("folder_id", Uuid, ForeignKey("document_folders.id"), nullable=False, index=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("storage_key", String(200), nullable=False, unique=True),
+    Column("added_by", String(12), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("reference", String(32), nullable=False, unique=True),
+    Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), nullable=False, index=True),
+    Column("category", String(20), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("contract_id", Uuid, ForeignKey("contracts.id")),
+    Column("status", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, index=True),
+)
+
+request_messages = Table(
+    "request_messages",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("request_id", Uuid, ForeignKey("requests.id"), nullable=False, index=True),
+    Column("author", String(12), nullable=False),
+    Column("author_name", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attachment_id", Uuid, ForeignKey("documents.id")),
+)

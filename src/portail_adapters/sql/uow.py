@@ -1,0 +1,73 @@
+"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from sqlalchemy import Connection, Engine, text
+
+from .repositories import (
+    SqlAccounts,
+    SqlContracts,
+    SqlDocuments,
+    SqlFolders,
+    SqlInvoices,
+    SqlPayments,
+    SqlReadings,
+    SqlRequests,
+    SqlSessions,
+    SqlStaff,
+    SqlSubscribers,
+)
+
+
+class SqlUnitOfWork:
+    connection: Connection
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __enter__(self) -> Self:
+        self.connection = self.engine.connect()
+        self._transaction = self.connection.begin()
+        c = self.connection
+        self.subscribers = SqlSubscribers(c)
+        self.staff = SqlStaff(c)
+        self.accounts = SqlAccounts(c)
+        self.sessions = SqlSessions(c)
+        self.contracts = SqlContracts(c)
+        self.readings = SqlReadings(c)
+        self.invoices = SqlInvoices(c)
+        self.payments = SqlPayments(c)
+        self.folders = SqlFolders(c)
+        self.documents = SqlDocuments(c)
+        self.requests = SqlRequests(c)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            self.connection.close()
+
+    def commit(self) -> None:
+        self._transaction.commit()
+        self._transaction = self.connection.begin()
+
+    def rollback(self) -> None:
+        self._transaction.rollback()
+        self._transaction = self.connection.begin()
+
+    def ping(self) -> bool:
+        return self.connection.execute(text("SELECT 1")).scalar() == 1
+
+
+class SqlUnitOfWorkFactory:
+    """``factory()`` gives a fresh unit of work on the shared engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)

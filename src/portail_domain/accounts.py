@@ -1,0 +1,193 @@
+"""Subscribers (abonnés), staff users and what identifies them."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import unicodedata
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import attrs
+
+from . import errors
+from .values import EmailAddress, normalise_email
+
+if TYPE_CHECKING:
+    from .ports import Clock, PasswordHasher, Secrets, UnitOfWork
+
+
+class Language(enum.StrEnum):
+    FR = "fr"
+    EN = "en"
+
+
+@attrs.define(eq=False)
+class Subscriber:
+    """A subscriber of the utility, as the billing system knows them."""
+
+    number: str  # numéro d'abonné, printed on every bill: not a secret
+    name: str
+    email: EmailAddress | None = None  # the e-mail on file: the only one that ever gets a link
+    phone: str = ""
+    address: str = ""
+    postal_code: str = ""
+    city: str = ""
+    language: Language = Language.FR
+    paperless: bool = False  # facture électronique
+    activation_code_hash: str | None = None  # a utility-issued random code, hashed
+    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+
+class StaffRole(enum.StrEnum):
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
+@attrs.define(eq=False)
+class StaffUser:
+    """A member of the utility's staff: separate from subscribers."""
+
+    email: EmailAddress
+    name: str
+    role: StaffRole = StaffRole.AGENT
+    active: bool = True
+    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+
+@attrs.define(eq=False)
+class Account:
+    """Login credentials of a subscriber or a staff user (exactly one of the two)."""
+
+    password_hash: str
+    created_at: datetime
+    subscriber_id: uuid.UUID | None = None
+    staff_id: uuid.UUID | None = None
+    password_changed_at: datetime | None = None
+    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.staff_id is not None
+
+
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_ABSOLUTE = timedelta(hours=12)
+SESSION_TOUCH_EVERY = timedelta(minutes=1)  # last_seen is written at most once a minute
+
+
+@attrs.define(eq=False)
+class WebSession:
+    """A server-side login session. Only a hash of its token is stored."""
+
+    token_hash: str
+    account_id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime
+    user_agent: str = ""
+    ip: str = ""
+
+    def alive(self, now: datetime) -> bool:
+        return now - self.last_seen_at <= SESSION_IDLE and now - self.created_at <= SESSION_ABSOLUTE
+
+    def needs_touch(self, now: datetime) -> bool:
+        return now - self.last_seen_at >= SESSION_TOUCH_EVERY
+
+
+def hash_token(token: str) -> str:
+    """Tokens (session ids, e-mailed links) are stored as SHA-256: a database leak gives none."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginFailed(errors.DomainError):
+    """One generic error for a wrong e-mail, a wrong password or an account not activated."""
+
+    code = "login_failed"
+
+
+@attrs.frozen
+class Identity:
+    """Who a live session belongs to."""
+
+    account: Account
+    subscriber: Subscriber | None
+    staff: StaffUser | None
+    session: WebSession
+
+
+def find_account_for_login(uow: UnitOfWork, email: str) -> Account | None:
+    """The account whose login e-mail matches (subscriber first, then staff), or None."""
+    normalised = normalise_email(email)
+    for subscriber in uow.subscribers.by_email(normalised):
+        account = uow.accounts.for_subscriber(subscriber.id)
+        if account is not None:
+            return account
+    staff = uow.staff.by_email(normalised)
+    if staff is not None and staff.active:
+        return uow.accounts.for_staff(staff.id)
+    return None
+
+
+# A real hash of a throwaway password: verifying against it costs what a real check costs,
+# so a wrong e-mail takes as long as a wrong password.
+_DUMMY_PASSWORD = "not-a-real-password-" + "x" * 16
+
+
+def authenticate(uow: UnitOfWork, passwords: PasswordHasher, email: str, password: str) -> Account:
+    """Check an e-mail and password; raise ``LoginFailed`` (never saying which was wrong)."""
+    account = find_account_for_login(uow, email)
+    if account is None:
+        passwords.verify(passwords.hash(_DUMMY_PASSWORD), password)
+        raise LoginFailed()
+    if not passwords.verify(account.password_hash, normalise_password(password)):
+        raise LoginFailed()
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash(normalise_password(password))
+        uow.accounts.update(account)
+    return account
+
+
+def normalise_password(password: str) -> str:
+    """Passwords are compared after NFKC, so the same characters typed on two keyboards match."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def open_session(
+    uow: UnitOfWork, secrets: Secrets, clock: Clock, account: Account, *, user_agent: str = "", ip: str = ""
+) -> str:
+    """Start a session for ``account``; returns the token for the cookie (never stored)."""
+    token = secrets.token(32)
+    now = clock.now()
+    uow.sessions.add(
+        WebSession(hash_token(token), account.id, now, now, user_agent=user_agent[:200], ip=ip[:45])
+    )
+    return token
+
+
+def resolve_session(uow: UnitOfWork, clock: Clock, token: str) -> Identity | None:
+    """The identity behind a session token, or None if unknown, expired or revoked."""
+    if not token or len(token) > 128:
+        return None
+    session = uow.sessions.get(hash_token(token))
+    now = clock.now()
+    if session is None:
+        return None
+    if not session.alive(now):
+        uow.sessions.remove(session.token_hash)
+        return None
+    account = uow.accounts.get(session.account_id)
+    if account is None:
+        return None
+    if session.needs_touch(now):
+        session.last_seen_at = now
+        uow.sessions.touch(session.token_hash, now)
+    subscriber = uow.subscribers.get(account.subscriber_id) if account.subscriber_id else None
+    staff = uow.staff.get(account.staff_id) if account.staff_id else None
+    if staff is not None and not staff.active:
+        return None
+    return Identity(account, subscriber, staff, session)
+
+
+def close_session(uow: UnitOfWork, token: str) -> None:
+    uow.sessions.remove(hash_token(token))

@@ -1,0 +1,215 @@
+"""Contracts, meter readings (relèves) and the consumption derived from them."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date
+from fractions import Fraction
+
+import attrs
+
+from . import errors
+from .values import MeterIndex
+
+
+class Service(enum.StrEnum):
+    WATER = "water"
+    SANITATION = "sanitation"
+    BOTH = "both"
+
+
+class ReadingSource(enum.StrEnum):
+    AGENT = "agent"
+    SUBSCRIBER = "subscriber"
+    ESTIMATED = "estimated"
+    REMOTE = "remote"  # télérelève
+
+
+class ReadingStatus(enum.StrEnum):
+    VALIDATED = "validated"
+    TO_REVIEW = "to_review"
+    REJECTED = "rejected"
+
+
+@attrs.define(eq=False)
+class Contract:
+    """A supply contract (abonnement) of one subscriber, with its current meter."""
+
+    number: str
+    subscriber_id: uuid.UUID
+    service: Service
+    supply_address: str
+    meter_number: str
+    start_on: date
+    end_on: date | None = None
+    meter_digits: int = 5
+    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+    def is_active(self, today: date) -> bool:
+        return self.start_on <= today and (self.end_on is None or today <= self.end_on)
+
+    def check_reading(
+        self,
+        *,
+        meter_number: str,
+        read_on: date,
+        index: MeterIndex,
+        history: Sequence[MeterReading],
+        today: date,
+    ) -> None:
+        """Raise the ``ReadingRejected`` subclass naming the first rule the reading breaks.
+
+        ``history`` is this contract's readings (any order). Rules: the reading is for the
+        contract's meter, not in the future, not before the contract nor its end, not before
+        the last reading of that meter, one per meter per day, the index never goes down.
+        """
+        if meter_number != self.meter_number:
+            raise errors.WrongMeter(meter=meter_number, expected=self.meter_number)
+        if read_on > today:
+            raise errors.ReadingInFuture(read_on=read_on)
+        if read_on < self.start_on:
+            raise errors.ReadingBeforeContract(read_on=read_on, start_on=self.start_on)
+        if self.end_on is not None and read_on > self.end_on:
+            raise errors.ReadingAfterContractEnd(read_on=read_on, end_on=self.end_on)
+        if index.litres >= 10 ** (self.meter_digits + 3):
+            raise errors.IndexTooLarge(digits=self.meter_digits)
+        same_meter = [r for r in history if r.meter_number == meter_number and r.counts]
+        for reading in same_meter:
+            if reading.read_on == read_on:
+                raise errors.ReadingDuplicateDay(read_on=read_on)
+        last = latest(same_meter)
+        if last is not None:
+            if read_on < last.read_on:
+                raise errors.ReadingBeforeLast(read_on=read_on, last_on=last.read_on)
+            if index < last.index:
+                raise errors.IndexGoesDown(index=index, last_index=last.index)
+
+    def plausible(self, *, read_on: date, index: MeterIndex, history: Sequence[MeterReading]) -> bool:
+        """Whether the consumption a new reading implies is in line with the usual one.
+
+        Implausible means more than ``IMPLAUSIBLE_FACTOR`` times the usual daily consumption
+        (or, without history, more than ``FIRST_READING_MAX_LITRES_PER_DAY``).
+        """
+        same_meter = [r for r in history if r.meter_number == self.meter_number and r.counts]
+        last = latest(same_meter)
+        if last is None:
+            return True
+        days = (read_on - last.read_on).days
+        litres = index - last.index
+        usual = usual_litres_per_day(consumption(same_meter))
+        limit = max(usual * IMPLAUSIBLE_FACTOR, Fraction(FIRST_READING_MAX_LITRES_PER_DAY))
+        return Fraction(litres, max(days, 1)) <= limit
+
+
+IMPLAUSIBLE_FACTOR = 5
+FIRST_READING_MAX_LITRES_PER_DAY = 2000  # 2 m³ a day: far beyond any household
+OVERCONSUMPTION_FACTOR = 2  # loi Warsmann: more than twice the usual average
+
+
+@attrs.define(eq=False)
+class MeterReading:
+    """A meter reading (relève): an index on a meter on a day."""
+
+    contract_id: uuid.UUID
+    meter_number: str
+    read_on: date
+    index: MeterIndex
+    source: ReadingSource
+    status: ReadingStatus = ReadingStatus.VALIDATED
+    recorded_at: object = None  # datetime when the portal recorded it (exports filter on it)
+    photo_key: str | None = None
+    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+    @property
+    def counts(self) -> bool:
+        """Rejected readings take no part in the rules nor in the consumption."""
+        return self.status != ReadingStatus.REJECTED
+
+
+def latest(readings: Iterable[MeterReading]) -> MeterReading | None:
+    return max(readings, key=lambda r: r.read_on, default=None)
+
+
+@attrs.frozen
+class ConsumptionPeriod:
+    """Consumption between two consecutive readings of the same meter (derived, not stored)."""
+
+    start: date
+    end: date
+    meter_number: str
+    litres: int
+    start_reading: MeterReading = attrs.field(eq=False, repr=False)
+    end_reading: MeterReading = attrs.field(eq=False, repr=False)
+    meter_changed: bool = False  # first period on a new meter
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    @property
+    def litres_per_day(self) -> Fraction:
+        return Fraction(self.litres, self.days)
+
+    @property
+    def estimated(self) -> bool:
+        return ReadingSource.ESTIMATED in (self.start_reading.source, self.end_reading.source)
+
+
+def consumption(readings: Iterable[MeterReading]) -> list[ConsumptionPeriod]:
+    """Periods between consecutive counted readings, oldest first.
+
+    A change of meter restarts the series: no period spans two meters, so no volume is ever
+    negative and, per meter, the volumes add up to last index minus first index.
+    """
+    ordered = sorted((r for r in readings if r.counts), key=lambda r: r.read_on)
+    periods: list[ConsumptionPeriod] = []
+    previous_by_meter: dict[str, MeterReading] = {}
+    meters_with_periods: set[str] = set()
+    for reading in ordered:
+        previous = previous_by_meter.get(reading.meter_number)
+        if previous is None:
+            previous_by_meter[reading.meter_number] = reading
+            continue
+        if reading.read_on == previous.read_on or reading.index < previous.index:
+            continue  # inconsistent history: skip it rather than invent a negative volume
+        periods.append(
+            ConsumptionPeriod(
+                start=previous.read_on,
+                end=reading.read_on,
+                meter_number=reading.meter_number,
+                litres=reading.index - previous.index,
+                start_reading=previous,
+                end_reading=reading,
+                meter_changed=bool(meters_with_periods) and reading.meter_number not in meters_with_periods,
+            )
+        )
+        meters_with_periods.add(reading.meter_number)
+        previous_by_meter[reading.meter_number] = reading
+    return periods
+
+
+def usual_litres_per_day(periods: Sequence[ConsumptionPeriod]) -> Fraction:
+    """Average daily consumption over the given periods (0 without history)."""
+    days = sum(p.days for p in periods)
+    return Fraction(sum(p.litres for p in periods), days) if days else Fraction(0)
+
+
+def overconsumption(periods: Sequence[ConsumptionPeriod], *, years: int = 3) -> ConsumptionPeriod | None:
+    """The latest period whose daily consumption is more than twice the usual average.
+
+    The usual average is taken over the previous periods ending within ``years`` years
+    before that period (décret 2012-1078). Returns ``None`` when nothing is abnormal.
+    """
+    if len(periods) < 2:
+        return None
+    last = periods[-1]
+    window_start = date(last.start.year - years, last.start.month, min(last.start.day, 28))
+    previous = [p for p in periods[:-1] if p.end > window_start and p.meter_number == last.meter_number]
+    if not previous:
+        previous = [p for p in periods[:-1] if p.end > window_start]
+    usual = usual_litres_per_day(previous)
+    if usual == 0:
+        return None
+    return last if last.litres_per_day > usual * OVERCONSUMPTION_FACTOR else None

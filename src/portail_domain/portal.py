@@ -1,0 +1,50 @@
+"""The wired portal: the ports a running portal uses, handed to use cases by the clients."""
+
+from __future__ import annotations
+
+import attrs
+
+from .ports import Clock, FileStore, Mailer, PasswordHasher, PaymentGateway, Secrets, UnitOfWorkFactory
+
+
+@attrs.frozen
+class UtilityCard:
+    """The utility's contact card (footer, /a-propos, e-mails)."""
+
+    name: str
+    address: str
+    email: str
+    phone: str
+    hours: str
+
+
+@attrs.frozen
+class PortalConfig:
+    base_url: str  # every link in an e-mail starts with this, never with a Host header
+    utility: UtilityCard
+    secret_key: bytes = attrs.field(default=b"", repr=False)  # keys HMACs (tokens, CSRF)
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    def link(self, path: str) -> str:
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+@attrs.define
+class Portal:
+    """Everything a client (web app, CLI, an embedding system) needs to run use cases.
+
+    Built by ``portail_adapters.bootstrap`` from settings, or by hand from fakes in tests.
+    Optional ports are ``None`` until configured; use cases that need them say so.
+    """
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    secrets: Secrets
+    passwords: PasswordHasher
+    config: PortalConfig
+    mailer: Mailer | None = None
+    payments: PaymentGateway | None = None
+    files: FileStore | None = None

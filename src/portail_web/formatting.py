@@ -1,0 +1,52 @@
+"""The one place that turns values into text for humans (money, dates, volumes)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+
+from portail_domain.values import MeterIndex, Money
+
+from .i18n import BABEL_LOCALES
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def money(value: Money | None, language: str = "fr") -> str:
+    """``1 234,56 €`` in French (narrow no-break space, no-break space before €)."""
+    if value is None:
+        return ""
+    return format_currency(value.as_decimal(), "EUR", locale=BABEL_LOCALES[language])
+
+
+def day(value: date | None, language: str = "fr", style: str = "medium") -> str:
+    if value is None:
+        return ""
+    if style == "short":
+        return value.strftime("%d/%m/%Y") if language == "fr" else value.isoformat()
+    return format_date(value, style, locale=BABEL_LOCALES[language])
+
+
+def moment(value: datetime | None, language: str = "fr") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, "short", tzinfo=PARIS, locale=BABEL_LOCALES[language])
+
+
+def number(value: Decimal | Fraction | int | float, language: str = "fr", places: int = 0) -> str:
+    if isinstance(value, Fraction):
+        value = Decimal(value.numerator) / Decimal(value.denominator)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(value, format=pattern, locale=BABEL_LOCALES[language])
+
+
+def m3(value: MeterIndex | Decimal | int, language: str = "fr") -> str:
+    """A volume in m³, three decimals only when there are some."""
+    litres = value.litres if isinstance(value, MeterIndex) else int(value)
+    places = 0 if litres % 1000 == 0 else 3
+    return number(Decimal(litres).scaleb(-3), language, places)

@@ -1,0 +1,1 @@
+"""Endpoints, one module per area of the portal; each exposes ``routes``."""

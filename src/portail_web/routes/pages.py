@@ -1,0 +1,53 @@
+"""Home, about, health, language choice."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ..auth import VisitorMiddleware, require_subscriber
+from ..i18n import LANGUAGES
+from ..security import safe_next
+from ..templating import render
+
+
+async def home(request: Request) -> Response:
+    subscriber = require_subscriber(request)
+    return render(request, "home.html", {"subscriber": subscriber})
+
+
+async def about(request: Request) -> Response:
+    return render(request, "about.html")
+
+
+def _database_answers(request: Request) -> bool:
+    try:
+        with request.app.state.portal.uow() as uow:
+            return uow.ping()
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"
+        return False
+
+
+async def healthz(request: Request) -> Response:
+    ok = await run_in_threadpool(_database_answers, request)
+    return JSONResponse({"status": "ok" if ok else "unavailable", "database": ok}, status_code=200 if ok else 503)
+
+
+async def language(request: Request) -> Response:
+    """``/langue?code=en&next=/…``: remember the UI language in a cookie, go back."""
+    code = request.query_params.get("code", "")
+    response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie(VisitorMiddleware.LANGUAGE_COOKIE, code, max_age=365 * 86400, httponly=True,
+                            samesite="lax", secure=request.app.state.portal.config.https)
+    return response
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/a-propos", about, name="about"),
+    Route("/healthz", healthz, name="healthz"),
+    Route("/langue", language, name="language"),
+]

@@ -1,0 +1,88 @@
+"""Log in (/connexion) and out (/deconnexion)."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from portail_domain.accounts import LoginFailed, authenticate, close_session, open_session
+from portail_domain.portal import Portal
+
+from ..auth import visitor
+from ..forms import field, read_form
+from ..messages import MESSAGES
+from ..security import cookie_names, escape_for_log, safe_next
+from ..templating import render
+
+security_log = logging.getLogger("portail.security")
+
+
+async def login_page(request: Request) -> Response:
+    if visitor(request).identity is not None:
+        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    return render(request, "login.html", {"next": safe_next(request.query_params.get("next"), "")})
+
+
+def _login(portal: Portal, email: str, password: str, old_token: str, user_agent: str, ip: str) -> str:
+    with portal.uow() as uow:
+        account = authenticate(uow, portal.passwords, email, password)
+        if old_token:
+            close_session(uow, old_token)  # a new id at every login
+        token = open_session(uow, portal.secrets, portal.clock, account, user_agent=user_agent, ip=ip)
+        uow.commit()
+        return token
+
+
+async def login(request: Request) -> Response:
+    form = await read_form(request)
+    email, password = field(form, "email", 254), form.get("password", "")[:1024]
+    target = safe_next(form.get("next"))
+    portal: Portal = request.app.state.portal
+    session_cookie, _ = cookie_names(portal.config.https)
+    ip = request.client.host if request.client else ""
+    try:
+        token = await run_in_threadpool(
+            _login, portal, email, password, request.cookies.get(session_cookie, ""),
+            request.headers.get("user-agent", ""), ip,
+        )
+    except LoginFailed:
+        security_log.warning("login_failed email=%s client=%s", escape_for_log(email), escape_for_log(ip))
+        return render(
+            request, "login.html",
+            {"error": MESSAGES["login_failed"], "email": email, "next": form.get("next", "")},
+            status_code=400,
+        )
+    security_log.info("login email=%s client=%s", escape_for_log(email), escape_for_log(ip))
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(session_cookie, token, httponly=True, samesite="lax", secure=portal.config.https, path="/")
+    return response
+
+
+def _logout(portal: Portal, token: str) -> None:
+    with portal.uow() as uow:
+        close_session(uow, token)
+        uow.commit()
+
+
+async def logout(request: Request) -> Response:
+    await read_form(request)
+    portal: Portal = request.app.state.portal
+    session_cookie, _ = cookie_names(portal.config.https)
+    token = request.cookies.get(session_cookie, "")
+    if token:
+        await run_in_threadpool(_logout, portal, token)
+        security_log.info("logout client=%s", escape_for_log(request.client.host if request.client else "-"))
+    response = RedirectResponse("/connexion", status_code=303)
+    response.delete_cookie(session_cookie, path="/", secure=portal.config.https, httponly=True, samesite="lax")
+    return response
+
+
+routes = [
+    Route("/connexion", login_page, methods=["GET"], name="login"),
+    Route("/connexion", login, methods=["POST"]),
+    Route("/deconnexion", logout, methods=["POST"], name="logout"),
+]

@@ -1,0 +1,99 @@
+"""The ``portail`` command as a user runs it: a real process, real settings, real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from portail_adapters.bootstrap import bootstrap
+from portail_adapters.demo import load_demo
+from portail_adapters.passwords import Argon2Hasher
+from portail_adapters.settings import load_settings
+
+
+def portail(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PORTAIL_")}
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "portail_web.cli", *args], cwd=cwd, env=environment,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_migrate_then_serve_answers_healthz(tmp_path):
+    assert portail("migrate", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "var" / "portail.db").exists() and (tmp_path / "var" / "secret_key").exists()
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PORTAIL_")}
+    process = subprocess.Popen([sys.executable, "-m", "portail_web.cli", "serve", "--port", str(port)], cwd=tmp_path,
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert response.status == 200
+                    assert json.loads(response.read())["database"] is True
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"PORTAIL_DATABASE_URL": "mysql://db/portail"}, "PORTAIL_DATABASE_URL: unknown scheme mysql://"),
+        ({"PORTAIL_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/portail"},
+         "PORTAIL_DATABASE_URL: the database does not answer"),
+    ],
+)
+def test_a_bad_setting_stops_with_one_clear_line(tmp_path, env, expected):
+    result = portail("migrate", cwd=tmp_path, env=env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"portail: {expected}"), result.stderr
+
+
+def test_demo_is_believable_and_idempotent(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({})
+    portal = bootstrap(settings, passwords=Argon2Hasher.fast_for_tests(), run_migrations=True)
+    first = load_demo(portal)
+    second = load_demo(portal)
+    assert first.created and not second.created
+    today = portal.clock.today()
+    with portal.uow() as uow:
+        subscribers = uow.subscribers.list()
+        assert len(subscribers) == 20
+        marie = uow.subscribers.by_number("100001")
+        contracts = uow.contracts.for_subscriber(marie.id)
+        assert len(contracts) == 2
+        readings = uow.readings.for_contract(contracts[0].id)
+        assert (today - readings[0].read_on).days >= 3 * 365 and len(readings) >= 12
+        statuses = {i.status.value for s in subscribers for i in uow.invoices.for_subscriber(s.id)}
+        assert {"paid", "to_pay"} <= statuses
+        assert len(uow.folders.for_subscriber(marie.id)) == 4
+        assert portal.passwords.verify(uow.accounts.for_subscriber(marie.id).password_hash, first.password)
+
+
+def test_demo_command_prints_how_to_log_in(tmp_path):
+    result = portail("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "/connexion" in result.stdout and "marie.dupont@example.org" in result.stdout

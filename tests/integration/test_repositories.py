@@ -1,0 +1,191 @@
+"""One repository contract, run against the in-memory fakes, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from portail_adapters.memory import MemoryDatabase
+from portail_adapters.sql import SqlUnitOfWorkFactory
+from portail_domain.accounts import Account, StaffRole, StaffUser, Subscriber, WebSession
+from portail_domain.contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
+from portail_domain.documents import AddedBy, Document, ensure_default_folders
+from portail_domain.invoices import Invoice, Payment, PaymentStatus
+from portail_domain.requests import Author, Request, RequestCategory, RequestMessage
+from portail_domain.values import EmailAddress, MeterIndex, Money
+
+NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def uow_factory(request):
+    if request.param == "memory":
+        return MemoryDatabase()
+    engine = request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
+    return SqlUnitOfWorkFactory(engine)
+
+
+def subscriber(number="100001", email="Marie@Example.org"):
+    return Subscriber(number=number, name="Marie Dupont", email=EmailAddress.parse(email) if email else None,
+                      phone="0601020304", address="1 rue X", postal_code="34230", city="Paulhan")
+
+
+def test_unit_of_work_rolls_back_unless_committed(uow_factory):
+    with uow_factory() as uow:
+        uow.subscribers.add(subscriber())
+    with uow_factory() as uow:
+        assert uow.subscribers.by_number("100001") is None
+        uow.subscribers.add(subscriber())
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.subscribers.by_number("100001") is not None
+
+
+def test_subscriber_round_trip_and_lookups(uow_factory):
+    s = subscriber()
+    with uow_factory() as uow:
+        uow.subscribers.add(s)
+        uow.subscribers.add(subscriber("100002", email=None))
+        uow.commit()
+    with uow_factory() as uow:
+        back = uow.subscribers.get(s.id)
+        assert back is not None and back.number == "100001" and back.email.address == "Marie@Example.org"
+        assert back.city == "Paulhan" and back.language == s.language
+        assert [x.number for x in uow.subscribers.by_email("marie@example.org")] == ["100001"]
+        assert [x.number for x in uow.subscribers.list()] == ["100001", "100002"]
+        back.phone = "0700000000"
+        uow.subscribers.update(back)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.subscribers.by_number("100001").phone == "0700000000"
+
+
+def test_duplicate_subscriber_number_is_refused(uow_factory):
+    with uow_factory() as uow:
+        uow.subscribers.add(subscriber())
+        uow.commit()
+    with pytest.raises(Exception):  # noqa: B017 - the backend's own integrity error
+        with uow_factory() as uow:
+            uow.subscribers.add(subscriber())
+            uow.commit()
+
+
+def _contract_with_readings(uow):
+    s = subscriber()
+    uow.subscribers.add(s)
+    c = Contract("C1", s.id, Service.BOTH, "1 rue X", "M1", date(2024, 1, 1))
+    uow.contracts.add(c)
+    readings = [MeterReading(c.id, "M1", date(2024, 1, 1) + timedelta(days=90 * k), MeterIndex(k * 25_500),
+                             ReadingSource.AGENT) for k in range(5)]
+    uow.readings.add_many(reversed(readings))
+    uow.readings.add(MeterReading(c.id, "M1", date(2025, 6, 1), MeterIndex(140_000), ReadingSource.SUBSCRIBER,
+                                  ReadingStatus.TO_REVIEW, recorded_at=NOW))
+    return s, c
+
+
+def test_contracts_and_readings_in_order(uow_factory):
+    with uow_factory() as uow:
+        s, c = _contract_with_readings(uow)
+        uow.commit()
+    with uow_factory() as uow:
+        assert [x.number for x in uow.contracts.for_subscriber(s.id)] == ["C1"]
+        assert uow.contracts.by_number("C1").start_on == date(2024, 1, 1)
+        readings = uow.readings.for_contract(c.id)
+        assert [r.read_on for r in readings] == sorted(r.read_on for r in readings)
+        assert readings[0].index == MeterIndex(0) and readings[-1].status == ReadingStatus.TO_REVIEW
+        assert readings[-1].recorded_at == NOW
+
+
+def test_one_reading_per_meter_per_day(uow_factory):
+    with uow_factory() as uow:
+        _, c = _contract_with_readings(uow)
+        uow.commit()
+    with pytest.raises(Exception):  # noqa: B017
+        with uow_factory() as uow:
+            uow.readings.add(MeterReading(c.id, "M1", date(2024, 1, 1), MeterIndex(5), ReadingSource.SUBSCRIBER))
+            uow.commit()
+
+
+def test_invoices_newest_first_and_payments_unique_per_operation(uow_factory):
+    with uow_factory() as uow:
+        s, c = _contract_with_readings(uow)
+        other = subscriber("200000", "other@example.org")
+        uow.subscribers.add(other)
+        uow.contracts.add(Contract("C2", other.id, Service.WATER, "2 rue Y", "M2", date(2024, 1, 1)))
+        for k, day in enumerate([date(2025, 1, 5), date(2025, 7, 5), date(2024, 7, 5)]):
+            uow.invoices.add(Invoice(f"F{k}", c.id, day, day + timedelta(days=30), Money(10_050), Money(0)))
+        uow.invoices.add(Invoice("FX", uow.contracts.by_number("C2").id, date(2025, 1, 1), date(2025, 2, 1),
+                                 Money(1)))
+        uow.commit()
+    with uow_factory() as uow:
+        invoices = uow.invoices.for_subscriber(s.id)
+        assert [i.number for i in invoices] == ["F1", "F0", "F2"]
+        inv = uow.invoices.lock(invoices[0].id)
+        inv.record_payment(Money(10_050))
+        uow.invoices.update(inv)
+        p = Payment(inv.id, Money(10_050), "payfip", "F1", NOW, operation_id="OP1")
+        uow.payments.add(p)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.invoices.by_number("F1").amount_paid == Money(10_050)
+        found = uow.payments.by_operation("payfip", "OP1")
+        assert found.id == p.id and found.created_at == NOW and [x.id for x in uow.payments.pending()] == [p.id]
+        found.settle(PaymentStatus.PAID, NOW)
+        uow.payments.update(found)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.payments.pending() == [] and uow.payments.get(p.id).paid_at == NOW
+    with pytest.raises(Exception):  # noqa: B017
+        with uow_factory() as uow:
+            uow.payments.add(Payment(p.invoice_id, Money(1), "payfip", "F1", NOW, operation_id="OP1"))
+            uow.commit()
+
+
+def test_folders_documents_requests(uow_factory):
+    with uow_factory() as uow:
+        s = subscriber()
+        uow.subscribers.add(s)
+        folders = ensure_default_folders(uow, s.id)
+        assert len(ensure_default_folders(uow, s.id)) == 4  # idempotent
+        doc = Document(s.id, folders[1].id, "facture.pdf", "application/pdf", 1234, "ab" * 32, "k/1", AddedBy.UTILITY,
+                       NOW)
+        uow.documents.add(doc)
+        req = Request("D-0001", s.id, RequestCategory.LEAK_RELIEF, "Fuite", NOW)
+        uow.requests.add(req)
+        uow.requests.add_message(RequestMessage(req.id, Author.SUBSCRIBER, "Marie", "Bonjour", NOW))
+        uow.requests.add_message(RequestMessage(req.id, Author.STAFF, "Agent", "Réponse", NOW + timedelta(hours=1)))
+        uow.commit()
+    with uow_factory() as uow:
+        assert [f.name for f in uow.folders.for_subscriber(s.id)] == ["Contrats", "Factures", "Courriers", "Mes envois"]
+        assert [d.filename for d in uow.documents.in_folder(folders[1].id)] == ["facture.pdf"]
+        assert uow.documents.get(doc.id).added_at == NOW
+        assert [m.body for m in uow.requests.messages(req.id)] == ["Bonjour", "Réponse"]
+        assert uow.requests.for_subscriber(s.id)[0].category == RequestCategory.LEAK_RELIEF
+        uow.documents.remove(doc.id)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.documents.for_subscriber(s.id) == []
+
+
+def test_accounts_sessions_staff(uow_factory):
+    with uow_factory() as uow:
+        s = subscriber()
+        uow.subscribers.add(s)
+        staff = StaffUser(EmailAddress.parse("agent@eau.example"), "Agent", StaffRole.ADMIN)
+        uow.staff.add(staff)
+        account = Account("hash", NOW, subscriber_id=s.id)
+        uow.accounts.add(account)
+        uow.sessions.add(WebSession("h" * 64, account.id, NOW, NOW))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.accounts.for_subscriber(s.id).id == account.id
+        assert uow.staff.by_email("agent@eau.example").role == StaffRole.ADMIN
+        uow.sessions.touch("h" * 64, NOW + timedelta(minutes=5))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.sessions.get("h" * 64).last_seen_at == NOW + timedelta(minutes=5)
+        uow.sessions.remove_for_account(account.id)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.sessions.get("h" * 64) is None

@@ -1,0 +1,73 @@
+"""Helpers shared by the tests: a portal on fakes, subscribers, a browser-like client."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.testclient import TestClient
+
+from portail_adapters.memory import (
+    FakeGateway,
+    MemoryFileStore,
+    MemoryMailer,
+    PlainPasswordHasher,
+    SequenceSecrets,
+)
+from portail_domain.accounts import Account, Subscriber
+from portail_domain.portal import Portal, PortalConfig, UtilityCard
+from portail_domain.values import EmailAddress
+
+BASE_URL = "http://127.0.0.1:8000"
+UTILITY = UtilityCard("Régie des Eaux de Test", "1 place de la Mairie, 34230 Paulhan", "contact@eau-test.example",
+                      "04 67 00 00 00", "du lundi au vendredi")
+
+
+def make_portal(uow, clock, *, passwords=None) -> Portal:
+    return Portal(
+        uow=uow,
+        clock=clock,
+        secrets=SequenceSecrets(),
+        passwords=passwords or PlainPasswordHasher(),
+        config=PortalConfig(BASE_URL, UTILITY, secret_key=b"k" * 32),
+        mailer=MemoryMailer(),
+        payments=FakeGateway(),
+        files=MemoryFileStore(),
+    )
+
+
+def add_subscriber(portal: Portal, number: str = "100001", *, email: str | None = "marie@example.org",
+                   password: str | None = None, name: str = "Marie Dupont") -> Subscriber:
+    """A subscriber, with an account when ``password`` is given."""
+    subscriber = Subscriber(number=number, name=name, email=EmailAddress.parse(email) if email else None)
+    with portal.uow() as uow:
+        uow.subscribers.add(subscriber)
+        if password is not None:
+            uow.accounts.add(Account(password_hash=portal.passwords.hash(password), created_at=portal.clock.now(),
+                                     subscriber_id=subscriber.id))
+        uow.commit()
+    return subscriber
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class WebClient(TestClient):
+    """A TestClient that reads the CSRF token of the page it submits from, as a browser does."""
+
+    def csrf(self, page: str = "/connexion") -> str:
+        match = CSRF.search(self.get(page).text)
+        assert match, f"no csrf_token on {page}"
+        return match.group(1)
+
+    def submit(self, page: str, action: str | None = None, data: dict | None = None, **kwargs):
+        """GET ``page``, then POST its form to ``action`` (default: the page) with the token."""
+        token = self.csrf(page)
+        return self.post(action or page, data={**(data or {}), "csrf_token": token}, follow_redirects=False,
+                         **kwargs)
+
+    def login(self, email: str, password: str):
+        response = self.submit("/connexion", data={"email": email, "password": password})
+        assert response.status_code == 303, response.text
+        return response
+
+

@@ -1,0 +1,63 @@
+import pytest
+
+from portail_adapters.settings import SettingsError, load_settings
+
+
+def settings(tmp_path, **env):
+    base = {"PORTAIL_SECRET_KEY_FILE": str(tmp_path / "secret")}
+    return load_settings({**base, **{f"PORTAIL_{k}": v for k, v in env.items()}})
+
+
+def test_defaults_are_the_embedded_setup(tmp_path):
+    s = settings(tmp_path)
+    assert s.database_url == "sqlite:///var/portail.db"
+    assert s.files_url == "file://var/files" and s.mail_url == "file://var/mail" and s.payment == "simulator"
+    assert s.base_url == "http://127.0.0.1:8000"
+    # The secret is generated once and kept.
+    assert len(s.secret_key) >= 32 and settings(tmp_path).secret_key == s.secret_key
+    assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({"DATABASE_URL": "mysql://x/y"}, "PORTAIL_DATABASE_URL: unknown scheme mysql://"),
+        ({"FILES_URL": "ftp://x"}, "PORTAIL_FILES_URL: unknown scheme ftp://"),
+        ({"MAIL_URL": "http://x"}, "PORTAIL_MAIL_URL: unknown scheme http://"),
+        ({"PAYMENT": "paypal"}, "PORTAIL_PAYMENT: 'paypal' is not one of simulator, payfip"),
+        ({"PAYMENT": "payfip"}, "PORTAIL_PAYFIP_NUMCLI:"),
+        ({"PAYFIP_MODE": "Q"}, "PORTAIL_PAYFIP_MODE:"),
+        ({"BASE_URL": "portail.example.fr"}, "PORTAIL_BASE_URL:"),
+        ({"SECRET_KEY": "short"}, "PORTAIL_SECRET_KEY: at least 32 characters"),
+    ],
+)
+def test_a_wrong_setting_is_one_line_naming_the_variable(tmp_path, env, line):
+    with pytest.raises(SettingsError) as caught:
+        settings(tmp_path, **env)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith(line)
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    with pytest.raises(SettingsError) as caught:
+        settings(tmp_path, DATABASE_URL="x://", PAYMENT="nope")
+    assert len(caught.value.problems) == 2
+
+
+def test_toml_file_then_environment(tmp_path):
+    config = tmp_path / "portail.toml"
+    config.write_text('database_url = "postgresql+psycopg://u@db/portail"\nutility_name = "Régie de Test"\n')
+    s = settings(tmp_path, CONFIG=str(config))
+    assert s.database_url == "postgresql+psycopg://u@db/portail" and s.utility_name == "Régie de Test"
+    s = settings(tmp_path, CONFIG=str(config), UTILITY_NAME="Autre")
+    assert s.utility_name == "Autre"
+
+
+def test_toml_problems_are_named(tmp_path):
+    config = tmp_path / "portail.toml"
+    config.write_text("databse_url = 'x'\n")
+    with pytest.raises(SettingsError, match="unknown setting 'databse_url'"):
+        settings(tmp_path, CONFIG=str(config))
+    config.write_text("not toml [")
+    with pytest.raises(SettingsError, match="PORTAIL_CONFIG: .* is not valid TOML"):
+        settings(tmp_path, CONFIG=str(config))
