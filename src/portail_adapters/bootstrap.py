@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -10,6 +11,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
 from portail_domain.ports import PasswordHasher
 
+from .files import LocalFileStore
 from .passwords import Argon2Hasher
 from .settings import Settings, SettingsError
 from .sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
@@ -50,6 +52,14 @@ def config_from(settings: Settings) -> PortalConfig:
     )
 
 
+def build_files(settings: Settings):  # noqa: ANN201 - a FileStore
+    """``file://PATH`` (relative to the working directory) or ``s3://bucket?…``."""
+    url = urlsplit(settings.files_url)
+    if url.scheme == "file":
+        return LocalFileStore((url.netloc + url.path) or ".")
+    raise SettingsError([f"PORTAIL_FILES_URL: {url.scheme}:// storage is not available in this version"])
+
+
 def bootstrap(
     settings: Settings,
     *,
@@ -70,6 +80,7 @@ def bootstrap(
         secrets=SystemSecrets(),
         passwords=passwords or Argon2Hasher(),
         config=config_from(settings),
-        # Seams: mail (issue Accounts), payment (issue Factures), files (issue Documents)
-        # are built here from settings.mail_url, settings.payment and settings.files_url.
+        files=build_files(settings),
+        # Seams: mail (issue Accounts) and payment (issue Factures) are built here from
+        # settings.mail_url and settings.payment.
     )

@@ -226,6 +226,12 @@ class RequestRepository(Protocol):
     def messages(self, request_id: uuid.UUID) -> Sequence[RequestMessage]: ...
 
 
+class OutboxRepository(Protocol):
+    """Mail written in the same transaction as the change that causes it (transactional outbox)."""
+
+    def add(self, mail: OutgoingMail, now: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """A transaction over every repository: rolls back unless ``commit()`` was called."""
 
@@ -240,6 +246,7 @@ class UnitOfWork(Protocol):
     folders: FolderRepository
     documents: DocumentRepository
     requests: RequestRepository
+    outbox: OutboxRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

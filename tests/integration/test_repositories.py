@@ -189,3 +189,23 @@ def test_accounts_sessions_staff(uow_factory):
         uow.commit()
     with uow_factory() as uow:
         assert uow.sessions.get("h" * 64) is None
+
+
+def test_outbox_keeps_mail_written_in_the_transaction(uow_factory):
+    from portail_domain.ports import OutgoingMail
+
+    with uow_factory() as uow:
+        uow.outbox.add(OutgoingMail("marie@example.org", "Objet", "Texte"), NOW)
+    with uow_factory() as uow:
+        uow.outbox.add(OutgoingMail("marie@example.org", "Objet 2", "Texte 2", "<p>HTML</p>"), NOW)
+        uow.commit()
+    if isinstance(uow_factory, MemoryDatabase):
+        with uow_factory() as uow:
+            assert [e.mail.subject for e in uow.outbox.pending()] == ["Objet 2"]
+    else:
+        from sqlalchemy import select
+
+        from portail_adapters.sql.tables import outbox
+
+        with uow_factory.engine.connect() as c:
+            assert [r.subject for r in c.execute(select(outbox))] == ["Objet 2"]

@@ -19,6 +19,7 @@ from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
 from portail_domain.contracts import Contract, MeterReading
 from portail_domain.documents import Document, DocumentFolder
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
+from portail_domain.ports import OutgoingMail
 from portail_domain.requests import Request, RequestMessage
 
 
@@ -220,9 +221,26 @@ class MemoryRequests(_Table):
         return sorted(found, key=lambda m: m.created_at)
 
 
+@attrs.frozen
+class OutboxEntry:
+    mail: OutgoingMail
+    created_at: datetime
+    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+    sent_at: datetime | None = None
+
+
+class MemoryOutbox(_Table):
+    def add(self, mail: OutgoingMail, now: datetime) -> None:  # type: ignore[override]
+        entry = OutboxEntry(mail, now)
+        self.rows[entry.id] = entry
+
+    def pending(self) -> list[OutboxEntry]:
+        return sorted((e for e in self.rows.values() if e.sent_at is None), key=lambda e: e.created_at)
+
+
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
-    "documents", "requests", "request_messages",
+    "documents", "requests", "request_messages", "outbox",
 )
 
 
@@ -248,6 +266,7 @@ class MemoryUnitOfWork:
         self.folders = MemoryFolders(t["folders"])
         self.documents = MemoryDocuments(t["documents"])
         self.requests = MemoryRequests(t["requests"], t["request_messages"])
+        self.outbox = MemoryOutbox(t["outbox"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -17,6 +17,7 @@ from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
 from portail_domain.contracts import Contract, MeterReading
 from portail_domain.documents import Document, DocumentFolder
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
+from portail_domain.ports import OutgoingMail
 from portail_domain.requests import Request, RequestMessage
 
 from . import mapping as m
@@ -223,3 +224,15 @@ class SqlRequests(_Repository[Request]):
         c = t.request_messages.c
         q = select(t.request_messages).where(c.request_id == request_id).order_by(c.created_at)
         return [m.message_from_row(r) for r in self.connection.execute(q).mappings()]
+
+
+class SqlOutbox:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, mail: OutgoingMail, now: datetime) -> None:
+        self.connection.execute(
+            insert(t.outbox),
+            [{"id": uuid.uuid4(), "recipient": mail.to, "subject": mail.subject, "text_body": mail.text,
+              "html_body": mail.html, "created_at": now, "attempts": 0, "next_attempt_at": now}],
+        )

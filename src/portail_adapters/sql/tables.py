@@ -194,3 +194,19 @@ request_messages = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("attachment_id", Uuid, ForeignKey("documents.id")),
 )
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("recipient", String(254), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("text_body", Text, nullable=False),
+    Column("html_body", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("last_error", String(500)),
+    Index("ix_outbox_due", "sent_at", "next_attempt_at"),
+)

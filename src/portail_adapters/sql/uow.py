@@ -12,6 +12,7 @@ from .repositories import (
     SqlDocuments,
     SqlFolders,
     SqlInvoices,
+    SqlOutbox,
     SqlPayments,
     SqlReadings,
     SqlRequests,
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
         self.folders = SqlFolders(c)
         self.documents = SqlDocuments(c)
         self.requests = SqlRequests(c)
+        self.outbox = SqlOutbox(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

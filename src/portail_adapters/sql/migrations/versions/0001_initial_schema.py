@@ -19,6 +19,23 @@ depends_on = None
 def upgrade() -> None:
 
     op.create_table(
+        "outbox",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("recipient", sa.String(length=254), nullable=False),
+        sa.Column("subject", sa.String(length=300), nullable=False),
+        sa.Column("text_body", sa.Text(), nullable=False),
+        sa.Column("html_body", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_due", ["sent_at", "next_attempt_at"], unique=False)
+
+    op.create_table(
         "staff_users",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
@@ -47,9 +64,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("number", name=op.f("uq_subscribers_number")),
     )
     with op.batch_alter_table("subscribers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_subscribers_email_normalised"), ["email_normalised"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_subscribers_email_normalised"), ["email_normalised"], unique=False)
 
     op.create_table(
         "accounts",
@@ -59,9 +74,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["staff_id"], ["staff_users.id"], name=op.f("fk_accounts_staff_id_staff_users")
-        ),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff_users.id"], name=op.f("fk_accounts_staff_id_staff_users")),
         sa.ForeignKeyConstraint(
             ["subscriber_id"], ["subscribers.id"], name=op.f("fk_accounts_subscriber_id_subscribers")
         ),
@@ -98,9 +111,7 @@ def upgrade() -> None:
         sa.Column("parent_id", sa.Uuid(), nullable=True),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["parent_id"],
-            ["document_folders.id"],
-            name=op.f("fk_document_folders_parent_id_document_folders"),
+            ["parent_id"], ["document_folders.id"], name=op.f("fk_document_folders_parent_id_document_folders")
         ),
         sa.ForeignKeyConstraint(
             ["subscriber_id"], ["subscribers.id"], name=op.f("fk_document_folders_subscriber_id_subscribers")
@@ -108,9 +119,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_document_folders")),
     )
     with op.batch_alter_table("document_folders", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_document_folders_subscriber_id"), ["subscriber_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_document_folders_subscriber_id"), ["subscriber_id"], unique=False)
 
     op.create_table(
         "documents",
@@ -149,9 +158,7 @@ def upgrade() -> None:
         sa.Column("cancelled", sa.Boolean(), nullable=False),
         sa.Column("pdf_document_id", sa.Uuid(), nullable=True),
         sa.Column("pdf_file", sa.String(length=500), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contracts.id"], name=op.f("fk_invoices_contract_id_contracts")
-        ),
+        sa.ForeignKeyConstraint(["contract_id"], ["contracts.id"], name=op.f("fk_invoices_contract_id_contracts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
         sa.UniqueConstraint("number", name=op.f("uq_invoices_number")),
     )
@@ -174,10 +181,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meter_readings")),
         sa.UniqueConstraint(
-            "contract_id",
-            "meter_number",
-            "read_on",
-            name=op.f("uq_meter_readings_contract_id_meter_number_read_on"),
+            "contract_id", "meter_number", "read_on", name=op.f("uq_meter_readings_contract_id_meter_number_read_on")
         ),
     )
     with op.batch_alter_table("meter_readings", schema=None) as batch_op:
@@ -194,9 +198,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contracts.id"], name=op.f("fk_requests_contract_id_contracts")
-        ),
+        sa.ForeignKeyConstraint(["contract_id"], ["contracts.id"], name=op.f("fk_requests_contract_id_contracts")),
         sa.ForeignKeyConstraint(
             ["subscriber_id"], ["subscribers.id"], name=op.f("fk_requests_subscriber_id_subscribers")
         ),
@@ -215,9 +217,7 @@ def upgrade() -> None:
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("user_agent", sa.String(length=200), nullable=False),
         sa.Column("ip", sa.String(length=45), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name=op.f("fk_web_sessions_account_id_accounts")
-        ),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_web_sessions_account_id_accounts")),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_web_sessions")),
     )
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
@@ -237,9 +237,7 @@ def upgrade() -> None:
         sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("flag", sa.String(length=200), nullable=True),
         sa.Column("gateway_reference", sa.String(length=64), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["invoice_id"], ["invoices.id"], name=op.f("fk_payments_invoice_id_invoices")
-        ),
+        sa.ForeignKeyConstraint(["invoice_id"], ["invoices.id"], name=op.f("fk_payments_invoice_id_invoices")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
         sa.UniqueConstraint("gateway", "operation_id", name=op.f("uq_payments_gateway_operation_id")),
     )
@@ -260,9 +258,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["attachment_id"], ["documents.id"], name=op.f("fk_request_messages_attachment_id_documents")
         ),
-        sa.ForeignKeyConstraint(
-            ["request_id"], ["requests.id"], name=op.f("fk_request_messages_request_id_requests")
-        ),
+        sa.ForeignKeyConstraint(["request_id"], ["requests.id"], name=op.f("fk_request_messages_request_id_requests")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_request_messages")),
     )
     with op.batch_alter_table("request_messages", schema=None) as batch_op:
@@ -317,3 +313,7 @@ def downgrade() -> None:
 
     op.drop_table("subscribers")
     op.drop_table("staff_users")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_due")
+
+    op.drop_table("outbox")
