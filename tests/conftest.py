@@ -19,6 +19,8 @@ from portail_web import create_app
 from tests.support import BASE_URL, WebClient, make_portal
 
 PG_URL = os.environ.get("PORTAIL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+pytest_plugins = ["tests.fixtures_smtp", "tests.fixtures_s3"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import attrs
 
 if TYPE_CHECKING:
-    from .ports import UnitOfWork
+    from .ports import Clock, FileStore, UnitOfWork
 
 
 class FolderKind(enum.StrEnum):
@@ -71,3 +71,48 @@ def ensure_default_folders(uow: UnitOfWork, subscriber_id: uuid.UUID) -> list[Do
             uow.folders.add(folder)
             existing.append(folder)
     return existing
+
+
+def new_storage_key(document_id: uuid.UUID) -> str:
+    """Storage keys are generated, never taken from a file name."""
+    return f"documents/{document_id.hex[:2]}/{document_id.hex}"
+
+
+def store_document(
+    uow: UnitOfWork,
+    files: FileStore,
+    clock: Clock,
+    *,
+    subscriber_id: uuid.UUID,
+    folder_id: uuid.UUID,
+    filename: str,
+    content_type: str,
+    data: BinaryIO,
+    size: int,
+    sha256: str,
+    added_by: AddedBy,
+) -> Document:
+    """Write the object, then the row (in ``uow``, not committed here).
+
+    If the row cannot be written the object is deleted again, so a failure leaves neither
+    an orphan object nor an orphan row; the caller commits.
+    """
+    document = Document(
+        subscriber_id=subscriber_id,
+        folder_id=folder_id,
+        filename=filename,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        storage_key="",
+        added_by=added_by,
+        added_at=clock.now(),
+    )
+    document.storage_key = new_storage_key(document.id)
+    files.put(document.storage_key, data, content_type=content_type, size=size)
+    try:
+        uow.documents.add(document)
+    except BaseException:
+        files.delete(document.storage_key)
+        raise
+    return document

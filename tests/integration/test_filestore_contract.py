@@ -55,3 +55,32 @@ def test_local_store_leaves_no_partial_file_when_the_stream_fails(tmp_path):
         store.put("k/broken", Broken(), content_type="application/pdf")
     assert not store.exists("k/broken")
     assert [p for p in (tmp_path / "files").rglob("*") if p.is_file()] == []
+
+
+def test_store_document_writes_object_then_row_and_cleans_up_on_failure(memory_portal):
+    import hashlib
+    import uuid
+
+    from portail_domain.accounts import Subscriber
+    from portail_domain.documents import AddedBy, ensure_default_folders, store_document
+
+    files = memory_portal.files
+    with memory_portal.uow() as uow:
+        subscriber = Subscriber("100001", "Marie")
+        uow.subscribers.add(subscriber)
+        folder = ensure_default_folders(uow, subscriber.id)[3]
+        body = b"%PDF-1.4 test"
+        document = store_document(uow, files, memory_portal.clock, subscriber_id=subscriber.id, folder_id=folder.id,
+                                  filename="../../evil.pdf", content_type="application/pdf", data=io.BytesIO(body),
+                                  size=len(body), sha256=hashlib.sha256(body).hexdigest(), added_by=AddedBy.SUBSCRIBER)
+        uow.commit()
+    assert document.storage_key.startswith("documents/") and "evil" not in document.storage_key
+    assert b"".join(files.open(document.storage_key)) == body
+
+    with memory_portal.uow() as uow:
+        uow.documents.add = lambda d: (_ for _ in ()).throw(RuntimeError("database down"))  # row write fails
+        with pytest.raises(RuntimeError):
+            store_document(uow, files, memory_portal.clock, subscriber_id=subscriber.id, folder_id=uuid.uuid4(),
+                           filename="x.pdf", content_type="application/pdf", data=io.BytesIO(b"x"), size=1,
+                           sha256="0" * 64, added_by=AddedBy.SUBSCRIBER)
+    assert list(files.objects) == [document.storage_key]  # no orphan object
