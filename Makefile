@@ -20,8 +20,13 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
+# axe-core (npm) for the accessibility checks of the browser tests.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test system-packages
+install-test: $(VENV)/.installed-test system-packages node_modules/.installed
 
 # Debian packages the browser tests need (only when run as root, and only if missing).
 system-packages:
@@ -57,4 +62,4 @@ messages: install-test
 	$(BIN)/pybabel update -i $(VENV)/messages.pot -d src/portail_web/locale -D messages --no-location --ignore-obsolete
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis node_modules
