@@ -115,8 +115,8 @@ class StandinFault(Exception):
 
 
 def _envelope(content: ET.Element) -> bytes:
-    ET.register_namespace("S", SOAP_ENV)
-    ET.register_namespace("ns2", SERVICE_NS)
+    ET.register_namespace("soapenv", SOAP_ENV)  # the same prefixes as soap.envelope: one registry
+    ET.register_namespace("pai", SERVICE_NS)
     root = ET.Element(f"{{{SOAP_ENV}}}Envelope")
     ET.SubElement(root, f"{{{SOAP_ENV}}}Body").append(content)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
@@ -130,7 +130,7 @@ def response_xml(operation: str, fields: dict[str, str]) -> bytes:
     return _envelope(answer)
 
 
-def fault_xml(code: str, libelle: str, *, kind: str = "FonctionnelleErreur", faultcode: str = "S:Server") -> bytes:
+def fault_xml(code: str, libelle: str, *, kind: str = "FonctionnelleErreur", faultcode: str = "soapenv:Server") -> bytes:
     fault = ET.Element(f"{{{SOAP_ENV}}}Fault")
     ET.SubElement(fault, "faultcode").text = faultcode
     ET.SubElement(fault, "faultstring").text = FAULT_STRING if kind == "FonctionnelleErreur" else kind
@@ -173,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
             operation, fields = parse_call(data)
         except (ValueError, ET.ParseError):
             self._send(500, fault_xml("T1", "Message SOAP invalide", kind="TechProtocolaireErreur",
-                                      faultcode="S:Client"), xml)
+                                      faultcode="soapenv:Client"), xml)
             return
         state.calls.append((operation, fields))
         try:
@@ -183,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, response_xml(operation, state.detail(fields.get("idOp", ""))), xml)
             else:
                 self._send(500, fault_xml("T2", f"Opération inconnue {operation}", kind="TechProtocolaireErreur",
-                                          faultcode="S:Client"), xml)
+                                          faultcode="soapenv:Client"), xml)
         except StandinFault as fault:
             self._send(500, fault_xml(fault.code, fault.libelle), xml)
 
