@@ -130,7 +130,8 @@ def response_xml(operation: str, fields: dict[str, str]) -> bytes:
     return _envelope(answer)
 
 
-def fault_xml(code: str, libelle: str, *, kind: str = "FonctionnelleErreur", faultcode: str = "soapenv:Server") -> bytes:
+def fault_xml(code: str, libelle: str, *, kind: str = "FonctionnelleErreur",
+              faultcode: str = "soapenv:Server") -> bytes:
     fault = ET.Element(f"{{{SOAP_ENV}}}Fault")
     ET.SubElement(fault, "faultcode").text = faultcode
     ET.SubElement(fault, "faultstring").text = FAULT_STRING if kind == "FonctionnelleErreur" else kind
