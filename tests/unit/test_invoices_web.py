@@ -157,3 +157,17 @@ def test_pages_need_login(web):
 
 def test_simulator_pages_do_not_exist_with_another_gateway(web, marie):
     assert web.get("/simulateur-paiement/anything").status_code == 404
+
+
+def test_in_english_for_a_subscriber_who_chose_english(web, marie, memory_portal):
+    from portail_domain.accounts import Language
+
+    with memory_portal.uow() as uow:
+        subscriber = uow.subscribers.get(marie.id)
+        subscriber.language = Language.EN
+        uow.subscribers.update(subscriber)
+        uow.commit()
+    page = web.get("/factures?onglet=a-payer").text
+    assert '<html lang="en">' in page
+    assert "Total to pay: €1,323.45" in page and "Left to pay" in page and "Partly paid" in page
+    assert "Pay the invoice (€1,200.00)" in web.get("/factures/F2026-0002").text
