@@ -32,7 +32,8 @@ security_log = logging.getLogger("portail.security")
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_BODY = 11 * 1024 * 1024  # the largest form: one 10 MB upload and its fields
 # Server-to-server endpoints that carry no browser Origin and no CSRF token.
-CROSS_SITE_POSTS: set[str] = {"/paiement/notification"}  # only triggers a re-check with the gateway
+# The payment callbacks only trigger a re-check with the gateway: a forged one changes nothing.
+CROSS_SITE_POSTS: set[str] = {"/paiement/notification", "/paiement/retour"}
 
 
 def all_routes() -> list[BaseRoute]:

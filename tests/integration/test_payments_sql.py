@@ -73,6 +73,36 @@ def test_ten_concurrent_notifications_credit_one_payment(engine, sql_portal):
     assert outbox_count(engine) == 1  # one receipt
 
 
+class SlowStartGateway(FakeGateway):
+    """Both clicks reach the gateway before either stores its payment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(2, timeout=20)
+
+    def start(self, order):
+        started = super().start(order)
+        self.barrier.wait()
+        return started
+
+
+def test_two_simultaneous_clicks_store_one_payment_and_send_both_to_it(sql_portal):
+    sql_portal.payments = SlowStartGateway()
+    marie = add_subscriber(sql_portal)
+    add_invoice(sql_portal, marie)
+    urls: list[str] = []
+    threads = [threading.Thread(target=lambda: urls.append(PaymentDesk.of(sql_portal).start_payment(
+        marie.id, "F2026-0001"))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with sql_portal.uow() as uow:
+        payments = uow.payments.for_invoice(uow.invoices.by_number("F2026-0001").id)
+    assert len(payments) == 1 and len(urls) == 2 and urls[0] == urls[1]
+    assert urls[0].endswith(f"op={payments[0].operation_id}")
+
+
 @pytest.fixture
 def simulated(engine, sql_portal, clock):
     sql_portal.payments = SimulatorGateway(engine, clock, BASE_URL)

@@ -171,3 +171,14 @@ def test_in_english_for_a_subscriber_who_chose_english(web, marie, memory_portal
     assert '<html lang="en">' in page
     assert "Total to pay: €1,323.45" in page and "Left to pay" in page and "Partly paid" in page
     assert "Pay the invoice (€1,200.00)" in web.get("/factures/F2026-0002").text
+
+
+def test_a_gateway_posting_the_browser_back_is_sent_to_the_get_page(web, marie, memory_portal):
+    location = web.submit("/factures/F2026-0001", "/factures/F2026-0001/payer").headers["location"]
+    op = location.rsplit("op=", 1)[1]
+    memory_portal.payments.decide(op, PaymentStatus.PAID)
+    headers = {"Origin": "https://www.payfip.gouv.fr", "Sec-Fetch-Site": "cross-site"}
+    response = web.post("/paiement/retour", data={"idOp": op}, headers=headers, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == f"/paiement/retour?idop={op}"
+    assert "est accepté" in web.get(response.headers["location"]).text
+    assert web.post("/paiement/retour", data={}, headers=headers).status_code == 404

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -67,12 +68,10 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 async def invoice_pdf_download(request: Request) -> Response:
     subscriber = require_subscriber(request)
     number = request.path_params["number"]
-    document, chunks = await run_in_threadpool(_pdf, request, subscriber.id, number)
+    _document, chunks = await run_in_threadpool(_pdf, request, subscriber.id, number)
     filename = _SAFE_NAME.sub("_", f"facture-{number}.pdf")
-    return StreamingResponse(chunks, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Content-Length": str(document.size),
-    })
+    return StreamingResponse(chunks, media_type="application/pdf",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 async def pay(request: Request) -> Response:
@@ -109,14 +108,34 @@ async def payment_return(request: Request) -> Response:
     return render(request, "invoices/payment_return.html", {"payment": payment, "invoice": invoice})
 
 
+async def _posted_operation_id(request: Request) -> str | None:
+    """The idOp of a gateway's POST (form body or query), or None when the body is too large."""
+    body = await request.body()
+    if len(body) > MAX_NOTIFICATION_BODY:
+        return None
+    async with request.form(max_files=0, max_fields=10) as form:
+        return _operation_id(form) or _operation_id(request.query_params)
+
+
+async def payment_return_post(request: Request) -> Response:
+    """A gateway that brings the browser back with a POST (cross-site, so without our session
+    cookie): re-check, then send the browser to the GET page, which carries the cookie."""
+    operation_id = await _posted_operation_id(request)
+    if not operation_id:
+        raise NotFound(what="payment")
+    try:
+        await run_in_threadpool(PaymentDesk.of(_portal(request)).confirm, operation_id)
+    except GatewayError:
+        log.warning("payment_return_unconfirmed operation=%s", escape_for_log(operation_id))
+    return RedirectResponse(f"/paiement/retour?{urlencode({'idop': operation_id})}", status_code=303)
+
+
 async def payment_notification(request: Request) -> Response:
     """The gateway's server-to-server notice (no session, no CSRF token): it only triggers a
     re-check with the gateway, so a forged one changes nothing."""
-    body = await request.body()
-    if len(body) > MAX_NOTIFICATION_BODY:
+    operation_id = await _posted_operation_id(request)
+    if operation_id is None:
         return PlainTextResponse("too large", status_code=413)
-    async with request.form(max_files=0, max_fields=10) as form:
-        operation_id = _operation_id(form) or _operation_id(request.query_params)
     if not operation_id:
         return PlainTextResponse("missing idOp", status_code=400)
     desk = PaymentDesk.of(_portal(request))
@@ -134,6 +153,7 @@ routes = [
     Route("/factures/{number}/pdf", invoice_pdf_download, name="invoice_pdf"),
     Route("/factures/{number}/payer", pay, methods=["POST"], name="invoice_pay"),
     Route("/paiement/retour", payment_return, name="payment_return"),
+    Route("/paiement/retour", payment_return_post, methods=["POST"], name="payment_return_post"),
     Route("/paiement/notification", payment_notification, methods=["POST"], name="payment_notification"),
 ]
 
