@@ -149,13 +149,19 @@ class InvoiceOverview:
     lines: Sequence[InvoiceLine]
     total_due: Money
     next_due_on: date | None
+    today: date | None = None  # when given, ``overdue`` says whether the next due date is past
+
+    @property
+    def overdue(self) -> bool:
+        return self.today is not None and self.next_due_on is not None and self.next_due_on < self.today
 
     @property
     def unpaid(self) -> list[InvoiceLine]:
         return [line for line in self.lines if line.invoice.payable]
 
 
-def invoice_overview(uow: UnitOfWork, subscriber_id: uuid.UUID, *, unpaid_only: bool = False) -> InvoiceOverview:
+def invoice_overview(uow: UnitOfWork, subscriber_id: uuid.UUID, *, unpaid_only: bool = False,
+                     today: date | None = None) -> InvoiceOverview:
     """All invoices of all the subscriber's contracts, newest first (two queries, whatever the count).
 
     ``unpaid_only`` keeps the "À payer" tab: invoices to pay or partly paid. The total due
@@ -167,7 +173,7 @@ def invoice_overview(uow: UnitOfWork, subscriber_id: uuid.UUID, *, unpaid_only: 
     total = Money(sum(i.remaining.cents for i in unpaid))
     next_due = min((i.due_on for i in unpaid), default=None)
     shown = unpaid if unpaid_only else invoices
-    return InvoiceOverview([InvoiceLine(i, contracts[i.contract_id]) for i in shown], total, next_due)
+    return InvoiceOverview([InvoiceLine(i, contracts[i.contract_id]) for i in shown], total, next_due, today)
 
 
 def owned_invoice(uow: UnitOfWork, subscriber_id: uuid.UUID, number: str) -> tuple[Invoice, Contract]:

@@ -43,12 +43,15 @@ def test_the_a_payer_tab_lists_only_what_is_due(web, marie):
     page = web.get("/factures?onglet=a-payer").text
     assert rows(page) == ["F2026-0002", "F2026-0001"]
     assert 'href="/factures?onglet=a-payer" aria-current="page"' in page
-    assert f"1{NNBSP}323,45{NBSP}€" in page and "1 mars 2026" in page  # the next due date
+    assert f"1{NNBSP}323,45{NBSP}€" in page and "échéance dépassée depuis le 1 mars 2026" in page
+    overdue = re.findall(r'<a href="/factures/([^"/]+)">(?:(?!</tr>).)*En retard', page, re.S)
+    assert overdue == ["F2026-0001"]
 
 
 def test_home_shows_the_total_due_and_next_due_date(web, marie):
     page = web.get("/").text
-    assert f"Total à payer : 1{NNBSP}323,45{NBSP}€" in page and "prochaine échéance le 1 mars 2026" in page
+    # today is 10 March 2026 (the test clock): the 1 March invoice is overdue
+    assert f"Total à payer : 1{NNBSP}323,45{NBSP}€" in page and "échéance dépassée depuis le 1 mars 2026" in page
 
 
 def test_invoice_detail(web, marie):
@@ -171,6 +174,7 @@ def test_in_english_for_a_subscriber_who_chose_english(web, marie, memory_portal
     assert '<html lang="en">' in page
     assert "Total to pay: €1,323.45" in page and "Left to pay" in page and "Partly paid" in page
     assert "Pay the invoice (€1,200.00)" in web.get("/factures/F2026-0002").text
+    assert "Overdue" in page and "due since 1 Mar 2026" in page
 
 
 def test_a_gateway_posting_the_browser_back_is_sent_to_the_get_page(web, marie, memory_portal):

@@ -31,8 +31,9 @@ def _portal(request: Request):  # noqa: ANN202 - Portal
 
 
 def _overview(request: Request, subscriber_id, unpaid_only: bool):  # noqa: ANN001, ANN202
-    with _portal(request).uow() as uow:
-        return invoice_overview(uow, subscriber_id, unpaid_only=unpaid_only)
+    portal = _portal(request)
+    with portal.uow() as uow:
+        return invoice_overview(uow, subscriber_id, unpaid_only=unpaid_only, today=portal.clock.today())
 
 
 async def invoice_list(request: Request) -> Response:
@@ -161,4 +162,4 @@ routes = [
 def home_summary(portal, subscriber_id):  # noqa: ANN001, ANN201 - for the home page partial
     """What the home page shows about invoices: total due and next due date."""
     with portal.uow() as uow:
-        return invoice_overview(uow, subscriber_id, unpaid_only=True)
+        return invoice_overview(uow, subscriber_id, unpaid_only=True, today=portal.clock.today())
