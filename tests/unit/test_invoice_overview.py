@@ -37,7 +37,8 @@ def test_total_due_next_due_date_and_order(specs):
     assert [i.issued_on for i in all_invoices] == sorted((i.issued_on for i in all_invoices), reverse=True)
     due = [i for i in all_invoices if not i.cancelled and i.amount_paid < i.amount]
     assert {line.invoice.number for line in unpaid.lines} == {i.number for i in due}
-    assert everything.total_due.cents == unpaid.total_due.cents == sum(i.amount.cents - i.amount_paid.cents for i in due)
+    owed = sum(i.amount.cents - i.amount_paid.cents for i in due)
+    assert everything.total_due.cents == unpaid.total_due.cents == owed
     assert everything.next_due_on == (min(i.due_on for i in due) if due else None)
     assert everything.overdue == bool(due and min(i.due_on for i in due) < today)
     assert {line.contract_number for line in everything.lines} <= {"C0", "C1"}
