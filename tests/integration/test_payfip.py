@@ -182,3 +182,89 @@ def test_refused_then_abandoned_then_paid(standin, portal):
         assert desk.handle_notification(idop).status == status
     with portal.uow() as uow:
         assert uow.invoices.by_number("F2026-0001").status == "paid"
+
+
+# --- a real portal process, PayFiP mode, the stand-in notifying it over HTTP --------------------
+
+
+def test_portail_serve_in_payfip_mode_is_paid_by_the_standins_server_notification(standin, tmp_path, monkeypatch):
+    import http.cookiejar
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from portail_adapters.bootstrap import bootstrap
+    from portail_adapters.settings import load_settings
+    from tests.support import CSRF
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {"PORTAIL_DATABASE_URL": f"sqlite:///{tmp_path}/portail.db", "PORTAIL_SECRET_KEY": "s" * 40,
+           "PORTAIL_BASE_URL": base, "PORTAIL_PAYMENT": "payfip", "PORTAIL_PAYFIP_NUMCLI": NUMCLI,
+           "PORTAIL_PAYFIP_MODE": "X", "PORTAIL_PAYFIP_URL": standin.service_url}
+    monkeypatch.chdir(tmp_path)
+    portal = bootstrap(load_settings(env), run_migrations=True)
+    assert isinstance(portal.payments, PayfipGateway) and portal.payments.mode == "X"
+    marie = add_subscriber(portal, password="une-phrase-de-passe-solide")
+    add_invoice(portal, marie, amount=6789)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PORTAIL_")} | env
+    server = subprocess.Popen([sys.executable, "-m", "portail_web.cli", "serve", "--port", str(port)], cwd=tmp_path,
+                              env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        class Stay(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), Stay)
+
+        def call(path, data=None):
+            body = urllib.parse.urlencode(data).encode() if data is not None else None
+            try:
+                with browser.open(urllib.request.Request(base + path, data=body, headers={"Origin": base}),
+                                  timeout=10) as response:
+                    return response.status, response.headers, response.read().decode()
+            except urllib.error.HTTPError as error:
+                return error.code, error.headers, error.read().decode()
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = call("/connexion")[2]
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.2)
+        status, _, _ = call("/connexion", {"email": "marie@example.org", "password": "une-phrase-de-passe-solide",
+                                           "csrf_token": CSRF.search(page).group(1)})
+        assert status == 303
+        detail = call("/factures/F2026-0001")[2]
+        status, headers, _ = call("/factures/F2026-0001/payer", {"csrf_token": CSRF.search(detail).group(1)})
+        assert status == 303 and headers["location"].startswith(f"{standin.base_url}/tpa/paiementws.web?idop=")
+        idop = headers["location"].rsplit("=", 1)[1]
+        operation, fields = standin.state.calls[-1]
+        assert fields["saisie"] == "X" and fields["urlnotif"] == f"{base}/paiement/notification"
+        standin.decide(idop, "P", notify="1")  # the stand-in POSTs idOp to urlnotif, as PayFiP does
+        with portal.uow() as uow:
+            assert uow.invoices.by_number("F2026-0001").status == "paid"
+        assert "est accepté" in call(f"/paiement/retour?idop={idop}")[2]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_payfip_settings_are_checked_with_one_line_each():
+    from portail_adapters.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as error:
+        load_settings({"PORTAIL_PAYMENT": "payfip", "PORTAIL_PAYFIP_URL": "ftp://x", "PORTAIL_PAYFIP_MODE": "P",
+                       "PORTAIL_SECRET_KEY": "s" * 40})
+    problems = error.value.problems
+    assert any(p.startswith("PORTAIL_PAYFIP_URL: unknown scheme ftp://") for p in problems)
+    assert any(p.startswith("PORTAIL_PAYFIP_MODE:") for p in problems)
+    assert any(p.startswith("PORTAIL_PAYFIP_NUMCLI:") for p in problems)
