@@ -71,3 +71,30 @@ class WebClient(TestClient):
         return response
 
 
+
+
+# --- invoices and payments (issue 6) ---------------------------------------------------------
+
+
+def add_invoice(portal: Portal, subscriber: Subscriber, number: str = "F2026-0001", *, amount: int = 12345,
+                paid: int = 0, cancelled: bool = False, issued: str = "2026-02-01", due: str = "2026-03-01",
+                contract_number: str | None = None):
+    """An invoice (amounts in cents) on the subscriber's contract, created when missing."""
+    from datetime import date
+
+    from portail_domain.contracts import Contract, Service
+    from portail_domain.invoices import Invoice
+    from portail_domain.values import Money
+
+    contract_number = contract_number or f"C{subscriber.number}"
+    with portal.uow() as uow:
+        contract = uow.contracts.by_number(contract_number)
+        if contract is None:
+            contract = Contract(contract_number, subscriber.id, Service.BOTH, "1 rue de la Fontaine, 34230 Paulhan",
+                                f"M{subscriber.number}", date(2020, 1, 1))
+            uow.contracts.add(contract)
+        invoice = Invoice(number, contract.id, date.fromisoformat(issued), date.fromisoformat(due), Money(amount),
+                          Money(paid), cancelled)
+        uow.invoices.add(invoice)
+        uow.commit()
+    return invoice

@@ -13,6 +13,7 @@ from portail_domain.ports import PasswordHasher
 
 from .files import LocalFileStore
 from .passwords import Argon2Hasher
+from .payment import PayfipGateway, SimulatorGateway
 from .settings import Settings, SettingsError
 from .sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
 from .sql.database import pending_migrations
@@ -60,6 +61,13 @@ def build_files(settings: Settings):  # noqa: ANN201 - a FileStore
     raise SettingsError([f"PORTAIL_FILES_URL: {url.scheme}:// storage is not available in this version"])
 
 
+def build_payments(settings: Settings, engine: Engine, clock: SystemClock):  # noqa: ANN201 - a PaymentGateway
+    """``simulator`` (pages inside the app, operations in the database) or ``payfip``."""
+    if settings.payment == "payfip":
+        return PayfipGateway(settings.payfip_url, settings.payfip_numcli, settings.payfip_mode, clock)
+    return SimulatorGateway(engine, clock, settings.base_url)
+
+
 def bootstrap(
     settings: Settings,
     *,
@@ -74,13 +82,14 @@ def bootstrap(
         migrate(engine)
     elif pending_migrations(engine):
         log.warning("the database schema is not up to date: run `portail migrate`")
+    clock = SystemClock()
     return Portal(
         uow=SqlUnitOfWorkFactory(engine),
-        clock=SystemClock(),
+        clock=clock,
         secrets=SystemSecrets(),
         passwords=passwords or Argon2Hasher(),
         config=config_from(settings),
         files=build_files(settings),
-        # Seams: mail (issue Accounts) and payment (issue Factures) are built here from
-        # settings.mail_url and settings.payment.
+        payments=build_payments(settings, engine, clock),
+        # Seam: mail (issue Accounts) is built here from settings.mail_url.
     )

@@ -128,7 +128,7 @@ def _contract_with_history(uow, rng: random.Random, subscriber: Subscriber, n: i
             if issued <= today:
                 volume = (index - readings[-2].index.litres) / 1000 if len(readings) > 1 else 30
                 amount = Money(int(volume * 420) + 4500)  # 4,20 € / m³ plus the standing charge
-                recent = (today - issued).days < 120
+                recent = (today - issued).days < 210  # the last invoice of each contract is to pay
                 uow.invoices.add(Invoice(
                     number=f"F{issued.year}-{100001 + n}{k}{invoices_made:02d}",
                     contract_id=contract.id,

@@ -106,6 +106,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, create_secret: bo
         problems.append("PORTAIL_FILES_URL: an s3:// URL names its bucket (s3://bucket?endpoint=…)")
     if values["PAYMENT"] not in ("simulator", "payfip"):
         problems.append(f"PORTAIL_PAYMENT: {values['PAYMENT']!r} is not one of simulator, payfip")
+    if values["PAYMENT"] == "payfip":
+        _check_url(problems, "PAYFIP_URL", values["PAYFIP_URL"], ("https", "http"))
     if values["PAYFIP_MODE"] not in ("T", "X", "W"):
         problems.append(f"PORTAIL_PAYFIP_MODE: {values['PAYFIP_MODE']!r} is not one of T, X, W")
     if values["PAYMENT"] == "payfip" and not values["PAYFIP_NUMCLI"].strip().isdigit():

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
 from . import errors
 from .values import Money
+
+if TYPE_CHECKING:
+    from .contracts import Contract
+    from .documents import Document
+    from .ports import UnitOfWork
 
 
 class InvoiceStatus(enum.StrEnum):
@@ -122,3 +129,82 @@ class Payment:
             self.paid_at = now
             return True
         return False
+
+
+# --- use cases: what the subscriber sees (Mes factures) ----------------------------------
+
+
+@attrs.frozen
+class InvoiceLine:
+    """One row of the invoice list: the invoice and the number of its contract."""
+
+    invoice: Invoice
+    contract_number: str
+
+
+@attrs.frozen
+class InvoiceOverview:
+    """The subscriber's invoices (newest first), what they owe and when it is next due."""
+
+    lines: Sequence[InvoiceLine]
+    total_due: Money
+    next_due_on: date | None
+    today: date | None = None  # when given, ``overdue`` says whether the next due date is past
+
+    @property
+    def overdue(self) -> bool:
+        return self.today is not None and self.next_due_on is not None and self.next_due_on < self.today
+
+    @property
+    def unpaid(self) -> list[InvoiceLine]:
+        return [line for line in self.lines if line.invoice.payable]
+
+
+def invoice_overview(uow: UnitOfWork, subscriber_id: uuid.UUID, *, unpaid_only: bool = False,
+                     today: date | None = None) -> InvoiceOverview:
+    """All invoices of all the subscriber's contracts, newest first (two queries, whatever the count).
+
+    ``unpaid_only`` keeps the "À payer" tab: invoices to pay or partly paid. The total due
+    and the next due date always count every unpaid invoice.
+    """
+    contracts = {c.id: c.number for c in uow.contracts.for_subscriber(subscriber_id)}
+    invoices = [i for i in uow.invoices.for_subscriber(subscriber_id) if i.contract_id in contracts]
+    unpaid = [i for i in invoices if i.payable]
+    total = Money(sum(i.remaining.cents for i in unpaid))
+    next_due = min((i.due_on for i in unpaid), default=None)
+    shown = unpaid if unpaid_only else invoices
+    return InvoiceOverview([InvoiceLine(i, contracts[i.contract_id]) for i in shown], total, next_due, today)
+
+
+def owned_invoice(uow: UnitOfWork, subscriber_id: uuid.UUID, number: str) -> tuple[Invoice, Contract]:
+    """The invoice ``number`` with its contract; ``NotFound`` when absent or someone else's."""
+    invoice = uow.invoices.by_number(number)
+    contract = uow.contracts.get(invoice.contract_id) if invoice is not None else None
+    if invoice is None or contract is None or contract.subscriber_id != subscriber_id:
+        raise errors.NotFound(what="invoice")
+    return invoice, contract
+
+
+@attrs.frozen
+class InvoiceDetail:
+    invoice: Invoice
+    contract: Contract
+    payments: Sequence[Payment]  # oldest first
+
+    @property
+    def has_pdf(self) -> bool:
+        return self.invoice.pdf_document_id is not None
+
+
+def invoice_detail(uow: UnitOfWork, subscriber_id: uuid.UUID, number: str) -> InvoiceDetail:
+    invoice, contract = owned_invoice(uow, subscriber_id, number)
+    return InvoiceDetail(invoice, contract, list(uow.payments.for_invoice(invoice.id)))
+
+
+def invoice_pdf(uow: UnitOfWork, subscriber_id: uuid.UUID, number: str) -> Document:
+    """The stored PDF of one of the subscriber's invoices; ``NotFound`` when there is none."""
+    invoice, _contract = owned_invoice(uow, subscriber_id, number)
+    document = uow.documents.get(invoice.pdf_document_id) if invoice.pdf_document_id else None
+    if document is None or document.subscriber_id != subscriber_id:
+        raise errors.NotFound(what="invoice pdf")
+    return document

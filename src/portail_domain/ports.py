@@ -81,6 +81,7 @@ class PaymentOrder:
     email: str
     return_url: str
     notify_url: str
+    year: int | None = None  # the debt's year (PayFiP exer); the current year when None
 
 
 @attrs.frozen
@@ -105,10 +106,21 @@ class PaymentGateway(Protocol):
     name: str
     client_number: str  # PayFiP numcli; compared with each result
 
-    def start(self, order: PaymentOrder) -> StartedPayment: ...
+    def start(self, order: PaymentOrder) -> StartedPayment:
+        """Register the operation with the gateway; raise ``GatewayError`` when it refuses."""
+        ...
+
+    def redirect_url(self, operation_id: str) -> str:
+        """Where the payer's browser goes to pay an operation already started."""
+        ...
 
     def fetch_result(self, operation_id: str) -> GatewayResult:
-        """Ask the gateway for the truth about an operation (never trust the browser)."""
+        """Ask the gateway for the truth about an operation (never trust the browser).
+
+        ``status`` is ``pending`` while the payer is still at it (PayFiP P5) and ``expired``
+        when the gateway does not know the operation (PayFiP P1); raises ``GatewayError``
+        when the gateway cannot be reached.
+        """
         ...
 
 

@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,7 +22,7 @@ from portail_domain.portal import Portal
 
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
 from .messages import message_for
-from .routes import pages, session
+from .routes import invoices, pages, session, simulator
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .templating import Templates, render
 
@@ -32,13 +32,16 @@ security_log = logging.getLogger("portail.security")
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_BODY = 11 * 1024 * 1024  # the largest form: one 10 MB upload and its fields
 # Server-to-server endpoints that carry no browser Origin and no CSRF token.
-CROSS_SITE_POSTS: set[str] = set()
+# The payment callbacks only trigger a re-check with the gateway: a forged one changes nothing.
+CROSS_SITE_POSTS: set[str] = {"/paiement/notification", "/paiement/retour"}
 
 
 def all_routes() -> list[BaseRoute]:
     return [
         *pages.routes,
         *session.routes,
+        *invoices.routes,
+        *simulator.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -89,6 +92,14 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"status": 500}, status_code=500)
 
 
+def payment_origin(portal: Portal) -> str:
+    """The gateway's origin: "Régler la facture" posts here and is redirected there (CSP form-action)."""
+    if portal.payments is None:
+        return ""
+    url = urlsplit(portal.payments.redirect_url("x"))
+    return f"{url.scheme}://{url.netloc}" if url.scheme in ("http", "https") and url.netloc else ""
+
+
 def create_app(portal: Portal, *, debug: bool = False) -> Starlette:
     """The web app for ``portal``. Nothing happens at import time; everything is built here."""
 
@@ -101,7 +112,7 @@ def create_app(portal: Portal, *, debug: bool = False) -> Starlette:
         debug=debug,
         routes=all_routes(),
         middleware=[
-            Middleware(SecurityHeadersMiddleware, https=portal.config.https),
+            Middleware(SecurityHeadersMiddleware, https=portal.config.https, form_targets=payment_origin(portal)),
             Middleware(OriginCheckMiddleware, base_url=portal.config.base_url),
             Middleware(VisitorMiddleware, portal=portal),
         ],

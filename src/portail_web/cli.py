@@ -76,6 +76,28 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _payments_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["reconcile"], help="reconcile: re-ask the gateway about pending payments")
+    p.add_argument("--older-than", type=int, default=5, metavar="MINUTES",
+                   help="only payments started at least this long ago (default 5)")
+
+
+@command("payments", "payments reconcile: settle pending payments whose notification never came", _payments_args)
+def payments_command(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from portail_domain.payments import PaymentDesk
+
+    if args.older_than < 0:
+        print("portail: --older-than: a number of minutes, 0 or more", file=sys.stderr)
+        return 2
+    summary = PaymentDesk.of(portal_from(settings)).reconcile_pending(timedelta(minutes=args.older_than))
+    print(f"payments reconciled: {summary.checked} checked, {summary.paid} paid, {summary.settled} refused, "
+          f"abandoned or expired, {summary.still_pending} still pending, {summary.flagged} flagged, "
+          f"{summary.unreachable} unreachable")
+    return 1 if summary.unreachable else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portail", description="Portail usager — eau et assainissement")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -92,9 +92,12 @@ class FakeGateway:
         self.orders[op] = order
         self.results[op] = GatewayResult(op, PaymentStatus.PENDING.value, order.amount, order.reference,
                                          self.client_number)
-        return StartedPayment(op, f"https://gateway.invalid/pay?op={op}")
+        return StartedPayment(op, self.redirect_url(op))
 
-    def decide(self, operation_id: str, status: PaymentStatus, **changes: object) -> None:
+    def redirect_url(self, operation_id: str) -> str:
+        return f"https://gateway.invalid/pay?op={operation_id}"
+
+    def decide(self, operation_id: str, status: PaymentStatus, /, **changes: object) -> None:
         self.results[operation_id] = attrs.evolve(self.results[operation_id], status=status.value, **changes)
 
     def fetch_result(self, operation_id: str) -> GatewayResult:

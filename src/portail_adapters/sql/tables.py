@@ -210,3 +210,20 @@ outbox = Table(
     Column("last_error", String(500)),
     Index("ix_outbox_due", "sent_at", "next_attempt_at"),
 )
+
+# The embedded payment simulator's own record of the operations it plays (PORTAIL_PAYMENT=simulator):
+# kept in the database so that any worker can answer "what happened to this operation?".
+payment_simulator_operations = Table(
+    "payment_simulator_operations",
+    metadata,
+    Column("operation_id", String(64), primary_key=True),
+    Column("reference", String(64), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("return_url", String(500), nullable=False),
+    Column("notify_url", String(500), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime),
+)
