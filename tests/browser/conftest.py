@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from portail_adapters.demo import DEMO_EMAIL, DEMO_PASSWORD
+
 CHROMIUM = os.environ.get("PORTAIL_TEST_CHROMIUM", "/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -100,3 +102,12 @@ def axe_violations(page, *, impacts=("serious", "critical")) -> list[str]:
         for v in result["violations"]
         if v["impact"] in impacts
     ]
+
+
+def login(page, base_url: str, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) -> None:
+    """Log in through the form, as the demo subscriber by default."""
+    page.goto(f"{base_url}/connexion")
+    page.get_by_label("Identifiant (e-mail)").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Connexion").click()
+    page.wait_for_url(f"{base_url}/")

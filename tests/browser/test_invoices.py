@@ -7,21 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("tests.browser.conftest", reason="the browser fixtures (tests/browser/conftest.py) are absent")
-
-from tests.browser.conftest import axe_violations  # noqa: E402
-
-from portail_adapters.demo import DEMO_EMAIL, DEMO_PASSWORD  # noqa: E402
+from tests.browser.conftest import axe_violations, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-
-def login(page, base_url: str) -> None:
-    page.goto(f"{base_url}/connexion")
-    page.get_by_label("Identifiant (e-mail)").fill(DEMO_EMAIL)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Connexion").click()
-    page.wait_for_url(f"{base_url}/")
 
 
 def test_pay_an_invoice_with_the_simulator_and_it_leaves_the_a_payer_tab(browser, live_portal):

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from portail_adapters.demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-
-def login(page, base_url: str) -> None:
-    page.goto(f"{base_url}/connexion")
-    page.get_by_label("Identifiant (e-mail)").fill(DEMO_EMAIL)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Connexion").click()
-    page.wait_for_url(f"{base_url}/")
 
 
 def test_login_page_is_accessible(page, live_portal):
