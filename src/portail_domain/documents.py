@@ -298,12 +298,13 @@ def _build_tree(folders: Sequence[DocumentFolder], counts: dict[uuid.UUID, int])
 def document_tree(portal: Portal, subscriber_id: uuid.UUID) -> list[FolderNode]:
     """The subscriber's folder tree (standard folders created on first visit), with document counts.
 
-    Two queries whatever the number of folders and documents: the folders, then the counts.
+    Two queries whatever the number of folders and documents: the folders, then the counts
+    (plus the creation of the standard folders, once).
     """
     with portal.uow() as uow:
-        before = len(uow.folders.for_subscriber(subscriber_id))
-        folders = ensure_default_folders(uow, subscriber_id)
-        if len(folders) != before:
+        folders = list(uow.folders.for_subscriber(subscriber_id))
+        if {kind for kind, _ in DEFAULT_FOLDERS} - {f.kind for f in folders if f.parent_id is None}:
+            folders = ensure_default_folders(uow, subscriber_id)
             uow.commit()
             folders.sort(key=lambda f: (f.position, f.name))
         counts = uow.documents.count_by_folder(subscriber_id)

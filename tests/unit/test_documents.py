@@ -254,3 +254,27 @@ def test_staff_publish_by_folder_name_or_kind(memory_portal, marie):
     with pytest.raises(NotFound):
         publish_document(memory_portal, subscriber_number="100001", folder="Nulle part", filename="a.pdf",
                          data=io.BytesIO(PDF))
+
+
+def test_demo_subscribers_have_a_letter_and_their_contract(memory_portal):
+    import re
+
+    from portail_adapters.demo import load_demo
+    from portail_domain.documents import detect_content_type
+
+    load_demo(memory_portal, subscribers=3)
+    load_demo(memory_portal, subscribers=3)  # idempotent: nothing added twice
+    with memory_portal.uow() as uow:
+        marie = uow.subscribers.by_number("100001")
+    tree = {n.folder.kind: n for n in document_tree(memory_portal, marie.id)}
+    assert (tree[FolderKind.LETTERS].count, tree[FolderKind.CONTRACTS].count) == (1, 1)
+    assert not tree[FolderKind.UPLOADS].holds_documents
+    (contract,) = folder_contents(memory_portal, marie.id, tree[FolderKind.CONTRACTS].folder.id).documents
+    assert contract.filename == "Contrat C100001-1.pdf" and contract.added_by is AddedBy.UTILITY
+    body = b"".join(open_document(memory_portal, marie.id, contract.id).chunks)
+    assert detect_content_type(body) == "application/pdf" and body.rstrip().endswith(b"%%EOF")
+    assert hashlib.sha256(body).hexdigest() == contract.sha256
+    # The cross-reference table points at each object, as a PDF reader expects.
+    start = int(re.search(rb"startxref\n(\d+)", body).group(1))
+    offsets = [int(o) for o in re.findall(rb"(\d{10}) 00000 n", body[start:])]
+    assert [body[o:].split(b"\n", 1)[0] for o in offsets] == [b"%d 0 obj" % i for i in range(1, len(offsets) + 1)]

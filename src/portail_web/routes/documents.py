@@ -102,7 +102,11 @@ async def upload(request: Request) -> Response:
 async def download(request: Request) -> Response:
     """The document as an attachment: never rendered by the browser, streamed from the store."""
     subscriber = require_subscriber(request)
-    found = await run_in_threadpool(open_document, _portal(request), subscriber.id, request.path_params["document_id"])
+    try:
+        found = await run_in_threadpool(open_document, _portal(request), subscriber.id,
+                                        request.path_params["document_id"])
+    except StorageError as exc:
+        return render(request, "error.html", {"status": 503, "message": message_for(exc)}, status_code=503)
     if found.url is not None:  # a presigned link to the S3 object, issued after the ownership check
         return RedirectResponse(found.url, status_code=303)
     document = found.document
