@@ -114,6 +114,12 @@ def ensure_default_folders(uow: UnitOfWork, subscriber_id: uuid.UUID) -> list[Do
     return existing
 
 
+def default_folder(uow: UnitOfWork, subscriber_id: uuid.UUID, kind: FolderKind) -> DocumentFolder:
+    """The subscriber's standard folder of ``kind`` (created if missing): where the utility's
+    invoices, letters and contracts land (``store_document(..., folder_id=folder.id)``)."""
+    return next(f for f in ensure_default_folders(uow, subscriber_id) if f.kind is kind and f.parent_id is None)
+
+
 def new_storage_key(document_id: uuid.UUID) -> str:
     """Storage keys are generated, never taken from a file name."""
     return f"documents/{document_id.hex[:2]}/{document_id.hex}"

@@ -96,7 +96,7 @@ def test_web_flow_on_the_database_and_the_local_disk(sql_portal, tmp_path):
             "attachment; filename=\"Releve_d_eau.pdf\"; filename*=UTF-8''Relev%C3%A9%20d%27eau.pdf")
         tree = client.get("/documents").text
         assert re.search(r'<span class="marker" aria-hidden="true">▸</span>Mes envois</a>\s*'
-                         r'<span class="count">1 document\(s\)</span>', tree)
+                         r'<span class="count">1 document</span>', tree)
     stored = [p for p in (tmp_path / "files").rglob("*") if p.is_file()]
     assert len(stored) == 1 and stored[0].read_bytes() == PDF and "eau" not in str(stored[0])
 

@@ -278,3 +278,14 @@ def test_demo_subscribers_have_a_letter_and_their_contract(memory_portal):
     start = int(re.search(rb"startxref\n(\d+)", body).group(1))
     offsets = [int(o) for o in re.findall(rb"(\d{10}) 00000 n", body[start:])]
     assert [body[o:].split(b"\n", 1)[0] for o in offsets] == [b"%d 0 obj" % i for i in range(1, len(offsets) + 1)]
+
+
+def test_utility_documents_land_in_the_standard_folder_of_their_kind(memory_portal, marie):
+    from portail_domain.documents import default_folder
+
+    with memory_portal.uow() as uow:
+        invoices = default_folder(uow, marie.id, FolderKind.INVOICES)
+        again = default_folder(uow, marie.id, FolderKind.INVOICES)
+        uow.commit()
+    assert invoices.id == again.id and invoices.name == "Factures"
+    assert _folders(memory_portal, marie)[FolderKind.INVOICES].id == invoices.id

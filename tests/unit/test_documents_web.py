@@ -60,7 +60,7 @@ def test_tree_shows_a_marker_and_the_count_on_folders_with_documents(memory_port
     assert page.status_code == 200
     items = re.findall(r'<li>\s*<a href="/documents/dossiers/[^"]+"><span class="marker"[^>]*>(▸?)</span>([^<]+)</a>'
                        r'\s*<span class="count">([^<]+)</span>', page.text)
-    assert items == [("", "Contrats", "vide"), ("", "Factures", "vide"), ("▸", "Courriers", "1 document(s)"),
+    assert items == [("", "Contrats", "vide"), ("", "Factures", "vide"), ("▸", "Courriers", "1 document"),
                      ("", "Mes envois", "vide")]
     folder_page = web.get(f"/documents/dossiers/{folder_of(memory_portal, marie, FolderKind.LETTERS).id}")
     assert "avis.pdf" in folder_page.text and "Régie des Eaux de Test" in folder_page.text  # who added it
