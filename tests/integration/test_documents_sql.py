@@ -6,9 +6,13 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlalchemy import event
 
+from portail_adapters.bootstrap import bootstrap
 from portail_adapters.files import LocalFileStore
+from portail_adapters.memory import PlainPasswordHasher
+from portail_adapters.settings import load_settings
 from portail_domain.documents import AddedBy, DocumentFolder, FolderKind, document_tree, upload_document
 from portail_web import create_app
 from tests.integration.test_cli import portail
@@ -104,18 +108,43 @@ def test_web_flow_on_the_database_and_the_local_disk(sql_portal, tmp_path):
 def test_staff_publish_from_the_command_line(tmp_path):
     (tmp_path / "avis.pdf").write_bytes(PDF)
     (tmp_path / "programme.pdf").write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 100)
-    env = {"PORTAIL_FILES_URL": f"file://{tmp_path / 'files'}"}
-    assert portail("demo", cwd=tmp_path, env=env).returncode == 0
+    env = {"PORTAIL_FILES_URL": f"file://{tmp_path / 'files'}",
+           "PORTAIL_DATABASE_URL": f"sqlite:///{tmp_path / 'portail.db'}", "PORTAIL_SECRET_KEY": "s" * 40}
+    portal = bootstrap(load_settings(env), passwords=PlainPasswordHasher(), run_migrations=True)
+    jean = add_subscriber(portal, "100002", email="jean@example.org")
     done = portail("documents", "add", "100002", "Courriers", "avis.pdf", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("added avis.pdf (") and "for subscriber 100002" in done.stdout
+    letters = _folders(portal, jean)[FolderKind.LETTERS]
+    with portal.uow() as uow:
+        (document,) = uow.documents.in_folder(letters.id)
+    assert document.added_by is AddedBy.UTILITY and b"".join(portal.files.open(document.storage_key)) == PDF
     refused = portail("documents", "add", "100002", "letters", "programme.pdf", cwd=tmp_path, env=env)
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines()[-1] == (
         "portail: programme.pdf: not a PDF, JPEG or PNG file (recognised by its content)")
-    unknown = portail("documents", "add", "999999", "letters", "avis.pdf", cwd=tmp_path, env=env)
-    assert (unknown.returncode, unknown.stderr.strip().splitlines()[-1]) == (1, "portail: no subscriber '999999'")
-    nowhere = portail("documents", "add", "100002", "Grenier", "avis.pdf", cwd=tmp_path, env=env)
-    assert nowhere.returncode == 1 and "no folder 'Grenier'" in nowhere.stderr
-    missing = portail("documents", "add", "100002", "letters", "absent.pdf", cwd=tmp_path, env=env)
-    assert missing.returncode == 1 and "absent.pdf" in missing.stderr
+    unknown = portail("documents", "add", "999999", "Grenier", "absent.pdf", cwd=tmp_path, env=env)
+    assert (unknown.returncode, unknown.stderr.strip().splitlines()[-1]) == (1, "portail: absent.pdf: No such file "
+                                                                             "or directory")
+    with portal.uow() as uow:
+        assert len(uow.documents.for_subscriber(jean.id)) == 1
+
+
+@pytest.mark.parametrize(("number", "folder", "problem"), [
+    ("999999", "letters", "portail: no subscriber '999999'"),
+    ("100002", "Grenier", "portail: no folder 'Grenier' (Contrats, Factures, Courriers, Mes envois; "
+                          "or contracts, invoices, letters, uploads)"),
+])
+def test_publish_names_what_it_cannot_find(tmp_path, monkeypatch, capsys, number, folder, problem):
+    from portail_web.cli import main
+
+    (tmp_path / "avis.pdf").write_bytes(PDF)
+    env = {"PORTAIL_FILES_URL": f"file://{tmp_path / 'files'}",
+           "PORTAIL_DATABASE_URL": f"sqlite:///{tmp_path / 'portail.db'}", "PORTAIL_SECRET_KEY": "s" * 40}
+    portal = bootstrap(load_settings(env), passwords=PlainPasswordHasher(), run_migrations=True)
+    add_subscriber(portal, "100002", email="jean@example.org")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["documents", "add", number, folder, str(tmp_path / "avis.pdf")]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == problem
+    assert not (tmp_path / "files").exists() or not any(p.is_file() for p in (tmp_path / "files").rglob("*"))
