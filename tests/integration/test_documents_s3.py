@@ -92,6 +92,20 @@ def test_a_wrong_s3_url_is_one_clear_line(url, problem):
     assert error.value.problems[0].startswith("PORTAIL_FILES_URL: ") and problem in error.value.problems[0]
 
 
+def test_missing_credentials_stop_start_up_with_one_line(monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    settings = load_settings({"PORTAIL_FILES_URL": "s3://bucket?endpoint=http://127.0.0.1:9",
+                              "PORTAIL_SECRET_KEY": "x" * 40}, create_secret=False)
+    with pytest.raises(SettingsError) as error:
+        build_files(settings)
+    assert error.value.problems == ["PORTAIL_FILES_URL: no S3 credentials: set AWS_ACCESS_KEY_ID and "
+                                    "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"]
+
+
 @pytest.fixture
 def s3_web(sql_portal, seaweedfs):
     sql_portal.files = seaweedfs.store()

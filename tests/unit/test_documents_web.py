@@ -191,3 +191,13 @@ def test_pages_need_a_login(web):
     for path in ("/documents", f"/documents/dossiers/{uuid.uuid4()}", f"/documents/{uuid.uuid4()}"):
         response = web.get(path, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/connexion?next=")
+
+
+def test_one_file_per_upload(memory_portal, web, marie):
+    folder = folder_of(memory_portal, marie)
+    page = f"/documents/dossiers/{folder.id}"
+    response = web.post(f"{page}/envoyer", data={"csrf_token": web.csrf(page)}, follow_redirects=False,
+                        files=[("file", ("a.pdf", PDF, "application/pdf")),
+                               ("file", ("b.pdf", PDF, "application/pdf"))])
+    assert response.status_code == 400
+    assert memory_portal.files.objects == {}

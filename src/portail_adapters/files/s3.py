@@ -59,10 +59,9 @@ class S3FileStore:
             read_timeout=read_timeout,
             retries={"total_max_attempts": attempts, "mode": "standard"},  # an unreachable S3 fails fast
         )
-        self.client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint or None, region_name=region or "us-east-1", config=config,
-            aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-        )
+        self.session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+        self.client = self.session.client("s3", endpoint_url=endpoint or None, region_name=region or "us-east-1",
+                                          config=config)
         # Up to 16 MB (every upload: 10 MB at most) one PUT streamed from the file; past that, parts
         # of 8 MB, one at a time (boto3 holds a part in memory while it sends it).
         self.transfer = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=PART_SIZE,
@@ -84,7 +83,10 @@ class S3FileStore:
         endpoint = options.get("endpoint")
         if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
             raise ValueError(f"endpoint {endpoint!r} is not an http(s):// URL")
-        return cls(parts.netloc, endpoint=endpoint, region=options.get("region"), presign_seconds=int(presign))
+        store = cls(parts.netloc, endpoint=endpoint, region=options.get("region"), presign_seconds=int(presign))
+        if store.session.get_credentials() is None:
+            raise ValueError("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)")
+        return store
 
     def put(self, key: str, data: BinaryIO, *, content_type: str, size: int | None = None) -> None:
         check_key(key)
