@@ -69,6 +69,18 @@ def test_local_store_refuses_keys_it_did_not_generate(tmp_path, key):
     assert not any((tmp_path).rglob("passwd"))
 
 
+@pytest.mark.parametrize("key", ["../etc/passwd", "/abs", "a/../../b", "A/B", "a/.hidden"])
+@pytest.mark.s3
+@pytest.mark.xdist_group("seaweedfs")
+def test_s3_store_refuses_keys_it_did_not_generate(seaweedfs, key):
+    store = seaweedfs.store()
+    for action in (lambda: store.put(key, io.BytesIO(b"x"), content_type="text/plain"), lambda: store.open(key),
+                   lambda: store.delete(key), lambda: store.exists(key)):
+        with pytest.raises(ValueError):
+            action()
+    assert seaweedfs.keys(store.bucket) == []
+
+
 def test_local_store_leaves_no_partial_file_when_the_stream_fails(tmp_path):
     store = LocalFileStore(tmp_path / "files")
 
