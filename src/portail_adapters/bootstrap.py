@@ -58,6 +58,13 @@ def build_files(settings: Settings):  # noqa: ANN201 - a FileStore
     url = urlsplit(settings.files_url)
     if url.scheme == "file":
         return LocalFileStore((url.netloc + url.path) or ".")
+    if url.scheme == "s3":
+        from .files.s3 import S3FileStore  # boto3 is only imported when S3 is used
+
+        try:
+            return S3FileStore.from_url(settings.files_url)
+        except ValueError as exc:
+            raise SettingsError([f"PORTAIL_FILES_URL: {exc}"]) from None
     raise SettingsError([f"PORTAIL_FILES_URL: {url.scheme}:// storage is not available in this version"])
 
 

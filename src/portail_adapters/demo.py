@@ -18,6 +18,8 @@ from portail_domain.invoices import Invoice
 from portail_domain.portal import Portal
 from portail_domain.values import EmailAddress, MeterIndex, Money
 
+from .demo_documents import add_demo_documents
+
 DEMO_EMAIL = "marie.dupont@example.org"
 DEMO_PASSWORD = "eau-potable-demo-2026"  # noqa: S105 - demo data only, printed by `portail demo`
 
@@ -65,7 +67,8 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
                 paperless=n % 3 == 0,
             )
             uow.subscribers.add(subscriber)
-            ensure_default_folders(uow, subscriber.id)
+            folders = ensure_default_folders(uow, subscriber.id)
+            add_demo_documents(uow, portal, subscriber, folders, f"C{100001 + n}-1", today)
             contracts = 2 if n in (0, 9) else 1
             for k in range(contracts):
                 _contract_with_history(uow, rng, subscriber, n, k, today, leak=(n == 0 and k == 0),

@@ -15,7 +15,7 @@ import attrs
 
 from .accounts import Account, StaffUser, Subscriber, WebSession
 from .contracts import Contract, MeterReading
-from .documents import Document, DocumentFolder
+from .documents import AddedBy, Document, DocumentFolder
 from .invoices import Invoice, Payment
 from .requests import Request, RequestMessage
 from .values import Money
@@ -140,6 +140,13 @@ class FileStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def download_url(self, key: str, *, filename: str, content_type: str) -> str | None:
+        """A short-lived link that serves the object as an attachment, or None (stream it instead).
+
+        Only called after the portal has checked who may read the object.
+        """
+        ...
+
 
 # --- repositories ------------------------------------------------------------------------
 
@@ -227,6 +234,14 @@ class DocumentRepository(Protocol):
     def remove(self, document_id: uuid.UUID) -> None: ...
     def in_folder(self, folder_id: uuid.UUID) -> Sequence[Document]: ...
     def for_subscriber(self, subscriber_id: uuid.UUID) -> Sequence[Document]: ...
+
+    def count_by_folder(self, subscriber_id: uuid.UUID) -> dict[uuid.UUID, int]:
+        """Documents per folder of a subscriber (folders without any are absent), in one query."""
+        ...
+
+    def bytes_used(self, subscriber_id: uuid.UUID, added_by: AddedBy) -> int:
+        """Total size of the subscriber's documents added by ``added_by`` (the upload quota)."""
+        ...
 
 
 class RequestRepository(Protocol):

@@ -22,7 +22,7 @@ from portail_domain.portal import Portal
 
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
 from .messages import message_for
-from .routes import invoices, pages, session, simulator
+from .routes import documents, invoices, pages, session, simulator
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .templating import Templates, render
 
@@ -42,6 +42,7 @@ def all_routes() -> list[BaseRoute]:
         *session.routes,
         *invoices.routes,
         *simulator.routes,
+        *documents.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -98,6 +98,55 @@ def payments_command(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if summary.unreachable else 0
 
 
+CLI_REFUSALS = {
+    "file_empty": "the file is empty",
+    "file_type": "not a PDF, JPEG or PNG file (recognised by its content)",
+    "file_too_large": "larger than 10 MB",
+    "storage_error": "the file store does not answer (PORTAIL_FILES_URL)",
+}
+
+
+def _documents_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["add"], help="add: publish FILE into a subscriber's folder")
+    p.add_argument("subscriber_number", metavar="SUBSCRIBER_NUMBER")
+    p.add_argument("folder", metavar="FOLDER", help="the folder's name (Courriers) or kind (letters)")
+    p.add_argument("file", metavar="FILE", help="a PDF, JPEG or PNG file, 10 MB at most")
+
+
+@command("documents", "publish a document into a subscriber's folder (documents add NUMBER FOLDER FILE)",
+         _documents_args)
+def documents_command(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from portail_domain.documents import publish_document
+    from portail_domain.errors import DomainError, NotFound
+
+    path = Path(args.file)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        print(f"portail: {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    portal = portal_from(settings)
+    with handle:
+        try:
+            document = publish_document(portal, subscriber_number=args.subscriber_number, folder=args.folder,
+                                        filename=path.name, data=handle)
+        except NotFound as exc:
+            if "subscriber" in exc.params:
+                print(f"portail: no subscriber {args.subscriber_number!r}", file=sys.stderr)
+            else:
+                print(f"portail: no folder {args.folder!r} (Contrats, Factures, Courriers, Mes envois; "
+                      "or contracts, invoices, letters, uploads)", file=sys.stderr)
+            return 1
+        except DomainError as exc:
+            print(f"portail: {args.file}: {CLI_REFUSALS.get(exc.code, exc.code)}", file=sys.stderr)
+            return 1
+    print(f"added {document.filename} ({document.size} bytes, sha256 {document.sha256[:12]}…) "
+          f"for subscriber {args.subscriber_number}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portail", description="Portail usager — eau et assainissement")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

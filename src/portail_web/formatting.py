@@ -50,3 +50,16 @@ def m3(value: MeterIndex | Decimal | int, language: str = "fr") -> str:
     litres = value.litres if isinstance(value, MeterIndex) else int(value)
     places = 0 if litres % 1000 == 0 else 3
     return number(Decimal(litres).scaleb(-3), language, places)
+
+
+FILE_SIZE_UNITS = {"fr": ("octets", "ko", "Mo"), "en": ("bytes", "kB", "MB")}
+
+
+def file_size(value: int, language: str = "fr") -> str:
+    """``12 ko``, ``1,5 Mo`` in French (1 ko = 1024 octets, as the 10 Mo upload limit)."""
+    units = FILE_SIZE_UNITS.get(language, FILE_SIZE_UNITS["en"])
+    if value < 1024:
+        return f"{number(value, language)}\u00a0{units[0]}"
+    if value < 1024 * 1024:
+        return f"{number(Decimal(value) / 1024, language)}\u00a0{units[1]}"
+    return f"{number(Decimal(value) / (1024 * 1024), language, 1)}\u00a0{units[2]}"

@@ -37,6 +37,13 @@ MESSAGES: dict[str, str] = {
     "payment_state": N_("Ce paiement est déjà terminé."),
     "gateway_error": N_("Le service de paiement ne répond pas. Réessayez dans quelques minutes."),
     "storage_error": N_("Le stockage des documents ne répond pas. Réessayez dans quelques minutes."),
+    "upload_rejected": N_("Ce fichier n'a pas pu être enregistré."),
+    "file_empty": N_("Le fichier envoyé est vide."),
+    "file_type": N_("Ce type de fichier n'est pas accepté : envoyez un document PDF, JPEG ou PNG."),
+    "file_too_large": N_("Le fichier dépasse la taille autorisée (10 Mo par fichier)."),
+    "quota_exceeded": N_(
+        "Votre espace documents est plein (200 Mo) : ce fichier ne peut pas être ajouté."
+    ),
     "request_closed": N_("Cette demande est close."),
     "status_goes_back": N_("Le statut d'une demande ne peut pas revenir en arrière."),
     "login_failed": N_("Identifiant ou mot de passe incorrect."),

@@ -30,6 +30,7 @@ def _environment(language: str) -> Environment:
     env.filters["moment"] = partial(_call, formatting.moment, language)
     env.filters["number"] = partial(_call, formatting.number, language)
     env.filters["m3"] = partial(_call, formatting.m3, language)
+    env.filters["filesize"] = partial(_call, formatting.file_size, language)
     return env
 
 

@@ -1,4 +1,4 @@
-"""One FileStore contract for every adapter (the S3 one joins it with the Documents issue)."""
+"""One FileStore contract for every adapter: in memory, local disk, and S3 on a real SeaweedFS."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import pytest
 from portail_adapters.files import LocalFileStore
 from portail_adapters.memory import MemoryFileStore
 from portail_domain.errors import NotFound, StorageError
+from tests.fixtures_s3 import S3
 
 
-@pytest.fixture(params=["memory", "local"])
+@pytest.fixture(params=["memory", "local", pytest.param("s3", marks=S3)])
 def store(request, tmp_path):
     if request.param == "memory":
         return MemoryFileStore()
+    if request.param == "s3":
+        return request.getfixturevalue("seaweedfs").store()
     return LocalFileStore(tmp_path / "files")
 
 
@@ -30,6 +33,28 @@ def test_put_open_delete_round_trip(store):
         b"".join(store.open("documents/ab/abcdef"))
 
 
+def test_large_object_round_trip_in_parts(store):
+    """20 MB: more than one 8 MB part on S3 (multipart upload), streamed back in chunks."""
+    body = os.urandom(20 * 1024 * 1024 + 123)
+    store.put("documents/cd/large", io.BytesIO(body), content_type="application/pdf", size=len(body))
+    chunks = store.open("documents/cd/large")
+    first = next(chunks)
+    assert len(first) < len(body)  # streamed, not handed over whole
+    assert first + b"".join(chunks) == body
+
+
+def test_missing_object(store):
+    assert not store.exists("documents/ee/missing")
+    with pytest.raises(NotFound):
+        b"".join(store.open("documents/ee/missing"))
+    store.delete("documents/ee/missing")  # deleting what is absent is not an error
+
+
+def test_no_download_link_unless_asked(store):
+    store.put("k/2", io.BytesIO(b"%PDF-1.4"), content_type="application/pdf")
+    assert store.download_url("k/2", filename="a.pdf", content_type="application/pdf") is None
+
+
 def test_overwrite_replaces_whole_object(store):
     store.put("k/1", io.BytesIO(b"first version"), content_type="text/plain")
     store.put("k/1", io.BytesIO(b"2"), content_type="text/plain")
@@ -42,6 +67,18 @@ def test_local_store_refuses_keys_it_did_not_generate(tmp_path, key):
     with pytest.raises(ValueError):
         store.put(key, io.BytesIO(b"x"), content_type="text/plain")
     assert not any((tmp_path).rglob("passwd"))
+
+
+@pytest.mark.parametrize("key", ["../etc/passwd", "/abs", "a/../../b", "A/B", "a/.hidden"])
+@pytest.mark.s3
+@pytest.mark.xdist_group("seaweedfs")
+def test_s3_store_refuses_keys_it_did_not_generate(seaweedfs, key):
+    store = seaweedfs.store()
+    for action in (lambda: store.put(key, io.BytesIO(b"x"), content_type="text/plain"), lambda: store.open(key),
+                   lambda: store.delete(key), lambda: store.exists(key)):
+        with pytest.raises(ValueError):
+            action()
+    assert seaweedfs.keys(store.bucket) == []
 
 
 def test_local_store_leaves_no_partial_file_when_the_stream_fails(tmp_path):

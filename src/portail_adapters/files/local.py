@@ -69,3 +69,6 @@ class LocalFileStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def download_url(self, key: str, *, filename: str, content_type: str) -> str | None:
+        return None  # the portal streams local files itself

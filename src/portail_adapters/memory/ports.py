@@ -136,3 +136,6 @@ class MemoryFileStore:
 
     def exists(self, key: str) -> bool:
         return key in self.objects
+
+    def download_url(self, key: str, *, filename: str, content_type: str) -> str | None:
+        return None

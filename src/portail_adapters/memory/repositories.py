@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Self
@@ -17,7 +18,7 @@ import attrs
 
 from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
 from portail_domain.contracts import Contract, MeterReading
-from portail_domain.documents import Document, DocumentFolder
+from portail_domain.documents import AddedBy, Document, DocumentFolder
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
 from portail_domain.ports import OutgoingMail
 from portail_domain.requests import Request, RequestMessage
@@ -203,6 +204,12 @@ class MemoryDocuments(_Table):
 
     def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Document]:
         return sorted(self.where(subscriber_id=subscriber_id), key=lambda d: d.added_at, reverse=True)
+
+    def count_by_folder(self, subscriber_id: uuid.UUID) -> dict[uuid.UUID, int]:
+        return dict(Counter(d.folder_id for d in self.where(subscriber_id=subscriber_id)))
+
+    def bytes_used(self, subscriber_id: uuid.UUID, added_by: AddedBy) -> int:
+        return sum(d.size for d in self.where(subscriber_id=subscriber_id, added_by=added_by))
 
 
 class MemoryRequests(_Table):

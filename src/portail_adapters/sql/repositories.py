@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 from sqlalchemy.sql import Select
 
 from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
 from portail_domain.contracts import Contract, MeterReading
-from portail_domain.documents import Document, DocumentFolder
+from portail_domain.documents import AddedBy, Document, DocumentFolder
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
 from portail_domain.ports import OutgoingMail
 from portail_domain.requests import Request, RequestMessage
@@ -206,6 +206,17 @@ class SqlDocuments(_Repository[Document]):
     def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Document]:
         c = self.table.c
         return self._all(select(self.table).where(c.subscriber_id == subscriber_id).order_by(c.added_at.desc()))
+
+    def count_by_folder(self, subscriber_id: uuid.UUID) -> dict[uuid.UUID, int]:
+        c = self.table.c
+        query = select(c.folder_id, func.count()).where(c.subscriber_id == subscriber_id).group_by(c.folder_id)
+        return {folder_id: count for folder_id, count in self.connection.execute(query)}
+
+    def bytes_used(self, subscriber_id: uuid.UUID, added_by: AddedBy) -> int:
+        c = self.table.c
+        query = select(func.coalesce(func.sum(c.size), 0)).where(c.subscriber_id == subscriber_id,
+                                                                 c.added_by == added_by.value)
+        return int(self.connection.execute(query).scalar_one())
 
 
 class SqlRequests(_Repository[Request]):
