@@ -11,11 +11,12 @@ from urllib.parse import quote, urlsplit
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portail_domain.errors import DomainError, NotFound
 from portail_domain.portal import Portal
@@ -68,6 +69,40 @@ class OriginCheckMiddleware:
         await self.app(scope, receive, send)
 
 
+class TooLargePageMiddleware:
+    """Starlette's body limit answers a bare English "Content Too Large"; show our own page.
+
+    The limit itself (``max_body_size`` on the app and on upload routes) still refuses the
+    body before it is read whole; only the 413 answer is replaced by the French error page.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replacing = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal replacing
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                replacing = content_type.startswith(b"text/plain")
+                if replacing:
+                    return
+            if replacing:
+                if message["type"] == "http.response.body" and not message.get("more_body", False):
+                    page = render(Request(scope), "error.html", {"status": 413}, status_code=413)
+                    page.headers["Connection"] = "close"  # the rest of the body is not read
+                    await page(scope, receive, send)
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if not hasattr(request.state, "visitor"):
@@ -116,6 +151,10 @@ def create_app(portal: Portal, *, debug: bool = False) -> Starlette:
             Middleware(SecurityHeadersMiddleware, https=portal.config.https, form_targets=payment_origin(portal)),
             Middleware(OriginCheckMiddleware, base_url=portal.config.base_url),
             Middleware(VisitorMiddleware, portal=portal),
+            Middleware(TooLargePageMiddleware),
+            # Inside our middleware (not Starlette(max_body_size=…), which sits outside all of it), so the
+            # 413 gets the security headers and the French page.
+            Middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY),
         ],
         exception_handlers={
             HTTPException: http_error,
@@ -125,7 +164,6 @@ def create_app(portal: Portal, *, debug: bool = False) -> Starlette:
             Exception: server_error,
         },
         lifespan=lifespan,
-        max_body_size=MAX_BODY,
     )
     app.state.portal = portal
     app.state.templates = Templates()

@@ -96,6 +96,7 @@ def test_an_11_mb_file_is_refused_with_413_and_nothing_kept(memory_portal, web, 
     folder = folder_of(memory_portal, marie)
     response = upload(web, folder.id, PDF + b"\0" * (11 * 1024 * 1024))
     assert response.status_code == 413
+    assert "Envoi trop volumineux" in response.text and "10 Mo par fichier" in response.text  # our page, in French
     assert memory_portal.files.objects == {}
 
 

@@ -133,3 +133,11 @@ def test_user_text_is_escaped(web, memory_portal):
     web.login("marie@example.org", PASSWORD)
     page = web.get("/").text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_an_oversized_body_is_refused_before_it_is_read_with_our_page(web):
+    response = web.post("/connexion", content=b"x" * (12 * 1024 * 1024),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413
+    assert "Envoi trop volumineux" in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
