@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import errors
+from .throttling import PER_CLIENT, PER_EMAIL, client_key, email_key
 from .values import EmailAddress, normalise_email
 
 if TYPE_CHECKING:
@@ -106,6 +107,20 @@ class LoginFailed(errors.DomainError):
     code = "login_failed"
 
 
+class LoginThrottled(LoginFailed):
+    """Too many failures for this e-mail or this client: try again later (``retry_after`` seconds).
+
+    Keyed on the typed e-mail whether or not an account has it, so it tells nothing either."""
+
+    code = "login_throttled"
+
+    def __init__(self, *, retry_after: int, blocked: bool, key: str) -> None:
+        super().__init__(retry_after=retry_after)
+        self.retry_after = retry_after
+        self.blocked = blocked
+        self.key = key
+
+
 @attrs.frozen
 class Identity:
     """Who a live session belongs to."""
@@ -191,3 +206,50 @@ def resolve_session(uow: UnitOfWork, clock: Clock, token: str) -> Identity | Non
 
 def close_session(uow: UnitOfWork, token: str) -> None:
     uow.sessions.remove(hash_token(token))
+
+
+def log_in(
+    uow: UnitOfWork, passwords: PasswordHasher, secrets: Secrets, clock: Clock, email: str, password: str, *,
+    client: str = "", user_agent: str = "", old_token: str = "",
+) -> tuple[Account, str]:
+    """Log in with throttling: (account, new session token) or ``LoginFailed`` / ``LoginThrottled``.
+
+    Failures are committed before the error is raised, so they count even though the
+    login fails; a success forgets the e-mail's failures and replaces the old session.
+    """
+    now = clock.now()
+    keys = ((email_key(normalise_email(email)), PER_EMAIL), (client_key(client), PER_CLIENT))
+    for key, policy in keys:
+        attempts = uow.throttles.get(key)
+        wait = policy.wait(attempts, now)
+        if wait:
+            raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)), blocked=policy.blocks(attempts),
+                                 key=key)
+    try:
+        account = authenticate(uow, passwords, email, password)
+    except LoginFailed:
+        for key, policy in keys:
+            uow.throttles.hit(key, now, policy.window)
+        uow.commit()
+        raise
+    uow.throttles.clear(keys[0][0])
+    if old_token:
+        close_session(uow, old_token)  # a new id at every login
+    token = open_session(uow, secrets, clock, account, user_agent=user_agent, ip=client)
+    return account, token
+
+
+def active_sessions(uow: UnitOfWork, clock: Clock, identity: Identity) -> list[WebSession]:
+    """The account's live sessions, most recently used first."""
+    now = clock.now()
+    return [s for s in uow.sessions.for_account(identity.account.id) if s.alive(now)]
+
+
+def end_other_sessions(uow: UnitOfWork, identity: Identity) -> int:
+    """Log out everywhere else ("Déconnecter les autres appareils"); returns how many ended."""
+    ended = 0
+    for session in uow.sessions.for_account(identity.account.id):
+        if session.token_hash != identity.session.token_hash:
+            uow.sessions.remove(session.token_hash)
+            ended += 1
+    return ended
