@@ -22,7 +22,7 @@ from portail_domain.portal import Portal
 
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
 from .messages import message_for
-from .routes import pages, session
+from .routes import pages, password, personal, session
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .templating import Templates, render
 
@@ -39,6 +39,8 @@ def all_routes() -> list[BaseRoute]:
     return [
         *pages.routes,
         *session.routes,
+        *password.routes,
+        *personal.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -78,6 +80,9 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 
 
 async def login_required(request: Request, exc: Exception) -> Response:
+    if getattr(request.state, "visitor", None) is not None and request.state.visitor.identity is not None:
+        # Logged in, but not as what this page needs (a staff user on a subscriber page): no redirect loop.
+        return render(request, "error.html", {"status": 403}, status_code=403)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/connexion?next={quote(target, safe='/')}", status_code=303)
 
