@@ -12,6 +12,7 @@ from portail_domain.portal import Portal, PortalConfig, UtilityCard
 from portail_domain.ports import PasswordHasher
 
 from .files import LocalFileStore
+from .mail import mailer_from_url
 from .passwords import Argon2Hasher
 from .settings import Settings, SettingsError
 from .sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
@@ -60,6 +61,11 @@ def build_files(settings: Settings):  # noqa: ANN201 - a FileStore
     raise SettingsError([f"PORTAIL_FILES_URL: {url.scheme}:// storage is not available in this version"])
 
 
+def build_mailer(settings: Settings):  # noqa: ANN201 - a Mailer
+    """From ``PORTAIL_MAIL_URL``; the sender is the utility's e-mail unless the URL says ``?from=``."""
+    return mailer_from_url(settings.mail_url, sender=settings.utility_email, sender_name=settings.utility_name)
+
+
 def bootstrap(
     settings: Settings,
     *,
@@ -81,6 +87,6 @@ def bootstrap(
         passwords=passwords or Argon2Hasher(),
         config=config_from(settings),
         files=build_files(settings),
-        # Seams: mail (issue Accounts) and payment (issue Factures) are built here from
-        # settings.mail_url and settings.payment.
+        mailer=build_mailer(settings),
+        # Seam: payment (issue Factures) is built here from settings.payment.
     )

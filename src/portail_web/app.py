@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from portail_domain.errors import DomainError, NotFound
 from portail_domain.portal import Portal
 
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
+from .mail_relay import relay_forever
 from .messages import message_for
 from .routes import pages, password, personal, session
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
@@ -94,13 +96,25 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"status": 500}, status_code=500)
 
 
-def create_app(portal: Portal, *, debug: bool = False) -> Starlette:
-    """The web app for ``portal``. Nothing happens at import time; everything is built here."""
+def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float | None = None) -> Starlette:
+    """The web app for ``portal``. Nothing happens at import time; everything is built here.
+
+    With ``deliver_mail_every`` (seconds), the app also runs the outbox relay in the background.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("portal %s serving at %s", portal.config.utility.name, portal.config.base_url)
-        yield
+        relay = None
+        if deliver_mail_every and portal.mailer is not None:
+            relay = asyncio.create_task(relay_forever(portal, deliver_mail_every))
+        try:
+            yield
+        finally:
+            if relay is not None:
+                relay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay
 
     app = Starlette(
         debug=debug,

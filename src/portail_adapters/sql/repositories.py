@@ -326,7 +326,7 @@ class SqlThrottles:
         statement = statement.on_conflict_do_update(
             index_elements=[c.key],
             set_={
-                "failures": case((c.last_failure_at < excluded.last_failure_at - window, 1), else_=c.failures + 1),
+                "failures": case((c.last_failure_at < now - window, 1), else_=c.failures + 1),
                 "last_failure_at": excluded.last_failure_at,
             },
         )
