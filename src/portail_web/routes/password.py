@@ -80,6 +80,17 @@ def dead_link(request: Request, purpose: TokenPurpose) -> Response:
     return forget_token(request, response, purpose)
 
 
+async def link_page(request: Request, purpose: TokenPurpose, template: str) -> Response:
+    """The page an e-mailed link opens: first take the token out of the URL, then show ``template``
+    while the token lives, or say the link is dead."""
+    if "jeton" in request.query_params:
+        return take_token_from_url(request, purpose)
+    token = token_from_cookie(request, purpose)
+    if not token or not await run_in_threadpool(token_is_live, request.app.state.portal, token, purpose):
+        return dead_link(request, purpose)
+    return render(request, template)
+
+
 # --- /mot-de-passe ---------------------------------------------------------------------------
 
 
@@ -115,12 +126,7 @@ async def request_link(request: Request) -> Response:
 
 
 async def new_password_page(request: Request) -> Response:
-    if "jeton" in request.query_params:
-        return take_token_from_url(request, TokenPurpose.PASSWORD)
-    token = token_from_cookie(request, TokenPurpose.PASSWORD)
-    if not token or not await run_in_threadpool(token_is_live, request.app.state.portal, token, TokenPurpose.PASSWORD):
-        return dead_link(request, TokenPurpose.PASSWORD)
-    return render(request, "accounts/password_new.html")
+    return await link_page(request, TokenPurpose.PASSWORD, "accounts/password_new.html")
 
 
 def _set_password(portal: Portal, token: str, password: str, confirm: str) -> str:

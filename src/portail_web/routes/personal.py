@@ -28,7 +28,7 @@ from ..forms import field, read_form
 from ..messages import MESSAGES, message_for
 from ..security import escape_for_log
 from ..templating import render
-from .password import client_of, dead_link, forget_token, take_token_from_url, token_from_cookie, token_is_live
+from .password import client_of, dead_link, forget_token, link_page, token_from_cookie
 
 security_log = logging.getLogger("portail.security")
 
@@ -140,12 +140,7 @@ async def change_email(request: Request) -> Response:
 
 
 async def confirm_email_page(request: Request) -> Response:
-    if "jeton" in request.query_params:
-        return take_token_from_url(request, TokenPurpose.EMAIL)
-    token = token_from_cookie(request, TokenPurpose.EMAIL)
-    if not token or not await run_in_threadpool(token_is_live, request.app.state.portal, token, TokenPurpose.EMAIL):
-        return dead_link(request, TokenPurpose.EMAIL)
-    return render(request, "accounts/email_confirm.html", {})
+    return await link_page(request, TokenPurpose.EMAIL, "accounts/email_confirm.html")
 
 
 def _confirm_email(portal: Portal, token: str) -> str:
