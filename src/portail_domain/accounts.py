@@ -6,6 +6,8 @@ import enum
 import hashlib
 import unicodedata
 import uuid
+import weakref
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -145,15 +147,24 @@ def find_account_for_login(uow: UnitOfWork, email: str) -> Account | None:
 
 
 # A real hash of a throwaway password: verifying against it costs what a real check costs,
-# so a wrong e-mail takes as long as a wrong password.
+# so a wrong e-mail takes as long as a wrong password. Hashed once per hasher, not per login
+# (hashing then verifying would make unknown addresses twice as slow, which is a tell).
 _DUMMY_PASSWORD = "not-a-real-password-" + "x" * 16
+_dummy_hashes: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+
+
+def _dummy_hash(passwords: PasswordHasher) -> str:
+    stored = _dummy_hashes.get(passwords)
+    if stored is None:
+        stored = _dummy_hashes[passwords] = passwords.hash(_DUMMY_PASSWORD)
+    return stored
 
 
 def authenticate(uow: UnitOfWork, passwords: PasswordHasher, email: str, password: str) -> Account:
     """Check an e-mail and password; raise ``LoginFailed`` (never saying which was wrong)."""
     account = find_account_for_login(uow, email)
     if account is None:
-        passwords.verify(passwords.hash(_DUMMY_PASSWORD), password)
+        passwords.verify(_dummy_hash(passwords), password)
         raise LoginFailed()
     if not passwords.verify(account.password_hash, normalise_password(password)):
         raise LoginFailed()
@@ -209,34 +220,47 @@ def close_session(uow: UnitOfWork, token: str) -> None:
 
 
 def log_in(
-    uow: UnitOfWork, passwords: PasswordHasher, secrets: Secrets, clock: Clock, email: str, password: str, *,
-    client: str = "", user_agent: str = "", old_token: str = "",
+    uow: Callable[[], UnitOfWork], passwords: PasswordHasher, secrets: Secrets, clock: Clock, email: str,
+    password: str, *, client: str = "", user_agent: str = "", old_token: str = "",
 ) -> tuple[Account, str]:
     """Log in with throttling: (account, new session token) or ``LoginFailed`` / ``LoginThrottled``.
 
-    Failures are committed before the error is raised, so they count even though the
-    login fails; a success forgets the e-mail's failures and replaces the old session.
+    Takes the unit-of-work factory, not a unit of work: the password check (argon2, a few
+    hundred milliseconds) runs between two short transactions, never while one is open, so
+    logins do not hold a database lock (SQLite) or a pooled connection while hashing.
+    Failures are committed before the error is raised; a success forgets the e-mail's
+    failures and replaces the old session with a new id.
     """
-    now = clock.now()
     keys = ((email_key(normalise_email(email)), PER_EMAIL), (client_key(client), PER_CLIENT))
-    for key, policy in keys:
-        attempts = uow.throttles.get(key)
-        wait = policy.wait(attempts, now)
-        if wait:
-            raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)), blocked=policy.blocks(attempts),
-                                 key=key)
-    try:
-        account = authenticate(uow, passwords, email, password)
-    except LoginFailed:
+    with uow() as work:
+        now = clock.now()
         for key, policy in keys:
-            uow.throttles.hit(key, now, policy.window)
-        uow.commit()
-        raise
-    uow.throttles.clear(keys[0][0])
-    if old_token:
-        close_session(uow, old_token)  # a new id at every login
-    token = open_session(uow, secrets, clock, account, user_agent=user_agent, ip=client)
-    return account, token
+            attempts = work.throttles.get(key)
+            wait = policy.wait(attempts, now)
+            if wait:
+                raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)),
+                                     blocked=policy.blocks(attempts), key=key)
+        account = find_account_for_login(work, email)
+    value = normalise_password(password)
+    checked_hash = account.password_hash if account is not None else _dummy_hash(passwords)
+    ok = passwords.verify(checked_hash, value) and account is not None
+    rehashed = passwords.hash(value) if ok and passwords.needs_rehash(checked_hash) else None
+    with uow() as work:
+        current = work.accounts.get(account.id) if ok and account is not None else None
+        if current is None or current.password_hash != checked_hash:  # wrong, or changed meanwhile
+            for key, policy in keys:
+                work.throttles.hit(key, clock.now(), policy.window)
+            work.commit()
+            raise LoginFailed()
+        if rehashed is not None:
+            current.password_hash = rehashed
+            work.accounts.update(current)
+        work.throttles.clear(keys[0][0])
+        if old_token:
+            close_session(work, old_token)  # a new id at every login
+        token = open_session(work, secrets, clock, current, user_agent=user_agent, ip=client)
+        work.commit()
+    return current, token
 
 
 def active_sessions(uow: UnitOfWork, clock: Clock, identity: Identity) -> list[WebSession]:

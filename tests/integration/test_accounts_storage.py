@@ -96,11 +96,8 @@ def test_login_throttling_holds_in_the_database(sql_portal, clock):
     add_subscriber(sql_portal, password=GOOD)
 
     def attempt(password):
-        with sql_portal.uow() as uow:
-            result = log_in(uow, sql_portal.passwords, sql_portal.secrets, clock, "marie@example.org", password,
-                            client="10.0.0.1")
-            uow.commit()
-        return result
+        return log_in(sql_portal.uow, sql_portal.passwords, sql_portal.secrets, clock, "marie@example.org", password,
+                      client="10.0.0.1")
 
     for _ in range(5):
         with pytest.raises(LoginFailed):

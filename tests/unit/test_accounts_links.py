@@ -188,10 +188,8 @@ def test_link_works_once_and_a_newer_link_kills_the_older(memory_portal):
 
 def test_setting_the_password_ends_every_session_and_link_and_confirms_by_mail(memory_portal):
     add_subscriber(memory_portal, password="une-phrase-de-passe-solide")
-    with memory_portal.uow() as uow:
-        _, session = log_in(uow, memory_portal.passwords, memory_portal.secrets, memory_portal.clock,
-                            "marie@example.org", "une-phrase-de-passe-solide")
-        uow.commit()
+    _, session = log_in(memory_portal.uow, memory_portal.passwords, memory_portal.secrets, memory_portal.clock,
+                        "marie@example.org", "une-phrase-de-passe-solide")
     ask(memory_portal, "marie@example.org", "100001")
     ask(memory_portal, "marie@example.org", "100001")
     token = token_of(outbox(memory_portal)[-1])

@@ -94,10 +94,7 @@ def test_wait_never_negative_and_never_beyond_the_block(failures, elapsed):
 
 
 def attempt(portal, email, password, client="10.0.0.1"):
-    with portal.uow() as uow:
-        result = log_in(uow, portal.passwords, portal.secrets, portal.clock, email, password, client=client)
-        uow.commit()
-    return result
+    return log_in(portal.uow, portal.passwords, portal.secrets, portal.clock, email, password, client=client)
 
 
 def test_login_failures_slow_down_then_block_even_the_right_password(memory_portal, clock):

@@ -30,11 +30,9 @@ async def login_page(request: Request) -> Response:
 
 
 def _login(portal: Portal, email: str, password: str, old_token: str, user_agent: str, ip: str) -> str:
-    with portal.uow() as uow:
-        _account, token = log_in(uow, portal.passwords, portal.secrets, portal.clock, email, password,
-                                 client=ip, user_agent=user_agent, old_token=old_token)
-        uow.commit()
-        return token
+    _account, token = log_in(portal.uow, portal.passwords, portal.secrets, portal.clock, email, password,
+                             client=ip, user_agent=user_agent, old_token=old_token)
+    return token
 
 
 async def login(request: Request) -> Response:
