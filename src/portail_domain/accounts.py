@@ -277,3 +277,12 @@ def end_other_sessions(uow: UnitOfWork, identity: Identity) -> int:
             uow.sessions.remove(session.token_hash)
             ended += 1
     return ended
+
+
+def purge_expired(uow: UnitOfWork, clock: Clock) -> int:
+    """Delete dead sessions, expired link tokens and forgotten throttle counters; returns how many."""
+    now = clock.now()
+    removed = uow.sessions.remove_dead(now - SESSION_IDLE, now - SESSION_ABSOLUTE)
+    removed += uow.tokens.remove_expired(now)
+    removed += uow.throttles.remove_idle(now - max(PER_EMAIL.window, PER_CLIENT.window))
+    return removed

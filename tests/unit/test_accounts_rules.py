@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import pytest
 from hypothesis import assume, given
@@ -201,3 +202,27 @@ def test_bad_personal_data_is_refused(memory_portal, data, error):
     subscriber = add_subscriber(memory_portal)
     with memory_portal.uow() as uow, pytest.raises(error):
         update_personal_data(uow, subscriber.id, data)
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+@given(idle=st.integers(min_value=0, max_value=7200), age=st.integers(min_value=0, max_value=50_000))
+def test_session_lives_30_minutes_idle_and_12_hours_at_most(idle, age):
+    from portail_domain.accounts import WebSession
+
+    created = T0
+    last_seen = T0 + timedelta(seconds=max(0, age - idle))
+    now = T0 + timedelta(seconds=max(age, idle))
+    session = WebSession("h", uuid4(), created, last_seen)
+    expected = (now - last_seen) <= timedelta(minutes=30) and (now - created) <= timedelta(hours=12)
+    assert session.alive(now) is expected
+
+
+def test_session_boundaries_exactly():
+    from portail_domain.accounts import WebSession
+
+    session = WebSession("h", uuid4(), T0, T0)
+    assert session.alive(T0 + timedelta(minutes=30)) and not session.alive(T0 + timedelta(minutes=30, seconds=1))
+    session.last_seen_at = T0 + timedelta(hours=11, minutes=59)
+    assert session.alive(T0 + timedelta(hours=12)) and not session.alive(T0 + timedelta(hours=12, seconds=1))

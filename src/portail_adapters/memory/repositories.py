@@ -124,6 +124,12 @@ class MemorySessions(_Table):
         for key in [k for k, s in self.rows.items() if s.account_id == account_id]:
             del self.rows[key]
 
+    def remove_dead(self, seen_before: datetime, created_before: datetime) -> int:
+        dead = [k for k, s in self.rows.items() if s.last_seen_at < seen_before or s.created_at < created_before]
+        for key in dead:
+            del self.rows[key]
+        return len(dead)
+
     def for_account(self, account_id: uuid.UUID) -> list[WebSession]:
         return sorted(self.where(account_id=account_id), key=lambda s: s.last_seen_at, reverse=True)
 
@@ -270,6 +276,12 @@ class MemoryTokens(_Table):
             if mine and (purpose is None or token.purpose == purpose):
                 del self.rows[key]
 
+    def remove_expired(self, now: datetime) -> int:
+        dead = [k for k, token in self.rows.items() if not token.alive(now)]
+        for key in dead:
+            del self.rows[key]
+        return len(dead)
+
 
 class MemoryThrottles(_Table):
     def get(self, key: str) -> LoginAttempts | None:
@@ -285,6 +297,12 @@ class MemoryThrottles(_Table):
 
     def clear(self, key: str) -> None:
         self.rows.pop(key, None)
+
+    def remove_idle(self, before: datetime) -> int:
+        idle = [k for k, a in self.rows.items() if a.last_failure_at < before]
+        for key in idle:
+            del self.rows[key]
+        return len(idle)
 
 
 TABLES = (

@@ -120,6 +120,11 @@ class SqlSessions(_Repository[WebSession]):
     def remove_for_account(self, account_id: uuid.UUID) -> None:
         self.connection.execute(delete(self.table).where(self.table.c.account_id == account_id))
 
+    def remove_dead(self, seen_before: datetime, created_before: datetime) -> int:
+        c = self.table.c
+        query = delete(self.table).where(or_(c.last_seen_at < seen_before, c.created_at < created_before))
+        return self.connection.execute(query).rowcount
+
     def for_account(self, account_id: uuid.UUID) -> list[WebSession]:
         c = self.table.c
         return self._all(select(self.table).where(c.account_id == account_id).order_by(c.last_seen_at.desc()))
@@ -306,6 +311,10 @@ class SqlTokens:
             query = query.where(c.purpose == purpose.value)
         self.connection.execute(query)
 
+    def remove_expired(self, now: datetime) -> int:
+        table = t.account_tokens
+        return self.connection.execute(delete(table).where(table.c.expires_at < now)).rowcount
+
 
 class SqlThrottles:
     def __init__(self, connection: Connection) -> None:
@@ -337,3 +346,7 @@ class SqlThrottles:
 
     def clear(self, key: str) -> None:
         self.connection.execute(delete(t.login_throttles).where(t.login_throttles.c.key == key))
+
+    def remove_idle(self, before: datetime) -> int:
+        table = t.login_throttles
+        return self.connection.execute(delete(table).where(table.c.last_failure_at < before)).rowcount
