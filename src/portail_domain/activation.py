@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import errors
-from .accounts import Account, StaffRole, StaffUser, Subscriber, hash_token, normalise_password
+from .accounts import Account, LoginThrottled, StaffRole, StaffUser, Subscriber, hash_token, normalise_password
 from .emails import email_change_mail, email_change_notice, password_changed_mail, password_link_mail
 from .password_policy import check_password
-from .throttling import LINKS_PER_HOUR, email_key, link_key
+from .throttling import LINKS_PER_HOUR, PER_EMAIL, email_key, link_key
 from .values import EmailAddress
 
 if TYPE_CHECKING:
@@ -242,14 +242,32 @@ def set_password_with_link(
     return PasswordSet(account, login.address)
 
 
+def _check_current_password(
+    uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, identity: Identity, password: str
+) -> None:
+    """The logged-in user's current password, counted like login failures (a stolen session
+    cannot guess it faster than the login form could)."""
+    login = identity.subscriber.email if identity.subscriber else identity.staff.email if identity.staff else None
+    key = email_key(login.normalised if login else str(identity.account.id))
+    now = clock.now()
+    attempts = uow.throttles.get(key)
+    wait = PER_EMAIL.wait(attempts, now)
+    if wait:
+        raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)), blocked=PER_EMAIL.blocks(attempts),
+                             key=key)
+    if not passwords.verify(identity.account.password_hash, normalise_password(password)):
+        uow.throttles.hit(key, now, PER_EMAIL.window)
+        uow.commit()
+        raise WrongPassword()
+
+
 def change_password(
     uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, config: PortalConfig, identity: Identity,
     current: str, password: str, confirm: str,
 ) -> None:
     """Change the password of a logged-in user: needs the current one; ends the other sessions."""
     account = identity.account
-    if not passwords.verify(account.password_hash, normalise_password(current)):
-        raise WrongPassword()
+    _check_current_password(uow, passwords, clock, identity, current)
     login = identity.subscriber.email if identity.subscriber else identity.staff.email if identity.staff else None
     number = identity.subscriber.number if identity.subscriber else None
     value = check_password(password, confirm, subscriber_number=number, email=login.address if login else None,
@@ -276,8 +294,7 @@ def request_email_change(
     if subscriber is None:
         raise errors.NotFound()
     new = EmailAddress.parse(new_email)
-    if not passwords.verify(identity.account.password_hash, normalise_password(password)):
-        raise WrongPassword()
+    _check_current_password(uow, passwords, clock, identity, password)
     if (subscriber.email is not None and subscriber.email.normalised == new.normalised) or _login_taken(
         uow, new.normalised, besides=subscriber.id
     ):

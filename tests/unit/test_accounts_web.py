@@ -217,3 +217,18 @@ def test_log_out_every_other_device(web, memory_portal):
         assert web.submit("/donnees-personnelles", "/donnees-personnelles/sessions/fermer").status_code == 303
         assert other.get("/", follow_redirects=False).status_code == 303
         assert web.get("/").status_code == 200
+
+
+def test_guessing_the_current_password_from_a_session_is_throttled_too(web, memory_portal):
+    add_subscriber(memory_portal, password=PASSWORD)
+    web.login("marie@example.org", PASSWORD)
+    for _ in range(5):
+        response = web.submit("/donnees-personnelles/mot-de-passe", data={
+            "current_password": "devinette-numero-x", "password": NEW, "password_confirm": NEW})
+        assert response.status_code == 400 and "actuel saisi est incorrect" in response.text
+    response = web.submit("/donnees-personnelles/mot-de-passe", data={
+        "current_password": PASSWORD, "password": NEW, "password_confirm": NEW})
+    assert response.status_code == 400 and "Trop de tentatives" in response.text
+    response = web.submit("/donnees-personnelles", "/donnees-personnelles/e-mail",
+                          {"email": "autre@example.org", "password": PASSWORD})
+    assert response.status_code == 400 and "Trop de tentatives" in response.text

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain.accounts import Identity, active_sessions, end_other_sessions
+from portail_domain.accounts import Identity, LoginFailed, active_sessions, end_other_sessions
 from portail_domain.activation import (
     LinkInvalid,
     TokenPurpose,
@@ -103,10 +103,10 @@ async def save_password(request: Request) -> Response:
         await run_in_threadpool(_change_password, request.app.state.portal, identity,
                                 form.get("current_password", "")[:1024], form.get("password", "")[:1024],
                                 form.get("password_confirm", "")[:1024])
-    except (WrongPassword, InvalidValue) as exc:
-        if isinstance(exc, WrongPassword):
-            security_log.warning("password_change_refused account=%s client=%s", identity.account.id,
-                                 escape_for_log(client_of(request)))
+    except (LoginFailed, WrongPassword, InvalidValue) as exc:
+        if not isinstance(exc, InvalidValue):
+            security_log.warning("password_change_refused account=%s reason=%s client=%s", identity.account.id,
+                                 exc.code, escape_for_log(client_of(request)))
         return render(request, "accounts/personal_password.html", {"error": message_for(exc)}, 400)
     security_log.info("password_changed account=%s client=%s", identity.account.id,
                       escape_for_log(client_of(request)))
