@@ -54,7 +54,7 @@ bench: install-test
 # Refresh the English catalog from the French source strings (then translate what is new).
 messages: install-test
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ --no-location --omit-header --sort-output -o $(VENV)/messages.pot .
-	$(BIN)/pybabel update -i $(VENV)/messages.pot -d src/portail_web/locale -D messages --ignore-obsolete
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d src/portail_web/locale -D messages --ignore-obsolete --no-fuzzy-matching -w 110
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
