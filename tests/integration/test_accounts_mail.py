@@ -16,6 +16,7 @@ from portail_domain.ports import OutgoingMail
 from portail_web import create_app
 from portail_web.mail_relay import deliver_now
 from tests.fixtures_smtp import SmtpServer, client_tls_context, password_checker, server_tls_context
+from tests.integration.test_accounts_storage import run_together
 from tests.support import BASE_URL, WebClient, add_subscriber
 
 NEW = "un-autre-jardin-fleuri"
@@ -220,10 +221,6 @@ def test_two_relays_never_claim_the_same_mail(pg_engine):
             claimed.append([e.mail.to for e in entries])
             work.commit()
 
-    threads = [threading.Thread(target=relay) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=20)
+    run_together(relay, 2)
     assert sorted(len(c) for c in claimed) == [2, 2]
     assert sorted(claimed[0] + claimed[1]) == [f"n{n}@example.org" for n in range(4)]

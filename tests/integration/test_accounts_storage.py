@@ -72,6 +72,15 @@ def test_throttle_counter_counts_restarts_after_the_window_and_clears(engine):
         work.commit()
 
 
+def run_together(target, count: int) -> None:
+    """Run ``target`` in ``count`` threads at once and wait for all of them."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+
+
 @pytest.mark.postgres
 def test_concurrent_failures_all_count(pg_engine):
     uow = SqlUnitOfWorkFactory(pg_engine)
@@ -83,11 +92,7 @@ def test_concurrent_failures_all_count(pg_engine):
             work.throttles.hit("client:203.0.113.9", NOW, timedelta(hours=1))
             work.commit()
 
-    threads = [threading.Thread(target=fail) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=20)
+    run_together(fail, 8)
     with uow() as work:
         assert work.throttles.get("client:203.0.113.9").failures == 8
 
