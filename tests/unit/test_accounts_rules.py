@@ -226,3 +226,31 @@ def test_session_boundaries_exactly():
     assert session.alive(T0 + timedelta(minutes=30)) and not session.alive(T0 + timedelta(minutes=30, seconds=1))
     session.last_seen_at = T0 + timedelta(hours=11, minutes=59)
     assert session.alive(T0 + timedelta(hours=12)) and not session.alive(T0 + timedelta(hours=12, seconds=1))
+
+
+def test_unknown_and_known_addresses_cost_the_same_hashing_work(memory_portal):
+    """One verification per try, whoever asks: no extra hash for an unknown address (a timing tell)."""
+    from portail_adapters.memory import PlainPasswordHasher
+
+    calls: list[str] = []
+
+    class Counting(PlainPasswordHasher):
+        def hash(self, password):
+            calls.append("hash")
+            return super().hash(password)
+
+        def verify(self, stored_hash, password):
+            calls.append("verify")
+            return stored_hash == PlainPasswordHasher.hash(self, password)
+
+    memory_portal.passwords = Counting()
+    add_subscriber(memory_portal, password=GOOD)
+    with pytest.raises(LoginFailed):
+        attempt(memory_portal, "personne@example.org", GOOD, client="a")  # warms the dummy hash once
+    counts = []
+    for email in ("personne@example.org", "marie@example.org", "autre@example.org"):
+        calls.clear()
+        with pytest.raises(LoginFailed):
+            attempt(memory_portal, email, "mauvais-mot-de-passe", client="b")
+        counts.append(list(calls))
+    assert counts == [["verify"]] * 3
