@@ -12,6 +12,7 @@ from portail_domain.portal import Portal, PortalConfig, UtilityCard
 from portail_domain.ports import PasswordHasher
 
 from .files import LocalFileStore
+from .mail import mailer_from_url
 from .passwords import Argon2Hasher
 from .payment import PayfipGateway, SimulatorGateway
 from .settings import Settings, SettingsError
@@ -75,6 +76,11 @@ def build_payments(settings: Settings, engine: Engine, clock: SystemClock):  # n
     return SimulatorGateway(engine, clock, settings.base_url)
 
 
+def build_mailer(settings: Settings):  # noqa: ANN201 - a Mailer
+    """From ``PORTAIL_MAIL_URL``; the sender is the utility's e-mail unless the URL says ``?from=``."""
+    return mailer_from_url(settings.mail_url, sender=settings.utility_email, sender_name=settings.utility_name)
+
+
 def bootstrap(
     settings: Settings,
     *,
@@ -98,5 +104,5 @@ def bootstrap(
         config=config_from(settings),
         files=build_files(settings),
         payments=build_payments(settings, engine, clock),
-        # Seam: mail (issue Accounts) is built here from settings.mail_url.
+        mailer=build_mailer(settings),
     )

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import attrs
 
 from portail_domain.accounts import Account, Language, Subscriber
+from portail_domain.activation import hash_activation_code
 from portail_domain.contracts import Contract, MeterReading, ReadingSource, Service
 from portail_domain.documents import ensure_default_folders
 from portail_domain.invoices import Invoice
@@ -22,6 +23,11 @@ from .demo_documents import add_demo_documents
 
 DEMO_EMAIL = "marie.dupont@example.org"
 DEMO_PASSWORD = "eau-potable-demo-2026"  # noqa: S105 - demo data only, printed by `portail demo`
+# Activation to try with `make run`: subscriber 100002 by e-mail + number; 100007 (no e-mail on
+# file) with this utility-issued code. Public on purpose: demo data only.
+DEMO_ACTIVATION_NUMBER = "100002"
+DEMO_CLAIM_NUMBER = "100007"
+DEMO_CLAIM_CODE = "DEMO-CODE-EAU2-2026"
 
 FIRST = ["Marie", "Jean", "Sophie", "Pierre", "Camille", "Luc", "Élodie", "Nicolas", "Chloé", "Antoine",
          "Julie", "Thomas", "Léa", "Hugo", "Manon", "Julien", "Sarah", "Mathieu", "Inès", "Olivier"]
@@ -42,6 +48,10 @@ class DemoSummary:
     subscribers: int
     email: str
     password: str
+    activation_email: str = ""
+    activation_number: str = DEMO_ACTIVATION_NUMBER
+    claim_number: str = DEMO_CLAIM_NUMBER
+    claim_code: str = DEMO_CLAIM_CODE
 
 
 def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> DemoSummary:
@@ -49,7 +59,7 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
     today = portal.clock.today()
     with portal.uow() as uow:
         if uow.subscribers.by_number("100001") is not None:
-            return DemoSummary(False, subscribers, DEMO_EMAIL, DEMO_PASSWORD)
+            return DemoSummary(False, subscribers, DEMO_EMAIL, DEMO_PASSWORD, _activation_email(uow))
         for n in range(subscribers):
             postal_code, city = TOWNS[n % len(TOWNS)]
             first, last = FIRST[n % len(FIRST)], LAST[n % len(LAST)]
@@ -65,6 +75,7 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
                 city=city,
                 language=Language.EN if n == 5 else Language.FR,
                 paperless=n % 3 == 0,
+                activation_code_hash=hash_activation_code(DEMO_CLAIM_CODE) if n == 6 else None,
             )
             uow.subscribers.add(subscriber)
             folders = ensure_default_folders(uow, subscriber.id)
@@ -78,8 +89,14 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
             Account(password_hash=portal.passwords.hash(DEMO_PASSWORD), created_at=portal.clock.now(),
                     subscriber_id=subscriber.id)
         )
+        activation_email = _activation_email(uow)
         uow.commit()
-    return DemoSummary(True, subscribers, DEMO_EMAIL, DEMO_PASSWORD)
+    return DemoSummary(True, subscribers, DEMO_EMAIL, DEMO_PASSWORD, activation_email)
+
+
+def _activation_email(uow) -> str:
+    subscriber = uow.subscribers.by_number(DEMO_ACTIVATION_NUMBER)
+    return str(subscriber.email) if subscriber is not None and subscriber.email else ""
 
 
 def _ascii(text: str) -> str:

@@ -6,12 +6,15 @@ import enum
 import hashlib
 import unicodedata
 import uuid
+import weakref
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
 
 from . import errors
+from .throttling import PER_CLIENT, PER_EMAIL, client_key, email_key
 from .values import EmailAddress, normalise_email
 
 if TYPE_CHECKING:
@@ -106,6 +109,20 @@ class LoginFailed(errors.DomainError):
     code = "login_failed"
 
 
+class LoginThrottled(LoginFailed):
+    """Too many failures for this e-mail or this client: try again later (``retry_after`` seconds).
+
+    Keyed on the typed e-mail whether or not an account has it, so it tells nothing either."""
+
+    code = "login_throttled"
+
+    def __init__(self, *, retry_after: int, blocked: bool, key: str) -> None:
+        super().__init__(retry_after=retry_after)
+        self.retry_after = retry_after
+        self.blocked = blocked
+        self.key = key
+
+
 @attrs.frozen
 class Identity:
     """Who a live session belongs to."""
@@ -130,15 +147,24 @@ def find_account_for_login(uow: UnitOfWork, email: str) -> Account | None:
 
 
 # A real hash of a throwaway password: verifying against it costs what a real check costs,
-# so a wrong e-mail takes as long as a wrong password.
+# so a wrong e-mail takes as long as a wrong password. Hashed once per hasher, not per login
+# (hashing then verifying would make unknown addresses twice as slow, which is a tell).
 _DUMMY_PASSWORD = "not-a-real-password-" + "x" * 16
+_dummy_hashes: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+
+
+def _dummy_hash(passwords: PasswordHasher) -> str:
+    stored = _dummy_hashes.get(passwords)
+    if stored is None:
+        stored = _dummy_hashes[passwords] = passwords.hash(_DUMMY_PASSWORD)
+    return stored
 
 
 def authenticate(uow: UnitOfWork, passwords: PasswordHasher, email: str, password: str) -> Account:
     """Check an e-mail and password; raise ``LoginFailed`` (never saying which was wrong)."""
     account = find_account_for_login(uow, email)
     if account is None:
-        passwords.verify(passwords.hash(_DUMMY_PASSWORD), password)
+        passwords.verify(_dummy_hash(passwords), password)
         raise LoginFailed()
     if not passwords.verify(account.password_hash, normalise_password(password)):
         raise LoginFailed()
@@ -191,3 +217,72 @@ def resolve_session(uow: UnitOfWork, clock: Clock, token: str) -> Identity | Non
 
 def close_session(uow: UnitOfWork, token: str) -> None:
     uow.sessions.remove(hash_token(token))
+
+
+def log_in(
+    uow: Callable[[], UnitOfWork], passwords: PasswordHasher, secrets: Secrets, clock: Clock, email: str,
+    password: str, *, client: str = "", user_agent: str = "", old_token: str = "",
+) -> tuple[Account, str]:
+    """Log in with throttling: (account, new session token) or ``LoginFailed`` / ``LoginThrottled``.
+
+    Takes the unit-of-work factory, not a unit of work: the password check (argon2, a few
+    hundred milliseconds) runs between two short transactions, never while one is open, so
+    logins do not hold a database lock (SQLite) or a pooled connection while hashing.
+    Failures are committed before the error is raised; a success forgets the e-mail's
+    failures and replaces the old session with a new id.
+    """
+    keys = ((email_key(normalise_email(email)), PER_EMAIL), (client_key(client), PER_CLIENT))
+    with uow() as work:
+        now = clock.now()
+        for key, policy in keys:
+            attempts = work.throttles.get(key)
+            wait = policy.wait(attempts, now)
+            if wait:
+                raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)),
+                                     blocked=policy.blocks(attempts), key=key)
+        account = find_account_for_login(work, email)
+    value = normalise_password(password)
+    checked_hash = account.password_hash if account is not None else _dummy_hash(passwords)
+    ok = passwords.verify(checked_hash, value) and account is not None
+    rehashed = passwords.hash(value) if ok and passwords.needs_rehash(checked_hash) else None
+    with uow() as work:
+        current = work.accounts.get(account.id) if ok and account is not None else None
+        if current is None or current.password_hash != checked_hash:  # wrong, or changed meanwhile
+            for key, policy in keys:
+                work.throttles.hit(key, clock.now(), policy.window)
+            work.commit()
+            raise LoginFailed()
+        if rehashed is not None:
+            current.password_hash = rehashed
+            work.accounts.update(current)
+        work.throttles.clear(keys[0][0])
+        if old_token:
+            close_session(work, old_token)  # a new id at every login
+        token = open_session(work, secrets, clock, current, user_agent=user_agent, ip=client)
+        work.commit()
+    return current, token
+
+
+def active_sessions(uow: UnitOfWork, clock: Clock, identity: Identity) -> list[WebSession]:
+    """The account's live sessions, most recently used first."""
+    now = clock.now()
+    return [s for s in uow.sessions.for_account(identity.account.id) if s.alive(now)]
+
+
+def end_other_sessions(uow: UnitOfWork, identity: Identity) -> int:
+    """Log out everywhere else ("Déconnecter les autres appareils"); returns how many ended."""
+    ended = 0
+    for session in uow.sessions.for_account(identity.account.id):
+        if session.token_hash != identity.session.token_hash:
+            uow.sessions.remove(session.token_hash)
+            ended += 1
+    return ended
+
+
+def purge_expired(uow: UnitOfWork, clock: Clock) -> int:
+    """Delete dead sessions, expired link tokens and forgotten throttle counters; returns how many."""
+    now = clock.now()
+    removed = uow.sessions.remove_dead(now - SESSION_IDLE, now - SESSION_ABSOLUTE)
+    removed += uow.tokens.remove_expired(now)
+    removed += uow.throttles.remove_idle(now - max(PER_EMAIL.window, PER_CLIENT.window))
+    return removed

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime
-from typing import BinaryIO, Protocol, Self
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, BinaryIO, Protocol, Self
 
 import attrs
 
@@ -19,6 +19,11 @@ from .documents import AddedBy, Document, DocumentFolder
 from .invoices import Invoice, Payment
 from .requests import Request, RequestMessage
 from .values import Money
+
+if TYPE_CHECKING:  # these modules import ports themselves
+    from .activation import AccountToken, TokenPurpose
+    from .mail import OutboxEntry
+    from .throttling import LoginAttempts
 
 # --- time and randomness ---------------------------------------------------------------
 
@@ -158,6 +163,7 @@ class SubscriberRepository(Protocol):
     def by_number(self, number: str) -> Subscriber | None: ...
     def by_email(self, normalised_email: str) -> list[Subscriber]: ...
     def list(self) -> Sequence[Subscriber]: ...
+    def by_activation_code(self, code_hash: str) -> Subscriber | None: ...
 
 
 class StaffRepository(Protocol):
@@ -181,6 +187,10 @@ class SessionRepository(Protocol):
     def remove(self, token_hash: str) -> None: ...
     def remove_for_account(self, account_id: uuid.UUID) -> None: ...
     def for_account(self, account_id: uuid.UUID) -> Sequence[WebSession]: ...
+
+    def remove_dead(self, seen_before: datetime, created_before: datetime) -> int:
+        """Delete sessions idle since before ``seen_before`` or opened before ``created_before``."""
+        ...
 
 
 class ContractRepository(Protocol):
@@ -258,6 +268,46 @@ class OutboxRepository(Protocol):
 
     def add(self, mail: OutgoingMail, now: datetime) -> None: ...
 
+    def pending(self) -> Sequence[OutboxEntry]:
+        """Entries not delivered yet, oldest first."""
+        ...
+
+    def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[OutboxEntry]:
+        """Take up to ``limit`` due entries (oldest first), count an attempt and hide them from other
+        relays until ``lease_until`` (``FOR UPDATE SKIP LOCKED`` where the database has it)."""
+        ...
+
+    def mark_sent(self, entry_id: uuid.UUID, when: datetime) -> None: ...
+    def mark_failed(self, entry_id: uuid.UUID, retry_at: datetime, error: str) -> None: ...
+
+
+class TokenRepository(Protocol):
+    """The tokens of e-mailed links, by hash."""
+
+    def add(self, token: AccountToken) -> None: ...
+    def get(self, token_hash: str) -> AccountToken | None: ...
+    def remove(self, token_hash: str) -> None: ...
+
+    def remove_for(self, *, subscriber_id: uuid.UUID | None = None, staff_id: uuid.UUID | None = None,
+                   purpose: TokenPurpose | None = None) -> None:
+        """Remove the subject's tokens (of ``purpose`` only, when given)."""
+        ...
+
+    def remove_expired(self, now: datetime) -> int: ...
+
+
+class ThrottleRepository(Protocol):
+    """Failure counters (login attempts, link requests), shared by every worker."""
+
+    def get(self, key: str) -> LoginAttempts | None: ...
+
+    def hit(self, key: str, now: datetime, window: timedelta) -> LoginAttempts:
+        """Count one more (atomically); a counter idle for longer than ``window`` restarts at 1."""
+        ...
+
+    def clear(self, key: str) -> None: ...
+    def remove_idle(self, before: datetime) -> int: ...
+
 
 class UnitOfWork(Protocol):
     """A transaction over every repository: rolls back unless ``commit()`` was called."""
@@ -274,6 +324,8 @@ class UnitOfWork(Protocol):
     documents: DocumentRepository
     requests: RequestRepository
     outbox: OutboxRepository
+    tokens: TokenRepository
+    throttles: ThrottleRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

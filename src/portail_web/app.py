@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -22,8 +23,9 @@ from portail_domain.errors import DomainError, NotFound
 from portail_domain.portal import Portal
 
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
+from .mail_relay import relay_forever
 from .messages import message_for
-from .routes import documents, invoices, pages, session, simulator
+from .routes import documents, invoices, pages, password, personal, session, simulator
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .templating import Templates, render
 
@@ -44,6 +46,8 @@ def all_routes() -> list[BaseRoute]:
         *invoices.routes,
         *simulator.routes,
         *documents.routes,
+        *password.routes,
+        *personal.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -117,6 +121,9 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 
 
 async def login_required(request: Request, exc: Exception) -> Response:
+    if getattr(request.state, "visitor", None) is not None and request.state.visitor.identity is not None:
+        # Logged in, but not as what this page needs (a staff user on a subscriber page): no redirect loop.
+        return render(request, "error.html", {"status": 403}, status_code=403)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/connexion?next={quote(target, safe='/')}", status_code=303)
 
@@ -136,13 +143,25 @@ def payment_origin(portal: Portal) -> str:
     return f"{url.scheme}://{url.netloc}" if url.scheme in ("http", "https") and url.netloc else ""
 
 
-def create_app(portal: Portal, *, debug: bool = False) -> Starlette:
-    """The web app for ``portal``. Nothing happens at import time; everything is built here."""
+def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float | None = None) -> Starlette:
+    """The web app for ``portal``. Nothing happens at import time; everything is built here.
+
+    With ``deliver_mail_every`` (seconds), the app also runs the outbox relay in the background.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("portal %s serving at %s", portal.config.utility.name, portal.config.base_url)
-        yield
+        relay = None
+        if deliver_mail_every and portal.mailer is not None:
+            relay = asyncio.create_task(relay_forever(portal, deliver_mail_every))
+        try:
+            yield
+        finally:
+            if relay is not None:
+                relay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay
 
     app = Starlette(
         debug=debug,

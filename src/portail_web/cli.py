@@ -1,4 +1,4 @@
-"""The ``portail`` command line: serve, migrate, demo (more commands arrive with their areas)."""
+"""The ``portail`` command line: serve, migrate, demo, mail, staff (more commands arrive with their areas)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,59 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"try it at {settings.base_url}/connexion")
     print(f"  e-mail: {summary.email}")
     print(f"  password: {summary.password}")
+    print(f"try the activation too: {settings.base_url}/mot-de-passe")
+    print(f"  e-mail: {summary.activation_email}, code: {summary.activation_number} (the subscriber number)")
+    print(f"  or, for subscriber {summary.claim_number} who has no e-mail on file: any e-mail, "
+          f"code: {summary.claim_code}")
+    print("  the e-mailed link is printed on the console of `portail serve` and saved under var/mail")
+    return 0
+
+
+def _mail_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["send"], help="send: deliver the queued e-mails that are due")
+
+
+@command("mail", "deliver queued e-mails (the web app also delivers in the background)", _mail_args)
+def mail(args: argparse.Namespace, settings: Settings) -> int:
+    from .mail_relay import deliver_now
+
+    portal = portal_from(settings)
+    report = deliver_now(portal)
+    with portal.uow() as uow:
+        waiting = len(uow.outbox.pending())
+    print(f"{report.sent} sent, {report.failed} failed (retried later), {waiting} waiting in the outbox")
+    return 1 if report.failed else 0
+
+
+def _staff_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("subcommand", choices=["add"], help="add: create a staff user (or renew their link)")
+    p.add_argument("email")
+    p.add_argument("--role", choices=["agent", "admin"], required=True)
+    p.add_argument("--name", default="")
+
+
+@command("staff", "staff users: `staff add EMAIL --role agent|admin` prints a one-time link to set the password",
+         _staff_args)
+def staff(args: argparse.Namespace, settings: Settings) -> int:
+    from portail_domain.accounts import StaffRole
+    from portail_domain.activation import STAFF_INVITATION_VALIDITY, invite_staff
+    from portail_domain.errors import InvalidValue
+
+    portal = portal_from(settings)
+    try:
+        with portal.uow() as uow:
+            invitation = invite_staff(uow, portal.clock, portal.secrets, portal.config, args.email,
+                                      StaffRole(args.role), args.name)
+            uow.commit()
+    except InvalidValue as exc:
+        reason = "already a subscriber's login" if exc.code == "email_unavailable" else "not an e-mail address"
+        print(f"portail: {args.email!r}: {reason}", file=sys.stderr)
+        return 2
+    state = "created" if invitation.created else "already exists, new link"
+    hours = int(STAFF_INVITATION_VALIDITY.total_seconds() // 3600)
+    print(f"staff user {invitation.staff.email} ({invitation.staff.role.value}) {state}")
+    print(f"one-time link to set the password (valid {hours} h, then log in at {settings.base_url}/connexion):")
+    print(invitation.link)
     return 0
 
 

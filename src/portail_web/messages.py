@@ -47,6 +47,44 @@ MESSAGES: dict[str, str] = {
     "request_closed": N_("Cette demande est close."),
     "status_goes_back": N_("Le statut d'une demande ne peut pas revenir en arrière."),
     "login_failed": N_("Identifiant ou mot de passe incorrect."),
+    # Accounts: links, passwords, login throttling, personal data.
+    "login_throttled": N_(
+        "Trop de tentatives de connexion. Patientez quelques instants avant de réessayer (jusqu'à 15 minutes "
+        "après de nombreux échecs), ou renouvelez votre mot de passe."
+    ),
+    "code_missing": N_("Saisissez votre code : votre numéro d'abonné ou le code d'activation reçu par courrier."),
+    "link_invalid": N_(
+        "Ce lien n'est plus valide : il a déjà servi, un lien plus récent l'a remplacé, ou ses 10 minutes "
+        "sont passées. Demandez un nouveau lien."
+    ),
+    "password_rejected": N_("Ce mot de passe ne peut pas être utilisé. Choisissez-en un autre."),
+    "password_mismatch": N_("Les deux mots de passe saisis sont différents. Saisissez deux fois le même."),
+    "password_too_short": N_(
+        "Choisissez un mot de passe d'au moins 12 caractères : une phrase de plusieurs mots est facile à retenir."
+    ),
+    "password_too_long": N_("Choisissez un mot de passe de 128 caractères au plus."),
+    "password_too_common": N_(
+        "Ce mot de passe est trop courant et facile à deviner. Choisissez plutôt une phrase de plusieurs mots."
+    ),
+    "password_personal": N_(
+        "Le mot de passe ne doit contenir ni votre numéro d'abonné, ni votre adresse e-mail, ni le nom du "
+        "service des eaux. Choisissez une phrase qui n'a rien à voir avec votre compte."
+    ),
+    "wrong_password": N_("Le mot de passe actuel saisi est incorrect."),
+    "email_unavailable": N_("Cette adresse e-mail ne peut pas être utilisée pour ce compte. Saisissez-en une autre."),
+    "invalid_phone": N_("Saisissez un numéro de téléphone avec des chiffres, par exemple 06 12 34 56 78."),
+    "invalid_postal_code": N_("Saisissez un code postal valide, par exemple 34230."),
+    "invalid_language": N_("Choisissez la langue dans la liste."),
+    "value_too_long": N_("Une valeur saisie est trop longue."),
+    "password_saved": N_("Votre mot de passe est enregistré. Connectez-vous avec votre e-mail et ce mot de passe."),
+    "data_saved": N_("Vos données personnelles sont enregistrées."),
+    "password_changed": N_("Votre mot de passe est modifié. Vos autres sessions ont été fermées."),
+    "email_link_sent": N_(
+        "Un lien de confirmation a été envoyé à la nouvelle adresse. Cliquez dessus dans les 10 minutes "
+        "pour terminer le changement."
+    ),
+    "email_changed": N_("Votre nouvelle adresse e-mail est enregistrée : utilisez-la pour vous connecter."),
+    "sessions_ended": N_("Vos autres sessions ont été fermées."),
 }
 
 

@@ -11,17 +11,20 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Self
 
 import attrs
 
 from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
+from portail_domain.activation import AccountToken, TokenPurpose
 from portail_domain.contracts import Contract, MeterReading
 from portail_domain.documents import AddedBy, Document, DocumentFolder
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
+from portail_domain.mail import OutboxEntry
 from portail_domain.ports import OutgoingMail
 from portail_domain.requests import Request, RequestMessage
+from portail_domain.throttling import LoginAttempts
 
 
 class DuplicateKey(Exception):
@@ -84,6 +87,9 @@ class MemorySubscribers(_Table):
         found = [s for s in self.rows.values() if s.email is not None and s.email.normalised == normalised_email]
         return sorted(found, key=lambda s: s.number)
 
+    def by_activation_code(self, code_hash: str) -> Subscriber | None:
+        return self.one(activation_code_hash=code_hash)
+
     def list(self) -> list[Subscriber]:
         return sorted(self.rows.values(), key=lambda s: s.number)
 
@@ -118,6 +124,12 @@ class MemorySessions(_Table):
     def remove_for_account(self, account_id: uuid.UUID) -> None:
         for key in [k for k, s in self.rows.items() if s.account_id == account_id]:
             del self.rows[key]
+
+    def remove_dead(self, seen_before: datetime, created_before: datetime) -> int:
+        dead = [k for k, s in self.rows.items() if s.last_seen_at < seen_before or s.created_at < created_before]
+        for key in dead:
+            del self.rows[key]
+        return len(dead)
 
     def for_account(self, account_id: uuid.UUID) -> list[WebSession]:
         return sorted(self.where(account_id=account_id), key=lambda s: s.last_seen_at, reverse=True)
@@ -228,26 +240,81 @@ class MemoryRequests(_Table):
         return sorted(found, key=lambda m: m.created_at)
 
 
-@attrs.frozen
-class OutboxEntry:
-    mail: OutgoingMail
-    created_at: datetime
-    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
-    sent_at: datetime | None = None
-
-
 class MemoryOutbox(_Table):
     def add(self, mail: OutgoingMail, now: datetime) -> None:  # type: ignore[override]
-        entry = OutboxEntry(mail, now)
+        entry = OutboxEntry(mail, now, next_attempt_at=now)
         self.rows[entry.id] = entry
 
     def pending(self) -> list[OutboxEntry]:
         return sorted((e for e in self.rows.values() if e.sent_at is None), key=lambda e: e.created_at)
 
+    def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxEntry]:
+        due = [e for e in self.pending() if e.next_attempt_at <= now][:limit]
+        for entry in due:
+            entry.attempts += 1
+            entry.next_attempt_at = lease_until
+        return [copy.deepcopy(e) for e in due]
+
+    def mark_sent(self, entry_id: uuid.UUID, when: datetime) -> None:
+        if entry_id in self.rows:
+            self.rows[entry_id].sent_at = when
+
+    def mark_failed(self, entry_id: uuid.UUID, retry_at: datetime, error: str) -> None:
+        if entry_id in self.rows:
+            self.rows[entry_id].next_attempt_at = retry_at
+            self.rows[entry_id].last_error = error
+
+
+class MemoryTokens(_Table):
+    def add(self, token: AccountToken) -> None:
+        self.rows[token.token_hash] = token
+
+    def get(self, token_hash: str) -> AccountToken | None:
+        return self.rows.get(token_hash)
+
+    def remove(self, token_hash: str) -> None:
+        self.rows.pop(token_hash, None)
+
+    def remove_for(self, *, subscriber_id: uuid.UUID | None = None, staff_id: uuid.UUID | None = None,
+                   purpose: TokenPurpose | None = None) -> None:
+        for key, token in list(self.rows.items()):
+            mine = (subscriber_id is not None and token.subscriber_id == subscriber_id) or (
+                staff_id is not None and token.staff_id == staff_id)
+            if mine and (purpose is None or token.purpose == purpose):
+                del self.rows[key]
+
+    def remove_expired(self, now: datetime) -> int:
+        dead = [k for k, token in self.rows.items() if not token.alive(now)]
+        for key in dead:
+            del self.rows[key]
+        return len(dead)
+
+
+class MemoryThrottles(_Table):
+    def get(self, key: str) -> LoginAttempts | None:
+        return self.rows.get(key)
+
+    def hit(self, key: str, now: datetime, window: timedelta) -> LoginAttempts:
+        found = self.rows.get(key)
+        if found is None or now - found.last_failure_at > window:
+            found = self.rows[key] = LoginAttempts(key, 0, now)
+        found.failures += 1
+        found.last_failure_at = now
+        return found
+
+    def clear(self, key: str) -> None:
+        self.rows.pop(key, None)
+
+    def remove_idle(self, before: datetime) -> int:
+        idle = [k for k, a in self.rows.items() if a.last_failure_at < before]
+        for key in idle:
+            del self.rows[key]
+        return len(idle)
+
 
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
-    "documents", "requests", "request_messages", "outbox",
+    "documents", "requests", "request_messages", "outbox", "tokens", "throttles",
 )
 
 
@@ -274,6 +341,8 @@ class MemoryUnitOfWork:
         self.documents = MemoryDocuments(t["documents"])
         self.requests = MemoryRequests(t["requests"], t["request_messages"])
         self.outbox = MemoryOutbox(t["outbox"])
+        self.tokens = MemoryTokens(t["tokens"])
+        self.throttles = MemoryThrottles(t["throttles"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -6,10 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from portail_domain.accounts import Account, Language, StaffRole, StaffUser, Subscriber, WebSession
+from portail_domain.activation import AccountToken, TokenPurpose
 from portail_domain.contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
 from portail_domain.documents import AddedBy, Document, DocumentFolder, FolderKind
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
+from portail_domain.mail import OutboxEntry
+from portail_domain.ports import OutgoingMail
 from portail_domain.requests import Author, Request, RequestCategory, RequestMessage, RequestStatus
+from portail_domain.throttling import LoginAttempts
 from portail_domain.values import EmailAddress, MeterIndex, Money
 
 Row = Mapping[str, Any]
@@ -276,3 +280,30 @@ def session_to_row(s: WebSession) -> dict[str, Any]:
 def session_from_row(r: Row) -> WebSession:
     return WebSession(token_hash=r["token_hash"], account_id=r["account_id"], created_at=r["created_at"],
                       last_seen_at=r["last_seen_at"], user_agent=r["user_agent"], ip=r["ip"])
+
+
+def token_to_row(k: AccountToken) -> dict[str, Any]:
+    return {"token_hash": k.token_hash, "purpose": k.purpose.value, "subscriber_id": k.subscriber_id,
+            "staff_id": k.staff_id, "email": k.email, "created_at": k.created_at, "expires_at": k.expires_at}
+
+
+def token_from_row(r: Row) -> AccountToken:
+    return AccountToken(token_hash=r["token_hash"], purpose=TokenPurpose(r["purpose"]), created_at=r["created_at"],
+                        expires_at=r["expires_at"], subscriber_id=r["subscriber_id"], staff_id=r["staff_id"],
+                        email=r["email"])
+
+
+def attempts_from_row(r: Row) -> LoginAttempts:
+    return LoginAttempts(key=r["key"], failures=r["failures"], last_failure_at=r["last_failure_at"])
+
+
+def outbox_from_row(r: Row) -> OutboxEntry:
+    return OutboxEntry(
+        id=r["id"],
+        mail=OutgoingMail(to=r["recipient"], subject=r["subject"], text=r["text_body"], html=r["html_body"]),
+        created_at=r["created_at"],
+        next_attempt_at=r["next_attempt_at"],
+        attempts=r["attempts"],
+        sent_at=r["sent_at"],
+        last_error=r["last_error"],
+    )

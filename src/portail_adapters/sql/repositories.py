@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, case, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Select
 
 from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
+from portail_domain.activation import AccountToken, TokenPurpose
 from portail_domain.contracts import Contract, MeterReading
 from portail_domain.documents import AddedBy, Document, DocumentFolder
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
+from portail_domain.mail import OutboxEntry
 from portail_domain.ports import OutgoingMail
 from portail_domain.requests import Request, RequestMessage
+from portail_domain.throttling import LoginAttempts
 
 from . import mapping as m
 from . import tables as t
@@ -72,6 +77,9 @@ class SqlSubscribers(_Repository[Subscriber]):
     def list(self) -> list[Subscriber]:
         return self._all(select(self.table).order_by(self.table.c.number))
 
+    def by_activation_code(self, code_hash: str) -> Subscriber | None:
+        return self._one(select(self.table).where(self.table.c.activation_code_hash == code_hash).limit(1))
+
 
 class SqlStaff(_Repository[StaffUser]):
     table = t.staff_users
@@ -111,6 +119,11 @@ class SqlSessions(_Repository[WebSession]):
 
     def remove_for_account(self, account_id: uuid.UUID) -> None:
         self.connection.execute(delete(self.table).where(self.table.c.account_id == account_id))
+
+    def remove_dead(self, seen_before: datetime, created_before: datetime) -> int:
+        c = self.table.c
+        query = delete(self.table).where(or_(c.last_seen_at < seen_before, c.created_at < created_before))
+        return self.connection.execute(query).rowcount
 
     def for_account(self, account_id: uuid.UUID) -> list[WebSession]:
         c = self.table.c
@@ -247,3 +260,104 @@ class SqlOutbox:
             [{"id": uuid.uuid4(), "recipient": mail.to, "subject": mail.subject, "text_body": mail.text,
               "html_body": mail.html, "created_at": now, "attempts": 0, "next_attempt_at": now}],
         )
+
+    def pending(self) -> list[OutboxEntry]:
+        c = t.outbox.c
+        q = select(t.outbox).where(c.sent_at.is_(None)).order_by(c.created_at, c.id)
+        return [m.outbox_from_row(r) for r in self.connection.execute(q).mappings()]
+
+    def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxEntry]:
+        c = t.outbox.c
+        # SKIP LOCKED: concurrent relays on PostgreSQL take different rows instead of waiting;
+        # SQLite ignores it (its write transactions are exclusive already).
+        q = (select(t.outbox).where(c.sent_at.is_(None), c.next_attempt_at <= now)
+             .order_by(c.next_attempt_at, c.created_at).limit(limit).with_for_update(skip_locked=True))
+        entries = [m.outbox_from_row(r) for r in self.connection.execute(q).mappings()]
+        if entries:
+            self.connection.execute(
+                update(t.outbox).where(c.id.in_([e.id for e in entries]))
+                .values(attempts=c.attempts + 1, next_attempt_at=lease_until)
+            )
+        for entry in entries:
+            entry.attempts += 1
+            entry.next_attempt_at = lease_until
+        return entries
+
+    def mark_sent(self, entry_id: uuid.UUID, when: datetime) -> None:
+        self.connection.execute(update(t.outbox).where(t.outbox.c.id == entry_id).values(sent_at=when))
+
+    def mark_failed(self, entry_id: uuid.UUID, retry_at: datetime, error: str) -> None:
+        self.connection.execute(
+            update(t.outbox).where(t.outbox.c.id == entry_id).values(next_attempt_at=retry_at, last_error=error[:500])
+        )
+
+
+class SqlTokens:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, token: AccountToken) -> None:
+        self.connection.execute(insert(t.account_tokens), [m.token_to_row(token)])
+
+    def get(self, token_hash: str) -> AccountToken | None:
+        row = self.connection.execute(
+            select(t.account_tokens).where(t.account_tokens.c.token_hash == token_hash)).mappings().first()
+        return m.token_from_row(row) if row is not None else None
+
+    def remove(self, token_hash: str) -> None:
+        self.connection.execute(delete(t.account_tokens).where(t.account_tokens.c.token_hash == token_hash))
+
+    def remove_for(self, *, subscriber_id: uuid.UUID | None = None, staff_id: uuid.UUID | None = None,
+                   purpose: TokenPurpose | None = None) -> None:
+        c = t.account_tokens.c
+        subjects = []
+        if subscriber_id is not None:
+            subjects.append(c.subscriber_id == subscriber_id)
+        if staff_id is not None:
+            subjects.append(c.staff_id == staff_id)
+        if not subjects:
+            return
+        query = delete(t.account_tokens).where(or_(*subjects))
+        if purpose is not None:
+            query = query.where(c.purpose == purpose.value)
+        self.connection.execute(query)
+
+    def remove_expired(self, now: datetime) -> int:
+        table = t.account_tokens
+        return self.connection.execute(delete(table).where(table.c.expires_at < now)).rowcount
+
+
+class SqlThrottles:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def get(self, key: str) -> LoginAttempts | None:
+        query = select(t.login_throttles).where(t.login_throttles.c.key == key)
+        row = self.connection.execute(query).mappings().first()
+        return m.attempts_from_row(row) if row is not None else None
+
+    def hit(self, key: str, now: datetime, window: timedelta) -> LoginAttempts:
+        # One atomic upsert, so concurrent failures from several workers all count.
+        dialect = self.connection.dialect.name
+        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        c = t.login_throttles.c
+        statement = insert_(t.login_throttles).values(key=key, failures=1, last_failure_at=now)
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=[c.key],
+            set_={
+                "failures": case((c.last_failure_at < now - window, 1), else_=c.failures + 1),
+                "last_failure_at": excluded.last_failure_at,
+            },
+        )
+        self.connection.execute(statement)
+        found = self.get(key)
+        assert found is not None
+        return found
+
+    def clear(self, key: str) -> None:
+        self.connection.execute(delete(t.login_throttles).where(t.login_throttles.c.key == key))
+
+    def remove_idle(self, before: datetime) -> int:
+        table = t.login_throttles
+        return self.connection.execute(delete(table).where(table.c.last_failure_at < before)).rowcount

@@ -44,7 +44,7 @@ subscribers = Table(
     Column("city", String(100), nullable=False, default=""),
     Column("language", String(2), nullable=False, default="fr"),
     Column("paperless", Boolean, nullable=False, default=False),
-    Column("activation_code_hash", String(200)),
+    Column("activation_code_hash", String(200), index=True),
 )
 
 staff_users = Table(
@@ -226,4 +226,27 @@ payment_simulator_operations = Table(
     Column("status", String(12), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("decided_at", UTCDateTime),
+)
+
+
+# --- accounts (issue Accounts): e-mailed link tokens and login throttling ---------------
+
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("purpose", String(12), nullable=False),
+    Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), index=True),
+    Column("staff_id", Uuid, ForeignKey("staff_users.id"), index=True),
+    Column("email", String(254)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+login_throttles = Table(
+    "login_throttles",
+    metadata,
+    Column("key", String(320), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False, index=True),
 )

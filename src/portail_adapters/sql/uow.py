@@ -19,6 +19,8 @@ from .repositories import (
     SqlSessions,
     SqlStaff,
     SqlSubscribers,
+    SqlThrottles,
+    SqlTokens,
 )
 
 
@@ -44,6 +46,8 @@ class SqlUnitOfWork:
         self.documents = SqlDocuments(c)
         self.requests = SqlRequests(c)
         self.outbox = SqlOutbox(c)
+        self.tokens = SqlTokens(c)
+        self.throttles = SqlThrottles(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain.accounts import LoginFailed, authenticate, close_session, open_session
+from portail_domain.accounts import LoginFailed, LoginThrottled, close_session, log_in
 from portail_domain.portal import Portal
 
 from ..auth import visitor
@@ -24,17 +24,15 @@ security_log = logging.getLogger("portail.security")
 async def login_page(request: Request) -> Response:
     if visitor(request).identity is not None:
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
-    return render(request, "login.html", {"next": safe_next(request.query_params.get("next"), "")})
+    notice = MESSAGES["password_saved"] if request.query_params.get("mot-de-passe") == "enregistre" else None
+    return render(request, "login.html", {"next": safe_next(request.query_params.get("next"), ""),
+                                          "notice": notice})
 
 
 def _login(portal: Portal, email: str, password: str, old_token: str, user_agent: str, ip: str) -> str:
-    with portal.uow() as uow:
-        account = authenticate(uow, portal.passwords, email, password)
-        if old_token:
-            close_session(uow, old_token)  # a new id at every login
-        token = open_session(uow, portal.secrets, portal.clock, account, user_agent=user_agent, ip=ip)
-        uow.commit()
-        return token
+    _account, token = log_in(portal.uow, portal.passwords, portal.secrets, portal.clock, email, password,
+                             client=ip, user_agent=user_agent, old_token=old_token)
+    return token
 
 
 async def login(request: Request) -> Response:
@@ -49,6 +47,17 @@ async def login(request: Request) -> Response:
             _login, portal, email, password, request.cookies.get(session_cookie, ""),
             request.headers.get("user-agent", ""), ip,
         )
+    except LoginThrottled as exc:
+        security_log.warning("%s email=%s client=%s retry_after=%d key=%s",
+                             "login_blocked" if exc.blocked else "login_throttled", escape_for_log(email),
+                             escape_for_log(ip), exc.retry_after, escape_for_log(exc.key.split(":", 1)[0]))
+        response = render(
+            request, "login.html",
+            {"error": MESSAGES["login_throttled"], "email": email, "next": form.get("next", "")},
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except LoginFailed:
         security_log.warning("login_failed email=%s client=%s", escape_for_log(email), escape_for_log(ip))
         return render(

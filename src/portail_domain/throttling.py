@@ -1,0 +1,70 @@
+"""Login throttling: failures counted per typed e-mail and per client, in the database.
+
+The counters live in storage (not in a process) so they hold across workers. The key for
+an e-mail is the typed address, normalised, whether or not an account has it: the
+answers never tell which addresses exist.
+
+Numbers (per e-mail; per client address the thresholds are higher, for shared NATs):
+
+- the first ``free`` failures cost nothing;
+- each further failure makes the next try wait 2 s, 4 s, 8 s… (at most ``longest_delay``);
+- at ``block_at`` failures, tries are refused for ``block_for`` after the last failure;
+- counters are forgotten after ``window`` without a failure, and the e-mail's counter
+  after a successful login or a new password.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+
+
+@attrs.define(eq=False)
+class LoginAttempts:
+    key: str
+    failures: int
+    last_failure_at: datetime
+
+
+@attrs.frozen
+class ThrottlePolicy:
+    free: int
+    block_at: int
+    block_for: timedelta
+    window: timedelta = timedelta(hours=1)
+    longest_delay: timedelta = timedelta(minutes=1)
+
+    def wait(self, attempts: LoginAttempts | None, now: datetime) -> timedelta:
+        """How long before the next try is allowed (zero: now)."""
+        if attempts is None or now - attempts.last_failure_at > self.window:
+            return timedelta(0)
+        if attempts.failures >= self.block_at:
+            until = attempts.last_failure_at + self.block_for
+        elif attempts.failures > self.free:
+            delay = timedelta(seconds=2 ** min(attempts.failures - self.free, 20))
+            until = attempts.last_failure_at + min(delay, self.longest_delay)
+        else:
+            return timedelta(0)
+        return max(until - now, timedelta(0))
+
+    def blocks(self, attempts: LoginAttempts | None) -> bool:
+        return attempts is not None and attempts.failures >= self.block_at
+
+
+PER_EMAIL = ThrottlePolicy(free=4, block_at=10, block_for=timedelta(minutes=15))
+PER_CLIENT = ThrottlePolicy(free=20, block_at=100, block_for=timedelta(minutes=15))
+# "Créer / Renouveler": at most 5 links per subscriber per hour, then silence (same answer page).
+LINKS_PER_HOUR = 5
+
+
+def email_key(normalised_email: str) -> str:
+    return "email:" + normalised_email[:250]
+
+
+def client_key(client: str) -> str:
+    return "client:" + (client or "-")[:64]
+
+
+def link_key(subject: object) -> str:
+    return f"link:{subject}"

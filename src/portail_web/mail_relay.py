@@ -1,0 +1,50 @@
+"""The outbox relay inside the web process: a background task started by the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.concurrency import run_in_threadpool
+
+from portail_domain.accounts import purge_expired
+from portail_domain.mail import DeliveryReport, deliver_outbox
+from portail_domain.portal import Portal
+
+log = logging.getLogger("portail.mail")
+
+RELAY_EVERY = 5.0  # seconds between two looks at the outbox
+PURGE_EVERY = 600.0  # seconds between two purges of expired sessions, links and counters
+
+
+def deliver_now(portal: Portal) -> DeliveryReport:
+    """Deliver what is due (the CLI's ``portail mail send`` and the background task)."""
+    if portal.mailer is None:
+        raise RuntimeError("no mailer configured")
+    return deliver_outbox(portal.uow, portal.mailer, portal.clock)
+
+
+def purge_now(portal: Portal) -> int:
+    """Housekeeping: dead sessions, expired links, forgotten throttle counters."""
+    with portal.uow() as uow:
+        removed = purge_expired(uow, portal.clock)
+        uow.commit()
+        return removed
+
+
+async def relay_forever(portal: Portal, every: float = RELAY_EVERY) -> None:
+    """Deliver due mail every ``every`` seconds until cancelled, and purge expired account rows every
+    ``PURGE_EVERY`` seconds; a failing round is logged, never fatal."""
+    rounds_between_purges = max(1, int(PURGE_EVERY / every))
+    round_number = 0
+    while True:
+        try:
+            report = await run_in_threadpool(deliver_now, portal)
+            if report.sent or report.failed:
+                log.info("mail relay: %d sent, %d failed (will retry)", report.sent, report.failed)
+            if round_number % rounds_between_purges == 0:
+                await run_in_threadpool(purge_now, portal)
+        except Exception:  # noqa: BLE001 - the database may be down for a while: try again later
+            log.exception("mail relay round failed")
+        round_number += 1
+        await asyncio.sleep(every)

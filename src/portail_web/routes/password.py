@@ -1,0 +1,159 @@
+"""Créer / Renouveler mot de passe (/mot-de-passe) and the e-mailed link (/mot-de-passe/nouveau).
+
+The link's token leaves the URL at once: the first GET puts it in a short-lived HttpOnly
+cookie and redirects to the same page without it, so it stays out of the history, the
+logs of anything downstream and any Referer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from portail_domain.activation import (
+    LINK_VALIDITY,
+    LinkInvalid,
+    TokenPurpose,
+    live_token,
+    request_password_link,
+    set_password_with_link,
+)
+from portail_domain.errors import InvalidValue
+from portail_domain.portal import Portal
+from portail_domain.values import EmailAddress
+
+from ..forms import field, read_form
+from ..messages import MESSAGES, message_for
+from ..security import escape_for_log
+from ..templating import render
+
+security_log = logging.getLogger("portail.security")
+
+LINK_COOKIES = {TokenPurpose.PASSWORD: "portail_jeton", TokenPurpose.EMAIL: "portail_jeton_email"}
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def link_cookie_name(portal: Portal, purpose: TokenPurpose) -> str:
+    return ("__Host-" if portal.config.https else "") + LINK_COOKIES[purpose]
+
+
+def take_token_from_url(request: Request, purpose: TokenPurpose) -> Response:
+    """``?jeton=…`` -> a short-lived HttpOnly cookie, then 303 to the same path without it."""
+    portal: Portal = request.app.state.portal
+    response = RedirectResponse(request.url.path, status_code=303)
+    response.set_cookie(link_cookie_name(portal, purpose), request.query_params["jeton"][:128],
+                        max_age=int(LINK_VALIDITY.total_seconds()), path="/", httponly=True, samesite="lax",
+                        secure=portal.config.https)
+    return response
+
+
+def forget_token(request: Request, response: Response, purpose: TokenPurpose) -> Response:
+    portal: Portal = request.app.state.portal
+    response.delete_cookie(link_cookie_name(portal, purpose), path="/", secure=portal.config.https, httponly=True,
+                           samesite="lax")
+    return response
+
+
+def token_from_cookie(request: Request, purpose: TokenPurpose) -> str:
+    return request.cookies.get(link_cookie_name(request.app.state.portal, purpose), "")[:128]
+
+
+def token_is_live(portal: Portal, token: str, purpose: TokenPurpose) -> bool:
+    with portal.uow() as uow:
+        try:
+            live_token(uow, portal.clock, token, purpose)
+        except LinkInvalid:
+            uow.commit()  # an expired token is deleted on sight
+            return False
+        return True
+
+
+def dead_link(request: Request, purpose: TokenPurpose) -> Response:
+    response = render(request, "accounts/link_dead.html", {"purpose": purpose.value}, status_code=400)
+    return forget_token(request, response, purpose)
+
+
+async def link_page(request: Request, purpose: TokenPurpose, template: str) -> Response:
+    """The page an e-mailed link opens: first take the token out of the URL, then show ``template``
+    while the token lives, or say the link is dead."""
+    if "jeton" in request.query_params:
+        return take_token_from_url(request, purpose)
+    token = token_from_cookie(request, purpose)
+    if not token or not await run_in_threadpool(token_is_live, request.app.state.portal, token, purpose):
+        return dead_link(request, purpose)
+    return render(request, template)
+
+
+# --- /mot-de-passe ---------------------------------------------------------------------------
+
+
+async def request_page(request: Request) -> Response:
+    return render(request, "accounts/password_request.html")
+
+
+def _request_link(portal: Portal, email: str, code: str) -> str:
+    with portal.uow() as uow:
+        outcome = request_password_link(uow, portal.clock, portal.secrets, portal.config, email, code)
+        uow.commit()
+        return outcome
+
+
+async def request_link(request: Request) -> Response:
+    form = await read_form(request)
+    email, code = field(form, "email", 254), field(form, "code", 100)
+    try:
+        EmailAddress.parse(email)
+    except InvalidValue as exc:
+        return render(request, "accounts/password_request.html",
+                      {"error": message_for(exc), "email": email}, status_code=400)
+    if not code:
+        return render(request, "accounts/password_request.html",
+                      {"error": MESSAGES["code_missing"], "email": email}, status_code=400)
+    outcome = await run_in_threadpool(_request_link, request.app.state.portal, email, code)
+    security_log.info("password_link_requested email=%s client=%s outcome=%s", escape_for_log(email),
+                      escape_for_log(client_of(request)), outcome)
+    return render(request, "accounts/password_sent.html", {"email": email})
+
+
+# --- /mot-de-passe/nouveau -------------------------------------------------------------------
+
+
+async def new_password_page(request: Request) -> Response:
+    return await link_page(request, TokenPurpose.PASSWORD, "accounts/password_new.html")
+
+
+def _set_password(portal: Portal, token: str, password: str, confirm: str) -> str:
+    with portal.uow() as uow:
+        result = set_password_with_link(uow, portal.passwords, portal.clock, portal.config, token, password, confirm)
+        uow.commit()
+        return result.login
+
+
+async def set_password(request: Request) -> Response:
+    form = await read_form(request)
+    password, confirm = form.get("password", "")[:1024], form.get("password_confirm", "")[:1024]
+    token = token_from_cookie(request, TokenPurpose.PASSWORD)
+    try:
+        login = await run_in_threadpool(_set_password, request.app.state.portal, token, password, confirm)
+    except LinkInvalid:
+        return dead_link(request, TokenPurpose.PASSWORD)
+    except InvalidValue as exc:
+        return render(request, "accounts/password_new.html", {"error": message_for(exc)}, status_code=400)
+    security_log.info("password_set email=%s client=%s", escape_for_log(login), escape_for_log(client_of(request)))
+    return forget_token(request, RedirectResponse("/connexion?mot-de-passe=enregistre", status_code=303),
+                        TokenPurpose.PASSWORD)
+
+
+routes = [
+    Route("/mot-de-passe", request_page, methods=["GET"], name="password_request"),
+    Route("/mot-de-passe", request_link, methods=["POST"]),
+    Route("/mot-de-passe/nouveau", new_password_page, methods=["GET"], name="password_new"),
+    Route("/mot-de-passe/nouveau", set_password, methods=["POST"]),
+]

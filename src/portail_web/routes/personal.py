@@ -1,0 +1,196 @@
+"""Mes données personnelles: contact details, password, login e-mail, open sessions."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from portail_domain.accounts import Identity, LoginFailed, active_sessions, end_other_sessions
+from portail_domain.activation import (
+    LinkInvalid,
+    TokenPurpose,
+    WrongPassword,
+    change_password,
+    confirm_email_change,
+    request_email_change,
+)
+from portail_domain.errors import DomainError, InvalidValue
+from portail_domain.personal import PersonalData, update_personal_data
+from portail_domain.portal import Portal
+
+from ..auth import require_subscriber, visitor
+from ..forms import field, read_form
+from ..messages import MESSAGES, message_for
+from ..security import escape_for_log
+from ..templating import render
+from .password import client_of, dead_link, forget_token, link_page, token_from_cookie
+
+security_log = logging.getLogger("portail.security")
+
+NOTICES = {"enregistre": "data_saved", "mot-de-passe": "password_changed", "e-mail": "email_link_sent",
+           "e-mail-confirme": "email_changed", "sessions": "sessions_ended"}
+
+
+def _identity(request: Request) -> Identity:
+    require_subscriber(request)
+    identity = visitor(request).identity
+    assert identity is not None
+    return identity
+
+
+def _sessions(portal: Portal, identity: Identity) -> list[Any]:
+    with portal.uow() as uow:
+        return active_sessions(uow, portal.clock, identity)
+
+
+async def _page(request: Request, identity: Identity, status_code: int = 200, **context: Any) -> Response:
+    portal: Portal = request.app.state.portal
+    sessions = await run_in_threadpool(_sessions, portal, identity)
+    return render(request, "accounts/personal.html", {
+        "subscriber": identity.subscriber, "sessions": sessions, "current": identity.session.token_hash,
+        "notice": MESSAGES.get(NOTICES.get(request.query_params.get("fait", ""), "")), **context,
+    }, status_code)
+
+
+async def personal_page(request: Request) -> Response:
+    return await _page(request, _identity(request))
+
+
+def _save(portal: Portal, identity: Identity, data: PersonalData) -> None:
+    with portal.uow() as uow:
+        update_personal_data(uow, identity.subscriber.id, data)
+        uow.commit()
+
+
+async def save_personal(request: Request) -> Response:
+    identity = _identity(request)
+    form = await read_form(request)
+    data = PersonalData(
+        phone=field(form, "phone", 40), address=field(form, "address", 400), postal_code=field(form, "postal_code", 20),
+        city=field(form, "city", 200), language=field(form, "language", 5),
+        paperless=form.get("paperless", "") in ("1", "on", "true", "oui"),
+    )
+    try:
+        await run_in_threadpool(_save, request.app.state.portal, identity, data)
+    except InvalidValue as exc:
+        return await _page(request, identity, 400, error=message_for(exc), error_field=exc.field, form=data)
+    return RedirectResponse("/donnees-personnelles?fait=enregistre", status_code=303)
+
+
+# --- password --------------------------------------------------------------------------------
+
+
+async def password_page(request: Request) -> Response:
+    _identity(request)
+    return render(request, "accounts/personal_password.html", {})
+
+
+def _change_password(portal: Portal, identity: Identity, current: str, password: str, confirm: str) -> None:
+    with portal.uow() as uow:
+        change_password(uow, portal.passwords, portal.clock, portal.config, identity, current, password, confirm)
+        uow.commit()
+
+
+async def save_password(request: Request) -> Response:
+    identity = _identity(request)
+    form = await read_form(request)
+    try:
+        await run_in_threadpool(_change_password, request.app.state.portal, identity,
+                                form.get("current_password", "")[:1024], form.get("password", "")[:1024],
+                                form.get("password_confirm", "")[:1024])
+    except (LoginFailed, WrongPassword, InvalidValue) as exc:
+        if not isinstance(exc, InvalidValue):
+            security_log.warning("password_change_refused account=%s reason=%s client=%s", identity.account.id,
+                                 exc.code, escape_for_log(client_of(request)))
+        return render(request, "accounts/personal_password.html", {"error": message_for(exc)}, 400)
+    security_log.info("password_changed account=%s client=%s", identity.account.id,
+                      escape_for_log(client_of(request)))
+    return RedirectResponse("/donnees-personnelles?fait=mot-de-passe", status_code=303)
+
+
+# --- login e-mail ----------------------------------------------------------------------------
+
+
+def _request_email(portal: Portal, identity: Identity, email: str, password: str) -> None:
+    with portal.uow() as uow:
+        request_email_change(uow, portal.passwords, portal.clock, portal.secrets, portal.config, identity, email,
+                             password)
+        uow.commit()
+
+
+async def change_email(request: Request) -> Response:
+    identity = _identity(request)
+    form = await read_form(request)
+    email = field(form, "email", 254)
+    try:
+        await run_in_threadpool(_request_email, request.app.state.portal, identity, email,
+                                form.get("password", "")[:1024])
+    except DomainError as exc:
+        security_log.warning("email_change_refused account=%s reason=%s client=%s", identity.account.id, exc.code,
+                             escape_for_log(client_of(request)))
+        return await _page(request, identity, 400, email_error=message_for(exc), new_email=email)
+    security_log.info("email_change_requested account=%s client=%s", identity.account.id,
+                      escape_for_log(client_of(request)))
+    return RedirectResponse("/donnees-personnelles?fait=e-mail", status_code=303)
+
+
+async def confirm_email_page(request: Request) -> Response:
+    return await link_page(request, TokenPurpose.EMAIL, "accounts/email_confirm.html")
+
+
+def _confirm_email(portal: Portal, token: str) -> str:
+    with portal.uow() as uow:
+        subscriber = confirm_email_change(uow, portal.clock, token)
+        uow.commit()
+        return subscriber.number
+
+
+async def confirm_email(request: Request) -> Response:
+    await read_form(request)
+    token = token_from_cookie(request, TokenPurpose.EMAIL)
+    try:
+        number = await run_in_threadpool(_confirm_email, request.app.state.portal, token)
+    except LinkInvalid:
+        return dead_link(request, TokenPurpose.EMAIL)
+    except InvalidValue as exc:
+        return render(request, "accounts/email_confirm.html", {"error": message_for(exc)}, 400)
+    security_log.info("email_changed subscriber=%s client=%s", escape_for_log(number),
+                      escape_for_log(client_of(request)))
+    target = "/donnees-personnelles?fait=e-mail-confirme" if visitor(request).identity else "/connexion"
+    return forget_token(request, RedirectResponse(target, status_code=303), TokenPurpose.EMAIL)
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+def _end_others(portal: Portal, identity: Identity) -> int:
+    with portal.uow() as uow:
+        ended = end_other_sessions(uow, identity)
+        uow.commit()
+        return ended
+
+
+async def end_sessions(request: Request) -> Response:
+    identity = _identity(request)
+    await read_form(request)
+    ended = await run_in_threadpool(_end_others, request.app.state.portal, identity)
+    security_log.info("sessions_ended account=%s count=%d client=%s", identity.account.id, ended,
+                      escape_for_log(client_of(request)))
+    return RedirectResponse("/donnees-personnelles?fait=sessions", status_code=303)
+
+
+routes = [
+    Route("/donnees-personnelles", personal_page, methods=["GET"], name="personal"),
+    Route("/donnees-personnelles", save_personal, methods=["POST"]),
+    Route("/donnees-personnelles/mot-de-passe", password_page, methods=["GET"], name="personal_password"),
+    Route("/donnees-personnelles/mot-de-passe", save_password, methods=["POST"]),
+    Route("/donnees-personnelles/e-mail", change_email, methods=["POST"], name="personal_email"),
+    Route("/donnees-personnelles/e-mail/confirmer", confirm_email_page, methods=["GET"], name="email_confirm"),
+    Route("/donnees-personnelles/e-mail/confirmer", confirm_email, methods=["POST"]),
+    Route("/donnees-personnelles/sessions/fermer", end_sessions, methods=["POST"], name="end_sessions"),
+]
