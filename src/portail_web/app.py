@@ -22,7 +22,7 @@ from portail_domain.portal import Portal
 
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
 from .messages import message_for
-from .routes import pages, session
+from .routes import contracts, pages, session
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .templating import Templates, render
 
@@ -39,6 +39,7 @@ def all_routes() -> list[BaseRoute]:
     return [
         *pages.routes,
         *session.routes,
+        *contracts.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -40,6 +40,9 @@ MESSAGES: dict[str, str] = {
     "request_closed": N_("Cette demande est close."),
     "status_goes_back": N_("Le statut d'une demande ne peut pas revenir en arrière."),
     "login_failed": N_("Identifiant ou mot de passe incorrect."),
+    "photo_rejected": N_("La photo n'a pas pu être enregistrée."),
+    "photo_not_image": N_("La photo doit être une image JPEG ou PNG."),
+    "photo_too_large": N_("La photo dépasse 10 Mo : envoyez une image plus légère."),
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any, Self
 import attrs
 
 from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
-from portail_domain.contracts import Contract, MeterReading
+from portail_domain.contracts import Contract, MeterReading, OverconsumptionNotice
 from portail_domain.documents import Document, DocumentFolder
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
 from portail_domain.ports import OutgoingMail
@@ -149,6 +149,22 @@ class MemoryReadings(_Table):
     def for_contract(self, contract_id: uuid.UUID) -> list[MeterReading]:
         return sorted(self.where(contract_id=contract_id), key=lambda r: (r.read_on, r.meter_number))
 
+    def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[MeterReading]:
+        wanted = set(contract_ids)
+        found = [r for r in self.rows.values() if r.contract_id in wanted]
+        return sorted(found, key=lambda r: (r.read_on, r.meter_number))
+
+
+class MemoryOverconsumptionNotices(_Table):
+    def add(self, notice: OverconsumptionNotice) -> None:
+        if any(n.key == notice.key for n in self.rows.values()):
+            raise DuplicateKey("one notice per period")
+        self._insert(notice)
+
+    def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[OverconsumptionNotice]:
+        wanted = set(contract_ids)
+        return sorted((n for n in self.rows.values() if n.contract_id in wanted), key=lambda n: n.notified_at)
+
 
 class MemoryInvoices(_Table):
     def __init__(self, rows: dict[Any, Any], contracts: MemoryContracts) -> None:
@@ -240,7 +256,7 @@ class MemoryOutbox(_Table):
 
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
-    "documents", "requests", "request_messages", "outbox",
+    "documents", "requests", "request_messages", "outbox", "overconsumption_notices",
 )
 
 
@@ -267,6 +283,7 @@ class MemoryUnitOfWork:
         self.documents = MemoryDocuments(t["documents"])
         self.requests = MemoryRequests(t["requests"], t["request_messages"])
         self.outbox = MemoryOutbox(t["outbox"])
+        self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -13,6 +13,7 @@ from .repositories import (
     SqlFolders,
     SqlInvoices,
     SqlOutbox,
+    SqlOverconsumptionNotices,
     SqlPayments,
     SqlReadings,
     SqlRequests,
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
         self.documents = SqlDocuments(c)
         self.requests = SqlRequests(c)
         self.outbox = SqlOutbox(c)
+        self.overconsumption_notices = SqlOverconsumptionNotices(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

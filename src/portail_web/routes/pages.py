@@ -11,11 +11,13 @@ from ..auth import VisitorMiddleware, require_subscriber
 from ..i18n import LANGUAGES
 from ..security import safe_next
 from ..templating import render
+from . import contracts
 
 
 async def home(request: Request) -> Response:
     subscriber = require_subscriber(request)
-    return render(request, "home.html", {"subscriber": subscriber})
+    contract_alerts = await run_in_threadpool(contracts.home_alerts, request)
+    return render(request, "home.html", {"subscriber": subscriber, "contract_alerts": contract_alerts})
 
 
 async def about(request: Request) -> Response:
