@@ -2,8 +2,8 @@
 
 ``consumption_chart(periods, usual)`` turns periods into bars placed on a time axis (width
 proportional to the period's days, height to its litres per day); the template
-``contracts/_chart.html`` draws them. Text stays large enough to read on a phone because the
-chart keeps a minimum width and scrolls sideways rather than shrinking.
+``contracts/_chart.html`` draws them. The drawing is phone-sized, so its text stays
+readable there (the stylesheet enlarges it a little on narrow screens).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import attrs
 
 from portail_domain.contracts import ConsumptionPeriod
 
-WIDTH, HEIGHT = 480, 270
-LEFT, RIGHT, TOP, BOTTOM = 52, 10, 14, 30
+# A phone-sized drawing (about 1 unit per CSS pixel on a phone); wide screens cap its width.
+WIDTH, HEIGHT = 400, 240
+LEFT, RIGHT, TOP, BOTTOM = 50, 16, 24, 28
 
 
 @attrs.frozen
@@ -96,8 +97,9 @@ def consumption_chart(
         y = y_of(period.litres_per_day)
         kind = "over" if period is over else "estimated" if period.estimated else "normal"
         gap = 0.6 if x1 - x0 > 2 else 0
-        bars.append(Bar(round(x0 + gap / 2, 2), y, round(max(x1 - x0 - gap, 0.8), 2), round(bottom - y, 2),
-                        period, kind))
+        width = max(x1 - x0 - gap, 0.8)  # a one-day period stays visible...
+        x = min(x0 + gap / 2, LEFT + plot_w - width)  # ...without leaving the plot
+        bars.append(Bar(round(x, 2), y, round(width, 2), round(bottom - y, 2), period, kind))
     y_ticks = [Tick(y_of(v), str(v)) for v in range(0, top_value + 1, step)]
     years = range(first.year + 1, last.year + 1)
     every = 1 if len(years) <= 6 else 2 if len(years) <= 12 else 5
