@@ -278,7 +278,7 @@ class ImpliedConsumption:
 
     reading: MeterReading
     period: ConsumptionPeriod | None  # None for the first reading of a meter
-    usual_litres_per_day: Fraction  # the earlier periods of the same meter (0 without history)
+    usual_litres_per_day: Fraction  # as ``usual_before_latest`` has it (0 without history)
 
     @property
     def to_review(self) -> bool:
@@ -289,8 +289,11 @@ def implied_consumption(readings: Iterable[MeterReading], reading: MeterReading)
     """The consumption ``reading`` implies given the contract's ``readings`` (which include it)."""
     periods = consumption(readings)
     period = next((p for p in periods if p.end_reading.id == reading.id), None)
-    earlier = [p for p in periods if p.meter_number == reading.meter_number and p.end < reading.read_on]
-    return ImpliedConsumption(reading, period, usual_litres_per_day(earlier))
+    if period is None:
+        return ImpliedConsumption(reading, None, Fraction(0))
+    # "Usual" as the over-consumption rule has it: the three years before, on the same meter.
+    until = [p for p in periods if p.end < period.end or p is period]
+    return ImpliedConsumption(reading, period, usual_before_latest(until))
 
 
 # --- use cases: reading the contracts ------------------------------------------------------
@@ -361,10 +364,17 @@ def alert_period(readings: Iterable[MeterReading], today: date) -> ConsumptionPe
     Only validated readings count (a reading "to review" may be a typing error), and only a
     period that ended in the last ``ALERT_FRESH_DAYS`` days (an import of old history sends nothing).
     """
-    period = overconsumption(consumption(r for r in readings if r.status == ReadingStatus.VALIDATED))
+    found = _alert(readings, today)
+    return found[0] if found is not None else None
+
+
+def _alert(readings: Iterable[MeterReading], today: date) -> tuple[ConsumptionPeriod, Fraction] | None:
+    """The period to tell about and the usual consumption it is compared with."""
+    periods = consumption(r for r in readings if r.status == ReadingStatus.VALIDATED)
+    period = overconsumption(periods)
     if period is None or (today - period.end).days > ALERT_FRESH_DAYS:
         return None
-    return period
+    return period, usual_before_latest(periods)
 
 
 @attrs.define(eq=False)
@@ -402,11 +412,9 @@ def _alerts(contracts: Sequence[Contract], readings: Iterable[MeterReading], tod
         by_contract.setdefault(reading.contract_id, []).append(reading)
     alerts = []
     for contract in contracts:
-        mine = by_contract[contract.id]
-        period = alert_period(mine, today)
-        if period is not None:
-            counted = consumption(r for r in mine if r.status == ReadingStatus.VALIDATED)
-            alerts.append(OverconsumptionAlert(contract, period, usual_before_latest(counted)))
+        found = _alert(by_contract[contract.id], today)
+        if found is not None:
+            alerts.append(OverconsumptionAlert(contract, *found))
     return alerts
 
 
@@ -515,7 +523,7 @@ def overconsumption_mail(subscriber: Subscriber, alert: OverconsumptionAlert, co
         "lpd": round(period.litres_per_day),
         "usual": round(alert.usual_litres_per_day),
         "link": config.link(leak_relief_path(contract.number)),
-        "contract_link": config.link(f"/contrats/{contract.number}"),
+        "contract_link": config.link("/contrats/" + quote(contract.number, safe="")),
         "utility": config.utility.name,
         "phone": config.utility.phone,
     }
