@@ -271,3 +271,25 @@ def test_yearly_volumes_add_up_to_the_periods(steps, start):
     assert all(1 <= y.days <= 366 and y.litres >= 0 for y in years)
     last_year = day.year - 1 if (day.month, day.day) == (1, 1) else day.year  # a period ends the day before
     assert [y.year for y in years] == list(range(start.year, last_year + 1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(-30, 200), st.sampled_from(["", "-1", "abc", "1e3"]) | st.decimals(
+    min_value=0, max_value=400, places=3).map(lambda d: str(d).replace(".", ","))), max_size=12))
+def test_whatever_is_submitted_the_history_keeps_its_invariants(submissions):
+    """Accepted or refused, submissions never leave a lower index, two readings a day or a negative volume."""
+    portal = make_portal(MemoryDatabase(), FixedClock(datetime(2026, 3, 10, 9, 30, tzinfo=UTC)))
+    subscriber, contract, _ = setup_contract(portal)
+    for offset, index in submissions:
+        before = state(portal)
+        try:
+            submit(portal, subscriber, index=index, read_on=LAST + timedelta(days=offset))
+        except (errors.ReadingRejected, errors.InvalidIndex):
+            assert state(portal) == before
+    with portal.uow() as uow:
+        history = uow.readings.for_contract(contract.id)
+    days = [r.read_on for r in history]
+    assert len(days) == len(set(days)) and days == sorted(days)
+    assert [r.index for r in history] == sorted(r.index for r in history)
+    assert all(r.read_on <= TODAY for r in history)
+    assert all(p.litres >= 0 for p in consumption(history))
