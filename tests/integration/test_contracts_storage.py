@@ -77,9 +77,9 @@ def test_a_notice_round_trips_and_is_unique_per_period(uow_factory):
             uow.commit()
 
 
-def test_a_concurrent_reading_on_the_same_day_is_refused_by_its_rule(engine):
+def test_a_concurrent_reading_on_the_same_day_is_refused_by_its_rule(uow_factory):
     """Two submissions racing past the checks: the unique constraint answers with the domain's rule."""
-    factory = SqlUnitOfWorkFactory(engine)
+    factory = uow_factory
     with factory() as uow:
         (contract,) = contracts(uow, 1)
         uow.readings.add(MeterReading(contract.id, "M1", date(2025, 1, 1), MeterIndex(1), ReadingSource.AGENT))

@@ -276,3 +276,8 @@ def test_the_confirmation_only_speaks_of_this_contracts_readings(sql_portal, sql
     page = sql_web.get(f"/contrats/C1?releve={others[-1].id}")
     assert page.status_code == 200 and 'id="confirmation"' not in page.text
     assert sql_web.get("/contrats/C1?releve=pas-un-uuid").status_code == 200
+
+
+def test_a_subscriber_without_contract_is_told_so(sql_web, marie):
+    page = sql_web.get("/contrats")
+    assert page.status_code == 200 and "Aucun contrat n'est rattaché à votre compte" in page.text.replace("&#39;", "'")

@@ -18,6 +18,7 @@ import attrs
 from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
 from portail_domain.contracts import Contract, MeterReading, OverconsumptionNotice
 from portail_domain.documents import Document, DocumentFolder
+from portail_domain.errors import ReadingDuplicateDay
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
 from portail_domain.ports import OutgoingMail
 from portail_domain.requests import Request, RequestMessage
@@ -139,7 +140,7 @@ class MemoryReadings(_Table):
             and r.counts
             for r in self.rows.values()
         ) and reading.counts:
-            raise DuplicateKey("one reading per meter per day")
+            raise ReadingDuplicateDay(read_on=reading.read_on)  # as the SQL adapter answers
         self._insert(reading)
 
     def add_many(self, readings: Iterable[MeterReading]) -> None:
