@@ -224,11 +224,9 @@ async def submit_reading(request: Request) -> Response:
 # --- home page ------------------------------------------------------------------------------
 
 
-def home_alerts(request: Request) -> list[domain.OverconsumptionAlert]:
-    """The over-consumption alerts for the home page (run in a thread)."""
-    subscriber = require_subscriber(request)
-    portal = _portal(request)
-    return _read(portal, domain.overconsumption_alerts, portal.clock, subscriber.id)
+def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[domain.OverconsumptionAlert]:
+    """The over-consumption alerts for the home page partial (run in a thread)."""
+    return _read(portal, domain.overconsumption_alerts, portal.clock, subscriber_id)
 
 
 # Contract numbers may hold a "/" (sent as %2F): hence the path converter, suffixed routes first.

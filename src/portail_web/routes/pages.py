@@ -16,7 +16,7 @@ from . import contracts
 
 async def home(request: Request) -> Response:
     subscriber = require_subscriber(request)
-    contract_alerts = await run_in_threadpool(contracts.home_alerts, request)
+    contract_alerts = await run_in_threadpool(contracts.home_alerts, request.app.state.portal, subscriber.id)
     return render(request, "home.html", {"subscriber": subscriber, "contract_alerts": contract_alerts})
 
 
