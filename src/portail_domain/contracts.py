@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import io
@@ -607,7 +608,8 @@ def submit_reading(
         uow.commit()
     except BaseException:
         if reading.photo_key is not None and files is not None:
-            files.delete(reading.photo_key)
+            with contextlib.suppress(Exception):  # a failing store must not hide the first error
+                files.delete(reading.photo_key)
         raise
     return implied_consumption([*history, reading], reading)
 

@@ -281,3 +281,12 @@ def test_the_confirmation_only_speaks_of_this_contracts_readings(sql_portal, sql
 def test_a_subscriber_without_contract_is_told_so(sql_web, marie):
     page = sql_web.get("/contrats")
     assert page.status_code == 200 and "Aucun contrat n'est rattaché à votre compte" in page.text.replace("&#39;", "'")
+
+
+def test_a_file_store_that_is_down_saves_nothing_and_says_so(sql_portal, sql_web, marie, engine):
+    add_contract(sql_portal, marie)
+    sql_portal.files.down = True
+    response = sql_web.submit("/contrats/C1/releve", data={"index": "230", "read_on": "2026-03-01"},
+                              files={"photo": ("compteur.jpg", JPEG, "image/jpeg")})
+    assert response.status_code == 503 and "Réessayez dans quelques minutes" in response.text
+    assert rows(engine, t.meter_readings) == 9 and rows(engine, t.documents) == 0

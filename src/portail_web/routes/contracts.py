@@ -205,6 +205,7 @@ async def submit_reading(request: Request) -> Response:
         photo = await upload.read(domain.MAX_PHOTO_BYTES + 1) if is_upload(upload) else None
     read_on = _parse_day(values["read_on"])
     problem: tuple[str, str] | None = None
+    status = 422
     if read_on is None:
         problem = (BAD_DATE, "read_on")
     else:
@@ -214,10 +215,11 @@ async def submit_reading(request: Request) -> Response:
             raise
         except errors.DomainError as exc:
             problem = (message_for(exc), next((f for cls, f in FIELD_OF if isinstance(exc, cls)), ""))
+            status = 503 if isinstance(exc, errors.StorageError) else 422
     if problem is not None:
         detail = await run_in_threadpool(_detail, request)
         context = _form_context(detail, portal.clock.today(), values, *problem)
-        return render(request, "contracts/reading.html", context, status_code=422)
+        return render(request, "contracts/reading.html", context, status_code=status)
     return RedirectResponse(f"{contract_path(number)}?releve={implied.reading.id}", status_code=303)
 
 
