@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 from datetime import date, timedelta
+from xml.etree import ElementTree
 
 import pytest
 from sqlalchemy import event, func, select
@@ -80,6 +81,8 @@ def test_the_contract_page_shows_readings_consumption_and_chart(sql_portal, sql_
     svg = html[html.index("<svg"): html.index("</svg>")]
     assert 'role="img"' in svg and '<title id="chart-title">' in svg and '<desc id="chart-desc">' in svg
     assert svg.count("<rect") == 8 and "<script" not in html
+    drawing = ElementTree.fromstring(svg + "</svg>")  # well-formed SVG
+    assert drawing.find("{http://www.w3.org/2000/svg}title").text.startswith("Consommation en litres par jour")
     assert 'href="#consommations"' in html and 'id="consommations"' in html
     assert 'href="/contrats/C1/consommations.csv"' in html
 
@@ -164,8 +167,11 @@ def test_an_implausible_reading_is_accepted_to_review_with_a_message(sql_portal,
     contract, _ = add_contract(sql_portal, marie)
     response = sql_web.submit("/contrats/C1/releve", data={"index": "2184", "read_on": "2026-03-01"})
     assert response.status_code == 303
-    page = text_of(sql_web.get(response.headers["location"]).text)
+    html = sql_web.get(response.headers["location"]).text
+    page = text_of(html)
     assert "Vérifiez l'index saisi" in page and "À vérifier" in page
+    table = text_of(html[html.index('id="consommations"'):].split("</table>")[0])
+    assert "À vérifier" in table  # the period it closes is marked too
     with sql_portal.uow() as uow:
         assert uow.readings.for_contract(contract.id)[-1].status == ReadingStatus.TO_REVIEW
 
