@@ -307,6 +307,8 @@ def list_contracts(uow: UnitOfWork, subscriber_id: uuid.UUID) -> list[Contract]:
 
 def own_contract(uow: UnitOfWork, subscriber_id: uuid.UUID, contract_number: str) -> Contract:
     """The contract with this number if it is the subscriber's; ``NotFound`` otherwise (never say which)."""
+    if not contract_number.isprintable() or not 0 < len(contract_number) <= 64:  # not a number ever issued
+        raise errors.NotFound("no such contract for this subscriber")
     contract = uow.contracts.by_number(contract_number)
     if contract is None or contract.subscriber_id != subscriber_id:
         raise errors.NotFound("no such contract for this subscriber")

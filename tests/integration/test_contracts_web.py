@@ -132,7 +132,8 @@ def test_the_csv_has_one_row_per_period(sql_portal, sql_web, marie):
 def test_another_subscribers_contract_is_404_everywhere(sql_portal, sql_web, marie, engine):
     other = add_subscriber(sql_portal, "100002", email="autre@example.org")
     add_contract(sql_portal, other, "C9")
-    for path in ("/contrats/C9", "/contrats/C9/consommations.csv", "/contrats/C9/releve", "/contrats/NOPE"):
+    for path in ("/contrats/C9", "/contrats/C9/consommations.csv", "/contrats/C9/releve", "/contrats/NOPE",
+                 "/contrats/C9%00", "/contrats/" + "9" * 5000, "/contrats/%F0%9F%92%A7", "/contrats/"):
         assert sql_web.get(path).status_code == 404, path
     add_contract(sql_portal, marie, "C1")
     before = rows(engine, t.meter_readings)
