@@ -278,9 +278,11 @@ def test_the_contract_page_costs_the_same_queries_whatever_the_history(sql_porta
 
 
 def test_the_confirmation_only_speaks_of_this_contracts_readings(sql_portal, sql_web, marie):
-    add_contract(sql_portal, marie, "C1")
+    _, mine = add_contract(sql_portal, marie, "C1")
     _, others = add_contract(sql_portal, add_subscriber(sql_portal, "100002", email=None), "C9")
     page = sql_web.get(f"/contrats/C1?releve={others[-1].id}")
+    assert page.status_code == 200 and 'id="confirmation"' not in page.text
+    page = sql_web.get(f"/contrats/C1?releve={mine[-1].id}")  # an agent's reading: not "yours"
     assert page.status_code == 200 and 'id="confirmation"' not in page.text
     assert sql_web.get("/contrats/C1?releve=pas-un-uuid").status_code == 200
 

@@ -105,11 +105,13 @@ def _year_rows(years: list[domain.YearConsumption]) -> list[tuple[domain.YearCon
 
 async def contract_page(request: Request) -> Response:
     detail = await run_in_threadpool(_detail, request)
-    implied = None
+    implied = None  # the confirmation after a reading was sent (?releve=<its id>)
     try:
         implied = detail.implied(uuid.UUID(request.query_params.get("releve", "")))
     except ValueError:
         pass
+    if implied is not None and implied.reading.source != ReadingSource.SUBSCRIBER:
+        implied = None
     return render(request, "contracts/detail.html", {
         "detail": detail,
         "contract": detail.contract,
