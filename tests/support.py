@@ -71,8 +71,6 @@ class WebClient(TestClient):
         return response
 
 
-
-
 # --- invoices and payments (issue 6) ---------------------------------------------------------
 
 
@@ -98,3 +96,28 @@ def add_invoice(portal: Portal, subscriber: Subscriber, number: str = "F2026-000
         uow.invoices.add(invoice)
         uow.commit()
     return invoice
+def add_contract(portal: Portal, subscriber: Subscriber, number: str = "C1", *, per_day: int = 300,
+                 periods: int = 8, every_days: int = 91, leak: bool = False, start=None, meter_digits: int = 5,
+                 sources=None):
+    """A contract with a reading every ``every_days`` days using ``per_day`` litres a day (the last
+    period four times as much with ``leak``); ``sources`` cycles over the readings' sources.
+    Returns ``(contract, readings)``."""
+    from datetime import date, timedelta
+
+    from portail_domain.contracts import Contract, MeterReading, ReadingSource, Service
+    from portail_domain.values import MeterIndex
+
+    start = start or date(2024, 1, 1)
+    sources = sources or [ReadingSource.AGENT]
+    contract = Contract(number, subscriber.id, Service.BOTH, "1 rue X, 34230 Paulhan", "M1", start,
+                        meter_digits=meter_digits)
+    readings, index = [], 0
+    for k in range(periods + 1):
+        readings.append(MeterReading(contract.id, "M1", start + timedelta(days=every_days * k), MeterIndex(index),
+                                     sources[k % len(sources)]))
+        index += every_days * per_day * (4 if leak and k == periods - 1 else 1)
+    with portal.uow() as uow:
+        uow.contracts.add(contract)
+        uow.readings.add_many(readings)
+        uow.commit()
+    return contract, readings

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol, Self
 import attrs
 
 from .accounts import Account, StaffUser, Subscriber, WebSession
-from .contracts import Contract, MeterReading
+from .contracts import Contract, MeterReading, OverconsumptionNotice
 from .documents import AddedBy, Document, DocumentFolder
 from .invoices import Invoice, Payment
 from .requests import Request, RequestMessage
@@ -208,6 +208,17 @@ class ReadingRepository(Protocol):
         """All readings of a contract, oldest first."""
         ...
 
+    def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> Sequence[MeterReading]:
+        """All readings of these contracts, oldest first (one query per few hundred contracts)."""
+        ...
+
+
+class OverconsumptionNoticeRepository(Protocol):
+    """Which over-consumption periods the subscriber was already told about."""
+
+    def add(self, notice: OverconsumptionNotice) -> None: ...
+    def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> Sequence[OverconsumptionNotice]: ...
+
 
 class InvoiceRepository(Protocol):
     def add(self, invoice: Invoice) -> None: ...
@@ -326,6 +337,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     tokens: TokenRepository
     throttles: ThrottleRepository
+    overconsumption_notices: OverconsumptionNoticeRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

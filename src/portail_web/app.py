@@ -25,7 +25,7 @@ from portail_domain.portal import Portal
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
 from .mail_relay import relay_forever
 from .messages import message_for
-from .routes import documents, invoices, pages, password, personal, session, simulator
+from .routes import contracts, documents, invoices, pages, password, personal, session, simulator
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .templating import Templates, render
 
@@ -43,6 +43,7 @@ def all_routes() -> list[BaseRoute]:
     return [
         *pages.routes,
         *session.routes,
+        *contracts.routes,
         *invoices.routes,
         *simulator.routes,
         *documents.routes,

@@ -7,6 +7,7 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 
@@ -15,13 +16,16 @@ from portail_domain.values import MeterIndex, Money
 from .i18n import BABEL_LOCALES
 
 PARIS = ZoneInfo("Europe/Paris")
+# Parsed once: handing Babel a locale name makes it parse it again on every call (long pages
+# format hundreds of values).
+LOCALES = {language: Locale.parse(name) for language, name in BABEL_LOCALES.items()}
 
 
 def money(value: Money | None, language: str = "fr") -> str:
     """``1 234,56 €`` in French (narrow no-break space, no-break space before €)."""
     if value is None:
         return ""
-    return format_currency(value.as_decimal(), "EUR", locale=BABEL_LOCALES[language])
+    return format_currency(value.as_decimal(), "EUR", locale=LOCALES[language])
 
 
 def day(value: date | None, language: str = "fr", style: str = "medium") -> str:
@@ -29,20 +33,20 @@ def day(value: date | None, language: str = "fr", style: str = "medium") -> str:
         return ""
     if style == "short":
         return value.strftime("%d/%m/%Y") if language == "fr" else value.isoformat()
-    return format_date(value, style, locale=BABEL_LOCALES[language])
+    return format_date(value, style, locale=LOCALES[language])
 
 
 def moment(value: datetime | None, language: str = "fr") -> str:
     if value is None:
         return ""
-    return format_datetime(value, "short", tzinfo=PARIS, locale=BABEL_LOCALES[language])
+    return format_datetime(value, "short", tzinfo=PARIS, locale=LOCALES[language])
 
 
 def number(value: Decimal | Fraction | int | float, language: str = "fr", places: int = 0) -> str:
     if isinstance(value, Fraction):
         value = Decimal(value.numerator) / Decimal(value.denominator)
     pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(value, format=pattern, locale=BABEL_LOCALES[language])
+    return format_decimal(value, format=pattern, locale=LOCALES[language])
 
 
 def m3(value: MeterIndex | Decimal | int, language: str = "fr") -> str:

@@ -85,6 +85,9 @@ MESSAGES: dict[str, str] = {
     ),
     "email_changed": N_("Votre nouvelle adresse e-mail est enregistrée : utilisez-la pour vous connecter."),
     "sessions_ended": N_("Vos autres sessions ont été fermées."),
+    "photo_rejected": N_("La photo n'a pas pu être enregistrée."),
+    "photo_not_image": N_("La photo doit être une image JPEG ou PNG."),
+    "photo_too_large": N_("La photo dépasse 10 Mo : envoyez une image plus légère."),
 }
 
 

@@ -18,8 +18,9 @@ import attrs
 
 from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
 from portail_domain.activation import AccountToken, TokenPurpose
-from portail_domain.contracts import Contract, MeterReading
+from portail_domain.contracts import Contract, MeterReading, OverconsumptionNotice
 from portail_domain.documents import AddedBy, Document, DocumentFolder
+from portail_domain.errors import ReadingDuplicateDay
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
 from portail_domain.mail import OutboxEntry
 from portail_domain.ports import OutgoingMail
@@ -152,7 +153,7 @@ class MemoryReadings(_Table):
             and r.counts
             for r in self.rows.values()
         ) and reading.counts:
-            raise DuplicateKey("one reading per meter per day")
+            raise ReadingDuplicateDay(read_on=reading.read_on)  # as the SQL adapter answers
         self._insert(reading)
 
     def add_many(self, readings: Iterable[MeterReading]) -> None:
@@ -161,6 +162,22 @@ class MemoryReadings(_Table):
 
     def for_contract(self, contract_id: uuid.UUID) -> list[MeterReading]:
         return sorted(self.where(contract_id=contract_id), key=lambda r: (r.read_on, r.meter_number))
+
+    def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[MeterReading]:
+        wanted = set(contract_ids)
+        found = [r for r in self.rows.values() if r.contract_id in wanted]
+        return sorted(found, key=lambda r: (r.read_on, r.meter_number))
+
+
+class MemoryOverconsumptionNotices(_Table):
+    def add(self, notice: OverconsumptionNotice) -> None:
+        if any(n.key == notice.key for n in self.rows.values()):
+            raise DuplicateKey("one notice per period")
+        self._insert(notice)
+
+    def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[OverconsumptionNotice]:
+        wanted = set(contract_ids)
+        return sorted((n for n in self.rows.values() if n.contract_id in wanted), key=lambda n: n.notified_at)
 
 
 class MemoryInvoices(_Table):
@@ -314,7 +331,7 @@ class MemoryThrottles(_Table):
 
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
-    "documents", "requests", "request_messages", "outbox", "tokens", "throttles",
+    "documents", "requests", "request_messages", "outbox", "tokens", "throttles", "overconsumption_notices",
 )
 
 
@@ -343,6 +360,7 @@ class MemoryUnitOfWork:
         self.outbox = MemoryOutbox(t["outbox"])
         self.tokens = MemoryTokens(t["tokens"])
         self.throttles = MemoryThrottles(t["throttles"])
+        self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

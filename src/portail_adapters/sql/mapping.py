@@ -7,7 +7,14 @@ from typing import Any
 
 from portail_domain.accounts import Account, Language, StaffRole, StaffUser, Subscriber, WebSession
 from portail_domain.activation import AccountToken, TokenPurpose
-from portail_domain.contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
+from portail_domain.contracts import (
+    Contract,
+    MeterReading,
+    OverconsumptionNotice,
+    ReadingSource,
+    ReadingStatus,
+    Service,
+)
 from portail_domain.documents import AddedBy, Document, DocumentFolder, FolderKind
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
 from portail_domain.mail import OutboxEntry
@@ -116,6 +123,18 @@ def reading_from_row(r: Row) -> MeterReading:
         recorded_at=r["recorded_at"],
         photo_key=r["photo_key"],
     )
+
+
+def notice_to_row(n: OverconsumptionNotice) -> dict[str, Any]:
+    return {"id": n.id, "contract_id": n.contract_id, "meter_number": n.meter_number,
+            "period_start": n.period_start, "period_end": n.period_end, "litres": n.litres,
+            "notified_at": n.notified_at, "emailed_to": n.emailed_to}
+
+
+def notice_from_row(r: Row) -> OverconsumptionNotice:
+    return OverconsumptionNotice(id=r["id"], contract_id=r["contract_id"], meter_number=r["meter_number"],
+                                 period_start=r["period_start"], period_end=r["period_end"], litres=r["litres"],
+                                 notified_at=r["notified_at"], emailed_to=r["emailed_to"])
 
 
 def invoice_to_row(i: Invoice) -> dict[str, Any]:

@@ -6,19 +6,21 @@ Every query a page runs is a single indexed statement; lists never load row by r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Table, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
 from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
 from portail_domain.activation import AccountToken, TokenPurpose
-from portail_domain.contracts import Contract, MeterReading
+from portail_domain.contracts import Contract, MeterReading, OverconsumptionNotice
 from portail_domain.documents import AddedBy, Document, DocumentFolder
+from portail_domain.errors import ReadingDuplicateDay
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
 from portail_domain.mail import OutboxEntry
 from portail_domain.ports import OutgoingMail
@@ -45,6 +47,13 @@ class _Repository(Generic[E]):
     def _one(self, query: Select) -> E | None:
         row = self.connection.execute(query).mappings().first()
         return type(self).from_row(row) if row is not None else None
+
+    def _all_in(self, column: str, values: Sequence[Any], chunk: int = 500) -> list[E]:
+        """Rows whose ``column`` is one of ``values``, in bounded IN lists (SQLite caps bound parameters)."""
+        values, found = list(values), []
+        for start in range(0, len(values), chunk):
+            found.extend(self._all(select(self.table).where(self.table.c[column].in_(values[start : start + chunk]))))
+        return found
 
     def add(self, entity: E) -> None:
         self.connection.execute(insert(self.table), [type(self).to_row(entity)])
@@ -148,9 +157,29 @@ class SqlReadings(_Repository[MeterReading]):
     to_row = staticmethod(m.reading_to_row)
     from_row = staticmethod(m.reading_from_row)
 
+    def add(self, entity: MeterReading) -> None:
+        # A concurrent submission for the same day loses the race on the unique constraint:
+        # answer with the rule it breaks (the unit of work then rolls back).
+        try:
+            super().add(entity)
+        except IntegrityError as exc:
+            raise ReadingDuplicateDay(read_on=entity.read_on) from exc
+
     def for_contract(self, contract_id: uuid.UUID) -> list[MeterReading]:
         c = self.table.c
         return self._all(select(self.table).where(c.contract_id == contract_id).order_by(c.read_on, c.meter_number))
+
+    def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[MeterReading]:
+        return sorted(self._all_in("contract_id", contract_ids), key=lambda r: (r.read_on, r.meter_number))
+
+
+class SqlOverconsumptionNotices(_Repository[OverconsumptionNotice]):
+    table = t.overconsumption_notices
+    to_row = staticmethod(m.notice_to_row)
+    from_row = staticmethod(m.notice_from_row)
+
+    def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[OverconsumptionNotice]:
+        return sorted(self._all_in("contract_id", contract_ids), key=lambda n: n.notified_at)
 
 
 class SqlInvoices(_Repository[Invoice]):

@@ -250,3 +250,20 @@ login_throttles = Table(
     Column("failures", Integer, nullable=False),
     Column("last_failure_at", UTCDateTime, nullable=False, index=True),
 )
+
+
+# One row per over-consumption period the subscriber was told about (loi Warsmann): told once.
+overconsumption_notices = Table(
+    "overconsumption_notices",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("contract_id", Uuid, ForeignKey("contracts.id"), nullable=False),
+    Column("meter_number", String(32), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("litres", BigInteger, nullable=False),
+    Column("notified_at", UTCDateTime, nullable=False),
+    Column("emailed_to", String(254)),
+    UniqueConstraint("contract_id", "meter_number", "period_start", "period_end",
+                     name="uq_overconsumption_notices_period"),
+)

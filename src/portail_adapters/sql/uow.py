@@ -13,6 +13,7 @@ from .repositories import (
     SqlFolders,
     SqlInvoices,
     SqlOutbox,
+    SqlOverconsumptionNotices,
     SqlPayments,
     SqlReadings,
     SqlRequests,
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(c)
         self.tokens = SqlTokens(c)
         self.throttles = SqlThrottles(c)
+        self.overconsumption_notices = SqlOverconsumptionNotices(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -11,13 +11,15 @@ from ..auth import VisitorMiddleware, require_subscriber
 from ..i18n import LANGUAGES
 from ..security import safe_next
 from ..templating import render
-from . import invoices
+from . import contracts, invoices
 
 
 async def home(request: Request) -> Response:
     subscriber = require_subscriber(request)
     invoices_summary = await run_in_threadpool(invoices.home_summary, request.app.state.portal, subscriber.id)
-    return render(request, "home.html", {"subscriber": subscriber, "invoices_summary": invoices_summary})
+    contract_alerts = await run_in_threadpool(contracts.home_alerts, request.app.state.portal, subscriber.id)
+    return render(request, "home.html", {"subscriber": subscriber, "invoices_summary": invoices_summary,
+                                         "contract_alerts": contract_alerts})
 
 
 async def about(request: Request) -> Response:

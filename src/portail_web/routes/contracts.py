@@ -1,0 +1,244 @@
+"""Mes contrats: the contracts, one contract's readings and consumption (table, chart, CSV),
+submitting a meter reading, and the over-consumption alert of the home page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from portail_domain import contracts as domain
+from portail_domain import errors
+from portail_domain.contracts import ContractDetail, ReadingSource, ReadingStatus, Service
+from portail_domain.portal import Portal
+
+from ..auth import require_subscriber
+from ..charts import consumption_chart
+from ..forms import check_csrf, field, is_upload
+from ..messages import N_, message_for
+from ..templating import render
+
+SERVICES = {
+    Service.WATER: N_("Eau potable"),
+    Service.SANITATION: N_("Assainissement"),
+    Service.BOTH: N_("Eau potable et assainissement"),
+}
+# (label, badge style): estimated readings must stand out, they cause most bill disputes.
+SOURCES = {
+    ReadingSource.AGENT: (N_("Agent"), "ok"),
+    ReadingSource.SUBSCRIBER: (N_("Abonné"), "info"),
+    ReadingSource.ESTIMATED: (N_("Estimée"), "warn"),
+    ReadingSource.REMOTE: (N_("Télérelève"), "ok"),
+}
+STATUSES = {
+    ReadingStatus.VALIDATED: (N_("Validée"), "ok"),
+    ReadingStatus.TO_REVIEW: (N_("À vérifier"), "warn"),
+    ReadingStatus.REJECTED: (N_("Rejetée"), "err"),
+}
+BAD_DATE = N_("Saisissez la date de la relève au format AAAA-MM-JJ, par exemple 2026-03-10.")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Which form field each refusal is about (the message goes next to it).
+FIELD_OF: tuple[tuple[type[Exception], str], ...] = (
+    (errors.InvalidIndex, "index"),
+    (errors.IndexGoesDown, "index"),
+    (errors.IndexTooLarge, "index"),
+    (domain.PhotoRejected, "photo"),
+    (errors.ReadingRejected, "read_on"),
+)
+MAX_READING_BODY = domain.MAX_PHOTO_BYTES + 64 * 1024  # the photo and a few small fields
+
+
+def _portal(request: Request) -> Portal:
+    return request.app.state.portal
+
+
+def _read(portal: Portal, use_case: Any, *args: Any) -> Any:
+    with portal.uow() as uow:
+        return use_case(uow, *args)
+
+
+def contract_path(number: str) -> str:
+    return "/contrats/" + quote(number, safe="")
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+async def contract_list(request: Request) -> Response:
+    subscriber = require_subscriber(request)
+    portal = _portal(request)
+    found = await run_in_threadpool(_read, portal, domain.list_contracts, subscriber.id)
+    return render(request, "contracts/list.html", {
+        "contracts": found, "today": portal.clock.today(), "services": SERVICES, "contract_path": contract_path,
+    })
+
+
+def _detail(request: Request) -> ContractDetail:
+    subscriber = require_subscriber(request)
+    portal = _portal(request)
+    number = request.path_params["contract_number"]
+    return _read(portal, domain.contract_detail, portal.clock, subscriber.id, number)
+
+
+def _year_rows(years: list[domain.YearConsumption]) -> list[tuple[domain.YearConsumption, Fraction | None]]:
+    """Each year with its change in litres per day against the year before (in %)."""
+    rows = []
+    for k, year in enumerate(years):
+        before = years[k - 1] if k and years[k - 1].year == year.year - 1 else None
+        change = None
+        if before is not None and before.litres_per_day:
+            change = (year.litres_per_day / before.litres_per_day - 1) * 100
+        rows.append((year, change))
+    return rows
+
+
+async def contract_page(request: Request) -> Response:
+    detail = await run_in_threadpool(_detail, request)
+    implied = None  # the confirmation after a reading was sent (?releve=<its id>)
+    try:
+        implied = detail.implied(uuid.UUID(request.query_params.get("releve", "")))
+    except ValueError:
+        pass
+    if implied is not None and implied.reading.source != ReadingSource.SUBSCRIBER:
+        implied = None
+    return render(request, "contracts/detail.html", {
+        "detail": detail,
+        "contract": detail.contract,
+        "today": _portal(request).clock.today(),
+        "chart": consumption_chart(detail.periods, detail.usual_litres_per_day, detail.overconsumption),
+        "years": _year_rows(detail.years),
+        "implied": implied,
+        "services": SERVICES,
+        "sources": SOURCES,
+        "statuses": STATUSES,
+        "contract_path": contract_path(detail.contract.number),
+        "leak_relief_path": domain.leak_relief_path(detail.contract.number),
+    })
+
+
+def _m3(litres: int) -> str:
+    return f"{Decimal(litres).scaleb(-3):.3f}"
+
+
+def _per_day(value: Fraction) -> str:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return str(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def consumption_csv_text(detail: ContractDetail) -> str:
+    """``debut;fin;jours;volume_m3;litres_par_jour``: ISO dates, ``.`` decimals, oldest first."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["debut", "fin", "jours", "volume_m3", "litres_par_jour"])
+    for p in detail.periods:
+        writer.writerow([p.start.isoformat(), p.end.isoformat(), p.days, _m3(p.litres), _per_day(p.litres_per_day)])
+    return out.getvalue()
+
+
+async def consumption_csv(request: Request) -> Response:
+    detail = await run_in_threadpool(_detail, request)
+    safe_name = re.sub(r"[^A-Za-z0-9_-]", "_", detail.contract.number)[:40]
+    return Response(
+        consumption_csv_text(detail).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="consommations-{safe_name}.csv"'},
+    )
+
+
+# --- submitting a reading ------------------------------------------------------------------
+
+
+def _form_context(detail: ContractDetail, today: date, values: dict[str, str] | None = None,
+                  error: str | None = None, error_field: str | None = None) -> dict[str, Any]:
+    return {
+        "contract": detail.contract,
+        "last": detail.last_reading,
+        "today": today,
+        "values": values or {"index": "", "read_on": today.isoformat()},
+        "error": error,
+        "error_field": error_field,
+        "contract_path": contract_path(detail.contract.number),
+    }
+
+
+async def reading_form(request: Request) -> Response:
+    detail = await run_in_threadpool(_detail, request)
+    return render(request, "contracts/reading.html", _form_context(detail, _portal(request).clock.today()))
+
+
+def _submit(portal: Portal, subscriber_id: uuid.UUID, number: str, index_text: str, read_on: date,
+            photo: bytes | None) -> domain.ImpliedConsumption:
+    with portal.uow() as uow:
+        return domain.submit_reading(
+            uow, portal.files, portal.clock, portal.config,
+            subscriber_id=subscriber_id, contract_number=number, index_text=index_text, read_on=read_on, photo=photo,
+        )
+
+
+def _parse_day(text: str) -> date | None:
+    if not _ISO_DAY.match(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+async def submit_reading(request: Request) -> Response:
+    subscriber = require_subscriber(request)
+    portal = _portal(request)
+    number = request.path_params["contract_number"]
+    async with request.form(max_files=1, max_fields=20) as form:
+        check_csrf(request, form)
+        text = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+        values = {"index": field(text, "index", 40), "read_on": field(text, "read_on", 20)}
+        upload = form.get("photo")
+        photo = await upload.read(domain.MAX_PHOTO_BYTES + 1) if is_upload(upload) else None
+    read_on = _parse_day(values["read_on"])
+    problem: tuple[str, str] | None = None
+    status = 422
+    if read_on is None:
+        problem = (BAD_DATE, "read_on")
+    else:
+        try:
+            implied = await run_in_threadpool(_submit, portal, subscriber.id, number, values["index"], read_on, photo)
+        except errors.NotFound:
+            raise
+        except errors.DomainError as exc:
+            problem = (message_for(exc), next((f for cls, f in FIELD_OF if isinstance(exc, cls)), ""))
+            status = 503 if isinstance(exc, errors.StorageError) else 422
+    if problem is not None:
+        detail = await run_in_threadpool(_detail, request)
+        context = _form_context(detail, portal.clock.today(), values, *problem)
+        return render(request, "contracts/reading.html", context, status_code=status)
+    return RedirectResponse(f"{contract_path(number)}?releve={implied.reading.id}", status_code=303)
+
+
+# --- home page ------------------------------------------------------------------------------
+
+
+def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[domain.OverconsumptionAlert]:
+    """The over-consumption alerts for the home page partial (run in a thread)."""
+    return _read(portal, domain.overconsumption_alerts, portal.clock, subscriber_id)
+
+
+# Contract numbers may hold a "/" (sent as %2F): hence the path converter, suffixed routes first.
+routes = [
+    Route("/contrats", contract_list, name="contracts"),
+    Route("/contrats/{contract_number:path}/consommations.csv", consumption_csv, name="consumption_csv"),
+    Route("/contrats/{contract_number:path}/releve", reading_form, methods=["GET"], name="reading_form"),
+    Route("/contrats/{contract_number:path}/releve", submit_reading, methods=["POST"], name="submit_reading",
+          max_body_size=MAX_READING_BODY),
+    Route("/contrats/{contract_number:path}", contract_page, name="contract"),
+]

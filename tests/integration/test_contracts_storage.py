@@ -1,0 +1,92 @@
+"""The Mes contrats storage additions on the fakes, SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from portail_adapters.memory import MemoryDatabase
+from portail_adapters.sql import SqlUnitOfWorkFactory
+from portail_adapters.sql.repositories import SqlReadings
+from portail_domain import errors
+from portail_domain.accounts import Subscriber
+from portail_domain.contracts import Contract, MeterReading, OverconsumptionNotice, ReadingSource, Service
+from portail_domain.values import MeterIndex
+
+NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def uow_factory(request):
+    if request.param == "memory":
+        return MemoryDatabase()
+    engine = request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
+    return SqlUnitOfWorkFactory(engine)
+
+
+def contracts(uow, n):
+    subscriber = Subscriber(number="100001", name="Marie Dupont")
+    uow.subscribers.add(subscriber)
+    found = []
+    for k in range(n):
+        contract = Contract(f"C{k}", subscriber.id, Service.WATER, "x", "M1", date(2024, 1, 1))
+        uow.contracts.add(contract)
+        found.append(contract)
+    return found
+
+
+def test_readings_of_many_contracts_in_one_call(uow_factory):
+    with uow_factory() as uow:
+        c = contracts(uow, 3)
+        uow.readings.add_many([
+            MeterReading(c[0].id, "M1", date(2025, 2, 1), MeterIndex(2), ReadingSource.AGENT),
+            MeterReading(c[1].id, "M1", date(2025, 1, 1), MeterIndex(1), ReadingSource.AGENT),
+            MeterReading(c[2].id, "M1", date(2025, 3, 1), MeterIndex(3), ReadingSource.AGENT),
+        ])
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.readings.for_contracts([c[0].id, c[1].id])
+        assert [r.index.litres for r in found] == [1, 2]  # oldest first, the third contract left out
+        assert uow.readings.for_contracts([]) == []
+
+
+def test_in_lists_are_cut_in_chunks(sqlite_engine):
+    with SqlUnitOfWorkFactory(sqlite_engine)() as uow:
+        c = contracts(uow, 5)
+        uow.readings.add_many([MeterReading(x.id, "M1", date(2025, 1, 1), MeterIndex(1), ReadingSource.AGENT)
+                               for x in c])
+        assert len(SqlReadings._all_in(uow.readings, "contract_id", [x.id for x in c], chunk=2)) == 5
+
+
+def test_a_notice_round_trips_and_is_unique_per_period(uow_factory):
+    with uow_factory() as uow:
+        (contract,) = contracts(uow, 1)
+        notice = OverconsumptionNotice(contract.id, "M1", date(2025, 10, 1), date(2026, 1, 1), 91_000, NOW,
+                                       emailed_to="marie@example.org")
+        uow.overconsumption_notices.add(notice)
+        uow.commit()
+    with uow_factory() as uow:
+        (back,) = uow.overconsumption_notices.for_contracts([contract.id])
+        assert back.key == notice.key and back.litres == 91_000 and back.notified_at == NOW
+        assert back.emailed_to == "marie@example.org"
+    with pytest.raises(Exception):  # noqa: B017 - the backend's own integrity error
+        with uow_factory() as uow:
+            uow.overconsumption_notices.add(OverconsumptionNotice(contract.id, "M1", date(2025, 10, 1),
+                                                                  date(2026, 1, 1), 1, NOW))
+            uow.commit()
+
+
+def test_a_concurrent_reading_on_the_same_day_is_refused_by_its_rule(uow_factory):
+    """Two submissions racing past the checks: the unique constraint answers with the domain's rule."""
+    factory = uow_factory
+    with factory() as uow:
+        (contract,) = contracts(uow, 1)
+        uow.readings.add(MeterReading(contract.id, "M1", date(2025, 1, 1), MeterIndex(1), ReadingSource.AGENT))
+        uow.commit()
+    with pytest.raises(errors.ReadingDuplicateDay):
+        with factory() as uow:
+            uow.readings.add(MeterReading(contract.id, "M1", date(2025, 1, 1), MeterIndex(2),
+                                          ReadingSource.SUBSCRIBER))
+    with factory() as uow:
+        assert [r.index.litres for r in uow.readings.for_contract(contract.id)] == [1]
