@@ -17,7 +17,15 @@ import attrs
 
 from . import errors
 from .accounts import Language, Subscriber
-from .documents import AddedBy, FolderKind, ensure_default_folders, store_document
+from .documents import (
+    QUOTA,
+    AddedBy,
+    FolderKind,
+    QuotaExceeded,
+    detect_content_type,
+    ensure_default_folders,
+    store_document,
+)
 from .values import MeterIndex
 
 if TYPE_CHECKING:
@@ -538,7 +546,7 @@ def overconsumption_mail(subscriber: Subscriber, alert: OverconsumptionAlert, co
 # --- use case: submitting a reading (transmettre une relève) -------------------------------
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
-_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg", "jpg"), (b"\x89PNG\r\n\x1a\n", "image/png", "png"))
+_PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 
 
 class PhotoRejected(errors.DomainError):
@@ -559,10 +567,10 @@ def photo_type(data: bytes) -> tuple[str, str]:
     """``(content type, extension)`` of a JPEG or PNG photo, judged by its content, never its name."""
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoTooLarge(size=len(data), limit=MAX_PHOTO_BYTES)
-    for magic, content_type, extension in _SIGNATURES:
-        if data.startswith(magic) and len(data) > len(magic):
-            return content_type, extension
-    raise PhotoNotAnImage()
+    content_type = detect_content_type(data)  # the same recognition as any other upload
+    if content_type not in _PHOTO_EXTENSIONS or len(data) <= 8:
+        raise PhotoNotAnImage()
+    return content_type, _PHOTO_EXTENSIONS[content_type]
 
 
 def submit_reading(
@@ -618,6 +626,9 @@ def submit_reading(
 
 def _store_photo(uow: UnitOfWork, files: FileStore, clock: Clock, contract: Contract, reading: MeterReading,
                  photo: bytes, content_type: str, extension: str) -> str:
+    used = uow.documents.bytes_used(contract.subscriber_id, AddedBy.SUBSCRIBER)
+    if used + len(photo) > QUOTA:  # a meter photo is one of the subscriber's own uploads
+        raise QuotaExceeded(used=used, quota=QUOTA)
     folders = ensure_default_folders(uow, contract.subscriber_id)
     uploads = next(f for f in folders if f.kind == FolderKind.UPLOADS and f.parent_id is None)
     document = store_document(

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from portail_domain import contracts as domain
 from portail_domain import errors
 from portail_domain.contracts import ContractDetail, ReadingSource, ReadingStatus, Service
+from portail_domain.documents import QuotaExceeded
 from portail_domain.portal import Portal
 
 from ..auth import require_subscriber
@@ -54,6 +55,7 @@ FIELD_OF: tuple[tuple[type[Exception], str], ...] = (
     (errors.IndexGoesDown, "index"),
     (errors.IndexTooLarge, "index"),
     (domain.PhotoRejected, "photo"),
+    (QuotaExceeded, "photo"),
     (errors.ReadingRejected, "read_on"),
 )
 MAX_READING_BODY = domain.MAX_PHOTO_BYTES + 64 * 1024  # the photo and a few small fields
