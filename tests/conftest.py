@@ -102,6 +102,15 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
 
 
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def uow_factory(request: pytest.FixtureRequest):
+    """The same repository test on the in-memory fakes, SQLite and PostgreSQL."""
+    if request.param == "memory":
+        return MemoryDatabase()
+    engine = request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
+    return SqlUnitOfWorkFactory(engine)
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 3, 10, 9, 30, tzinfo=UTC))

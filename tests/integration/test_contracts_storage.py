@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from portail_adapters.memory import MemoryDatabase
 from portail_adapters.sql import SqlUnitOfWorkFactory
 from portail_adapters.sql.repositories import SqlReadings
 from portail_domain import errors
@@ -15,14 +14,6 @@ from portail_domain.contracts import Contract, MeterReading, OverconsumptionNoti
 from portail_domain.values import MeterIndex
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def uow_factory(request):
-    if request.param == "memory":
-        return MemoryDatabase()
-    engine = request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
-    return SqlUnitOfWorkFactory(engine)
 
 
 def contracts(uow, n):

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from portail_adapters.memory import MemoryDatabase
-from portail_adapters.sql import SqlUnitOfWorkFactory
 from portail_domain.accounts import Account, StaffRole, StaffUser, Subscriber, WebSession
 from portail_domain.contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
 from portail_domain.documents import AddedBy, Document, ensure_default_folders
@@ -16,14 +15,6 @@ from portail_domain.requests import Author, Request, RequestCategory, RequestMes
 from portail_domain.values import EmailAddress, MeterIndex, Money
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def uow_factory(request):
-    if request.param == "memory":
-        return MemoryDatabase()
-    engine = request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
-    return SqlUnitOfWorkFactory(engine)
 
 
 def subscriber(number="100001", email="Marie@Example.org"):
