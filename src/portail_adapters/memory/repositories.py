@@ -22,6 +22,8 @@ from portail_domain.invoices import Invoice, Payment, PaymentStatus
 from portail_domain.ports import OutgoingMail
 from portail_domain.requests import Request, RequestMessage
 
+from .exchange import MemoryExchange
+
 
 class DuplicateKey(Exception):
     """Raised like a unique constraint would be."""
@@ -267,6 +269,7 @@ class MemoryUnitOfWork:
         self.documents = MemoryDocuments(t["documents"])
         self.requests = MemoryRequests(t["requests"], t["request_messages"])
         self.outbox = MemoryOutbox(t["outbox"])
+        self.exchange = MemoryExchange(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -6,6 +6,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine, text
 
+from .exchange import SqlExchange
 from .repositories import (
     SqlAccounts,
     SqlContracts,
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
         self.documents = SqlDocuments(c)
         self.requests = SqlRequests(c)
         self.outbox = SqlOutbox(c)
+        self.exchange = SqlExchange(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
