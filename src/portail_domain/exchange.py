@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import csv
 import hashlib
+import heapq
 import logging
 import os
 import re
@@ -155,21 +156,26 @@ Progress = Callable[[int, int, int], None]  # (bytes read, total bytes or 0, row
 
 
 class _Problems:
+    """Counts every problem, keeps the ``limit`` first ones in file order."""
+
     def __init__(self, limit: int = MAX_PROBLEMS) -> None:
-        self.kept: list[Problem] = []
+        self.kept: list[tuple[int, int, Problem]] = []  # a max-heap on (line, arrival)
         self.count = 0
         self.limit = limit
 
     def add(self, line: int | None, column: str, message: str) -> None:
         self.count += 1
+        item = (-(line or 0), -self.count, Problem(line, column, message))
         if len(self.kept) < self.limit:
-            self.kept.append(Problem(line, column, message))
+            heapq.heappush(self.kept, item)
+        elif item[:2] > self.kept[0][:2]:
+            heapq.heapreplace(self.kept, item)
 
     def __bool__(self) -> bool:
         return self.count > 0
 
     def rejected(self, name: str) -> ImportRejected:
-        kept = sorted(self.kept, key=lambda p: p.line or 0)
+        kept = [problem for *_, problem in sorted(self.kept, reverse=True)]
         return ImportRejected(name, kept, self.count - len(kept))
 
 

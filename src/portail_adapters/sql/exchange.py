@@ -79,8 +79,8 @@ class SqlExchange:
                 batch = list(keys)
                 for start in range(0, len(batch), 900):  # SQLite's bound-parameter limit, with room
                     part = batch[start:start + 900]
-                    cursor.execute(f"SELECT key, line FROM exchange_seen WHERE key IN ({','.join('?' * len(part))})",
-                                   part)
+                    marks = ",".join("?" * len(part))  # placeholders only: the keys are bound
+                    cursor.execute(f"SELECT key, line FROM exchange_seen WHERE key IN ({marks})", part)  # noqa: S608
                     earlier.update(cursor.fetchall())
                 cursor.executemany("INSERT INTO exchange_seen (key, line) VALUES (?, ?)",
                                    [item for item in keys.items() if item[0] not in earlier])
