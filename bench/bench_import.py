@@ -74,8 +74,8 @@ def generate(folder: Path, subscribers: int, *, months: int = 12, codes_every: i
     return counts
 
 
-def run_measured(kind: str, path: Path, env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
-    """Run one import as a child and read its own peak memory with wait4."""
+def run_measured(kind: str, path: Path, env: dict[str, str], cwd: Path) -> tuple[float, float, int, str]:
+    """Run one import as a child: (wall seconds, CPU seconds, peak RSS in KiB, its summary line)."""
     out = cwd / f"{kind}.out"
     with out.open("w") as stdout, (cwd / f"{kind}.err").open("w") as stderr:
         started = time.perf_counter()
@@ -86,7 +86,7 @@ def run_measured(kind: str, path: Path, env: dict[str, str], cwd: Path) -> tuple
         elapsed = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"import {kind} failed:\n{(cwd / f'{kind}.err').read_text()[-3000:]}")
-    return elapsed, usage.ru_maxrss, out.read_text().strip()
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out.read_text().strip()
 
 
 def bench_database(label: str, url: str, folder: Path, counts: dict[str, int]) -> list[tuple]:
@@ -100,11 +100,11 @@ def bench_database(label: str, url: str, folder: Path, counts: dict[str, int]) -
     results = []
     for run in ("first", "again"):
         for kind in KINDS:
-            seconds, maxrss_kib, summary = run_measured(kind, folder / f"{kind}.csv", env, work)
-            results.append((label, run, kind, counts[kind], seconds, maxrss_kib, summary))
+            seconds, cpu, maxrss_kib, summary = run_measured(kind, folder / f"{kind}.csv", env, work)
+            results.append((label, run, kind, counts[kind], seconds, cpu, maxrss_kib, summary))
             print(f"{label:10} {run:5} {kind:11} {counts[kind]:>9,} rows {seconds:7.1f} s "
-                  f"{counts[kind] / seconds:>9,.0f} rows/s  peak {maxrss_kib / 1024:6.0f} MiB   {summary}",
-                  flush=True)
+                  f"{counts[kind] / seconds:>9,.0f} rows/s ({counts[kind] / cpu:>7,.0f} per CPU s of the importer)"
+                  f"  peak {maxrss_kib / 1024:4.0f} MiB   {summary.split(' (')[0]}", flush=True)
     return results
 
 
@@ -113,6 +113,8 @@ def main() -> int:
     parser.add_argument("--subscribers", type=int, default=int(os.environ.get("BENCH_SUBSCRIBERS", "10000")))
     parser.add_argument("--databases", default=os.environ.get("BENCH_DATABASES", "sqlite,postgresql"))
     args = parser.parse_args()
+    load = os.getloadavg()[0]
+    print(f"{os.cpu_count()} CPUs, load average {load:.1f} at start (other work slows the wall-clock figures)")
     with tempfile.TemporaryDirectory(prefix="portail-bench-") as tmp:
         folder = Path(tmp)
         started = time.perf_counter()

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, NamedTuple, TextIO
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -271,8 +271,7 @@ def import_stream(
     return ImportSummary(kind, rows, importer.created, importer.updated, importer.unchanged)
 
 
-@attrs.frozen
-class _Row:
+class _Row(NamedTuple):
     line: int
     cells: dict[str, str]
 
@@ -296,6 +295,7 @@ class _Importer:
         self.now = portal.clock.now()
         self.today = portal.clock.today()
         self.created = self.updated = self.unchanged = 0
+        self.present: set[str] = set()  # the columns the file has; a missing one leaves a field as it is
 
     # -- driving
 
@@ -311,6 +311,7 @@ class _Importer:
         header = [c.strip().lower() for c in next(csv.reader([header_line], delimiter=delimiter))]
         if not self._check_header(header, lines.number):
             return 0
+        self.present = set(header)
         self.exchange.start_import()
         reader = csv.reader(iterator, delimiter=delimiter)
         chunk: list[_Row] = []
@@ -340,7 +341,7 @@ class _Importer:
         return rows
 
     def _check_header(self, header: list[str], line: int) -> bool:
-        unknown = [c for c in header if c not in self.columns]
+        unknown = [c or f"(no name, column {n})" for n, c in enumerate(header, 1) if c not in self.columns]
         missing = [c for c in self.required if c not in header]
         twice = sorted({c for c in header if header.count(c) > 1})
         if unknown:
@@ -446,6 +447,11 @@ class _Importer:
             self.problems.add(row.line, column, _reason(exc))
             return None
 
+    def given(self, values: dict[str, Any], columns: dict[str, str] | None = None) -> dict[str, Any]:
+        """Only the fields whose column the file has (``columns`` maps field -> column)."""
+        columns = columns or {}
+        return {k: v for k, v in values.items() if columns.get(k, k) in self.present}
+
     def count(self, created: bool | None) -> None:
         if created is None:
             self.unchanged += 1
@@ -460,12 +466,13 @@ def _reason(exc: Exception) -> str:
 
 
 def _choice(enum_type: Any) -> Callable[[str], Any]:
+    members = {e.value: e for e in enum_type}
+
     def parse(text: str) -> Any:
         try:
-            return enum_type(text.strip().lower())
-        except ValueError:
-            allowed = ", ".join(e.value for e in enum_type)
-            raise ValueError(f"{text!r} is not one of {allowed}") from None
+            return members[text.strip().lower()]
+        except KeyError:
+            raise ValueError(f"{text!r} is not one of {', '.join(members)}") from None
 
     return parse
 
@@ -520,6 +527,7 @@ class _SubscribersImport(_Importer):
         }
         email_text = row.cells.get("email", "").strip()
         values["email"] = self.value(row, "email", EmailAddress.parse) if email_text else None
+        values = self.given(values)
         code = row.cells.get("activation_code", "").strip() or None
         if code is not None and not MIN_ACTIVATION_CODE <= len(code) <= 128:
             self.problems.add(row.line, "activation_code",
@@ -546,7 +554,7 @@ class _SubscribersImport(_Importer):
                 new.append(Subscriber(number=record.number, activation_code_hash=code_hash, **record.values))
                 self.count(True)
                 continue
-            old_email, new_email = subscriber.email, record.values["email"]
+            old_email, new_email = subscriber.email, record.values.get("email", subscriber.email)
             differs = _changed(subscriber, record.values)
             if old_email is not None and new_email is not None and old_email.address != new_email.address:
                 subscriber.email = new_email  # same comparison form, new spelling: still an update
@@ -616,6 +624,7 @@ class _ContractsImport(_Importer):
         if values["end_on"] is not None and values["end_on"] < values["start_on"]:
             self.problems.add(row.line, "end_date", "before the start date")
             return None
+        values = self.given(values, {"start_on": "start_date", "end_on": "end_date"})
         return _ContractRow(row.line, number, subscriber_number, values)
 
     def key(self, record: _ContractRow) -> str:
@@ -654,14 +663,13 @@ class _ContractsImport(_Importer):
 # --- readings ------------------------------------------------------------------------------
 
 
-@attrs.frozen
-class _ReadingRow:
+class _ReadingRow(NamedTuple):  # the hot path: a tuple is cheaper to build than a frozen class
     line: int
     contract_number: str
     meter_number: str
     read_on: date
     index: MeterIndex
-    source: ReadingSource
+    source: ReadingSource | None  # None: the file has no source column
 
 
 class _MeterTimeline:
@@ -705,7 +713,8 @@ class _ReadingsImport(_Importer):
         meter = self.text(row, "meter_number", max_length=32, required=True)
         read_on = self.date(row, "read_on")
         index = self.value(row, "index", MeterIndex.parse)
-        source = self.value(row, "source", self._source, default=ReadingSource.AGENT.value)
+        source = self.value(row, "source", self._source, default=ReadingSource.AGENT.value) \
+            if "source" in self.present else None
         if self.problems.count > before or number is None or meter is None:
             return None
         return _ReadingRow(row.line, number, meter, read_on, index, source)  # type: ignore[arg-type]
@@ -736,11 +745,12 @@ class _ReadingsImport(_Importer):
             reading = timeline.by_day.get(record.read_on)
             if reading is None:
                 reading = MeterReading(contract_id=contract.id, meter_number=record.meter_number,
-                                       read_on=record.read_on, index=record.index, source=record.source,
+                                       read_on=record.read_on, index=record.index,
+                                       source=record.source or ReadingSource.AGENT,
                                        status=ReadingStatus.VALIDATED, recorded_at=self.now)
                 new.append(reading)
                 self.count(True)
-            elif _changed(reading, {"index": record.index, "source": record.source,
+            elif _changed(reading, {"index": record.index, "source": record.source or reading.source,
                                     "status": ReadingStatus.VALIDATED}):
                 changed.append(reading)
                 self.count(False)
@@ -859,7 +869,7 @@ class _InvoicesImport(_Importer):
             self.problems.add(row.line, "amount_paid", f"more than the amount ({values['amount']})")
         if self.problems.count > before:
             return None
-        return _InvoiceRow(row.line, number, contract_number, values, pdf)
+        return _InvoiceRow(row.line, number, contract_number, self.given(values), pdf)
 
     def _pdf(self, row: _Row) -> _Pdf | None:
         """The invoice's PDF, checked now: it exists, it is a PDF by its content."""
@@ -921,7 +931,7 @@ class _InvoicesImport(_Importer):
                                   f"invoice {record.number} is already recorded for another contract")
                 continue
             values = dict(record.values)
-            if invoice is not None:
+            if invoice is not None and "amount_paid" in values:
                 # A payment confirmed on the portal is never forgotten by a file written before it.
                 values["amount_paid"] = max(values["amount_paid"], invoice.amount_paid)
             pdf = record.pdf

@@ -88,7 +88,7 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
     from portail_adapters.passwords import activation_code_hasher
 
-    portal = portal_from(settings)
+    portal = portal_from(settings, run_migrations=True)  # like serve and demo: a fresh database just works
     started = time.perf_counter()
     try:
         with _progress(f"{args.kind}: {args.file}") as progress:

@@ -264,3 +264,20 @@ def test_the_account_table_is_untouched_by_imports(memory_portal):
     with memory_portal.uow() as uow:
         accounts = list(uow.accounts.rows.values())
     assert len(accounts) == 1 and isinstance(accounts[0], Account)
+
+
+def test_a_column_left_out_of_the_file_leaves_that_field_as_it_is(portal):
+    load(portal, "subscribers", "subscriber_number;name;phone\n100001;Marie Dupont-Durand;04 67 00 00 01\n")
+    load(portal, "readings", "contract_number;meter_number;read_on;index;source\nC1;M1;2025-01-01;10;remote\n")
+    assert load(portal, "readings", "contract_number;meter_number;read_on;index\nC1;M1;2025-01-01;10\n").unchanged == 1
+    with portal.uow() as uow:
+        subscriber = uow.subscribers.by_number("100001")
+        reading = uow.readings.for_contract(uow.contracts.by_number("C1").id)[0]
+    assert str(subscriber.email) == "marie@example.org" and subscriber.phone == "04 67 00 00 01"
+    assert reading.source.value == "remote"
+
+
+def test_an_unnamed_column_is_reported_by_its_position(memory_portal):
+    assert rejected(memory_portal, "subscribers", "subscriber_number;name;\n1;A;\n") == [
+        "subscribers.csv:1: header: unknown column(s): (no name, column 3) (expected: subscriber_number, name, email, "
+        "phone, address, postal_code, city, activation_code)"]
