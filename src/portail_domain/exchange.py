@@ -22,7 +22,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, NamedTuple, TextIO
@@ -256,7 +256,7 @@ def import_stream(
     with portal.uow() as uow:
         importer = _IMPORTERS[kind](uow, portal, problems, code_hasher or portal.passwords, base_dir)
         try:
-            rows = importer.run(lines, name, size, progress)
+            rows = importer.run(lines, size, progress)
             if problems:
                 raise problems.rejected(name)
             uow.commit()
@@ -296,10 +296,12 @@ class _Importer:
         self.today = portal.clock.today()
         self.created = self.updated = self.unchanged = 0
         self.present: set[str] = set()  # the columns the file has; a missing one leaves a field as it is
+        self._writer: ThreadPoolExecutor
+        self._pending: Future[None] | None = None
 
     # -- driving
 
-    def run(self, lines: _Lines, name: str, size: int, progress: Progress | None) -> int:
+    def run(self, lines: _Lines, size: int, progress: Progress | None) -> int:
         iterator = iter(lines)
         header_line = next(iterator, None)
         while header_line is not None and not header_line.strip():
@@ -313,7 +315,13 @@ class _Importer:
             return 0
         self.present = set(header)
         self.exchange.start_import()
-        reader = csv.reader(iterator, delimiter=delimiter)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as self._writer:
+            try:
+                return self._rows(csv.reader(iterator, delimiter=delimiter), header, lines, size, progress)
+            finally:
+                self._flush()
+
+    def _rows(self, reader: Any, header: list[str], lines: _Lines, size: int, progress: Progress | None) -> int:
         chunk: list[_Row] = []
         rows = 0
         end = lines.number  # a record starts on the line after the previous one ends
@@ -359,6 +367,7 @@ class _Importer:
             record = self.parse(row)
             if record is not None:
                 parsed.append(record)
+        self._flush()  # reading and parsing this chunk overlapped the previous chunk's write
         parsed = self._without_duplicates(parsed)
         if parsed:
             self.apply(parsed)
@@ -385,6 +394,17 @@ class _Importer:
                                   f"{self.describe(record)} is already on line {line} of this file")
         return [r for r in unique if self.key(r) not in earlier]
 
+    def _write(self, save: Callable[..., None], *batches: Sequence[Any]) -> None:
+        """Write a chunk in the background while the next one is read; the unit of work is
+        never used by two threads at once (``_flush`` comes before any other use)."""
+        self._flush()
+        self._pending = self._writer.submit(save, *batches)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()  # re-raises a failed write here
+
     def discard(self) -> None:
         """The import failed: undo what cannot roll back with the transaction (stored files)."""
 
@@ -397,10 +417,11 @@ class _Importer:
         raise NotImplementedError
 
     def key(self, record: Any) -> str:
-        raise NotImplementedError
+        """The row's natural key, as one string."""
+        return record.number
 
     def describe(self, record: Any) -> str:
-        raise NotImplementedError
+        return f"{self.kind[:-1]} {record.number}"
 
     def apply(self, records: list[Any]) -> None:
         raise NotImplementedError
@@ -536,12 +557,6 @@ class _SubscribersImport(_Importer):
             return None
         return _SubscriberRow(row.line, number, values, code)
 
-    def key(self, record: _SubscriberRow) -> str:
-        return record.number
-
-    def describe(self, record: _SubscriberRow) -> str:
-        return f"subscriber {record.number}"
-
     def apply(self, records: list[_SubscriberRow]) -> None:
         existing = self.exchange.subscribers_by_number([r.number for r in records])
         codes = self._hash_codes(records, existing)
@@ -567,10 +582,14 @@ class _SubscribersImport(_Importer):
             if differs:
                 changed.append(subscriber)
             self.count(False if differs else None)
-        self.exchange.save_subscribers(new, changed)
+        self._write(self.exchange.save_subscribers, new, changed)
 
     def _hash_codes(self, records: list[_SubscriberRow], existing: dict[str, Subscriber]) -> dict[str, str]:
-        """New hashes for the codes that are new or differ (argon2 is slow: spread over threads)."""
+        """New hashes for the codes that are new or differ (argon2 is slow: spread over threads).
+
+        A code only serves to claim an account: once the subscriber has one, the file's code
+        is ignored, so a nightly file never re-arms a code that was used (and cleared).
+        """
         def work(record: _SubscriberRow) -> tuple[str, str | None]:
             assert record.code is not None
             current = existing.get(record.number)
@@ -582,6 +601,8 @@ class _SubscribersImport(_Importer):
         todo = [r for r in records if r.code is not None]
         if not todo:
             return {}
+        claimed = self.exchange.with_account([s.id for s in existing.values()])
+        todo = [r for r in todo if r.number not in existing or existing[r.number].id not in claimed]
         with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
             return {number: h for number, h in pool.map(work, todo) if h is not None}
 
@@ -627,12 +648,6 @@ class _ContractsImport(_Importer):
         values = self.given(values, {"start_on": "start_date", "end_on": "end_date"})
         return _ContractRow(row.line, number, subscriber_number, values)
 
-    def key(self, record: _ContractRow) -> str:
-        return record.number
-
-    def describe(self, record: _ContractRow) -> str:
-        return f"contract {record.number}"
-
     def apply(self, records: list[_ContractRow]) -> None:
         subscribers = self.exchange.subscribers_by_number({r.subscriber_number for r in records})
         existing = self.exchange.contracts_by_number([r.number for r in records])
@@ -657,7 +672,7 @@ class _ContractsImport(_Importer):
                 self.count(False)
             else:
                 self.count(None)
-        self.exchange.save_contracts(new, changed)
+        self._write(self.exchange.save_contracts, new, changed)
 
 
 # --- readings ------------------------------------------------------------------------------
@@ -757,7 +772,7 @@ class _ReadingsImport(_Importer):
             else:
                 self.count(None)
             timeline.put(reading)
-        self.exchange.save_readings(new, changed)
+        self._write(self.exchange.save_readings, new, changed)
 
     def _dates_fit(self, record: _ReadingRow, contract: Contract) -> bool:
         """The contract's rules on the date (and on the index's digits, for its current meter)."""
@@ -905,12 +920,6 @@ class _InvoicesImport(_Importer):
             return None
         return _Pdf(path, size, digest.hexdigest())
 
-    def key(self, record: _InvoiceRow) -> str:
-        return record.number
-
-    def describe(self, record: _InvoiceRow) -> str:
-        return f"invoice {record.number}"
-
     def apply(self, records: list[_InvoiceRow]) -> None:
         contracts = self.exchange.contracts_by_number({r.contract_number for r in records})
         existing = self.exchange.invoices_by_number([r.number for r in records])
@@ -948,7 +957,7 @@ class _InvoicesImport(_Importer):
             if pdf is not None and not self.problems:
                 self._store(invoice, contract, pdf, folders)
             self.count(created)
-        self.exchange.save_invoices(new, changed)
+        self._write(self.exchange.save_invoices, new, changed)
 
     def _store(self, invoice: Invoice, contract: Contract, pdf: _Pdf, folders: dict[uuid.UUID, uuid.UUID]) -> None:
         """Put the PDF in the subscriber's "Factures" folder; the invoice points at it."""

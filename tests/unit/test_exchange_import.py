@@ -281,3 +281,24 @@ def test_an_unnamed_column_is_reported_by_its_position(memory_portal):
     assert rejected(memory_portal, "subscribers", "subscriber_number;name;\n1;A;\n") == [
         "subscribers.csv:1: header: unknown column(s): (no name, column 3) (expected: subscriber_number, name, email, "
         "phone, address, postal_code, city, activation_code)"]
+
+
+def test_a_code_is_not_re_armed_once_the_subscriber_has_an_account(memory_portal):
+    subscriber = add_subscriber(memory_portal, "100001", password="une-phrase-solide")
+    text = "subscriber_number;name;email;activation_code\n100001;Marie Dupont;marie@example.org;K7QF-M2XD-9WPR\n"
+    assert load(memory_portal, "subscribers", text).unchanged == 1
+    with memory_portal.uow() as uow:
+        assert uow.subscribers.get(subscriber.id).activation_code_hash is None
+
+
+def test_a_new_pdf_for_an_invoice_replaces_the_old_one(portal, tmp_path):
+    (tmp_path / "a.pdf").write_bytes(PDF)
+    (tmp_path / "b.pdf").write_bytes(PDF + b"% corrected\n")
+    load(portal, "invoices", INVOICES + "F1;C1;2026-01-01;2026-02-01;1;;a.pdf\n", base_dir=tmp_path)
+    (old_key,) = portal.files.objects
+    assert load(portal, "invoices", INVOICES + "F1;C1;2026-01-01;2026-02-01;1;;b.pdf\n", base_dir=tmp_path).updated == 1
+    with portal.uow() as uow:
+        invoice = uow.invoices.by_number("F1")
+        documents = uow.documents.for_subscriber(uow.subscribers.by_number("100001").id)
+    assert [d.id for d in documents] == [invoice.pdf_document_id]
+    assert list(portal.files.objects) == [documents[0].storage_key] != [old_key]

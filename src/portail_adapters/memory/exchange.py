@@ -40,6 +40,10 @@ class MemoryExchange:
     def subscribers_by_number(self, numbers: Collection[str]) -> dict[str, Subscriber]:
         return self._by(self.uow.subscribers.rows, "number", numbers)
 
+    def with_account(self, subscriber_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        wanted = set(subscriber_ids)
+        return {a.subscriber_id for a in self.uow.accounts.rows.values() if a.subscriber_id in wanted}
+
     def contracts_by_number(self, numbers: Collection[str]) -> dict[str, Contract]:
         return self._by(self.uow.contracts.rows, "number", numbers)
 

@@ -106,6 +106,13 @@ class SqlExchange:
     def subscribers_by_number(self, numbers: Collection[str]) -> dict[str, Subscriber]:
         return {s.number: s for s in self._by(t.subscribers, "number", numbers, m.subscriber_from_row)}
 
+    def with_account(self, subscriber_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        if not subscriber_ids:
+            return set()
+        c = t.accounts.c
+        return set(self.connection.execute(select(c.subscriber_id).where(c.subscriber_id.in_(list(subscriber_ids))))
+                   .scalars())
+
     def contracts_by_number(self, numbers: Collection[str]) -> dict[str, Contract]:
         return {c.number: c for c in self._by(t.contracts, "number", numbers, m.contract_from_row)}
 
