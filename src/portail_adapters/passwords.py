@@ -47,13 +47,3 @@ class Argon2Hasher:
             return self._hasher.check_needs_rehash(stored_hash)
         except InvalidHashError:
             return True
-
-
-def activation_code_hasher() -> Argon2Hasher:
-    """argon2id for utility-issued activation codes, cheap enough to import 100,000 of them.
-
-    The codes are random (at least 8 characters), not chosen by people, so a lighter cost
-    still makes guessing them from a stolen hash hopeless; the hash carries its parameters,
-    so the portal's ``Argon2Hasher`` verifies it like any other.
-    """
-    return Argon2Hasher(time_cost=2, memory_cost=1024, parallelism=1, max_concurrent=4)

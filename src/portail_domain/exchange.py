@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from . import errors
-from .accounts import Subscriber
+from .accounts import Subscriber, hash_token
 from .contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
 from .documents import AddedBy, FolderKind, ensure_default_folders, store_document
 from .invoices import Invoice
@@ -39,7 +39,7 @@ from .values import EmailAddress, MeterIndex, Money
 
 if TYPE_CHECKING:
     from .portal import Portal
-    from .ports import PasswordHasher, UnitOfWork
+    from .ports import UnitOfWork
 
 security_log = logging.getLogger("portail.security")
 
@@ -217,13 +217,11 @@ def import_csv(
     kind: str,
     path: str | os.PathLike[str],
     *,
-    code_hasher: PasswordHasher | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Import one billing-system CSV file of ``kind`` (§7 of the design), all or nothing.
 
     Returns what changed; raises ``ImportRejected`` (nothing imported) listing each problem.
-    ``code_hasher`` hashes activation codes (default: ``portal.passwords``).
     """
     path = Path(path)
     name = str(path)
@@ -233,8 +231,7 @@ def import_csv(
         raise ImportRejected(name, [Problem(None, "", f"cannot read the file ({exc.strerror})")]) from None
     with handle:
         size = os.fstat(handle.fileno()).st_size
-        return import_stream(portal, kind, handle, name=name, base_dir=path.parent, size=size,
-                             code_hasher=code_hasher, progress=progress)
+        return import_stream(portal, kind, handle, name=name, base_dir=path.parent, size=size, progress=progress)
 
 
 def import_stream(
@@ -245,7 +242,6 @@ def import_stream(
     name: str,
     base_dir: Path | None = None,
     size: int = 0,
-    code_hasher: PasswordHasher | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
     """``import_csv`` on an open binary stream; ``base_dir`` anchors invoice ``pdf_file`` paths."""
@@ -254,7 +250,7 @@ def import_stream(
     problems = _Problems()
     lines = _Lines(stream)
     with portal.uow() as uow:
-        importer = _IMPORTERS[kind](uow, portal, problems, code_hasher or portal.passwords, base_dir)
+        importer = _IMPORTERS[kind](uow, portal, problems, base_dir)
         try:
             rows = importer.run(lines, size, progress)
             if problems:
@@ -284,13 +280,11 @@ class _Importer:
     required: ClassVar[tuple[str, ...]]
     key_column: ClassVar[str]  # where a duplicate row is reported
 
-    def __init__(self, uow: UnitOfWork, portal: Portal, problems: _Problems, hasher: PasswordHasher,
-                 base_dir: Path | None) -> None:
+    def __init__(self, uow: UnitOfWork, portal: Portal, problems: _Problems, base_dir: Path | None) -> None:
         self.uow = uow
         self.exchange = uow.exchange
         self.portal = portal
         self.problems = problems
-        self.hasher = hasher
         self.base_dir = base_dir
         self.now = portal.clock.now()
         self.today = portal.clock.today()
@@ -511,6 +505,18 @@ def _changed(entity: Any, values: dict[str, Any]) -> bool:
 # --- subscribers ---------------------------------------------------------------------------
 
 
+def _normalise_code(code: str) -> str:
+    return re.sub(r"[\s\-_.]", "", code).upper()
+
+
+def activation_code_hash(code: str) -> str:
+    """The stored form of a utility-issued activation code: SHA-256 of the code without case,
+    spaces or dashes. Codes are random (80 bits), so a fast hash is enough, and the accounts
+    area finds a subscriber by it (it is the accounts area's ``hash_activation_code``)."""
+    return hash_token("activation|" + _normalise_code(code))
+
+
+
 @attrs.frozen
 class _SubscriberRow:
     line: int
@@ -550,7 +556,7 @@ class _SubscribersImport(_Importer):
         values["email"] = self.value(row, "email", EmailAddress.parse) if email_text else None
         values = self.given(values)
         code = row.cells.get("activation_code", "").strip() or None
-        if code is not None and not MIN_ACTIVATION_CODE <= len(code) <= 128:
+        if code is not None and not MIN_ACTIVATION_CODE <= len(_normalise_code(code)) <= 128:
             self.problems.add(row.line, "activation_code",
                               f"an activation code has {MIN_ACTIVATION_CODE} to 128 characters")
         if self.problems.count > before or number is None:
@@ -585,26 +591,24 @@ class _SubscribersImport(_Importer):
         self._write(self.exchange.save_subscribers, new, changed)
 
     def _hash_codes(self, records: list[_SubscriberRow], existing: dict[str, Subscriber]) -> dict[str, str]:
-        """New hashes for the codes that are new or differ (argon2 is slow: spread over threads).
+        """The stored form of the codes that are new or differ.
 
         A code only serves to claim an account: once the subscriber has one, the file's code
         is ignored, so a nightly file never re-arms a code that was used (and cleared).
         """
-        def work(record: _SubscriberRow) -> tuple[str, str | None]:
-            assert record.code is not None
-            current = existing.get(record.number)
-            if current is not None and current.activation_code_hash and self.hasher.verify(
-                    current.activation_code_hash, record.code):
-                return record.number, None
-            return record.number, self.hasher.hash(record.code)
-
         todo = [r for r in records if r.code is not None]
         if not todo:
             return {}
         claimed = self.exchange.with_account([s.id for s in existing.values()])
-        todo = [r for r in todo if r.number not in existing or existing[r.number].id not in claimed]
-        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-            return {number: h for number, h in pool.map(work, todo) if h is not None}
+        hashes = {}
+        for record in todo:
+            current = existing.get(record.number)
+            if current is not None and current.id in claimed:
+                continue
+            code_hash = activation_code_hash(record.code)  # type: ignore[arg-type]
+            if current is None or current.activation_code_hash != code_hash:
+                hashes[record.number] = code_hash
+        return hashes
 
     def committed(self) -> None:
         for number, old, new in self.email_changes:

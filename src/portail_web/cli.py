@@ -86,14 +86,11 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 
 @command("import", "import a CSV file from the billing system (all or nothing)", _import_args)
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
-    from portail_adapters.passwords import activation_code_hasher
-
     portal = portal_from(settings, run_migrations=True)  # like serve and demo: a fresh database just works
     started = time.perf_counter()
     try:
         with _progress(f"{args.kind}: {args.file}") as progress:
-            summary = import_csv(portal, args.kind, args.file, code_hasher=activation_code_hasher(),
-                                 progress=progress)
+            summary = import_csv(portal, args.kind, args.file, progress=progress)
     except ImportRejected as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)

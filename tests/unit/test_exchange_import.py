@@ -14,7 +14,7 @@ from portail_adapters.memory import FixedClock, MemoryDatabase
 from portail_domain import exchange
 from portail_domain.accounts import Account
 from portail_domain.documents import FolderKind
-from portail_domain.exchange import ImportRejected, import_stream
+from portail_domain.exchange import ImportRejected, activation_code_hash, import_stream
 from portail_domain.values import Money
 from tests.support import add_subscriber, make_portal
 
@@ -149,7 +149,7 @@ def test_an_activation_code_is_stored_hashed_and_reimporting_it_changes_nothing(
     load(memory_portal, "subscribers", text)
     with memory_portal.uow() as uow:
         stored = uow.subscribers.by_number("100001").activation_code_hash
-    assert "K7QF" not in stored and memory_portal.passwords.verify(stored, "K7QF-M2XD-9WPR")
+    assert "K7QF" not in stored and stored == activation_code_hash("k7qf m2xd 9wpr")  # as the letter's reader types it
     assert str(load(memory_portal, "subscribers", text)) == "0 created, 0 updated, 1 unchanged"
     assert load(memory_portal, "subscribers", text.replace("9WPR", "9WPS")).updated == 1
     assert rejected(memory_portal, "subscribers", "subscriber_number;name;activation_code\n1;A;1234\n") == [
@@ -302,3 +302,30 @@ def test_a_new_pdf_for_an_invoice_replaces_the_old_one(portal, tmp_path):
         documents = uow.documents.for_subscriber(uow.subscribers.by_number("100001").id)
     assert [d.id for d in documents] == [invoice.pdf_document_id]
     assert list(portal.files.objects) == [documents[0].storage_key] != [old_key]
+
+
+def test_exports_on_the_fakes_match_the_documented_order_and_filter(portal):
+    from portail_domain.contracts import MeterReading, ReadingSource, ReadingStatus
+    from portail_domain.exchange import export_csv
+    from portail_domain.invoices import Payment, PaymentStatus
+    from portail_domain.values import MeterIndex
+
+    load(portal, "invoices", INVOICES + "F1;C1;2026-01-01;2026-02-01;30;;\n")
+    t1, t2 = datetime(2026, 2, 1, 10, tzinfo=UTC), datetime(2026, 2, 3, 10, tzinfo=UTC)
+    with portal.uow() as uow:
+        invoice, contract = uow.invoices.by_number("F1"), uow.contracts.by_number("C1")
+        for when, op in [(t2, "b"), (t1, "a")]:
+            uow.payments.add(Payment(invoice.id, Money(1000), "simulator", "F1", when, operation_id=op,
+                                     status=PaymentStatus.PAID, paid_at=when))
+        uow.readings.add(MeterReading(contract.id, "M1", date(2026, 2, 2), MeterIndex(12500),
+                                      ReadingSource.SUBSCRIBER, ReadingStatus.TO_REVIEW, recorded_at=t2))
+        uow.commit()
+    out = io.StringIO()
+    export_csv(portal, "payments", out)
+    assert [line.split(";")[4] for line in out.getvalue().splitlines()[1:]] == ["a", "b"]
+    out = io.StringIO()
+    export_csv(portal, "readings", out, since=t2)
+    assert out.getvalue().splitlines()[1:] == ["C1;M1;2026-02-02;12.5;subscriber;to_review;2026-02-03T10:00:00+00:00"]
+    out = io.StringIO()
+    assert export_csv(portal, "requests", out) == 0 and out.getvalue() == (
+        "reference;subscriber_number;contract_number;category;status;subject;created_at;updated_at\n")
