@@ -7,7 +7,7 @@ adapter. Use cases take the ports they need as arguments; nothing here is global
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, BinaryIO, Protocol, Self
 
@@ -16,6 +16,7 @@ import attrs
 from .accounts import Account, StaffUser, Subscriber, WebSession
 from .contracts import Contract, MeterReading, OverconsumptionNotice
 from .documents import AddedBy, Document, DocumentFolder
+from .exchange import PaymentLine, ReadingLine, RequestLine
 from .invoices import Invoice, Payment
 from .requests import Request, RequestMessage
 from .values import Money
@@ -320,6 +321,60 @@ class ThrottleRepository(Protocol):
     def remove_idle(self, before: datetime) -> int: ...
 
 
+class ExchangeRepository(Protocol):
+    """Bulk reads and writes for the exchange with the billing system (``exchange.py``).
+
+    Every method is a fixed number of statements for a whole chunk of rows, never one per
+    row; the writes of a chunk are batched.
+    """
+
+    def start_import(self) -> None:
+        """Forget the keys remembered by an earlier import in this unit of work."""
+        ...
+
+    def remember_keys(self, kind: str, keys: Mapping[str, int]) -> dict[str, int]:
+        """Of ``keys`` (natural key -> line), those already remembered in this import, with
+        the line that first had them; remembers the others."""
+        ...
+
+    def subscribers_by_number(self, numbers: Collection[str]) -> dict[str, Subscriber]: ...
+    def with_account(self, subscriber_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of these subscribers who have an account."""
+        ...
+
+    def contracts_by_number(self, numbers: Collection[str]) -> dict[str, Contract]: ...
+    def invoices_by_number(self, numbers: Collection[str]) -> dict[str, Invoice]: ...
+
+    def latest_readings(self, contract_ids: Collection[uuid.UUID]) -> dict[tuple[uuid.UUID, str], MeterReading]:
+        """The latest reading (any status) of each (contract, meter) of these contracts."""
+        ...
+
+    def readings_of(self, contract_ids: Collection[uuid.UUID]) -> Sequence[MeterReading]:
+        """Every reading of these contracts."""
+        ...
+
+    def document_hashes(self, document_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The SHA-256 of these documents."""
+        ...
+
+    def save_subscribers(self, new: Sequence[Subscriber], changed: Sequence[Subscriber]) -> None: ...
+    def save_contracts(self, new: Sequence[Contract], changed: Sequence[Contract]) -> None: ...
+    def save_readings(self, new: Sequence[MeterReading], changed: Sequence[MeterReading]) -> None: ...
+    def save_invoices(self, new: Sequence[Invoice], changed: Sequence[Invoice]) -> None: ...
+
+    def paid_payments(self, since: datetime | None) -> Iterator[PaymentLine]:
+        """Payments with status paid (``paid_at >= since``), by paid_at then operation."""
+        ...
+
+    def subscriber_readings(self, since: datetime | None) -> Iterator[ReadingLine]:
+        """Readings of source subscriber (``recorded_at >= since``), by recorded_at, contract, meter, day."""
+        ...
+
+    def request_lines(self, since: datetime | None) -> Iterator[RequestLine]:
+        """Requests changed at or after ``since`` (updated_at, else created_at), by created_at then reference."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """A transaction over every repository: rolls back unless ``commit()`` was called."""
 
@@ -338,6 +393,7 @@ class UnitOfWork(Protocol):
     tokens: TokenRepository
     throttles: ThrottleRepository
     overconsumption_notices: OverconsumptionNoticeRepository
+    exchange: ExchangeRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 
 from portail_adapters.bootstrap import bootstrap, check_database, create_engine
 from portail_adapters.settings import Settings, SettingsError, load_settings
 from portail_adapters.sql import migrate
+from portail_domain.exchange import EXPORT_KINDS, IMPORT_KINDS, ImportRejected, export_csv, import_csv, parse_since
 from portail_domain.portal import Portal
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -197,6 +200,71 @@ def documents_command(args: argparse.Namespace, settings: Settings) -> int:
             return 1
     print(f"added {document.filename} ({document.size} bytes, sha256 {document.sha256[:12]}…) "
           f"for subscriber {args.subscriber_number}")
+    return 0
+
+
+def _import_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", choices=IMPORT_KINDS, help="what the file holds")
+    p.add_argument("file", help="CSV file (UTF-8, ; or , separated, a header row)")
+
+
+@command("import", "import a CSV file from the billing system (all or nothing)", _import_args)
+def import_command(args: argparse.Namespace, settings: Settings) -> int:
+    portal = portal_from(settings, run_migrations=True)  # like serve and demo: a fresh database just works
+    started = time.perf_counter()
+    try:
+        with _progress(f"{args.kind}: {args.file}") as progress:
+            summary = import_csv(portal, args.kind, args.file, progress=progress)
+    except ImportRejected as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        print(f"{args.file}: nothing imported", file=sys.stderr)
+        return 1
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    print(f"{args.kind}: {summary} ({summary.rows} rows in {elapsed:.1f} s, {summary.rows / elapsed:,.0f} rows/s)")
+    return 0
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int, int], None] | None]:
+    """A progress bar on a terminal; nothing when the output goes to a file or a pipe."""
+    if not (sys.stderr.isatty() or sys.stdout.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+               TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None, rows=0)
+
+        def update(done: int, total: int, rows: int) -> None:
+            bar.update(task, completed=done, total=total or None, rows=rows)
+
+        yield update
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", choices=EXPORT_KINDS, help="what to export")
+    p.add_argument("--since", metavar="DATE", help="only what was recorded since DATE (YYYY-MM-DD or DD/MM/YYYY)")
+
+
+@command("export", "write payments, subscribers' readings or requests as CSV to stdout", _export_args)
+def export_command(args: argparse.Namespace, settings: Settings) -> int:
+    since = None
+    if args.since:
+        try:
+            since = parse_since(args.since)
+        except ValueError as exc:
+            print(f"portail: --since: {exc}", file=sys.stderr)
+            return 2
+    portal = portal_from(settings)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
+    rows = export_csv(portal, args.kind, sys.stdout, since=since)
+    sys.stdout.flush()
+    print(f"{args.kind}: {rows} rows exported", file=sys.stderr)
     return 0
 
 

@@ -27,6 +27,8 @@ from portail_domain.ports import OutgoingMail
 from portail_domain.requests import Request, RequestMessage
 from portail_domain.throttling import LoginAttempts
 
+from .exchange import MemoryExchange
+
 
 class DuplicateKey(Exception):
     """Raised like a unique constraint would be."""
@@ -361,6 +363,7 @@ class MemoryUnitOfWork:
         self.tokens = MemoryTokens(t["tokens"])
         self.throttles = MemoryThrottles(t["throttles"])
         self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
+        self.exchange = MemoryExchange(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

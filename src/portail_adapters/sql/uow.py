@@ -6,6 +6,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine, text
 
+from .exchange import SqlExchange
 from .repositories import (
     SqlAccounts,
     SqlContracts,
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
         self.tokens = SqlTokens(c)
         self.throttles = SqlThrottles(c)
         self.overconsumption_notices = SqlOverconsumptionNotices(c)
+        self.exchange = SqlExchange(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
