@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 import unicodedata
 import uuid
 import weakref
@@ -101,6 +102,16 @@ class WebSession:
 def hash_token(token: str) -> str:
     """Tokens (session ids, e-mailed links) are stored as SHA-256: a database leak gives none."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_code(code: str) -> str:
+    """Activation codes are compared without case, spaces or dashes (``ab12-cd34`` = ``AB12CD34``)."""
+    return re.sub(r"[\s\-_.]", "", code).upper()
+
+
+def hash_activation_code(code: str) -> str:
+    """The stored form of a utility-issued activation code (import and checks use this)."""
+    return hash_token("activation|" + normalise_code(code))
 
 
 class LoginFailed(errors.DomainError):

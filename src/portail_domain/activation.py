@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import re
 import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -31,7 +30,17 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import errors
-from .accounts import Account, LoginThrottled, StaffRole, StaffUser, Subscriber, hash_token, normalise_password
+from .accounts import (
+    Account,
+    LoginThrottled,
+    StaffRole,
+    StaffUser,
+    Subscriber,
+    hash_activation_code,
+    hash_token,
+    normalise_code,
+    normalise_password,
+)
 from .emails import email_change_mail, email_change_notice, password_changed_mail, password_link_mail
 from .password_policy import check_password
 from .throttling import LINKS_PER_HOUR, PER_EMAIL, email_key, link_key
@@ -87,16 +96,6 @@ class EmailUnavailable(errors.InvalidValue):
     """The address is already another account's login (or is the current one)."""
 
     code = "email_unavailable"
-
-
-def normalise_code(code: str) -> str:
-    """Activation codes are compared without case, spaces or dashes (``ab12-cd34`` = ``AB12CD34``)."""
-    return re.sub(r"[\s\-_.]", "", code).upper()
-
-
-def hash_activation_code(code: str) -> str:
-    """The stored form of a utility-issued activation code (import and checks use this)."""
-    return hash_token("activation|" + normalise_code(code))
 
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I

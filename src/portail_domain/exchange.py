@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from . import errors
-from .accounts import Subscriber, hash_token
+from .accounts import Subscriber, hash_activation_code, normalise_code
 from .contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
 from .documents import AddedBy, FolderKind, ensure_default_folders, store_document
 from .invoices import Invoice
@@ -505,18 +505,6 @@ def _changed(entity: Any, values: dict[str, Any]) -> bool:
 # --- subscribers ---------------------------------------------------------------------------
 
 
-def _normalise_code(code: str) -> str:
-    return re.sub(r"[\s\-_.]", "", code).upper()
-
-
-def activation_code_hash(code: str) -> str:
-    """The stored form of a utility-issued activation code: SHA-256 of the code without case,
-    spaces or dashes. Codes are random (80 bits), so a fast hash is enough, and the accounts
-    area finds a subscriber by it (it is the accounts area's ``hash_activation_code``)."""
-    return hash_token("activation|" + _normalise_code(code))
-
-
-
 @attrs.frozen
 class _SubscriberRow:
     line: int
@@ -556,7 +544,7 @@ class _SubscribersImport(_Importer):
         values["email"] = self.value(row, "email", EmailAddress.parse) if email_text else None
         values = self.given(values)
         code = row.cells.get("activation_code", "").strip() or None
-        if code is not None and not MIN_ACTIVATION_CODE <= len(_normalise_code(code)) <= 128:
+        if code is not None and not MIN_ACTIVATION_CODE <= len(normalise_code(code)) <= 128:
             self.problems.add(row.line, "activation_code",
                               f"an activation code has {MIN_ACTIVATION_CODE} to 128 characters")
         if self.problems.count > before or number is None:
@@ -605,7 +593,7 @@ class _SubscribersImport(_Importer):
             current = existing.get(record.number)
             if current is not None and current.id in claimed:
                 continue
-            code_hash = activation_code_hash(record.code)  # type: ignore[arg-type]
+            code_hash = hash_activation_code(record.code)  # type: ignore[arg-type]
             if current is None or current.activation_code_hash != code_hash:
                 hashes[record.number] = code_hash
         return hashes
