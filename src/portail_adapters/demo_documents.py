@@ -74,3 +74,29 @@ def add_demo_documents(uow: UnitOfWork, portal: Portal, subscriber: Subscriber, 
         store_document(uow, portal.files, portal.clock, subscriber_id=subscriber.id, folder_id=by_kind[kind].id,
                        filename=filename, content_type="application/pdf", data=io.BytesIO(body), size=len(body),
                        sha256=hashlib.sha256(body).hexdigest(), added_by=AddedBy.UTILITY)
+
+
+def add_demo_invoice_pdfs(uow: UnitOfWork, portal: Portal, subscriber: Subscriber,
+                          folders: Sequence[DocumentFolder]) -> None:
+    """Each invoice's PDF in "Factures", linked to the invoice (as the billing import does)."""
+    if portal.files is None:
+        return
+    invoices_folder = next(f for f in folders if f.kind is FolderKind.INVOICES and f.parent_id is None)
+    contracts = {c.id: c for c in uow.contracts.for_subscriber(subscriber.id)}
+    for invoice in uow.invoices.for_subscriber(subscriber.id):
+        body = text_pdf([
+            portal.config.utility.name, "", f"Facture n° {invoice.number}", "",
+            f"Abonné : {subscriber.name} (n° {subscriber.number})",
+            f"Contrat : {contracts[invoice.contract_id].number}",
+            f"Date d'émission : {invoice.issued_on:%d/%m/%Y}",
+            f"Date d'échéance : {invoice.due_on:%d/%m/%Y}", "",
+            f"Montant TTC : {str(invoice.amount).replace('.', ',')} EUR",
+            "Règlement en ligne sur le portail usager (Mes factures, Régler la facture).",
+        ])
+        document = store_document(
+            uow, portal.files, portal.clock, subscriber_id=subscriber.id, folder_id=invoices_folder.id,
+            filename=f"Facture {invoice.number}.pdf", content_type="application/pdf", data=io.BytesIO(body),
+            size=len(body), sha256=hashlib.sha256(body).hexdigest(), added_by=AddedBy.UTILITY,
+        )
+        invoice.pdf_document_id = document.id
+        uow.invoices.update(invoice)

@@ -90,6 +90,11 @@ def test_demo_is_believable_and_idempotent(tmp_path, monkeypatch):
         statuses = {i.status.value for s in subscribers for i in uow.invoices.for_subscriber(s.id)}
         assert {"paid", "to_pay"} <= statuses
         assert len(uow.folders.for_subscriber(marie.id)) == 4
+        # Every invoice has its PDF in "Factures", readable from the file store.
+        invoices = uow.invoices.for_subscriber(marie.id)
+        pdfs = [uow.documents.get(i.pdf_document_id) for i in invoices]
+        assert invoices and all(d is not None and d.filename.endswith(".pdf") for d in pdfs)
+        assert b"".join(portal.files.open(pdfs[0].storage_key)).startswith(b"%PDF-")
         assert portal.passwords.verify(uow.accounts.for_subscriber(marie.id).password_hash, first.password)
 
 
