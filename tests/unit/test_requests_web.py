@@ -204,3 +204,43 @@ def test_subscriber_cannot_reach_staff_pages_and_staff_reads_attachments(memory_
     assert download.status_code == 200 and download.content == PDF
     assert "attachment" in download.headers["content-disposition"]
     assert web.get(link.group(1), follow_redirects=False).status_code == 403
+
+
+def test_file_store_down_is_503_and_nothing_saved(memory_portal, web, marie):
+    memory_portal.files.down = True
+    response = post_request(web, files={"attachment": ("a.pdf", PDF, "application/pdf")})
+    assert response.status_code == 503 and 'id="attachment-error"' in response.text
+    assert stored(memory_portal, marie) == ([], [])
+    memory_portal.files.down = False
+    assert post_request(web).status_code == 303  # without a file the store is not needed
+
+
+@pytest.mark.parametrize("files", [
+    [("attachment", ("a.pdf", PDF, "application/pdf")), ("attachment", ("b.pdf", PDF, "application/pdf"))],
+    [("attachment", ("vide.pdf", b"", "application/pdf"))],
+])
+def test_two_files_or_an_empty_one_are_refused(memory_portal, web, marie, files):
+    token = web.csrf("/demandes/nouvelle")
+    response = web.post("/demandes/nouvelle", data={**FIELDS, "csrf_token": token}, files=files,
+                        follow_redirects=False)
+    assert response.status_code in (400, 422)
+    assert stored(memory_portal, marie) == ([], [])
+
+
+def test_staff_reply_to_an_unknown_request_is_404_and_subscriber_cannot_reply_as_staff(memory_portal, web, marie,
+                                                                                        agent_web):
+    unknown = "/agent/demandes/00000000-0000-4000-8000-000000000000"
+    assert agent_web.get(unknown).status_code == 404
+    assert agent_web.submit("/agent/demandes", f"{unknown}/reponse", {"message": "ok"}).status_code == 404
+    request = rq.open_request(memory_portal, marie.id, category="other", subject="Question", message="?")
+    token = web.csrf("/demandes")
+    response = web.post(f"/agent/demandes/{request.id}/reponse", data={"message": "Réglé !", "csrf_token": token},
+                        follow_redirects=False)
+    assert response.status_code == 403
+    assert rq.request_detail(memory_portal, marie.id, request.id).request.status is RequestStatus.NEW
+
+
+def test_staff_land_on_the_requests_after_login(agent_web):
+    response = agent_web.get("/", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/agent/demandes"
+    assert agent_web.get("/agent/demandes").status_code == 200
