@@ -121,3 +121,19 @@ def add_contract(portal: Portal, subscriber: Subscriber, number: str = "C1", *, 
         uow.readings.add_many(readings)
         uow.commit()
     return contract, readings
+
+
+# --- requests (Mes demandes) -------------------------------------------------------------------
+
+
+def add_staff(portal: Portal, email: str = "agent@eau-test.example", *, password: str, name: str = "Paul Agent"):
+    """A member of staff who can log in at /connexion."""
+    from portail_domain.accounts import StaffUser
+
+    staff = StaffUser(EmailAddress.parse(email), name)
+    with portal.uow() as uow:
+        uow.staff.add(staff)
+        uow.accounts.add(Account(password_hash=portal.passwords.hash(password), created_at=portal.clock.now(),
+                                 staff_id=staff.id))
+        uow.commit()
+    return staff

@@ -20,6 +20,7 @@ from portail_domain.portal import Portal
 from portail_domain.values import EmailAddress, MeterIndex, Money
 
 from .demo_documents import add_demo_documents, add_demo_invoice_pdfs
+from .demo_requests import add_demo_requests
 
 DEMO_EMAIL = "marie.dupont@example.org"
 DEMO_PASSWORD = "eau-potable-demo-2026"  # noqa: S105 - demo data only, printed by `portail demo`
@@ -86,6 +87,7 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
                                        meter_change=(n == 3))
             add_demo_invoice_pdfs(uow, portal, subscriber, folders)
         subscriber = uow.subscribers.by_number("100001")
+        add_demo_requests(uow, portal, subscriber)
         uow.accounts.add(
             Account(password_hash=portal.passwords.hash(DEMO_PASSWORD), created_at=portal.clock.now(),
                     subscriber_id=subscriber.id)

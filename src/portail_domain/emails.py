@@ -89,8 +89,11 @@ _TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def _mail(kind: str, language: str, to: str, config: PortalConfig, **values: str) -> OutgoingMail:
-    texts = _TEXTS.get(language, _TEXTS["fr"])
+def _mail(kind: str, language: str, to: str, config: PortalConfig, *,
+          table: dict[str, dict[str, str]] | None = None, **values: str) -> OutgoingMail:
+    """The mail ``kind`` of ``table`` (default: the accounts texts) in ``language`` (French otherwise)."""
+    table = table or _TEXTS
+    texts = table.get(language, table["fr"])
     values = {"utility": config.utility.name, "contact": config.utility.email, **values}
     subject = texts[f"{kind}_subject"].format(**values)
     text = texts[f"{kind}_body"].format(**values) + f"\n\n-- \n{config.utility.name}\n{config.utility.address}\n"
@@ -119,3 +122,7 @@ def email_change_mail(config: PortalConfig, *, to: str, account: str, link: str,
 
 def email_change_notice(config: PortalConfig, *, to: str, account: str, new: str, language: str) -> OutgoingMail:
     return _mail("notice", language, to, config, account=account, new=new)
+
+
+# The same layout for the mails of other areas (their own ``table`` of texts, e.g. requests).
+compose = _mail

@@ -18,7 +18,7 @@ from .contracts import Contract, MeterReading, OverconsumptionNotice
 from .documents import AddedBy, Document, DocumentFolder
 from .exchange import PaymentLine, ReadingLine, RequestLine
 from .invoices import Invoice, Payment
-from .requests import Request, RequestMessage
+from .requests import Request, RequestMessage, RequestStatus
 from .values import Money
 
 if TYPE_CHECKING:  # these modules import ports themselves
@@ -267,12 +267,23 @@ class DocumentRepository(Protocol):
 
 
 class RequestRepository(Protocol):
-    def add(self, request: Request) -> None: ...
+    def add(self, request: Request) -> None:
+        """Insert; raises ``ReferenceTaken`` (nothing else undone) when the reference is already used."""
+        ...
+
     def update(self, request: Request) -> None: ...
     def get(self, request_id: uuid.UUID) -> Request | None: ...
     def for_subscriber(self, subscriber_id: uuid.UUID) -> Sequence[Request]: ...
     def add_message(self, message: RequestMessage) -> None: ...
     def messages(self, request_id: uuid.UUID) -> Sequence[RequestMessage]: ...
+
+    def last_reference(self, prefix: str) -> str | None:
+        """The highest reference starting with ``prefix`` (``D-2026-``), or None."""
+        ...
+
+    def recent(self, status: RequestStatus | None, limit: int) -> Sequence[Request]:
+        """Every subscriber's requests (of ``status`` when given), newest first, at most ``limit``."""
+        ...
 
 
 class OutboxRepository(Protocol):

@@ -18,7 +18,13 @@ class RequestStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-_ORDER = [RequestStatus.NEW, RequestStatus.IN_PROGRESS, RequestStatus.ANSWERED, RequestStatus.CLOSED]
+# Where each status may go (staying put is always allowed, except when closed).
+NEXT: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.NEW: frozenset({RequestStatus.IN_PROGRESS, RequestStatus.ANSWERED, RequestStatus.CLOSED}),
+    RequestStatus.IN_PROGRESS: frozenset({RequestStatus.ANSWERED, RequestStatus.CLOSED}),
+    RequestStatus.ANSWERED: frozenset({RequestStatus.IN_PROGRESS, RequestStatus.CLOSED}),  # reopened
+    RequestStatus.CLOSED: frozenset(),
+}
 
 
 class RequestCategory(enum.StrEnum):
@@ -28,6 +34,12 @@ class RequestCategory(enum.StrEnum):
     MOVING = "moving"  # emménagement / déménagement
     LEAK_RELIEF = "ecretement"  # écrêtement (fuite), loi Warsmann
     OTHER = "other"
+
+
+class ReferenceTaken(errors.DomainError):
+    """Raised by ``uow.requests.add`` when the reference is already used (a concurrent filing)."""
+
+    code = "request_reference_taken"
 
 
 class Author(enum.StrEnum):
@@ -48,11 +60,18 @@ class Request:
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
 
     def move_to(self, status: RequestStatus, now: datetime) -> None:
-        """Status moves forward only (a subscriber's new message may reopen an answered one)."""
-        if _ORDER.index(status) < _ORDER.index(self.status):
+        """Status moves forward (``NEXT``); the one step back is a subscriber's follow-up that
+        reopens an answered request (answered -> in progress). A closed request stays closed."""
+        if self.status is RequestStatus.CLOSED:
+            raise errors.RequestClosed(reference=self.reference)
+        if status is not self.status and status not in NEXT[self.status]:
             raise errors.StatusGoesBack(current=self.status, wanted=status)
         self.status = status
         self.updated_at = now
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status is RequestStatus.CLOSED
 
 
 @attrs.define(eq=False)

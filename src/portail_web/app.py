@@ -25,7 +25,7 @@ from portail_domain.portal import Portal
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
 from .mail_relay import relay_forever
 from .messages import message_for
-from .routes import contracts, documents, invoices, pages, password, personal, session, simulator
+from .routes import contracts, documents, invoices, pages, password, personal, requests, session, simulator
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .templating import Templates, render
 
@@ -49,6 +49,7 @@ def all_routes() -> list[BaseRoute]:
         *documents.routes,
         *password.routes,
         *personal.routes,
+        *requests.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -45,6 +45,14 @@ MESSAGES: dict[str, str] = {
         "Votre espace documents est plein (200 Mo) : ce fichier ne peut pas être ajouté."
     ),
     "request_closed": N_("Cette demande est close."),
+    # Mes demandes: the fields of a request or message.
+    "request_invalid": N_("Vérifiez ce champ."),
+    "request_category_invalid": N_("Choisissez le type de demande dans la liste."),
+    "request_subject_missing": N_("Indiquez l'objet de votre demande."),
+    "request_subject_too_long": N_("L'objet ne doit pas dépasser 200 caractères."),
+    "request_message_missing": N_("Écrivez votre message."),
+    "request_message_too_long": N_("Le message ne doit pas dépasser 5000 caractères."),
+    "request_reference_taken": N_("La demande n'a pas pu être enregistrée. Réessayez dans quelques instants."),
     "status_goes_back": N_("Le statut d'une demande ne peut pas revenir en arrière."),
     "login_failed": N_("Identifiant ou mot de passe incorrect."),
     # Accounts: links, passwords, login throttling, personal data.

@@ -268,7 +268,9 @@ def test_demo_subscribers_have_a_letter_and_their_contract(memory_portal):
         marie = uow.subscribers.by_number("100001")
     tree = {n.folder.kind: n for n in document_tree(memory_portal, marie.id)}
     assert (tree[FolderKind.LETTERS].count, tree[FolderKind.CONTRACTS].count) == (1, 1)
-    assert not tree[FolderKind.UPLOADS].holds_documents
+    # Mes envois holds only the plumber's certificate joined to the demo's écrêtement request (Mes demandes)
+    uploads = folder_contents(memory_portal, marie.id, tree[FolderKind.UPLOADS].folder.id).documents
+    assert [(d.filename, d.added_by) for d in uploads] == [("Attestation réparation fuite.pdf", AddedBy.SUBSCRIBER)]
     (contract,) = folder_contents(memory_portal, marie.id, tree[FolderKind.CONTRACTS].folder.id).documents
     assert contract.filename == "Contrat C100001-1.pdf" and contract.added_by is AddedBy.UTILITY
     body = b"".join(open_document(memory_portal, marie.id, contract.id).chunks)

@@ -24,7 +24,7 @@ from portail_domain.errors import ReadingDuplicateDay
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
 from portail_domain.mail import OutboxEntry
 from portail_domain.ports import OutgoingMail
-from portail_domain.requests import Request, RequestMessage
+from portail_domain.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.throttling import LoginAttempts
 
 from .exchange import MemoryExchange
@@ -248,8 +248,24 @@ class MemoryRequests(_Table):
         super().__init__(rows, unique=("reference",))
         self.message_rows = messages
 
+    def add(self, entity: Request) -> None:  # type: ignore[override]
+        try:
+            self._insert(entity)
+        except DuplicateKey as exc:
+            if exc.args[:1] != ("reference",):
+                raise
+            raise ReferenceTaken(reference=entity.reference) from exc  # as the SQL adapter answers
+
     def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Request]:
-        return sorted(self.where(subscriber_id=subscriber_id), key=lambda r: r.created_at, reverse=True)
+        return sorted(self.where(subscriber_id=subscriber_id), key=lambda r: (r.created_at, r.reference),
+                      reverse=True)
+
+    def last_reference(self, prefix: str) -> str | None:
+        return max((r.reference for r in self.rows.values() if r.reference.startswith(prefix)), default=None)
+
+    def recent(self, status: RequestStatus | None, limit: int) -> list[Request]:
+        found = [r for r in self.rows.values() if status is None or r.status is status]
+        return sorted(found, key=lambda r: (r.created_at, r.reference), reverse=True)[:limit]
 
     def add_message(self, message: RequestMessage) -> None:
         self.message_rows[message.id] = message

@@ -24,7 +24,7 @@ from portail_domain.errors import ReadingDuplicateDay
 from portail_domain.invoices import Invoice, Payment, PaymentStatus
 from portail_domain.mail import OutboxEntry
 from portail_domain.ports import OutgoingMail
-from portail_domain.requests import Request, RequestMessage
+from portail_domain.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.throttling import LoginAttempts
 
 from . import mapping as m
@@ -266,9 +266,31 @@ class SqlRequests(_Repository[Request]):
     to_row = staticmethod(m.request_to_row)
     from_row = staticmethod(m.request_from_row)
 
+    def add(self, entity: Request) -> None:
+        # Two filings at the same moment may pick the same reference: the second one's insert
+        # fails alone (savepoint), and the use case takes the next number.
+        try:
+            with self.connection.begin_nested():
+                super().add(entity)
+        except IntegrityError as exc:
+            raise ReferenceTaken(reference=entity.reference) from exc
+
     def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Request]:
         c = self.table.c
-        return self._all(select(self.table).where(c.subscriber_id == subscriber_id).order_by(c.created_at.desc()))
+        query = select(self.table).where(c.subscriber_id == subscriber_id)
+        return self._all(query.order_by(c.created_at.desc(), c.reference.desc()))
+
+    def last_reference(self, prefix: str) -> str | None:
+        c = self.table.c
+        query = select(func.max(c.reference)).where(c.reference.startswith(prefix, autoescape=True))
+        return self.connection.execute(query).scalar()
+
+    def recent(self, status: RequestStatus | None, limit: int) -> list[Request]:
+        c = self.table.c
+        query = select(self.table).order_by(c.created_at.desc(), c.reference.desc()).limit(limit)
+        if status is not None:
+            query = query.where(c.status == status.value)
+        return self._all(query)
 
     def add_message(self, message: RequestMessage) -> None:
         self.connection.execute(insert(t.request_messages), [m.message_to_row(message)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -12,6 +13,7 @@ from starlette.routing import Route
 from portail_adapters.files import content_disposition
 from portail_domain.documents import (
     MAX_FILE_SIZE,
+    Document,
     DocumentFolder,
     FileTooLarge,
     FolderKind,
@@ -109,7 +111,11 @@ async def download(request: Request) -> Response:
         return render(request, "error.html", {"status": 503, "message": message_for(exc)}, status_code=503)
     if found.url is not None:  # a presigned link to the S3 object, issued after the ownership check
         return RedirectResponse(found.url, status_code=303)
-    document = found.document
+    return stream_document(found.document, found.chunks)
+
+
+def stream_document(document: Document, chunks: Iterator[bytes]) -> StreamingResponse:
+    """A stored document's bytes as an attachment the browser never renders."""
     headers = {
         "Content-Disposition": content_disposition(document.filename),
         "Content-Length": str(document.size),
@@ -117,7 +123,7 @@ async def download(request: Request) -> Response:
         "Content-Security-Policy": "sandbox",
         "Cache-Control": "private, no-store",
     }
-    return StreamingResponse(found.chunks, media_type=document.content_type, headers=headers)
+    return StreamingResponse(chunks, media_type=document.content_type, headers=headers)
 
 
 routes = [

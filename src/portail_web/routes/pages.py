@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..auth import VisitorMiddleware, require_subscriber
+from ..auth import VisitorMiddleware, require_subscriber, visitor
 from ..i18n import LANGUAGES
 from ..security import safe_next
 from ..templating import render
@@ -15,6 +15,8 @@ from . import contracts, invoices
 
 
 async def home(request: Request) -> Response:
+    if visitor(request).staff is not None:  # staff have no subscriber home: their page is the requests
+        return RedirectResponse("/agent/demandes", status_code=303)
     subscriber = require_subscriber(request)
     invoices_summary = await run_in_threadpool(invoices.home_summary, request.app.state.portal, subscriber.id)
     contract_alerts = await run_in_threadpool(contracts.home_alerts, request.app.state.portal, subscriber.id)

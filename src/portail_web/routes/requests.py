@@ -1,0 +1,272 @@
+"""Mes demandes: the subscriber's requests, filing one (with an attachment), the thread and
+follow-ups; and the staff's side (/agent/demandes): the list, a request, the reply."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from portail_domain import errors
+from portail_domain import requests_use_cases as domain
+from portail_domain.documents import MAX_FILE_SIZE, FileTooLarge, UploadRejected
+from portail_domain.portal import Portal
+from portail_domain.requests import RequestCategory, RequestStatus
+
+from ..auth import require_staff, require_subscriber
+from ..forms import check_csrf, field, is_upload, read_form
+from ..messages import N_, message_for
+from ..templating import render
+from .documents import UPLOAD_BODY_LIMIT, stream_document
+
+CATEGORIES = {
+    RequestCategory.INSTALLATION: N_("Problème sur mon installation"),
+    RequestCategory.LEAK_RELIEF: N_("Écrêtement de facture après une fuite (loi Warsmann)"),
+    RequestCategory.BILLING: N_("Facturation"),
+    RequestCategory.METER: N_("Compteur"),
+    RequestCategory.MOVING: N_("Emménagement ou déménagement"),
+    RequestCategory.OTHER: N_("Autre demande"),
+}
+# (label, badge style)
+STATUSES = {
+    RequestStatus.NEW: (N_("Envoyée"), "info"),
+    RequestStatus.IN_PROGRESS: (N_("En cours de traitement"), "warn"),
+    RequestStatus.ANSWERED: (N_("Répondue"), "ok"),
+    RequestStatus.CLOSED: (N_("Close"), "info"),
+}
+NO_CONTRACT = N_("Choisissez un de vos contrats dans la liste.")
+NO_FILE_STORE = N_("Le stockage des documents ne répond pas. Réessayez dans quelques minutes.")
+
+
+def _portal(request: Request) -> Portal:
+    return request.app.state.portal
+
+
+def _error_of(exc: errors.DomainError) -> tuple[str, str, int]:
+    """(field, message, status) for a refused request or message."""
+    if isinstance(exc, FileTooLarge):
+        return "attachment", message_for(exc), 413
+    if isinstance(exc, UploadRejected):
+        return "attachment", message_for(exc), 422
+    if isinstance(exc, errors.StorageError):
+        return "attachment", message_for(exc), 503
+    if isinstance(exc, errors.NotFound):
+        return "contract", NO_CONTRACT, 422
+    if isinstance(exc, errors.RequestClosed):
+        return "message", message_for(exc), 409
+    return getattr(exc, "field", "") or "message", message_for(exc), 422
+
+
+def _attachment(form: FormData) -> tuple[domain.Attachment | None, tuple[str, str, int] | None]:
+    sent = form.get("attachment")
+    if not is_upload(sent):
+        return None, None
+    if sent.size is not None and sent.size > MAX_FILE_SIZE:  # type: ignore[union-attr]
+        return None, _error_of(FileTooLarge())
+    return domain.Attachment(sent.filename or "", sent.file), None  # type: ignore[union-attr]
+
+
+def _text(form: FormData, name: str, max_length: int) -> str:
+    value = form.get(name)
+    return field({name: value if isinstance(value, str) else ""}, name, max_length + 1)
+
+
+# --- subscriber ----------------------------------------------------------------------------
+
+
+async def request_list(request: Request) -> Response:
+    subscriber = require_subscriber(request)
+    found = await run_in_threadpool(domain.list_requests, _portal(request), subscriber.id)
+    return render(request, "requests/list.html", {"requests": found, "categories": CATEGORIES,
+                                                  "statuses": STATUSES})
+
+
+async def _new_page(request: Request, values: dict[str, str], errors_by_field: dict[str, str] | None = None,
+                    status_code: int = 200) -> Response:
+    subscriber = require_subscriber(request)
+    contracts = await run_in_threadpool(domain.request_form_contracts, _portal(request), subscriber.id)
+    return render(request, "requests/new.html", {
+        "values": values,
+        "errors": errors_by_field or {},
+        "contracts": contracts,
+        "categories": CATEGORIES,
+        "leak_relief": values.get("category") == RequestCategory.LEAK_RELIEF.value,
+        # "Écrêtement — contrat N" proposed as the subject when the alert's link brought them here
+        "prefill_subject": values.get("category") == RequestCategory.LEAK_RELIEF.value and bool(values.get("contract"))
+        and not errors_by_field,
+        "max_subject": domain.MAX_SUBJECT,
+        "max_message": domain.MAX_MESSAGE,
+    }, status_code=status_code)
+
+
+async def new_request_form(request: Request) -> Response:
+    """The form; ``?categorie=ecretement&contrat=<number>`` (the over-consumption alert) preselects both."""
+    subscriber = require_subscriber(request)
+    category = request.query_params.get("categorie", "")
+    category = category if category in {c.value for c in RequestCategory} else ""
+    wanted = request.query_params.get("contrat", "")
+    contracts = await run_in_threadpool(domain.request_form_contracts, _portal(request), subscriber.id)
+    contract = wanted if any(c.number == wanted for c in contracts) else ""  # someone else's: ignored
+    return await _new_page(request, {"category": category, "contract": contract, "subject": "", "message": ""})
+
+
+async def file_request(request: Request) -> Response:
+    subscriber = require_subscriber(request)
+    problem: tuple[str, str, int] | None = None
+    async with request.form(max_files=1, max_fields=20) as form:
+        check_csrf(request, form)
+        values = {
+            "category": _text(form, "category", 20).strip(),
+            "subject": _text(form, "subject", domain.MAX_SUBJECT),
+            "message": _text(form, "message", domain.MAX_MESSAGE),
+            "contract": _text(form, "contract", 64).strip(),
+        }
+        attachment, problem = _attachment(form)
+        if problem is None:
+            try:
+                filed = await run_in_threadpool(
+                    lambda: domain.open_request(
+                        _portal(request), subscriber.id, category=values["category"], subject=values["subject"],
+                        message=values["message"], contract_number=values["contract"], attachment=attachment))
+            except errors.DomainError as exc:
+                problem = _error_of(exc)
+    if problem is None:
+        return RedirectResponse(f"/demandes/{filed.id}?envoyee=1", status_code=303)
+    name, text, status = problem
+    return await _new_page(request, values, {name: text}, status_code=status)
+
+
+async def _detail_page(request: Request, *, values: dict[str, str] | None = None,
+                       errors_by_field: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    subscriber = require_subscriber(request)
+    thread = await run_in_threadpool(domain.request_detail, _portal(request), subscriber.id,
+                                     request.path_params["request_id"])
+    return render(request, "requests/detail.html", {
+        "thread": thread,
+        "categories": CATEGORIES,
+        "statuses": STATUSES,
+        "values": values or {"message": ""},
+        "errors": errors_by_field or {},
+        "filed": request.query_params.get("envoyee") == "1" and not errors_by_field,
+        "sent": request.query_params.get("message") == "1" and not errors_by_field,
+        "max_message": domain.MAX_MESSAGE,
+        "attachment_url": lambda document: f"/documents/{document.id}",
+    }, status_code=status_code)
+
+
+async def request_page(request: Request) -> Response:
+    return await _detail_page(request)
+
+
+async def add_message(request: Request) -> Response:
+    subscriber = require_subscriber(request)
+    request_id: uuid.UUID = request.path_params["request_id"]
+    problem: tuple[str, str, int] | None = None
+    async with request.form(max_files=1, max_fields=20) as form:
+        check_csrf(request, form)
+        values = {"message": _text(form, "message", domain.MAX_MESSAGE)}
+        attachment, problem = _attachment(form)
+        if problem is None:
+            try:
+                await run_in_threadpool(
+                    lambda: domain.add_subscriber_message(_portal(request), subscriber.id, request_id,
+                                                          message=values["message"], attachment=attachment))
+            except errors.NotFound:
+                raise
+            except errors.DomainError as exc:
+                problem = _error_of(exc)
+    if problem is None:
+        return RedirectResponse(f"/demandes/{request_id}?message=1#fil", status_code=303)
+    name, text, status = problem
+    return await _detail_page(request, values=values, errors_by_field={name: text}, status_code=status)
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+
+async def staff_list(request: Request) -> Response:
+    require_staff(request)
+    wanted = request.query_params.get("statut", "")
+    status = RequestStatus(wanted) if wanted in {s.value for s in RequestStatus} else None
+    found = await run_in_threadpool(domain.staff_requests, _portal(request), status)
+    return render(request, "requests/staff_list.html", {"requests": found, "status": status,
+                                                        "categories": CATEGORIES, "statuses": STATUSES})
+
+
+async def _staff_page(request: Request, *, values: dict[str, str] | None = None,
+                      errors_by_field: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    require_staff(request)
+    thread = await run_in_threadpool(domain.staff_request_detail, _portal(request),
+                                     request.path_params["request_id"])
+    return render(request, "requests/staff_detail.html", {
+        "thread": thread,
+        "categories": CATEGORIES,
+        "statuses": STATUSES,
+        "reply_statuses": domain.STAFF_STATUSES,
+        "values": values or {"message": "", "status": RequestStatus.ANSWERED.value},
+        "errors": errors_by_field or {},
+        "sent": request.query_params.get("reponse") == "1" and not errors_by_field,
+        "max_message": domain.MAX_MESSAGE,
+        "attachment_url": lambda document: f"/agent/demandes/{thread.request.id}/pieces/{document.id}",
+    }, status_code=status_code)
+
+
+async def staff_request(request: Request) -> Response:
+    return await _staff_page(request)
+
+
+async def staff_reply(request: Request) -> Response:
+    staff = require_staff(request)
+    request_id: uuid.UUID = request.path_params["request_id"]
+    form = await read_form(request)
+    values = {"message": field(form, "message", domain.MAX_MESSAGE + 1), "status": field(form, "status", 20)}
+    try:
+        await run_in_threadpool(lambda: domain.staff_reply(_portal(request), staff, request_id,
+                                                           message=values["message"], status=values["status"]))
+    except errors.NotFound:
+        raise
+    except errors.DomainError as exc:
+        name, text, status = _error_of(exc)
+        return await _staff_page(request, values=values, errors_by_field={name: text}, status_code=status)
+    return RedirectResponse(f"/agent/demandes/{request_id}?reponse=1", status_code=303)
+
+
+async def staff_download(request: Request) -> Response:
+    """An attachment of the request, for staff (only documents joined to this request's messages)."""
+    require_staff(request)
+    portal = _portal(request)
+
+    def find() -> tuple[Any, Any]:
+        document = domain.staff_attachment(portal, request.path_params["request_id"],
+                                           request.path_params["document_id"])
+        if portal.files is None:
+            raise errors.StorageError("no file store is configured")
+        return document, portal.files.open(document.storage_key)
+
+    try:
+        document, chunks = await run_in_threadpool(find)
+    except errors.StorageError:
+        return render(request, "error.html", {"status": 503, "message": NO_FILE_STORE}, status_code=503)
+    return stream_document(document, chunks)
+
+
+routes = [
+    Route("/demandes", request_list, name="requests"),
+    Route("/demandes/nouvelle", new_request_form, name="request_new"),
+    Route("/demandes/nouvelle", file_request, methods=["POST"], name="request_file",
+          max_body_size=UPLOAD_BODY_LIMIT),
+    Route("/demandes/{request_id:uuid}", request_page, name="request"),
+    Route("/demandes/{request_id:uuid}/messages", add_message, methods=["POST"], name="request_message",
+          max_body_size=UPLOAD_BODY_LIMIT),
+    Route("/agent/demandes", staff_list, name="staff_requests"),
+    Route("/agent/demandes/{request_id:uuid}", staff_request, name="staff_request"),
+    Route("/agent/demandes/{request_id:uuid}/reponse", staff_reply, methods=["POST"], name="staff_reply",
+          max_body_size=256 * 1024),
+    Route("/agent/demandes/{request_id:uuid}/pieces/{document_id:uuid}", staff_download,
+          name="staff_request_attachment"),
+]
