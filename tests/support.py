@@ -121,3 +121,32 @@ def add_contract(portal: Portal, subscriber: Subscriber, number: str = "C1", *, 
         uow.readings.add_many(readings)
         uow.commit()
     return contract, readings
+
+
+def add_account(portal: Portal, number: str, password: str) -> None:
+    """An account for an existing subscriber (as if they had activated it)."""
+    with portal.uow() as uow:
+        subscriber = uow.subscribers.by_number(number)
+        uow.accounts.add(Account(password_hash=portal.passwords.hash(password), created_at=portal.clock.now(),
+                                 subscriber_id=subscriber.id))
+        uow.commit()
+
+
+def change_email_on_portal(portal: Portal, number: str, new_email: str, password: str) -> None:
+    """The subscriber changes their login e-mail on the portal: asks, then uses the link sent to it."""
+    from portail_domain.accounts import Identity
+    from portail_domain.activation import confirm_email_change, request_email_change
+
+    with portal.uow() as uow:
+        subscriber = uow.subscribers.by_number(number)
+        account = uow.accounts.for_subscriber(subscriber.id)
+        identity = Identity(account=account, subscriber=subscriber, staff=None, session=None)
+        request_email_change(uow, portal.passwords, portal.clock, portal.secrets, portal.config, identity,
+                             new_email, password)
+        uow.commit()
+    with portal.uow() as uow:
+        link = next(e.mail for e in reversed(uow.outbox.pending()) if e.mail.to == new_email)
+    token = re.search(r"jeton=([\w-]+)", link.text).group(1)
+    with portal.uow() as uow:
+        confirm_email_change(uow, portal.clock, token)
+        uow.commit()

@@ -35,7 +35,7 @@ from .accounts import Subscriber, hash_activation_code, normalise_code
 from .contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
 from .documents import AddedBy, FolderKind, ensure_default_folders, store_document
 from .invoices import Invoice
-from .values import EmailAddress, MeterIndex, Money
+from .values import EmailAddress, MeterIndex, Money, normalise_email
 
 if TYPE_CHECKING:
     from .portal import Portal
@@ -520,6 +520,15 @@ def _mask(email: EmailAddress | None) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+def _sent(email: EmailAddress | None) -> str:
+    """How ``Subscriber.billing_email`` keeps what the billing system sent ("" for an empty cell)."""
+    return email.address if email is not None else ""
+
+
+def _spelling(email: EmailAddress | None) -> str | None:
+    return email.address if email is not None else None
+
+
 class _SubscribersImport(_Importer):
     kind = "subscribers"
     key_column = "subscriber_number"
@@ -560,23 +569,50 @@ class _SubscribersImport(_Importer):
             subscriber = existing.get(record.number)
             code_hash = codes.get(record.number)
             if subscriber is None:
-                new.append(Subscriber(number=record.number, activation_code_hash=code_hash, **record.values))
+                sent = _sent(record.values["email"]) if "email" in record.values else None
+                new.append(Subscriber(number=record.number, activation_code_hash=code_hash, billing_email=sent,
+                                      **record.values))
                 self.count(True)
                 continue
-            old_email, new_email = subscriber.email, record.values.get("email", subscriber.email)
-            differs = _changed(subscriber, record.values)
-            if old_email is not None and new_email is not None and old_email.address != new_email.address:
-                subscriber.email = new_email  # same comparison form, new spelling: still an update
-                differs = True
-            if old_email != new_email:
-                self.email_changes.append((record.number, _mask(old_email), _mask(new_email)))
+            values = dict(record.values)
+            has_email = "email" in values
+            sent = values.pop("email", None)
+            differs = _changed(subscriber, values)
+            remembered = False  # only what billing sent changed: written, but not an update of the data
+            if has_email:
+                shown, remembered = self._merge_email(subscriber, sent)
+                differs = differs or shown
             if code_hash is not None:
                 subscriber.activation_code_hash = code_hash
                 differs = True
-            if differs:
+            if differs or remembered:
                 changed.append(subscriber)
             self.count(False if differs else None)
         self._write(self.exchange.save_subscribers, new, changed)
+
+    def _merge_email(self, subscriber: Subscriber, sent: EmailAddress | None) -> tuple[bool, bool]:
+        """A three-way merge of the e-mail on file: (the e-mail on file changed, what billing sent changed).
+
+        The file's e-mail is applied only when it differs from what the billing system sent
+        last time (it changed it on purpose); otherwise the e-mail on file stays, so a change the
+        subscriber made on the portal survives the nightly import. Before any import carried an
+        e-mail (``billing_email`` unknown), the file's e-mail is applied, as it always was.
+        """
+        last = subscriber.billing_email
+        old = subscriber.email
+        differs = False
+        if last is None or normalise_email(last) != (sent.normalised if sent else ""):
+            if old != sent:  # EmailAddress compares the normalised forms
+                self.email_changes.append((subscriber.number, _mask(old), _mask(sent)))
+            if _spelling(old) != _spelling(sent):
+                subscriber.email = sent
+                differs = True
+        elif old is not None and old == sent and old.address != sent.address:  # type: ignore[union-attr]
+            subscriber.email = sent  # billing's new spelling of the same address
+            differs = True
+        remembered = last != _sent(sent)
+        subscriber.billing_email = _sent(sent)
+        return differs, remembered
 
     def _hash_codes(self, records: list[_SubscriberRow], existing: dict[str, Subscriber]) -> dict[str, str]:
         """The stored form of the codes that are new or differ.

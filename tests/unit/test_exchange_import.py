@@ -15,8 +15,8 @@ from portail_domain import exchange
 from portail_domain.accounts import Account, hash_activation_code
 from portail_domain.documents import FolderKind
 from portail_domain.exchange import ImportRejected, import_stream
-from portail_domain.values import Money
-from tests.support import add_subscriber, make_portal
+from portail_domain.values import EmailAddress, Money
+from tests.support import add_account, add_subscriber, change_email_on_portal, make_portal
 
 SUBSCRIBERS = "subscriber_number;name;email;activation_code\n100001;Marie Dupont;marie@example.org;\n"
 CONTRACTS = "contract_number;subscriber_number;service;supply_address;meter_number;start_date\n" \
@@ -329,3 +329,79 @@ def test_exports_on_the_fakes_match_the_documented_order_and_filter(portal):
     out = io.StringIO()
     assert export_csv(portal, "requests", out) == 0 and out.getvalue() == (
         "reference;subscriber_number;contract_number;category;status;subject;created_at;updated_at\n")
+
+
+# --- subscribers: the e-mail on file, a three-way merge --------------------------------------
+
+MARIE = "subscriber_number;name;email\n100001;Marie Dupont;{}\n"
+PASSWORD = "une-phrase-de-passe-solide"
+
+
+def email_on_file(portal, number="100001"):
+    with portal.uow() as uow:
+        return str(uow.subscribers.by_number(number).email)
+
+
+def test_an_e_mail_the_subscriber_changed_on_the_portal_survives_the_same_file(memory_portal, caplog):
+    load(memory_portal, "subscribers", MARIE.format("marie@example.org"))
+    add_account(memory_portal, "100001", PASSWORD)
+    change_email_on_portal(memory_portal, "100001", "marie.perso@example.net", PASSWORD)
+    assert email_on_file(memory_portal) == "marie.perso@example.net"
+    with caplog.at_level(logging.INFO, logger="portail.security"):
+        again = load(memory_portal, "subscribers", MARIE.format("marie@example.org"))
+    assert str(again) == "0 created, 0 updated, 1 unchanged"
+    assert email_on_file(memory_portal) == "marie.perso@example.net"
+    assert not [r for r in caplog.records if r.name == "portail.security"]
+    # The billing system changes it on purpose: applied (and logged), then kept.
+    with caplog.at_level(logging.INFO, logger="portail.security"):
+        assert load(memory_portal, "subscribers", MARIE.format("m.dupont@example.com")).updated == 1
+    assert email_on_file(memory_portal) == "m.dupont@example.com"
+    assert [r.getMessage() for r in caplog.records if r.name == "portail.security"] == [
+        "import: e-mail on file of subscriber 100001 changed from m***@example.net to m***@example.com"]
+    assert load(memory_portal, "subscribers", MARIE.format("m.dupont@example.com")).unchanged == 1
+
+
+def test_the_first_import_over_an_existing_subscriber_applies_the_file_then_remembers_it(memory_portal):
+    add_subscriber(memory_portal, "100001", email="marie@example.org")  # no import yet: nothing remembered
+    assert load(memory_portal, "subscribers", MARIE.format("m.d@example.net")).updated == 1
+    assert email_on_file(memory_portal) == "m.d@example.net"
+    assert load(memory_portal, "subscribers", MARIE.format("m.d@example.net")).unchanged == 1
+
+
+def test_an_empty_e_mail_cell_keeps_the_address_the_subscriber_gave_on_the_portal(memory_portal):
+    load(memory_portal, "subscribers", MARIE.format(""))
+    with memory_portal.uow() as uow:  # the subscriber set an e-mail on the portal (claimed with a code)
+        subscriber = uow.subscribers.by_number("100001")
+        subscriber.email = EmailAddress.parse("marie@example.org")
+        uow.subscribers.update(subscriber)
+        uow.commit()
+    assert load(memory_portal, "subscribers", MARIE.format("")).unchanged == 1
+    assert email_on_file(memory_portal) == "marie@example.org"
+
+
+emails = st.sampled_from(["", "a@example.org", "A@Example.org", "b@example.org", "c@example.net"])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(emails, st.one_of(st.none(), emails)), min_size=1, max_size=6))
+def test_the_file_wins_exactly_when_billing_changed_its_e_mail(steps):
+    """Each step: the billing file's e-mail, then maybe a change on the portal."""
+    portal = make_portal(MemoryDatabase(), FixedClock(datetime(2026, 3, 10, 9, 30, tzinfo=UTC)))
+    last_sent, expected = None, None
+    for sent, portal_change in steps:
+        load(portal, "subscribers", MARIE.format(sent))
+        if last_sent is None or sent.casefold() != last_sent.casefold():
+            expected = sent.casefold() or None
+        elif expected is not None and sent and sent.casefold() == expected:
+            expected = sent.casefold()
+        on_file = email_on_file(portal)
+        assert (on_file.casefold() if on_file != "None" else None) == expected
+        last_sent = sent
+        assert load(portal, "subscribers", MARIE.format(sent)).unchanged == 1  # the same file twice
+        if portal_change:
+            with portal.uow() as uow:
+                subscriber = uow.subscribers.by_number("100001")
+                subscriber.email = EmailAddress.parse(portal_change)
+                uow.subscribers.update(subscriber)
+                uow.commit()
+            expected = portal_change.casefold()
