@@ -150,3 +150,17 @@ def change_email_on_portal(portal: Portal, number: str, new_email: str, password
     with portal.uow() as uow:
         confirm_email_change(uow, portal.clock, token)
         uow.commit()
+
+
+def readings_csv(contract: str, meter: str, start: str, *, months: int, per_day: int, last_per_day: int) -> str:
+    """A readings file: a reading every 30 days from ``start`` (ISO), ``per_day`` litres a day,
+    ``last_per_day`` in the last period (a leak when it is more than twice ``per_day``)."""
+    from datetime import date, timedelta
+
+    day, litres = date.fromisoformat(start), 1_000_000
+    lines = ["contract_number;meter_number;read_on;index"]
+    for k in range(months + 1):
+        lines.append(f"{contract};{meter};{(day + timedelta(days=30 * k)).isoformat()};"
+                     f"{litres // 1000},{litres % 1000:03d}")
+        litres += 30 * (last_per_day if k == months - 1 else per_day)
+    return "\n".join(lines) + "\n"

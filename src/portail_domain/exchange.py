@@ -32,7 +32,7 @@ import attrs
 
 from . import errors
 from .accounts import Subscriber, hash_activation_code, normalise_code
-from .contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
+from .contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service, notify_overconsumption
 from .documents import AddedBy, FolderKind, ensure_default_folders, store_document
 from .invoices import Invoice
 from .values import EmailAddress, MeterIndex, Money, normalise_email
@@ -46,6 +46,7 @@ security_log = logging.getLogger("portail.security")
 IMPORT_KINDS = ("subscribers", "contracts", "readings", "invoices")
 EXPORT_KINDS = ("payments", "readings", "requests")
 CHUNK_ROWS = 5000  # rows validated and written together; bounds memory
+ALERT_CHUNK = 500  # contracts checked for over-consumption together (their whole history is loaded)
 MAX_PROBLEMS = 50  # problems reported in full; the rest are only counted
 UTILITY_TZ = ZoneInfo("Europe/Paris")  # an export's --since DATE starts at midnight there
 MIN_ACTIVATION_CODE = 8  # utility-issued random codes: shorter ones are guessable
@@ -147,9 +148,11 @@ class ImportSummary:
     created: int
     updated: int
     unchanged: int
+    alerts: int = 0  # over-consumption alerts the imported readings raised (e-mails queued)
 
     def __str__(self) -> str:
-        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        counts = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        return f"{counts}; {self.alerts} over-consumption alert(s) queued" if self.alerts else counts
 
 
 Progress = Callable[[int, int, int], None]  # (bytes read, total bytes or 0, rows read)
@@ -255,6 +258,7 @@ def import_stream(
             rows = importer.run(lines, size, progress)
             if problems:
                 raise problems.rejected(name)
+            importer.finish()  # in the same transaction: all or nothing still holds
             uow.commit()
         except _NotUtf8 as exc:
             importer.discard()
@@ -264,7 +268,7 @@ def import_stream(
             importer.discard()
             raise
     importer.committed()
-    return ImportSummary(kind, rows, importer.created, importer.updated, importer.unchanged)
+    return ImportSummary(kind, rows, importer.created, importer.updated, importer.unchanged, importer.alerts)
 
 
 class _Row(NamedTuple):
@@ -288,7 +292,7 @@ class _Importer:
         self.base_dir = base_dir
         self.now = portal.clock.now()
         self.today = portal.clock.today()
-        self.created = self.updated = self.unchanged = 0
+        self.created = self.updated = self.unchanged = self.alerts = 0
         self.present: set[str] = set()  # the columns the file has; a missing one leaves a field as it is
         self._writer: ThreadPoolExecutor
         self._pending: Future[None] | None = None
@@ -398,6 +402,9 @@ class _Importer:
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()  # re-raises a failed write here
+
+    def finish(self) -> None:
+        """Every row is written and valid: what follows from the whole file, before the commit."""
 
     def discard(self) -> None:
         """The import failed: undo what cannot roll back with the transaction (stored files)."""
@@ -750,6 +757,21 @@ class _ReadingsImport(_Importer):
     required = ("contract_number", "meter_number", "read_on", "index")
     _source = staticmethod(_choice(ReadingSource))
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        # The contracts whose readings this file created or changed (numbers: bounded by the
+        # utility's contracts, not by the file's rows): checked for over-consumption at the end.
+        self.touched: set[str] = set()
+
+    def finish(self) -> None:
+        """Over-consumption (loi Warsmann): the alert e-mail for each contract the file touched
+        whose latest period is abnormal and not told yet, ``ALERT_CHUNK`` contracts at a time."""
+        numbers = sorted(self.touched)
+        for start in range(0, len(numbers), ALERT_CHUNK):
+            contracts = self.exchange.contracts_by_number(numbers[start:start + ALERT_CHUNK])
+            notices = notify_overconsumption(self.uow, self.portal.clock, self.portal.config, contracts.values())
+            self.alerts += len(notices)
+
     def parse(self, row: _Row) -> _ReadingRow | None:
         before = self.problems.count
         number = self.text(row, "contract_number", max_length=32, required=True)
@@ -793,10 +815,12 @@ class _ReadingsImport(_Importer):
                                        status=ReadingStatus.VALIDATED, recorded_at=self.now)
                 new.append(reading)
                 self.count(True)
+                self.touched.add(record.contract_number)
             elif _changed(reading, {"index": record.index, "source": record.source or reading.source,
                                     "status": ReadingStatus.VALIDATED}):
                 changed.append(reading)
                 self.count(False)
+                self.touched.add(record.contract_number)
             else:
                 self.count(None)
             timeline.put(reading)

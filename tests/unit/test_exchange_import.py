@@ -16,7 +16,7 @@ from portail_domain.accounts import Account, hash_activation_code
 from portail_domain.documents import FolderKind
 from portail_domain.exchange import ImportRejected, import_stream
 from portail_domain.values import EmailAddress, Money
-from tests.support import add_account, add_subscriber, change_email_on_portal, make_portal
+from tests.support import add_account, add_subscriber, change_email_on_portal, make_portal, readings_csv
 
 SUBSCRIBERS = "subscriber_number;name;email;activation_code\n100001;Marie Dupont;marie@example.org;\n"
 CONTRACTS = "contract_number;subscriber_number;service;supply_address;meter_number;start_date\n" \
@@ -405,3 +405,31 @@ def test_the_file_wins_exactly_when_billing_changed_its_e_mail(steps):
                 uow.subscribers.update(subscriber)
                 uow.commit()
             expected = portal_change.casefold()
+
+
+# --- readings: over-consumption alerts (loi Warsmann) ----------------------------------------
+
+LEAK = readings_csv("C1", "M1", "2025-01-05", months=14, per_day=150, last_per_day=400)  # the last reading: 2026-03-01
+
+
+def alert_mails(portal):
+    with portal.uow() as uow:
+        return [e.mail for e in uow.outbox.pending() if "C1" in e.mail.text]
+
+
+def test_imported_readings_with_a_leak_queue_one_alert_and_the_same_file_again_none(portal):
+    summary = load(portal, "readings", LEAK)
+    assert summary.created == 15 and summary.alerts == 1
+    assert str(summary) == "15 created, 0 updated, 0 unchanged; 1 over-consumption alert(s) queued"
+    [mail] = alert_mails(portal)
+    assert mail.to == "marie@example.org"
+    again = load(portal, "readings", LEAK)
+    assert str(again) == "0 created, 0 updated, 15 unchanged" and len(alert_mails(portal)) == 1
+
+
+def test_usual_readings_queue_nothing_and_a_rejected_file_queues_nothing(portal):
+    assert load(portal, "readings", readings_csv("C1", "M1", "2025-01-05", months=14, per_day=150,
+                                                 last_per_day=290)).alerts == 0
+    assert alert_mails(portal) == []
+    assert rejected(portal, "readings", LEAK + "C1;M1;2026-03-05;1\n")[0].startswith("readings.csv:17: index:")
+    assert alert_mails(portal) == []
