@@ -32,7 +32,15 @@ import attrs
 
 from . import errors
 from .accounts import Subscriber, hash_activation_code, normalise_code
-from .contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service, notify_overconsumption
+from .contracts import (
+    Contract,
+    MeterReading,
+    ReadingSource,
+    ReadingStatus,
+    Service,
+    alert_period,
+    notify_overconsumption,
+)
 from .documents import AddedBy, FolderKind, ensure_default_folders, store_document
 from .invoices import Invoice
 from .values import EmailAddress, MeterIndex, Money, normalise_email
@@ -760,13 +768,18 @@ class _ReadingsImport(_Importer):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         # The contracts whose readings this file created or changed (numbers: bounded by the
-        # utility's contracts, not by the file's rows): checked for over-consumption at the end.
-        self.touched: set[str] = set()
+        # utility's contracts, not by the file's rows), for the over-consumption check at the end:
+        # True when it must look (an alert seen already, or a history not all in memory).
+        self.touched: dict[str, bool] = {}
+        self.seen_contracts: set[str] = set()  # contracts of the earlier chunks
 
     def finish(self) -> None:
         """Over-consumption (loi Warsmann): the alert e-mail for each contract the file touched
-        whose latest period is abnormal and not told yet, ``ALERT_CHUNK`` contracts at a time."""
-        numbers = sorted(self.touched)
+        whose latest period is abnormal and not told yet, ``ALERT_CHUNK`` contracts at a time.
+
+        A contract whose whole history was in memory while its chunk was written, and showed no
+        alert, is not loaded again (``notify_overconsumption`` would find nothing either)."""
+        numbers = sorted(n for n, look in self.touched.items() if look)
         for start in range(0, len(numbers), ALERT_CHUNK):
             contracts = self.exchange.contracts_by_number(numbers[start:start + ALERT_CHUNK])
             notices = notify_overconsumption(self.uow, self.portal.clock, self.portal.config, contracts.values())
@@ -800,7 +813,7 @@ class _ReadingsImport(_Importer):
                                   f"unknown contract {record.contract_number!r} (import contracts first)")
             elif self._dates_fit(record, contract):
                 checked.append((record, contract))
-        timelines = self._timelines(checked)
+        timelines, complete = self._timelines(checked)
         new: list[MeterReading] = []
         changed: list[MeterReading] = []
         for record, contract in checked:
@@ -815,16 +828,33 @@ class _ReadingsImport(_Importer):
                                        status=ReadingStatus.VALIDATED, recorded_at=self.now)
                 new.append(reading)
                 self.count(True)
-                self.touched.add(record.contract_number)
+                self.touched[record.contract_number] = True
             elif _changed(reading, {"index": record.index, "source": record.source or reading.source,
                                     "status": ReadingStatus.VALIDATED}):
                 changed.append(reading)
                 self.count(False)
-                self.touched.add(record.contract_number)
+                self.touched[record.contract_number] = True
             else:
                 self.count(None)
             timeline.put(reading)
+        self._screen(checked, timelines, complete)
         self._write(self.exchange.save_readings, new, changed)
+
+    def _screen(self, checked: list[tuple[_ReadingRow, Contract]],
+                timelines: dict[tuple[uuid.UUID, str], _MeterTimeline], complete: set[uuid.UUID]) -> None:
+        """Spare ``finish`` the reload of a contract this chunk touched when its whole history is
+        in memory (no reading before, or all of it loaded) and shows no over-consumption; a
+        contract seen in another chunk too is always looked at again."""
+        histories: dict[uuid.UUID, list[MeterReading]] = {}
+        for (contract_id, _meter), timeline in timelines.items():
+            histories.setdefault(contract_id, []).extend(timeline.by_day.values())
+        chunk_contracts = {(r.contract_number, c.id) for r, c in checked}
+        for number, contract_id in chunk_contracts:
+            if number not in self.touched or number in self.seen_contracts or contract_id not in complete:
+                continue
+            if alert_period(histories[contract_id], self.today) is None:
+                self.touched[number] = False
+        self.seen_contracts.update(n for n, _ in chunk_contracts)
 
     def _dates_fit(self, record: _ReadingRow, contract: Contract) -> bool:
         """The contract's rules on the date (and on the index's digits, for its current meter)."""
@@ -858,9 +888,12 @@ class _ReadingsImport(_Importer):
             return False
         return True
 
-    def _timelines(self, checked: list[tuple[_ReadingRow, Contract]]) -> dict[tuple[uuid.UUID, str], _MeterTimeline]:
+    def _timelines(self, checked: list[tuple[_ReadingRow, Contract]],
+                   ) -> tuple[dict[tuple[uuid.UUID, str], _MeterTimeline], set[uuid.UUID]]:
         """What each meter already has: its latest reading, or its whole history when a row
-        of the chunk is not after that latest reading (an update, or a reading slotted in)."""
+        of the chunk is not after that latest reading (an update, or a reading slotted in).
+        Also the contracts whose every reading is in these timelines (every meter with
+        readings had none, or all of them loaded)."""
         meters = {(c.id, r.meter_number) for r, c in checked}
         latest = self.exchange.latest_readings({cid for cid, _ in meters})
         full = {
@@ -874,10 +907,12 @@ class _ReadingsImport(_Importer):
                 pair = (reading.contract_id, reading.meter_number)
                 if pair in history:
                     history[pair].append(reading)
-        return {
+        timelines = {
             m: _MeterTimeline(history[m] if m in full else [r for r in [latest.get(m)] if r is not None])
             for m in meters
         }
+        partial = {cid for (cid, meter) in latest if (cid, meter) not in full}
+        return timelines, {cid for cid, _ in meters} - partial
 
 
 # --- invoices ------------------------------------------------------------------------------

@@ -433,3 +433,22 @@ def test_usual_readings_queue_nothing_and_a_rejected_file_queues_nothing(portal)
     assert alert_mails(portal) == []
     assert rejected(portal, "readings", LEAK + "C1;M1;2026-03-05;1\n")[0].startswith("readings.csv:17: index:")
     assert alert_mails(portal) == []
+
+
+@pytest.mark.parametrize("chunk", [5, 7, 5000])
+def test_a_leak_is_told_once_whether_the_file_spans_chunks_or_comes_in_two_files(portal, monkeypatch, chunk):
+    monkeypatch.setattr(exchange, "CHUNK_ROWS", chunk)
+    history, last = LEAK.rstrip("\n").rsplit("\n", 1)
+    assert load(portal, "readings", history + "\n").alerts == 0  # usual consumption so far
+    assert load(portal, "readings", "contract_number;meter_number;read_on;index\n" + last + "\n").alerts == 1
+    assert len(alert_mails(portal)) == 1
+    assert load(portal, "readings", LEAK).alerts == 0 and len(alert_mails(portal)) == 1
+
+
+@pytest.mark.parametrize("chunk", [4, 5000])
+def test_a_leak_in_a_file_read_in_several_chunks_is_told_once(portal, monkeypatch, chunk):
+    monkeypatch.setattr(exchange, "CHUNK_ROWS", chunk)
+    usual = readings_csv("C1", "M1", "2025-01-05", months=14, per_day=150, last_per_day=150)
+    assert load(portal, "readings", usual.replace("C1;M1;2026-03-01;1063,000", "C1;M1;2026-03-01;1090,000")
+                ).alerts == 1
+    assert len(alert_mails(portal)) == 1
