@@ -771,7 +771,6 @@ class _ReadingsImport(_Importer):
         # utility's contracts, not by the file's rows), for the over-consumption check at the end:
         # True when it must look (an alert seen already, or a history not all in memory).
         self.touched: dict[str, bool] = {}
-        self.seen_contracts: set[str] = set()  # contracts of the earlier chunks
 
     def finish(self) -> None:
         """Over-consumption (loi Warsmann): the alert e-mail for each contract the file touched
@@ -843,18 +842,14 @@ class _ReadingsImport(_Importer):
     def _screen(self, checked: list[tuple[_ReadingRow, Contract]],
                 timelines: dict[tuple[uuid.UUID, str], _MeterTimeline], complete: set[uuid.UUID]) -> None:
         """Spare ``finish`` the reload of a contract this chunk touched when its whole history is
-        in memory (no reading before, or all of it loaded) and shows no over-consumption; a
-        contract seen in another chunk too is always looked at again."""
+        in memory (no reading before, or all of it loaded, earlier chunks' writes included) and
+        shows no over-consumption. Any other touched contract is looked at in ``finish``."""
         histories: dict[uuid.UUID, list[MeterReading]] = {}
         for (contract_id, _meter), timeline in timelines.items():
             histories.setdefault(contract_id, []).extend(timeline.by_day.values())
-        chunk_contracts = {(r.contract_number, c.id) for r, c in checked}
-        for number, contract_id in chunk_contracts:
-            if number not in self.touched or number in self.seen_contracts or contract_id not in complete:
-                continue
-            if alert_period(histories[contract_id], self.today) is None:
-                self.touched[number] = False
-        self.seen_contracts.update(n for n, _ in chunk_contracts)
+        for number, contract_id in {(r.contract_number, c.id) for r, c in checked}:
+            if number in self.touched and contract_id in complete:
+                self.touched[number] = alert_period(histories[contract_id], self.today) is not None
 
     def _dates_fit(self, record: _ReadingRow, contract: Contract) -> bool:
         """The contract's rules on the date (and on the index's digits, for its current meter)."""
