@@ -584,9 +584,9 @@ class _SubscribersImport(_Importer):
             subscriber = existing.get(record.number)
             code_hash = codes.get(record.number)
             if subscriber is None:
-                sent = _sent(record.values["email"]) if "email" in record.values else None
-                new.append(Subscriber(number=record.number, activation_code_hash=code_hash, billing_email=sent,
-                                      **record.values))
+                billing_email = _sent(record.values["email"]) if "email" in record.values else None
+                new.append(Subscriber(number=record.number, activation_code_hash=code_hash,
+                                      billing_email=billing_email, **record.values))
                 self.count(True)
                 continue
             values = dict(record.values)
