@@ -137,3 +137,44 @@ def add_staff(portal: Portal, email: str = "agent@eau-test.example", *, password
                                  staff_id=staff.id))
         uow.commit()
     return staff
+def add_account(portal: Portal, number: str, password: str) -> None:
+    """An account for an existing subscriber (as if they had activated it)."""
+    with portal.uow() as uow:
+        subscriber = uow.subscribers.by_number(number)
+        uow.accounts.add(Account(password_hash=portal.passwords.hash(password), created_at=portal.clock.now(),
+                                 subscriber_id=subscriber.id))
+        uow.commit()
+
+
+def change_email_on_portal(portal: Portal, number: str, new_email: str, password: str) -> None:
+    """The subscriber changes their login e-mail on the portal: asks, then uses the link sent to it."""
+    from portail_domain.accounts import Identity
+    from portail_domain.activation import confirm_email_change, request_email_change
+
+    with portal.uow() as uow:
+        subscriber = uow.subscribers.by_number(number)
+        account = uow.accounts.for_subscriber(subscriber.id)
+        identity = Identity(account=account, subscriber=subscriber, staff=None, session=None)
+        request_email_change(uow, portal.passwords, portal.clock, portal.secrets, portal.config, identity,
+                             new_email, password)
+        uow.commit()
+    with portal.uow() as uow:
+        link = next(e.mail for e in reversed(uow.outbox.pending()) if e.mail.to == new_email)
+    token = re.search(r"jeton=([\w-]+)", link.text).group(1)
+    with portal.uow() as uow:
+        confirm_email_change(uow, portal.clock, token)
+        uow.commit()
+
+
+def readings_csv(contract: str, meter: str, start: str, *, months: int, per_day: int, last_per_day: int) -> str:
+    """A readings file: a reading every 30 days from ``start`` (ISO), ``per_day`` litres a day,
+    ``last_per_day`` in the last period (a leak when it is more than twice ``per_day``)."""
+    from datetime import date, timedelta
+
+    day, litres = date.fromisoformat(start), 1_000_000
+    lines = ["contract_number;meter_number;read_on;index"]
+    for k in range(months + 1):
+        lines.append(f"{contract};{meter};{(day + timedelta(days=30 * k)).isoformat()};"
+                     f"{litres // 1000},{litres % 1000:03d}")
+        litres += 30 * (last_per_day if k == months - 1 else per_day)
+    return "\n".join(lines) + "\n"

@@ -41,6 +41,10 @@ class Subscriber:
     language: Language = Language.FR
     paperless: bool = False  # facture électronique
     activation_code_hash: str | None = None  # a utility-issued random code, hashed
+    # The e-mail the billing system sent last, as it sent it ("" when its cell was empty; None
+    # before any import carried an e-mail): an import applies the file's e-mail only when it
+    # differs from this one, so a change the subscriber made on the portal is not reverted.
+    billing_email: str | None = None
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
 
 

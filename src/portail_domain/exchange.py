@@ -32,10 +32,18 @@ import attrs
 
 from . import errors
 from .accounts import Subscriber, hash_activation_code, normalise_code
-from .contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
+from .contracts import (
+    Contract,
+    MeterReading,
+    ReadingSource,
+    ReadingStatus,
+    Service,
+    alert_period,
+    notify_overconsumption,
+)
 from .documents import AddedBy, FolderKind, ensure_default_folders, store_document
 from .invoices import Invoice
-from .values import EmailAddress, MeterIndex, Money
+from .values import EmailAddress, MeterIndex, Money, normalise_email
 
 if TYPE_CHECKING:
     from .portal import Portal
@@ -46,6 +54,7 @@ security_log = logging.getLogger("portail.security")
 IMPORT_KINDS = ("subscribers", "contracts", "readings", "invoices")
 EXPORT_KINDS = ("payments", "readings", "requests")
 CHUNK_ROWS = 5000  # rows validated and written together; bounds memory
+ALERT_CHUNK = 500  # contracts checked for over-consumption together (their whole history is loaded)
 MAX_PROBLEMS = 50  # problems reported in full; the rest are only counted
 UTILITY_TZ = ZoneInfo("Europe/Paris")  # an export's --since DATE starts at midnight there
 MIN_ACTIVATION_CODE = 8  # utility-issued random codes: shorter ones are guessable
@@ -147,9 +156,11 @@ class ImportSummary:
     created: int
     updated: int
     unchanged: int
+    alerts: int = 0  # over-consumption alerts the imported readings raised (e-mails queued)
 
     def __str__(self) -> str:
-        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        counts = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        return f"{counts}; {self.alerts} over-consumption alert(s) queued" if self.alerts else counts
 
 
 Progress = Callable[[int, int, int], None]  # (bytes read, total bytes or 0, rows read)
@@ -255,6 +266,7 @@ def import_stream(
             rows = importer.run(lines, size, progress)
             if problems:
                 raise problems.rejected(name)
+            importer.finish()  # in the same transaction: all or nothing still holds
             uow.commit()
         except _NotUtf8 as exc:
             importer.discard()
@@ -264,7 +276,7 @@ def import_stream(
             importer.discard()
             raise
     importer.committed()
-    return ImportSummary(kind, rows, importer.created, importer.updated, importer.unchanged)
+    return ImportSummary(kind, rows, importer.created, importer.updated, importer.unchanged, importer.alerts)
 
 
 class _Row(NamedTuple):
@@ -288,7 +300,7 @@ class _Importer:
         self.base_dir = base_dir
         self.now = portal.clock.now()
         self.today = portal.clock.today()
-        self.created = self.updated = self.unchanged = 0
+        self.created = self.updated = self.unchanged = self.alerts = 0
         self.present: set[str] = set()  # the columns the file has; a missing one leaves a field as it is
         self._writer: ThreadPoolExecutor
         self._pending: Future[None] | None = None
@@ -398,6 +410,9 @@ class _Importer:
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()  # re-raises a failed write here
+
+    def finish(self) -> None:
+        """Every row is written and valid: what follows from the whole file, before the commit."""
 
     def discard(self) -> None:
         """The import failed: undo what cannot roll back with the transaction (stored files)."""
@@ -520,6 +535,15 @@ def _mask(email: EmailAddress | None) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+def _sent(email: EmailAddress | None) -> str:
+    """How ``Subscriber.billing_email`` keeps what the billing system sent ("" for an empty cell)."""
+    return email.address if email is not None else ""
+
+
+def _spelling(email: EmailAddress | None) -> str | None:
+    return email.address if email is not None else None
+
+
 class _SubscribersImport(_Importer):
     kind = "subscribers"
     key_column = "subscriber_number"
@@ -560,23 +584,50 @@ class _SubscribersImport(_Importer):
             subscriber = existing.get(record.number)
             code_hash = codes.get(record.number)
             if subscriber is None:
-                new.append(Subscriber(number=record.number, activation_code_hash=code_hash, **record.values))
+                billing_email = _sent(record.values["email"]) if "email" in record.values else None
+                new.append(Subscriber(number=record.number, activation_code_hash=code_hash,
+                                      billing_email=billing_email, **record.values))
                 self.count(True)
                 continue
-            old_email, new_email = subscriber.email, record.values.get("email", subscriber.email)
-            differs = _changed(subscriber, record.values)
-            if old_email is not None and new_email is not None and old_email.address != new_email.address:
-                subscriber.email = new_email  # same comparison form, new spelling: still an update
-                differs = True
-            if old_email != new_email:
-                self.email_changes.append((record.number, _mask(old_email), _mask(new_email)))
+            values = dict(record.values)
+            has_email = "email" in values
+            sent = values.pop("email", None)
+            differs = _changed(subscriber, values)
+            remembered = False  # only what billing sent changed: written, but not an update of the data
+            if has_email:
+                shown, remembered = self._merge_email(subscriber, sent)
+                differs = differs or shown
             if code_hash is not None:
                 subscriber.activation_code_hash = code_hash
                 differs = True
-            if differs:
+            if differs or remembered:
                 changed.append(subscriber)
             self.count(False if differs else None)
         self._write(self.exchange.save_subscribers, new, changed)
+
+    def _merge_email(self, subscriber: Subscriber, sent: EmailAddress | None) -> tuple[bool, bool]:
+        """A three-way merge of the e-mail on file: (the e-mail on file changed, what billing sent changed).
+
+        The file's e-mail is applied only when it differs from what the billing system sent
+        last time (it changed it on purpose); otherwise the e-mail on file stays, so a change the
+        subscriber made on the portal survives the nightly import. Before any import carried an
+        e-mail (``billing_email`` unknown), the file's e-mail is applied, as it always was.
+        """
+        last = subscriber.billing_email
+        old = subscriber.email
+        differs = False
+        if last is None or normalise_email(last) != (sent.normalised if sent else ""):
+            if old != sent:  # EmailAddress compares the normalised forms
+                self.email_changes.append((subscriber.number, _mask(old), _mask(sent)))
+            if _spelling(old) != _spelling(sent):
+                subscriber.email = sent
+                differs = True
+        elif old is not None and old == sent and old.address != sent.address:  # type: ignore[union-attr]
+            subscriber.email = sent  # billing's new spelling of the same address
+            differs = True
+        remembered = last != _sent(sent)
+        subscriber.billing_email = _sent(sent)
+        return differs, remembered
 
     def _hash_codes(self, records: list[_SubscriberRow], existing: dict[str, Subscriber]) -> dict[str, str]:
         """The stored form of the codes that are new or differ.
@@ -714,6 +765,25 @@ class _ReadingsImport(_Importer):
     required = ("contract_number", "meter_number", "read_on", "index")
     _source = staticmethod(_choice(ReadingSource))
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        # The contracts whose readings this file created or changed (numbers: bounded by the
+        # utility's contracts, not by the file's rows), for the over-consumption check at the end:
+        # True when it must look (an alert seen already, or a history not all in memory).
+        self.touched: dict[str, bool] = {}
+
+    def finish(self) -> None:
+        """Over-consumption (loi Warsmann): the alert e-mail for each contract the file touched
+        whose latest period is abnormal and not told yet, ``ALERT_CHUNK`` contracts at a time.
+
+        A contract whose whole history was in memory while its chunk was written, and showed no
+        alert, is not loaded again (``notify_overconsumption`` would find nothing either)."""
+        numbers = sorted(n for n, look in self.touched.items() if look)
+        for start in range(0, len(numbers), ALERT_CHUNK):
+            contracts = self.exchange.contracts_by_number(numbers[start:start + ALERT_CHUNK])
+            notices = notify_overconsumption(self.uow, self.portal.clock, self.portal.config, contracts.values())
+            self.alerts += len(notices)
+
     def parse(self, row: _Row) -> _ReadingRow | None:
         before = self.problems.count
         number = self.text(row, "contract_number", max_length=32, required=True)
@@ -742,7 +812,7 @@ class _ReadingsImport(_Importer):
                                   f"unknown contract {record.contract_number!r} (import contracts first)")
             elif self._dates_fit(record, contract):
                 checked.append((record, contract))
-        timelines = self._timelines(checked)
+        timelines, complete = self._timelines(checked)
         new: list[MeterReading] = []
         changed: list[MeterReading] = []
         for record, contract in checked:
@@ -757,14 +827,29 @@ class _ReadingsImport(_Importer):
                                        status=ReadingStatus.VALIDATED, recorded_at=self.now)
                 new.append(reading)
                 self.count(True)
+                self.touched[record.contract_number] = True
             elif _changed(reading, {"index": record.index, "source": record.source or reading.source,
                                     "status": ReadingStatus.VALIDATED}):
                 changed.append(reading)
                 self.count(False)
+                self.touched[record.contract_number] = True
             else:
                 self.count(None)
             timeline.put(reading)
+        self._screen(checked, timelines, complete)
         self._write(self.exchange.save_readings, new, changed)
+
+    def _screen(self, checked: list[tuple[_ReadingRow, Contract]],
+                timelines: dict[tuple[uuid.UUID, str], _MeterTimeline], complete: set[uuid.UUID]) -> None:
+        """Spare ``finish`` the reload of a contract this chunk touched when its whole history is
+        in memory (no reading before, or all of it loaded, earlier chunks' writes included) and
+        shows no over-consumption. Any other touched contract is looked at in ``finish``."""
+        histories: dict[uuid.UUID, list[MeterReading]] = {}
+        for (contract_id, _meter), timeline in timelines.items():
+            histories.setdefault(contract_id, []).extend(timeline.by_day.values())
+        for number, contract_id in {(r.contract_number, c.id) for r, c in checked}:
+            if number in self.touched and contract_id in complete:
+                self.touched[number] = alert_period(histories[contract_id], self.today) is not None
 
     def _dates_fit(self, record: _ReadingRow, contract: Contract) -> bool:
         """The contract's rules on the date (and on the index's digits, for its current meter)."""
@@ -798,9 +883,12 @@ class _ReadingsImport(_Importer):
             return False
         return True
 
-    def _timelines(self, checked: list[tuple[_ReadingRow, Contract]]) -> dict[tuple[uuid.UUID, str], _MeterTimeline]:
+    def _timelines(self, checked: list[tuple[_ReadingRow, Contract]],
+                   ) -> tuple[dict[tuple[uuid.UUID, str], _MeterTimeline], set[uuid.UUID]]:
         """What each meter already has: its latest reading, or its whole history when a row
-        of the chunk is not after that latest reading (an update, or a reading slotted in)."""
+        of the chunk is not after that latest reading (an update, or a reading slotted in).
+        Also the contracts whose every reading is in these timelines (every meter with
+        readings had none, or all of them loaded)."""
         meters = {(c.id, r.meter_number) for r, c in checked}
         latest = self.exchange.latest_readings({cid for cid, _ in meters})
         full = {
@@ -814,10 +902,12 @@ class _ReadingsImport(_Importer):
                 pair = (reading.contract_id, reading.meter_number)
                 if pair in history:
                     history[pair].append(reading)
-        return {
+        timelines = {
             m: _MeterTimeline(history[m] if m in full else [r for r in [latest.get(m)] if r is not None])
             for m in meters
         }
+        partial = {cid for (cid, meter) in latest if (cid, meter) not in full}
+        return timelines, {cid for cid, _ in meters} - partial
 
 
 # --- invoices ------------------------------------------------------------------------------

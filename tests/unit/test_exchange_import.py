@@ -15,8 +15,8 @@ from portail_domain import exchange
 from portail_domain.accounts import Account, hash_activation_code
 from portail_domain.documents import FolderKind
 from portail_domain.exchange import ImportRejected, import_stream
-from portail_domain.values import Money
-from tests.support import add_subscriber, make_portal
+from portail_domain.values import EmailAddress, Money
+from tests.support import add_account, add_subscriber, change_email_on_portal, make_portal, readings_csv
 
 SUBSCRIBERS = "subscriber_number;name;email;activation_code\n100001;Marie Dupont;marie@example.org;\n"
 CONTRACTS = "contract_number;subscriber_number;service;supply_address;meter_number;start_date\n" \
@@ -329,3 +329,126 @@ def test_exports_on_the_fakes_match_the_documented_order_and_filter(portal):
     out = io.StringIO()
     assert export_csv(portal, "requests", out) == 0 and out.getvalue() == (
         "reference;subscriber_number;contract_number;category;status;subject;created_at;updated_at\n")
+
+
+# --- subscribers: the e-mail on file, a three-way merge --------------------------------------
+
+MARIE = "subscriber_number;name;email\n100001;Marie Dupont;{}\n"
+PASSWORD = "une-phrase-de-passe-solide"
+
+
+def email_on_file(portal, number="100001"):
+    with portal.uow() as uow:
+        return str(uow.subscribers.by_number(number).email)
+
+
+def test_an_e_mail_the_subscriber_changed_on_the_portal_survives_the_same_file(memory_portal, caplog):
+    load(memory_portal, "subscribers", MARIE.format("marie@example.org"))
+    add_account(memory_portal, "100001", PASSWORD)
+    change_email_on_portal(memory_portal, "100001", "marie.perso@example.net", PASSWORD)
+    assert email_on_file(memory_portal) == "marie.perso@example.net"
+    with caplog.at_level(logging.INFO, logger="portail.security"):
+        again = load(memory_portal, "subscribers", MARIE.format("marie@example.org"))
+    assert str(again) == "0 created, 0 updated, 1 unchanged"
+    assert email_on_file(memory_portal) == "marie.perso@example.net"
+    assert not [r for r in caplog.records if r.name == "portail.security"]
+    # The billing system changes it on purpose: applied (and logged), then kept.
+    with caplog.at_level(logging.INFO, logger="portail.security"):
+        assert load(memory_portal, "subscribers", MARIE.format("m.dupont@example.com")).updated == 1
+    assert email_on_file(memory_portal) == "m.dupont@example.com"
+    assert [r.getMessage() for r in caplog.records if r.name == "portail.security"] == [
+        "import: e-mail on file of subscriber 100001 changed from m***@example.net to m***@example.com"]
+    assert load(memory_portal, "subscribers", MARIE.format("m.dupont@example.com")).unchanged == 1
+
+
+def test_the_first_import_over_an_existing_subscriber_applies_the_file_then_remembers_it(memory_portal):
+    add_subscriber(memory_portal, "100001", email="marie@example.org")  # no import yet: nothing remembered
+    assert load(memory_portal, "subscribers", MARIE.format("m.d@example.net")).updated == 1
+    assert email_on_file(memory_portal) == "m.d@example.net"
+    assert load(memory_portal, "subscribers", MARIE.format("m.d@example.net")).unchanged == 1
+
+
+def test_an_empty_e_mail_cell_keeps_the_address_the_subscriber_gave_on_the_portal(memory_portal):
+    load(memory_portal, "subscribers", MARIE.format(""))
+    with memory_portal.uow() as uow:  # the subscriber set an e-mail on the portal (claimed with a code)
+        subscriber = uow.subscribers.by_number("100001")
+        subscriber.email = EmailAddress.parse("marie@example.org")
+        uow.subscribers.update(subscriber)
+        uow.commit()
+    assert load(memory_portal, "subscribers", MARIE.format("")).unchanged == 1
+    assert email_on_file(memory_portal) == "marie@example.org"
+
+
+emails = st.sampled_from(["", "a@example.org", "A@Example.org", "b@example.org", "c@example.net"])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(emails, st.one_of(st.none(), emails)), min_size=1, max_size=6))
+def test_the_file_wins_exactly_when_billing_changed_its_e_mail(steps):
+    """Each step: the billing file's e-mail, then maybe a change on the portal."""
+    portal = make_portal(MemoryDatabase(), FixedClock(datetime(2026, 3, 10, 9, 30, tzinfo=UTC)))
+    last_sent, expected = None, None
+    for sent, portal_change in steps:
+        load(portal, "subscribers", MARIE.format(sent))
+        if last_sent is None or sent.casefold() != last_sent.casefold():
+            expected = sent.casefold() or None
+        elif expected is not None and sent and sent.casefold() == expected:
+            expected = sent.casefold()
+        on_file = email_on_file(portal)
+        assert (on_file.casefold() if on_file != "None" else None) == expected
+        last_sent = sent
+        assert load(portal, "subscribers", MARIE.format(sent)).unchanged == 1  # the same file twice
+        if portal_change:
+            with portal.uow() as uow:
+                subscriber = uow.subscribers.by_number("100001")
+                subscriber.email = EmailAddress.parse(portal_change)
+                uow.subscribers.update(subscriber)
+                uow.commit()
+            expected = portal_change.casefold()
+
+
+# --- readings: over-consumption alerts (loi Warsmann) ----------------------------------------
+
+LEAK = readings_csv("C1", "M1", "2025-01-05", months=14, per_day=150, last_per_day=400)  # the last reading: 2026-03-01
+
+
+def alert_mails(portal):
+    with portal.uow() as uow:
+        return [e.mail for e in uow.outbox.pending() if "C1" in e.mail.text]
+
+
+def test_imported_readings_with_a_leak_queue_one_alert_and_the_same_file_again_none(portal):
+    summary = load(portal, "readings", LEAK)
+    assert summary.created == 15 and summary.alerts == 1
+    assert str(summary) == "15 created, 0 updated, 0 unchanged; 1 over-consumption alert(s) queued"
+    [mail] = alert_mails(portal)
+    assert mail.to == "marie@example.org"
+    again = load(portal, "readings", LEAK)
+    assert str(again) == "0 created, 0 updated, 15 unchanged" and len(alert_mails(portal)) == 1
+
+
+def test_usual_readings_queue_nothing_and_a_rejected_file_queues_nothing(portal):
+    assert load(portal, "readings", readings_csv("C1", "M1", "2025-01-05", months=14, per_day=150,
+                                                 last_per_day=290)).alerts == 0
+    assert alert_mails(portal) == []
+    assert rejected(portal, "readings", LEAK + "C1;M1;2026-03-05;1\n")[0].startswith("readings.csv:17: index:")
+    assert alert_mails(portal) == []
+
+
+@pytest.mark.parametrize("chunk", [5, 7, 5000])
+def test_a_leak_is_told_once_whether_the_file_spans_chunks_or_comes_in_two_files(portal, monkeypatch, chunk):
+    monkeypatch.setattr(exchange, "CHUNK_ROWS", chunk)
+    history, last = LEAK.rstrip("\n").rsplit("\n", 1)
+    assert load(portal, "readings", history + "\n").alerts == 0  # usual consumption so far
+    assert load(portal, "readings", "contract_number;meter_number;read_on;index\n" + last + "\n").alerts == 1
+    assert len(alert_mails(portal)) == 1
+    assert load(portal, "readings", LEAK).alerts == 0 and len(alert_mails(portal)) == 1
+
+
+@pytest.mark.parametrize("chunk", [4, 5000])
+def test_a_leak_in_a_file_read_in_several_chunks_is_told_once(portal, monkeypatch, chunk):
+    monkeypatch.setattr(exchange, "CHUNK_ROWS", chunk)
+    usual = readings_csv("C1", "M1", "2025-01-05", months=14, per_day=150, last_per_day=150)
+    assert load(portal, "readings", usual.replace("C1;M1;2026-03-01;1063,000", "C1;M1;2026-03-01;1090,000")
+                ).alerts == 1
+    assert len(alert_mails(portal)) == 1

@@ -40,6 +40,7 @@ def subscriber_to_row(s: Subscriber) -> dict[str, Any]:
         "language": s.language.value,
         "paperless": s.paperless,
         "activation_code_hash": s.activation_code_hash,
+        "billing_email": s.billing_email,
     }
 
 
@@ -56,6 +57,7 @@ def subscriber_from_row(r: Row) -> Subscriber:
         language=Language(r["language"]),
         paperless=r["paperless"],
         activation_code_hash=r["activation_code_hash"],
+        billing_email=r["billing_email"],
     )
 
 

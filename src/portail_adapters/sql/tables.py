@@ -45,6 +45,7 @@ subscribers = Table(
     Column("language", String(2), nullable=False, default="fr"),
     Column("paperless", Boolean, nullable=False, default=False),
     Column("activation_code_hash", String(200), index=True),
+    Column("billing_email", String(254)),  # the e-mail the billing system sent last ("" for none)
 )
 
 staff_users = Table(
