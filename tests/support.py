@@ -137,6 +137,11 @@ def add_staff(portal: Portal, email: str = "agent@eau-test.example", *, password
                                  staff_id=staff.id))
         uow.commit()
     return staff
+
+
+# --- import / export (issue 4) ----------------------------------------------------------------
+
+
 def add_account(portal: Portal, number: str, password: str) -> None:
     """An account for an existing subscriber (as if they had activated it)."""
     with portal.uow() as uow:
