@@ -462,12 +462,15 @@ def notify_overconsumption(
         if notice.key in told:
             continue
         subscriber = uow.subscribers.get(contract.subscriber_id)
+        mail = None
         if subscriber is not None and subscriber.email is not None:
             mail = overconsumption_mail(subscriber, alert, config)
-            uow.outbox.add(mail, clock.now())
             notice.emailed_to = mail.to
-        uow.overconsumption_notices.add(notice)
         told.add(notice.key)
+        if not uow.overconsumption_notices.claim(notice):
+            continue  # a concurrent transaction told this period first: tell it once
+        if mail is not None:
+            uow.outbox.add(mail, clock.now())
         notices.append(notice)
     return notices
 

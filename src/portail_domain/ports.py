@@ -217,7 +217,11 @@ class ReadingRepository(Protocol):
 class OverconsumptionNoticeRepository(Protocol):
     """Which over-consumption periods the subscriber was already told about."""
 
-    def add(self, notice: OverconsumptionNotice) -> None: ...
+    def claim(self, notice: OverconsumptionNotice) -> bool:
+        """Record ``notice`` unless its period is already recorded (by this or a concurrent
+        transaction, which this one waits for); True only when this call recorded it."""
+        ...
+
     def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> Sequence[OverconsumptionNotice]: ...
 
 

@@ -55,17 +55,61 @@ def test_a_notice_round_trips_and_is_unique_per_period(uow_factory):
         (contract,) = contracts(uow, 1)
         notice = OverconsumptionNotice(contract.id, "M1", date(2025, 10, 1), date(2026, 1, 1), 91_000, NOW,
                                        emailed_to="marie@example.org")
-        uow.overconsumption_notices.add(notice)
+        assert uow.overconsumption_notices.claim(notice) is True
         uow.commit()
     with uow_factory() as uow:
         (back,) = uow.overconsumption_notices.for_contracts([contract.id])
         assert back.key == notice.key and back.litres == 91_000 and back.notified_at == NOW
         assert back.emailed_to == "marie@example.org"
-    with pytest.raises(Exception):  # noqa: B017 - the backend's own integrity error
-        with uow_factory() as uow:
-            uow.overconsumption_notices.add(OverconsumptionNotice(contract.id, "M1", date(2025, 10, 1),
-                                                                  date(2026, 1, 1), 1, NOW))
+    with uow_factory() as uow:
+        again = OverconsumptionNotice(contract.id, "M1", date(2025, 10, 1), date(2026, 1, 1), 1, NOW)
+        assert uow.overconsumption_notices.claim(again) is False  # one notice per period, no error
+        uow.commit()
+    with uow_factory() as uow:
+        assert [n.litres for n in uow.overconsumption_notices.for_contracts([contract.id])] == [91_000]
+
+
+def test_two_transactions_telling_the_same_period_record_it_once(engine):
+    """The second waits for the first, then records nothing (no integrity error, so no 500)."""
+    import threading
+
+    from portail_adapters.sql import SqlUnitOfWorkFactory
+
+    factory = SqlUnitOfWorkFactory(engine)
+    with factory() as uow:
+        (contract,) = contracts(uow, 1)
+        uow.commit()
+
+    def notice():
+        return OverconsumptionNotice(contract.id, "M1", date(2025, 10, 1), date(2026, 1, 1), 91_000, NOW)
+
+    first_claimed, release = threading.Event(), threading.Event()
+    results: dict[str, bool] = {}
+
+    def first():
+        with factory() as uow:
+            results["first"] = uow.overconsumption_notices.claim(notice())
+            first_claimed.set()
+            release.wait(10)
             uow.commit()
+
+    def second():
+        first_claimed.wait(10)
+        with factory() as uow:
+            results["second"] = uow.overconsumption_notices.claim(notice())
+            uow.commit()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    first_claimed.wait(10)
+    threading.Event().wait(0.3)  # the second is now waiting on the first's lock
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert results == {"first": True, "second": False}
+    with factory() as uow:
+        assert len(uow.overconsumption_notices.for_contracts([contract.id])) == 1
 
 
 def test_a_concurrent_reading_on_the_same_day_is_refused_by_its_rule(uow_factory):

@@ -172,10 +172,11 @@ class MemoryReadings(_Table):
 
 
 class MemoryOverconsumptionNotices(_Table):
-    def add(self, notice: OverconsumptionNotice) -> None:
+    def claim(self, notice: OverconsumptionNotice) -> bool:
         if any(n.key == notice.key for n in self.rows.values()):
-            raise DuplicateKey("one notice per period")
+            return False
         self._insert(notice)
+        return True
 
     def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[OverconsumptionNotice]:
         wanted = set(contract_ids)

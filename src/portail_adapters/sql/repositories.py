@@ -178,6 +178,16 @@ class SqlOverconsumptionNotices(_Repository[OverconsumptionNotice]):
     to_row = staticmethod(m.notice_to_row)
     from_row = staticmethod(m.notice_from_row)
 
+    def claim(self, notice: OverconsumptionNotice) -> bool:
+        # ON CONFLICT DO NOTHING: a concurrent transaction recording the same period makes this
+        # one wait, then insert nothing, instead of failing on the unique constraint.
+        insert_ = postgresql_insert if self.connection.dialect.name == "postgresql" else sqlite_insert
+        c = self.table.c
+        statement = insert_(self.table).values(m.notice_to_row(notice)).on_conflict_do_nothing(
+            index_elements=[c.contract_id, c.meter_number, c.period_start, c.period_end]
+        ).returning(c.id)  # (psycopg reports no rowcount here; RETURNING says whether a row went in)
+        return self.connection.execute(statement).first() is not None
+
     def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[OverconsumptionNotice]:
         return sorted(self._all_in("contract_id", contract_ids), key=lambda n: n.notified_at)
 
