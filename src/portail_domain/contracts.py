@@ -18,10 +18,9 @@ import attrs
 from . import errors
 from .accounts import Language, Subscriber
 from .documents import (
-    QUOTA,
     AddedBy,
     FolderKind,
-    QuotaExceeded,
+    check_quota,
     detect_content_type,
     ensure_default_folders,
     store_document,
@@ -629,9 +628,7 @@ def submit_reading(
 
 def _store_photo(uow: UnitOfWork, files: FileStore, clock: Clock, contract: Contract, reading: MeterReading,
                  photo: bytes, content_type: str, extension: str) -> str:
-    used = uow.documents.bytes_used(contract.subscriber_id, AddedBy.SUBSCRIBER)
-    if used + len(photo) > QUOTA:  # a meter photo is one of the subscriber's own uploads
-        raise QuotaExceeded(used=used, quota=QUOTA)
+    check_quota(uow, contract.subscriber_id, len(photo))  # a meter photo is one of the subscriber's uploads
     folders = ensure_default_folders(uow, contract.subscriber_id)
     uploads = next(f for f in folders if f.kind == FolderKind.UPLOADS and f.parent_id is None)
     document = store_document(

@@ -120,6 +120,19 @@ def default_folder(uow: UnitOfWork, subscriber_id: uuid.UUID, kind: FolderKind) 
     return next(f for f in ensure_default_folders(uow, subscriber_id) if f.kind is kind and f.parent_id is None)
 
 
+def check_quota(uow: UnitOfWork, subscriber_id: uuid.UUID, size: int, quota: int | None = None) -> None:
+    """Refuse ``size`` more bytes of the subscriber's own uploads past ``quota`` (default ``QUOTA``).
+
+    The subscriber's row is locked first (``FOR UPDATE`` on PostgreSQL), so two uploads at the
+    same moment are counted one after the other and cannot both slip under the quota.
+    """
+    quota = QUOTA if quota is None else quota
+    uow.subscribers.lock(subscriber_id)
+    used = uow.documents.bytes_used(subscriber_id, AddedBy.SUBSCRIBER)
+    if used + size > quota:
+        raise QuotaExceeded(used=used, quota=quota)
+
+
 def new_storage_key(document_id: uuid.UUID) -> str:
     """Storage keys are generated, never taken from a file name."""
     return f"documents/{document_id.hex[:2]}/{document_id.hex}"
@@ -361,9 +374,7 @@ def upload_document(
         folder = _own_folder(uow, subscriber_id, folder_id)
         inspected = inspect_file(data, max_size=max_size)
         if added_by is AddedBy.SUBSCRIBER and quota is not None:
-            used = uow.documents.bytes_used(subscriber_id, AddedBy.SUBSCRIBER)
-            if used + inspected.size > quota:
-                raise QuotaExceeded(used=used, quota=quota)
+            check_quota(uow, subscriber_id, inspected.size, quota)
         document = store_document(
             uow, files, portal.clock, subscriber_id=subscriber_id, folder_id=folder.id,
             filename=clean_filename(filename, inspected.content_type), content_type=inspected.content_type,

@@ -18,11 +18,10 @@ from . import errors
 from .accounts import StaffUser, Subscriber
 from .contracts import Contract, own_contract
 from .documents import (
-    QUOTA,
     AddedBy,
     Document,
     FolderKind,
-    QuotaExceeded,
+    check_quota,
     default_folder,
     discard_object,
     inspect_file,
@@ -216,9 +215,7 @@ def _store_attachment(portal: Portal, uow: UnitOfWork, subscriber_id: uuid.UUID,
     if portal.files is None:
         raise errors.StorageError("no file store is configured")
     inspected = inspect_file(attachment.data)
-    used = uow.documents.bytes_used(subscriber_id, AddedBy.SUBSCRIBER)
-    if used + inspected.size > QUOTA:
-        raise QuotaExceeded(used=used, quota=QUOTA)
+    check_quota(uow, subscriber_id, inspected.size)
     folder = default_folder(uow, subscriber_id, FolderKind.UPLOADS)
     document = store_document(
         uow, portal.files, portal.clock, subscriber_id=subscriber_id, folder_id=folder.id,

@@ -132,11 +132,11 @@ def test_the_photo_is_kept_in_mes_envois_and_named_on_the_reading(memory_portal)
 
 
 def test_a_photo_over_the_upload_quota_is_refused_and_nothing_is_saved(memory_portal, monkeypatch):
-    import portail_domain.contracts as contracts_module
+    import portail_domain.documents as documents_module
     from portail_domain.documents import QuotaExceeded
 
     subscriber, contract, _ = setup_contract(memory_portal)
-    monkeypatch.setattr(contracts_module, "QUOTA", len(PNG) - 1)
+    monkeypatch.setattr(documents_module, "QUOTA", len(PNG) - 1)
     before = state(memory_portal)
     with pytest.raises(QuotaExceeded):
         submit(memory_portal, subscriber, index="230", read_on=date(2026, 2, 1), photo=PNG)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import portail_domain.documents as documents_module
 from portail_domain import errors
 from portail_domain import requests_use_cases as rq
 from portail_domain.accounts import Language, StaffUser
@@ -202,9 +203,9 @@ def test_refused_attachment_keeps_nothing(memory_portal):
 
 def test_attachment_over_the_quota_is_refused(memory_portal, monkeypatch):
     marie = add_subscriber(memory_portal)
-    monkeypatch.setattr(rq, "QUOTA", len(PDF) * 2 - 1)
+    monkeypatch.setattr(documents_module, "QUOTA", len(PDF) * 2 - 1)
     file(memory_portal, marie, attachment=rq.Attachment("a.pdf", io.BytesIO(PDF)))
-    with pytest.raises(rq.QuotaExceeded):
+    with pytest.raises(documents_module.QuotaExceeded):
         file(memory_portal, marie, attachment=rq.Attachment("b.pdf", io.BytesIO(PDF)))
     assert len(rq.list_requests(memory_portal, marie.id)) == 1
     assert QUOTA == 200 * 1024 * 1024

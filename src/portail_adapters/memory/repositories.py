@@ -83,6 +83,9 @@ class _Table:
 
 
 class MemorySubscribers(_Table):
+    def lock(self, subscriber_id: uuid.UUID) -> Subscriber | None:
+        return self.get(subscriber_id)  # one unit of work at a time publishes: nothing to wait for
+
     def by_number(self, number: str) -> Subscriber | None:
         return self.one(number=number)
 

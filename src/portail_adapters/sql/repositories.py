@@ -79,6 +79,10 @@ class SqlSubscribers(_Repository[Subscriber]):
     def by_number(self, number: str) -> Subscriber | None:
         return self._one(select(self.table).where(self.table.c.number == number))
 
+    def lock(self, subscriber_id: uuid.UUID) -> Subscriber | None:
+        # FOR UPDATE on PostgreSQL; SQLite transactions are already exclusive (BEGIN IMMEDIATE).
+        return self._one(select(self.table).where(self.table.c.id == subscriber_id).with_for_update())
+
     def by_email(self, normalised_email: str) -> list[Subscriber]:
         q = select(self.table).where(self.table.c.email_normalised == normalised_email).order_by(self.table.c.number)
         return self._all(q)

@@ -1,0 +1,73 @@
+"""Two uploads at the same moment are counted one after the other against the quota."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from portail_adapters.sql import SqlUnitOfWorkFactory
+from portail_domain.accounts import Subscriber
+from portail_domain.documents import AddedBy, Document, QuotaExceeded, check_quota, ensure_default_folders
+
+NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+
+
+def test_simultaneous_uploads_cannot_both_slip_under_the_quota(engine):
+    factory = SqlUnitOfWorkFactory(engine)
+    with factory() as uow:
+        subscriber = Subscriber("100001", "Marie Dupont")
+        uow.subscribers.add(subscriber)
+        folder = ensure_default_folders(uow, subscriber.id)[3]
+        uow.commit()
+
+    def upload(uow, size):
+        check_quota(uow, subscriber.id, size, quota=1000)
+        document_id = uuid.uuid4()
+        uow.documents.add(Document(subscriber.id, folder.id, "a.pdf", "application/pdf", size, "0" * 64,
+                                   f"documents/{document_id.hex[:2]}/{document_id.hex}", AddedBy.SUBSCRIBER,
+                                   NOW, id=document_id))
+
+    first_checked, release = threading.Event(), threading.Event()
+    outcome: dict[str, str] = {}
+
+    def first():
+        with factory() as uow:
+            upload(uow, 600)
+            first_checked.set()
+            release.wait(10)
+            uow.commit()
+            outcome["first"] = "stored"
+
+    def second():
+        first_checked.wait(10)
+        with factory() as uow:
+            try:
+                upload(uow, 600)  # waits for the first, then sees its 600 bytes
+                uow.commit()
+                outcome["second"] = "stored"
+            except QuotaExceeded:
+                outcome["second"] = "refused"
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    first_checked.wait(10)
+    threading.Event().wait(0.3)  # the second is now waiting for the first's lock
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert outcome == {"first": "stored", "second": "refused"}
+    with factory() as uow:
+        assert uow.documents.bytes_used(subscriber.id, AddedBy.SUBSCRIBER) == 600
+
+
+def test_the_quota_counts_only_the_subscribers_own_uploads(memory_portal):
+    with memory_portal.uow() as uow:
+        subscriber = Subscriber("100001", "Marie Dupont")
+        uow.subscribers.add(subscriber)
+        check_quota(uow, subscriber.id, 1000, quota=1000)  # exactly at the quota is allowed
+        with pytest.raises(QuotaExceeded):
+            check_quota(uow, subscriber.id, 1001, quota=1000)
