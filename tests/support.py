@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
+from typing import Any
 
 from starlette.testclient import TestClient
 
@@ -183,3 +186,42 @@ def readings_csv(contract: str, meter: str, start: str, *, months: int, per_day:
                      f"{litres // 1000},{litres % 1000:03d}")
         litres += 30 * (last_per_day if k == months - 1 else per_day)
     return "\n".join(lines) + "\n"
+
+
+# --- races between two transactions ----------------------------------------------------------
+
+
+def run_while_held(first: Callable[[Callable[[], None]], Any], second: Callable[[], Any], *,
+                   pause: float = 0.3) -> tuple[Any, Any]:
+    """Race two transactions on the same rows, deterministically.
+
+    ``first(hold)`` does its work in a transaction and calls ``hold()`` before committing;
+    ``hold`` returns once ``second()`` has started and had ``pause`` seconds to reach the rows
+    the first one holds. Returns both results; re-raises what either of them raised.
+    """
+    held, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+    failures: list[BaseException] = []
+
+    def hold() -> None:
+        held.set()
+        release.wait(10)
+
+    def run(name: str, work: Callable[..., Any], *args: Any) -> None:
+        try:
+            results[name] = work(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            failures.append(exc)
+
+    first_thread = threading.Thread(target=run, args=("first", first, hold))
+    first_thread.start()
+    held.wait(10)
+    second_thread = threading.Thread(target=run, args=("second", second))
+    second_thread.start()
+    threading.Event().wait(pause)  # the second is now waiting for what the first holds
+    release.set()
+    first_thread.join(30)
+    second_thread.join(30)
+    if failures:
+        raise failures[0]
+    return results["first"], results["second"]

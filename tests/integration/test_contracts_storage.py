@@ -71,9 +71,8 @@ def test_a_notice_round_trips_and_is_unique_per_period(uow_factory):
 
 def test_two_transactions_telling_the_same_period_record_it_once(engine):
     """The second waits for the first, then records nothing (no integrity error, so no 500)."""
-    import threading
-
     from portail_adapters.sql import SqlUnitOfWorkFactory
+    from tests.support import run_while_held
 
     factory = SqlUnitOfWorkFactory(engine)
     with factory() as uow:
@@ -83,31 +82,15 @@ def test_two_transactions_telling_the_same_period_record_it_once(engine):
     def notice():
         return OverconsumptionNotice(contract.id, "M1", date(2025, 10, 1), date(2026, 1, 1), 91_000, NOW)
 
-    first_claimed, release = threading.Event(), threading.Event()
-    results: dict[str, bool] = {}
-
-    def first():
+    def claim(hold=None):
         with factory() as uow:
-            results["first"] = uow.overconsumption_notices.claim(notice())
-            first_claimed.set()
-            release.wait(10)
+            claimed = uow.overconsumption_notices.claim(notice())
+            if hold is not None:
+                hold()
             uow.commit()
+            return claimed
 
-    def second():
-        first_claimed.wait(10)
-        with factory() as uow:
-            results["second"] = uow.overconsumption_notices.claim(notice())
-            uow.commit()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    first_claimed.wait(10)
-    threading.Event().wait(0.3)  # the second is now waiting on the first's lock
-    release.set()
-    for thread in threads:
-        thread.join(30)
-    assert results == {"first": True, "second": False}
+    assert run_while_held(claim, claim) == (True, False)
     with factory() as uow:
         assert len(uow.overconsumption_notices.for_contracts([contract.id])) == 1
 

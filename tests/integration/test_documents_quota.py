@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -11,6 +10,7 @@ import pytest
 from portail_adapters.sql import SqlUnitOfWorkFactory
 from portail_domain.accounts import Subscriber
 from portail_domain.documents import AddedBy, Document, QuotaExceeded, check_quota, ensure_default_folders
+from tests.support import run_while_held
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 
@@ -30,36 +30,23 @@ def test_simultaneous_uploads_cannot_both_slip_under_the_quota(engine):
                                    f"documents/{document_id.hex[:2]}/{document_id.hex}", AddedBy.SUBSCRIBER,
                                    NOW, id=document_id))
 
-    first_checked, release = threading.Event(), threading.Event()
-    outcome: dict[str, str] = {}
-
-    def first():
+    def first(hold):
         with factory() as uow:
             upload(uow, 600)
-            first_checked.set()
-            release.wait(10)
+            hold()
             uow.commit()
-            outcome["first"] = "stored"
+            return "stored"
 
     def second():
-        first_checked.wait(10)
         with factory() as uow:
             try:
                 upload(uow, 600)  # waits for the first, then sees its 600 bytes
-                uow.commit()
-                outcome["second"] = "stored"
             except QuotaExceeded:
-                outcome["second"] = "refused"
+                return "refused"
+            uow.commit()
+            return "stored"
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    first_checked.wait(10)
-    threading.Event().wait(0.3)  # the second is now waiting for the first's lock
-    release.set()
-    for thread in threads:
-        thread.join(30)
-    assert outcome == {"first": "stored", "second": "refused"}
+    assert run_while_held(first, second) == ("stored", "refused")
     with factory() as uow:
         assert uow.documents.bytes_used(subscriber.id, AddedBy.SUBSCRIBER) == 600
 
