@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from portail_adapters.memory import MemoryDatabase
 from portail_adapters.payment import soap
 from portail_adapters.payment.payfip import PayfipGateway
-from portail_adapters.payment.payfip_standin import StandinServer, fault_xml
+from portail_adapters.payment.payfip_standin import StandinServer, fault_xml, response_xml
 from portail_domain.errors import GatewayError
 from portail_domain.invoices import PaymentStatus
 from portail_domain.payments import PaymentDesk
@@ -125,6 +127,66 @@ def test_soap_parsing_refuses_dtds_and_non_soap():
     with pytest.raises(soap.SoapFault) as fault:
         soap.parse_response(fault_xml("P5", "Résultat de la transaction non connu"))
     assert fault.value.code == "P5" and fault.value.kind == "FonctionnelleErreur"
+
+
+# --- XML from the gateway: no DTD, hence no entity, whatever the encoding ------------------------
+
+PAID_ANSWER = response_xml("recupererDetailPaiementSecurise", {
+    "idOp": "op-1", "montant": "12345", "numcli": NUMCLI, "refdet": "F20260001", "resultrans": "P"}).decode()
+BODY = PAID_ANSWER.split("?>", 1)[1]  # the answer without its XML declaration
+DTDS = {  # each spells resultrans "P" through an entity: believing it would pay an invoice
+    "internal entity": '<!DOCTYPE e [<!ENTITY r "P">]>',
+    "external entity": '<!DOCTYPE e [<!ENTITY r SYSTEM "file:///etc/hostname">]>',
+    "parameter entity": '<!DOCTYPE e [<!ENTITY % p "<!ENTITY r \'P\'>"> %p;]>',
+    "external DTD": '<!DOCTYPE e SYSTEM "http://127.0.0.1:9/evil.dtd">',
+}
+
+
+def spelled_through_an_entity(encoding: str, dtd: str) -> bytes:
+    document = f'<?xml version="1.0" encoding="{encoding}"?>{dtd}' + BODY.replace(">P<", ">&r;<")
+    return document.encode(encoding)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("dtd", DTDS.values(), ids=DTDS.keys())
+def test_an_answer_carrying_a_dtd_is_refused_in_any_encoding(encoding, dtd):
+    with pytest.raises(soap.SoapTransportError):
+        soap.parse_response(spelled_through_an_entity(encoding, dtd))
+
+
+def test_the_same_answer_without_a_dtd_is_read_in_utf_8_and_utf_16():
+    for encoding in ("utf-8", "utf-16"):
+        document = f'<?xml version="1.0" encoding="{encoding}"?>{BODY}'.encode(encoding)
+        assert soap.parse_response(document)["resultrans"] == "P"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_a_gateway_answering_with_a_dtd_is_not_believed(clock, encoding):
+    """End to end: the adapter asks a server that answers "paid" through an entity."""
+    answer = spelled_through_an_entity(encoding, DTDS["internal entity"])
+
+    class Hostile(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", f"text/xml; charset={encoding}")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gateway = PayfipGateway(f"http://127.0.0.1:{server.server_address[1]}/tpa/services/securite", NUMCLI, "T",
+                                clock, timeout=5)
+        with pytest.raises(GatewayError):
+            gateway.fetch_result("op-1")
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_malformed_envelope_gets_a_protocol_fault(standin):

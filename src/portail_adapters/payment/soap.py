@@ -3,9 +3,12 @@
 Why not zeep: PayFiP's published WSDL references XSD files that do not resolve (every zeep
 user ships a patched local copy), and we call exactly two document/literal operations with
 flat string fields. Building those envelopes with ``xml.etree`` and posting them with
-``urllib`` is ~100 tested lines, adds no dependency, and keeps every byte we send visible.
-SOAP forbids document type declarations, so ``parse_xml`` refuses any ``<!DOCTYPE``/``<!ENTITY``
-before parsing: no entity of any kind (external or expanding) is ever processed.
+``urllib`` is ~100 tested lines and keeps every byte we send visible.
+
+What we read goes through ``defusedxml`` with DTDs forbidden: SOAP forbids document type
+declarations, and the parser (not a byte search, which another encoding walks around) refuses
+any, so no entity of any kind (internal, external, parameter) is ever processed, whatever the
+document's encoding.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from xml.etree import ElementTree as ET
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as _defused_fromstring
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SERVICE_NS = ("http://securite.service.tpa.cp.finances.gouv.fr/services/mas_securite/"
@@ -56,10 +62,14 @@ def envelope(operation: str, fields: Mapping[str, str]) -> bytes:
 
 
 def parse_xml(data: bytes) -> ET.Element:
-    """Parse a SOAP message; a DTD (the door to entity attacks) is refused outright."""
-    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
-        raise ET.ParseError("a SOAP message carries no document type declaration")
-    return ET.fromstring(data)  # noqa: S314 - no DTD, hence no entity, can reach the parser
+    """Parse a SOAP message in any encoding the parser knows; a DTD (the door to entity
+    attacks) is refused by the parser itself, so no encoding trick walks around it."""
+    try:
+        return _defused_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise ET.ParseError(f"a SOAP message carries no document type declaration ({type(exc).__name__})") from None
+    except ValueError as exc:  # e.g. a declared encoding expat cannot read ("utf-16-le")
+        raise ET.ParseError(str(exc)) from None
 
 
 def parse_call(data: bytes) -> tuple[str, dict[str, str]]:
