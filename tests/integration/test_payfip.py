@@ -6,6 +6,7 @@ import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.etree import ElementTree
 
 import pytest
 
@@ -127,6 +128,17 @@ def test_soap_parsing_refuses_dtds_and_non_soap():
     with pytest.raises(soap.SoapFault) as fault:
         soap.parse_response(fault_xml("P5", "Résultat de la transaction non connu"))
     assert fault.value.code == "P5" and fault.value.kind == "FonctionnelleErreur"
+
+
+def test_the_envelope_has_the_shape_the_real_service_was_recorded_accepting():
+    sent = soap.envelope("recupererDetailPaiementSecurise", {"idOp": "cc0cb210-1cd4-11ea-8cca-0213ad91a103"})
+    assert not sent.startswith(b"<?xml") and b"Header" not in sent  # neither appears in any recording
+    root = ElementTree.fromstring(sent)
+    assert root.tag == f"{{{soap.SOAP_ENV}}}Envelope" and [child.tag for child in root] == [f"{{{soap.SOAP_ENV}}}Body"]
+    (call,) = root[0]
+    assert call.tag == f"{{{soap.SERVICE_NS}}}recupererDetailPaiementSecurise"
+    assert [(arg.tag, [(field.tag, field.text) for field in arg]) for arg in call] == [
+        ("arg0", [("idOp", "cc0cb210-1cd4-11ea-8cca-0213ad91a103")])]  # unqualified, as recorded
 
 
 # --- XML from the gateway: no DTD, hence no entity, whatever the encoding ------------------------

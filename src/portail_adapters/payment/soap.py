@@ -5,6 +5,9 @@ user ships a patched local copy), and we call exactly two document/literal opera
 flat string fields. Building those envelopes with ``xml.etree`` and posting them with
 ``urllib`` is ~100 tested lines and keeps every byte we send visible.
 
+What we send is what the real service is recorded accepting: no XML declaration, no empty
+``Header``, the fields of ``arg0`` unqualified (see docs/payfip.md).
+
 What we read goes through ``defusedxml`` with DTDs forbidden: SOAP forbids document type
 declarations, and the parser (not a byte search, which another encoding walks around) refuses
 any, so no entity of any kind (internal, external, parameter) is ever processed, whatever the
@@ -48,17 +51,20 @@ def local(tag: str) -> str:
 
 
 def envelope(operation: str, fields: Mapping[str, str]) -> bytes:
-    """``<Envelope><Body><pai:operation><arg0><field>value</field>…`` (values escaped by etree)."""
+    """``<Envelope><Body><pai:operation><arg0><field>value</field>…`` (values escaped by etree).
+
+    No XML declaration (UTF-8 is XML's default) and no empty ``Header``: no recorded exchange
+    shows the real service receiving either.
+    """
     ET.register_namespace("soapenv", SOAP_ENV)
     ET.register_namespace("pai", SERVICE_NS)
     root = ET.Element(f"{{{SOAP_ENV}}}Envelope")
-    ET.SubElement(root, f"{{{SOAP_ENV}}}Header")
     body = ET.SubElement(root, f"{{{SOAP_ENV}}}Body")
     call = ET.SubElement(body, f"{{{SERVICE_NS}}}{operation}")
     arg = ET.SubElement(call, "arg0")
     for name, value in fields.items():
         ET.SubElement(arg, name).text = value
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=False)
 
 
 def parse_xml(data: bytes) -> ET.Element:
