@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import socket
 import threading
+from datetime import UTC, date, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from portail_adapters.memory import MemoryDatabase
 from portail_adapters.payment import soap
@@ -211,6 +214,89 @@ def test_a_malformed_envelope_gets_a_protocol_fault(standin):
     with pytest.raises(soap.SoapFault) as fault:
         soap.parse_response(error.value.read())
     assert fault.value.kind == "TechProtocolaireErreur"
+
+
+# --- the stand-in answers as the real service was recorded answering ----------------------------
+
+RECORDED_CREATION = {"exer": "2019", "mel": "john.doe@example.com", "montant": "1000", "numcli": NUMCLI,
+                     "refdet": "201912261758460053903194", "saisie": "T",
+                     "urlnotif": "https://notif.payfip.example.com/", "urlredirect": "https://redirect.payfip.example.com/"}
+
+
+@pytest.fixture
+def standin_clock(standin, clock):
+    """The stand-in reads the test's clock (and gets its own back afterwards)."""
+    own = standin.state.now
+    standin.state.now = clock.now
+    yield clock
+    standin.state.now = own
+
+
+def test_a_creation_without_objet_is_answered_and_its_detail_has_no_objet(standin):
+    answer = soap.call(standin.service_url, "creerPaiementSecurise", RECORDED_CREATION, timeout=5)
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", answer["idOp"])
+    assert "objet" not in standin.state.calls[-1][1]
+    standin.decide(answer["idOp"], "A")
+    detail = soap.call(standin.service_url, "recupererDetailPaiementSecurise", {"idOp": answer["idOp"]}, timeout=5)
+    # as recorded for an abandon: no objet (none was sent), no numauto (nothing was paid)
+    assert sorted(detail) == ["dattrans", "exer", "heurtrans", "idOp", "mel", "montant", "numcli", "refdet",
+                              "resultrans", "saisie"]
+    assert detail["resultrans"] == "A"
+
+
+@pytest.mark.parametrize("changes, code, libelle", [
+    ({"mel": "john.doeexample.com", "montant": "9990000001"}, "A2", "Adresse mél incorrecte."),
+    ({"refdet": "ABCD"}, "R3", "Le format du paramètre REFDET n'est pas conforme"),
+])
+def test_the_standins_creation_faults_are_the_recorded_ones(standin, changes, code, libelle):
+    with pytest.raises(soap.SoapFault) as fault:
+        soap.call(standin.service_url, "creerPaiementSecurise", {**RECORDED_CREATION, **changes}, timeout=5)
+    assert (fault.value.kind, fault.value.code, fault.value.message.strip()) == ("FonctionnelleErreur", code, libelle)
+
+
+def test_the_standin_forgets_an_operation_without_result_after_a_day(standin_clock, standin, gateway):
+    started = gateway.start(order())
+    standin_clock.advance(hours=23, minutes=59)
+    assert gateway.fetch_result(started.operation_id).status == "pending"  # P5
+    standin_clock.advance(minutes=1)
+    assert gateway.fetch_result(started.operation_id).status == "expired"  # P1 after the nightly clean-up
+
+
+def _last_sunday(year: int, month: int) -> date:
+    day = date(year, month, 31)
+    return day - timedelta(days=(day.weekday() + 1) % 7)
+
+
+def paris_wall_clock(moment: datetime) -> datetime:
+    """Paris time by the EU rule (summer time from the last Sunday of March to the last Sunday of
+    October, 01:00 UTC both), independent of the zoneinfo database the stand-in uses."""
+    summer = (datetime.combine(_last_sunday(moment.year, 3), time(1), tzinfo=UTC) <= moment
+              < datetime.combine(_last_sunday(moment.year, 10), time(1), tzinfo=UTC))
+    return (moment + timedelta(hours=2 if summer else 1)).replace(tzinfo=None)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moment=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 12, 31), timezones=st.just(UTC)))
+@example(moment=datetime(2026, 3, 29, 0, 59, tzinfo=UTC))  # 01:59 in Paris, then the clocks jump to 03:00
+@example(moment=datetime(2026, 3, 29, 1, 0, tzinfo=UTC))
+@example(moment=datetime(2026, 10, 25, 0, 59, tzinfo=UTC))  # 02:59 summer time, then 02:00 again
+@example(moment=datetime(2026, 10, 25, 1, 0, tzinfo=UTC))
+@example(moment=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))  # already next year in Paris
+def test_dattrans_and_heurtrans_are_paris_time_across_dst_changes(standin, gateway, moment):
+    own = standin.state.now
+    standin.state.now = lambda: moment
+    try:
+        started = gateway.start(order())
+        standin.decide(started.operation_id, "P")
+        detail = soap.call(standin.service_url, "recupererDetailPaiementSecurise", {"idOp": started.operation_id},
+                           timeout=5)
+    finally:
+        standin.state.now = own
+    expected = paris_wall_clock(moment)
+    assert (detail["dattrans"], detail["heurtrans"]) == (expected.strftime("%d%m%Y"), expected.strftime("%H%M"))
+    # and the adapter keeps that stamp (Paris time) in the transaction reference
+    assert gateway.fetch_result(started.operation_id).transaction_reference.endswith(
+        expected.strftime("%Y%m%d%H%M"))
 
 
 # --- the use cases over the adapter over the stand-in ------------------------------------------
