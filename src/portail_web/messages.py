@@ -36,6 +36,20 @@ MESSAGES: dict[str, str] = {
     ),
     "payment_state": N_("Ce paiement est déjà terminé."),
     "gateway_error": N_("Le service de paiement ne répond pas. Réessayez dans quelques minutes."),
+    # What PayFiP would refuse, said before asking it (portail_adapters.payment.payfip).
+    "payment_unavailable": N_(
+        "Le paiement en ligne n'est pas disponible pour le moment. Réglez la facture par un autre moyen indiqué "
+        "sur la facture, ou contactez le service des eaux."
+    ),
+    "payment_email_unusable": N_(
+        "Le service de paiement en ligne demande une adresse e-mail de 6 à 80 caractères pour vous envoyer le "
+        "justificatif de paiement. Changez votre adresse dans Mes données personnelles, ou réglez la facture par "
+        "un autre moyen indiqué sur la facture."
+    ),
+    "payment_amount_out_of_range": N_(
+        "Le paiement en ligne accepte les montants de 1 € à 100 000 €. Réglez cette facture par un autre moyen "
+        "indiqué sur la facture."
+    ),
     "storage_error": N_("Le stockage des documents ne répond pas. Réessayez dans quelques minutes."),
     "upload_rejected": N_("Ce fichier n'a pas pu être enregistré."),
     "file_empty": N_("Le fichier envoyé est vide."),

@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 
 from portail_adapters.memory import MemoryDatabase
 from portail_adapters.payment import soap
-from portail_adapters.payment.payfip import PayfipGateway
+from portail_adapters.payment.payfip import (
+    PayfipAmountOutOfRange,
+    PayfipEmailUnusable,
+    PayfipGateway,
+    PayfipOrderRefused,
+)
 from portail_adapters.payment.payfip_standin import StandinServer, fault_xml, response_xml
 from portail_domain.errors import GatewayError
 from portail_domain.invoices import PaymentStatus
@@ -95,16 +100,68 @@ def test_unknown_idop_is_p1_expired(standin, gateway):
     assert gateway.fetch_result(started.operation_id).status == "expired"
 
 
-@pytest.mark.parametrize("changes, client", [
-    ({"amount": Money(50)}, NUMCLI),  # below PayFiP's minimum
-    ({"amount": Money(100_000_01)}, NUMCLI),  # above its maximum
-    ({}, "999999"),  # unknown client number
-    ({"email": "a@b"}, NUMCLI),
+def test_creation_faults_from_the_service_become_gateway_errors(standin, clock):
+    gateway = PayfipGateway(standin.service_url, "999999", "W", clock, timeout=5)  # a client it does not know
+    with pytest.raises(GatewayError) as error:
+        gateway.start(order())
+    assert standin.state.calls[-1][0] == "creerPaiementSecurise"
+    assert not isinstance(error.value, PayfipOrderRefused)  # asked, and the service said no
+
+
+@pytest.mark.parametrize("changes, client, refusal", [
+    ({"amount": Money(99)}, NUMCLI, PayfipAmountOutOfRange),  # below PayFiP's 1 €
+    ({"amount": Money(100_000_01)}, NUMCLI, PayfipAmountOutOfRange),  # above its 100 000 €
+    ({"email": "a@b.f"}, NUMCLI, PayfipEmailUnusable),  # 5 characters
+    ({"email": "m" * 69 + "@example.org"}, NUMCLI, PayfipEmailUnusable),  # 81 characters
+    ({}, "12345", PayfipOrderRefused),  # numcli is 6 digits
+    ({}, "12345A", PayfipOrderRefused),
 ])
-def test_creation_faults_become_gateway_errors(standin, clock, changes, client):
-    gateway = PayfipGateway(standin.service_url, client, "W", clock, timeout=5)
-    with pytest.raises(GatewayError):
+def test_what_payfip_would_refuse_is_refused_before_calling(standin, clock, changes, client, refusal):
+    gateway = PayfipGateway(standin.service_url, client, "T", clock, timeout=5)
+    calls = len(standin.state.calls)
+    with pytest.raises(refusal):
         gateway.start(order(**changes))
+    assert len(standin.state.calls) == calls  # no call made
+
+
+@pytest.mark.parametrize("changes", [
+    {"amount": Money(100)}, {"amount": Money(100_000_00)}, {"email": "a@b.fr"}, {"email": "m" * 68 + "@example.org"},
+])
+def test_the_limits_themselves_are_accepted(standin, gateway, changes):
+    assert gateway.start(order(**changes)).operation_id
+
+
+def test_objet_is_left_out_when_nothing_of_the_label_survives_and_the_standin_answers(standin, gateway):
+    started = gateway.start(order(label="€ — ¿?"))
+    _operation, fields = standin.state.calls[-1]
+    assert "objet" not in fields  # absent, as in the recorded exchanges, rather than empty
+    standin.decide(started.operation_id, "A")
+    assert gateway.fetch_result(started.operation_id).status == "abandoned"
+
+
+@pytest.mark.parametrize("utc, exer", [
+    (datetime(2026, 12, 31, 22, 59, tzinfo=UTC), "2026"),
+    (datetime(2026, 12, 31, 23, 0, tzinfo=UTC), "2027"),  # already 1 January in Paris
+])
+def test_exer_is_the_year_of_the_payment_in_paris(standin, clock, utc, exer):
+    clock.current = utc
+    gateway = PayfipGateway(standin.service_url, NUMCLI, "T", clock, timeout=5)
+    gateway.start(order(year=2025))  # an invoice issued in 2025, paid now
+    assert standin.state.calls[-1][1]["exer"] == exer
+
+
+def test_a_refusal_before_calling_is_a_message_the_subscriber_understands(standin, portal):
+    marie = add_subscriber(portal, password="une-phrase-de-passe-solide")
+    add_invoice(portal, marie, amount=100_000_01)
+    calls = len(standin.state.calls)
+    with WebClient(create_app(portal), base_url=BASE_URL) as web:
+        web.login("marie@example.org", "une-phrase-de-passe-solide")
+        page = web.submit("/factures/F2026-0001", "/factures/F2026-0001/payer")
+        assert page.status_code == 400
+        assert "Le paiement en ligne accepte les montants de 1 € à 100 000 €" in page.text
+    assert len(standin.state.calls) == calls
+    with portal.uow() as uow:
+        assert uow.payments.for_invoice(uow.invoices.by_number("F2026-0001").id) == []
 
 
 def test_our_own_checks_before_calling(gateway):

@@ -6,12 +6,17 @@
   ``resultrans`` P or V = paid (card, direct debit), R or Z = refused, A = abandoned; the
   faults P5 = no result yet (still running) and P1 = unknown idOp (expired, cleaned up).
 - ``saisie`` comes from ``PORTAIL_PAYFIP_MODE``: T test, X activation, W production.
+- ``exer`` is the year of the payment in Europe/Paris, ``objet`` is left out when nothing of
+  the label survives PayFiP's alphabet; the limits the real service enforces (mel 6 to 80
+  characters, 1 € to 100 000 €, a 6-digit numcli) are checked before calling, so the payer
+  reads why instead of a bare gateway error. Facts and their sources: docs/payfip.md.
 
-The envelopes are built by ``soap.py`` (why not zeep: see there and the README).
+The envelopes are built by ``soap.py`` (why not zeep: see there and docs/payfip.md).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from datetime import datetime
@@ -25,6 +30,9 @@ from portail_domain.values import Money
 from . import soap
 
 REFDET = re.compile(r"^[A-Za-z0-9]{6,30}$")
+NUMCLI = re.compile(r"^[0-9]{6}$")
+MEL_LENGTH = (6, 80)
+AMOUNT_RANGE = (Money(100), Money(100_000_00))  # 1 € to 100 000 €
 RESULTS = {
     "P": PaymentStatus.PAID, "V": PaymentStatus.PAID,
     "R": PaymentStatus.REFUSED, "Z": PaymentStatus.REFUSED,
@@ -33,6 +41,22 @@ RESULTS = {
 STILL_RUNNING = "P5"
 UNKNOWN_OPERATION = "P1"
 MODES = ("T", "X", "W")
+
+log = logging.getLogger("portail.payments")
+
+
+class PayfipOrderRefused(GatewayError):
+    """PayFiP would refuse this order: said before calling, and no call is made."""
+
+    code = "payment_unavailable"
+
+
+class PayfipEmailUnusable(PayfipOrderRefused):
+    code = "payment_email_unusable"
+
+
+class PayfipAmountOutOfRange(PayfipOrderRefused):
+    code = "payment_amount_out_of_range"
 
 
 def payfip_objet(label: str) -> str:
@@ -69,21 +93,7 @@ class PayfipGateway:
             raise GatewayError(f"PayFiP did not answer: {exc}") from None
 
     def start(self, order: PaymentOrder) -> StartedPayment:
-        if not REFDET.match(order.reference):
-            raise ValueError(f"refdet must be 6 to 30 letters or digits: {order.reference!r}")
-        if not order.amount.is_positive:
-            raise ValueError("a PayFiP payment is a positive amount")
-        fields = {
-            "exer": str(order.year or self.clock.now().year),
-            "mel": order.email,
-            "montant": str(order.amount.cents),
-            "numcli": self.client_number,
-            "objet": payfip_objet(order.label),
-            "refdet": order.reference,
-            "saisie": self.mode,
-            "urlnotif": order.notify_url,
-            "urlredirect": order.return_url,
-        }
+        fields = self.creation_fields(order)
         try:
             answer = self._call("creerPaiementSecurise", fields)
         except soap.SoapFault as fault:
@@ -92,6 +102,35 @@ class PayfipGateway:
         if not operation_id or len(operation_id) > 64:
             raise GatewayError("PayFiP answered without a usable idOp")
         return StartedPayment(operation_id, self.redirect_url(operation_id))
+
+    def creation_fields(self, order: PaymentOrder) -> dict[str, str]:
+        """``creerPaiementSecurise``'s ``arg0``, in the order the real service was recorded
+        receiving it; raises ``PayfipOrderRefused`` for what the service would refuse."""
+        if not NUMCLI.match(self.client_number):
+            log.error("payfip_refused_locally reason=numcli: PORTAIL_PAYFIP_NUMCLI must be 6 digits")
+            raise PayfipOrderRefused("PORTAIL_PAYFIP_NUMCLI must be the 6-digit client number")
+        if not MEL_LENGTH[0] <= len(order.email) <= MEL_LENGTH[1] or "@" not in order.email:
+            raise PayfipEmailUnusable(f"PayFiP accepts an e-mail of 6 to 80 characters, not {len(order.email)}")
+        if not AMOUNT_RANGE[0].cents <= order.amount.cents <= AMOUNT_RANGE[1].cents:
+            raise PayfipAmountOutOfRange(f"PayFiP accepts 1 € to 100 000 €, not {order.amount}")
+        if not REFDET.match(order.reference):
+            raise ValueError(f"refdet must be 6 to 30 letters or digits: {order.reference!r}")
+        objet = payfip_objet(order.label)
+        fields = {
+            # The payment's year where the utility is (see docs/payfip.md for why not the debt's).
+            "exer": str(self.clock.today().year),
+            "mel": order.email,
+            "montant": str(order.amount.cents),
+            "numcli": self.client_number,
+            "objet": objet,
+            "refdet": order.reference,
+            "saisie": self.mode,
+            "urlnotif": order.notify_url,
+            "urlredirect": order.return_url,
+        }
+        if not objet:
+            del fields["objet"]  # the real service accepts it absent; an empty one is unknown ground
+        return fields
 
     def redirect_url(self, operation_id: str) -> str:
         return f"{self.page_url}?{urlencode({'idop': operation_id})}"
