@@ -90,6 +90,9 @@ class PaymentStatus(enum.StrEnum):
 
 
 FINAL_STATUSES = frozenset({PaymentStatus.PAID, PaymentStatus.REFUSED, PaymentStatus.ABANDONED, PaymentStatus.EXPIRED})
+# Nothing the gateway says later changes these; an abandoned operation may still be paid with the
+# same operation id while it lives (PayFiP keeps the idOp usable after an abandon).
+CLOSED_STATUSES = frozenset({PaymentStatus.PAID, PaymentStatus.REFUSED})
 
 
 @attrs.define(eq=False)
@@ -111,17 +114,26 @@ class Payment:
 
     @property
     def is_final(self) -> bool:
+        """The gateway has given a result (or the portal gave up waiting for one)."""
         return self.status in FINAL_STATUSES
+
+    @property
+    def is_closed(self) -> bool:
+        """Paid or refused: no later answer from the gateway can change it."""
+        return self.status in CLOSED_STATUSES
 
     def settle(self, status: PaymentStatus, now: datetime) -> bool:
         """Move to a final status. Returns True only when this call made it paid.
 
-        A final payment never changes again: a replayed or late "refused" never undoes
-        "paid", and a second "paid" credits nothing.
+        Paid, refused and expired never change again: a replayed or late "refused" never
+        undoes "paid", and a second "paid" credits nothing. Abandoned may still become paid
+        or refused: the payer went back to the gateway with the same operation (the caller
+        asks only while that operation lives).
         """
-        if status == PaymentStatus.PENDING:
+        if status == PaymentStatus.PENDING or status == self.status:
             return False
-        if self.is_final:
+        reopened = self.status == PaymentStatus.ABANDONED and status in CLOSED_STATUSES
+        if self.is_final and not reopened:
             return False
         self.status = status
         self.updated_at = now

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("portail.payments")
 
 OPERATION_LIFETIME = timedelta(minutes=15)  # a PayFiP idOp lives 15 minutes
+# A result may still come after that (a payer who started at minute 14): the portal keeps asking
+# for 2 hours in all, as eopayment does against the real service. Sources: docs/payfip.md.
+RESULT_WINDOW = timedelta(hours=2)
 RECONCILE_AFTER = timedelta(minutes=5)  # leave the notification time to arrive first
 
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
@@ -100,7 +103,7 @@ class PaymentDesk:
             reusable = _reusable(payments, gateway.name, invoice, now)
             if reusable is not None:
                 return gateway.redirect_url(reusable)
-            stale = [p.operation_id for p in payments if _open(p, gateway.name)]
+            stale = [p.operation_id for p in payments if _watched(p, gateway.name, now)]
             subscriber = uow.subscribers.get(subscriber_id)
         for operation_id in stale:
             try:
@@ -159,7 +162,7 @@ class PaymentDesk:
         if payment is None:
             log.warning("payment_unknown_operation operation=%s", operation_id)
             return None
-        if payment.is_final:
+        if payment.is_closed:
             return payment  # replayed notification: nothing to ask, nothing to change
         result = gateway.fetch_result(operation_id)
         with self.uows() as uow:
@@ -168,7 +171,7 @@ class PaymentDesk:
             invoice = uow.invoices.lock(payment.invoice_id)
             payment = uow.payments.by_operation(gateway.name, operation_id)
             assert invoice is not None and payment is not None
-            if payment.is_final:
+            if payment.is_closed:
                 return payment
             if self._apply(uow, gateway, result, payment, invoice):
                 uow.payments.update(payment)
@@ -190,11 +193,17 @@ class PaymentDesk:
             payment.updated_at = now
             return True
         status = PaymentStatus(result.status)
+        if payment.status == PaymentStatus.EXPIRED or (
+                payment.status == PaymentStatus.ABANDONED and now - payment.created_at >= RESULT_WINDOW):
+            return False
         if status == PaymentStatus.PENDING:
             return False
         if status == PaymentStatus.EXPIRED and now - payment.created_at < OPERATION_LIFETIME:
             return False  # not known yet but still alive: the payer may be on the gateway's page
+        before = payment.status
         if not payment.settle(status, now):
+            if payment.status == before:
+                return False
             log.info("payment_settled operation=%s status=%s", payment.operation_id, status)
             return True
         payment.gateway_reference = (result.transaction_reference or "")[:64] or None
@@ -247,12 +256,14 @@ class PaymentDesk:
         """Re-ask the gateway about pending payments older than ``older_than``.
 
         Settles those whose notification never came; those the gateway no longer knows
-        (PayFiP P1) expire once past the operation's lifetime. Flagged payments are left to staff.
+        (PayFiP P1) expire once past the operation's lifetime. Abandoned ones are asked again
+        while their operation may still be paid. Flagged payments are left to staff.
         """
         gateway = self._gateway()
-        cutoff = self.clock.now() - older_than
+        now = self.clock.now()
+        cutoff = now - older_than
         with self.uows() as uow:
-            due = [p for p in uow.payments.pending()
+            due = [p for p in uow.payments.pending(abandoned_since=now - RESULT_WINDOW)
                    if p.gateway == gateway.name and p.operation_id and p.flag is None and p.created_at <= cutoff]
         counts = {"checked": 0, "paid": 0, "settled": 0, "still_pending": 0, "flagged": 0, "unreachable": 0}
         for payment in due:
@@ -266,9 +277,9 @@ class PaymentDesk:
                 counts["flagged"] += 1
             elif after.status == PaymentStatus.PAID:
                 counts["paid"] += 1
-            elif after.is_final:
+            elif after.status != payment.status:
                 counts["settled"] += 1
-            else:
+            else:  # still pending, or abandoned while its operation may still be paid
                 counts["still_pending"] += 1
         return ReconcileSummary(**counts)
 
@@ -276,6 +287,13 @@ class PaymentDesk:
 def _open(payment: Payment, gateway_name: str) -> bool:
     return (payment.status == PaymentStatus.PENDING and payment.gateway == gateway_name
             and payment.operation_id is not None and payment.flag is None)
+
+
+def _watched(payment: Payment, gateway_name: str, now: datetime) -> bool:
+    """Pending, or abandoned while its operation may still be paid: worth asking the gateway."""
+    if payment.status == PaymentStatus.ABANDONED and now - payment.created_at < RESULT_WINDOW:
+        return (payment.gateway == gateway_name and payment.operation_id is not None and payment.flag is None)
+    return _open(payment, gateway_name)
 
 
 def _reusable(payments: Sequence[Payment], gateway_name: str, invoice: Invoice, now: datetime) -> str | None:

@@ -389,6 +389,27 @@ def test_tampered_amount_is_flagged_and_pays_nothing(standin, portal):
         assert uow.invoices.by_number("F2026-0001").amount_paid == Money(0)
 
 
+def test_abandon_then_pay_with_the_same_idop_pays_the_invoice_once(standin_clock, standin, portal):
+    marie = add_subscriber(portal, password="une-phrase-de-passe-solide")
+    add_invoice(portal, marie, amount=4321)
+    with WebClient(create_app(portal), base_url=BASE_URL) as web:
+        web.login("marie@example.org", "une-phrase-de-passe-solide")
+        idop = web.submit("/factures/F2026-0001", "/factures/F2026-0001/payer").headers["location"].rsplit("=", 1)[1]
+        standin.decide(idop, "A")
+        assert web.post("/paiement/notification", data={"idOp": idop}).status_code == 200
+        assert "Le paiement n'a pas été effectué" in web.get(f"/paiement/retour?idop={idop}").text
+        standin_clock.advance(minutes=4)  # back to PayFiP's page (the idOp lives on), and paid this time
+        standin.decide(idop, "P")
+        for _ in range(3):  # the notification, replayed
+            assert web.post("/paiement/notification", data={"idOp": idop}).status_code == 200
+        assert "est accepté" in web.get(f"/paiement/retour?idop={idop}").text
+        assert "F2026-0001" not in web.get("/factures?onglet=a-payer").text
+    with portal.uow() as uow:
+        invoice = uow.invoices.by_number("F2026-0001")
+        assert invoice.amount_paid == Money(4321)
+        assert [p.status for p in uow.payments.for_invoice(invoice.id)] == ["paid"]
+
+
 def test_refused_then_abandoned_then_paid(standin, portal):
     marie = add_subscriber(portal)
     add_invoice(portal, marie, amount=4321)

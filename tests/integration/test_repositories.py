@@ -127,6 +127,14 @@ def test_invoices_newest_first_and_payments_unique_per_operation(uow_factory):
         uow.commit()
     with uow_factory() as uow:
         assert uow.payments.pending() == [] and uow.payments.get(p.id).paid_at == NOW
+        for op, minutes in (("OP2", 0), ("OP3", 150)):  # abandoned now, and abandoned 2 h 30 ago
+            abandoned = Payment(p.invoice_id, Money(1), "payfip", "F1", NOW - timedelta(minutes=minutes),
+                                operation_id=op, status=PaymentStatus.ABANDONED)
+            uow.payments.add(abandoned)
+        uow.commit()
+    with uow_factory() as uow:  # an abandoned operation may still be paid while it lives: asked again
+        assert uow.payments.pending() == []
+        assert [x.operation_id for x in uow.payments.pending(abandoned_since=NOW - timedelta(hours=2))] == ["OP2"]
     with pytest.raises(Exception):  # noqa: B017
         with uow_factory() as uow:
             uow.payments.add(Payment(p.invoice_id, Money(1), "payfip", "F1", NOW, operation_id="OP1"))

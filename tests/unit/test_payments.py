@@ -141,6 +141,51 @@ def test_refused_and_abandoned_settle_without_paying(memory_portal, marie, desk)
     assert invoice.amount_paid == Money(0) and [p.status for p in payments] == [REFUSED, ABANDONED]
 
 
+def test_abandoned_then_paid_with_the_same_operation_pays_the_invoice_once(memory_portal, marie, desk, clock):
+    add_invoice(memory_portal, marie, amount=4200)
+    op = op_of(desk.start_payment(marie.id, "F2026-0001"))
+    memory_portal.payments.decide(op, ABANDONED)
+    assert desk.handle_notification(op).status == ABANDONED  # the return page says nothing was paid
+    clock.advance(minutes=3)  # the payer goes back to the gateway's page and pays with the same operation
+    memory_portal.payments.decide(op, PAID, transaction_reference="AUTO7")
+    assert desk.handle_notification(op).status == PAID
+    for _ in range(2):
+        desk.handle_notification(op)
+        desk.handle_return(marie.id, op)
+    invoice, payments = stored(memory_portal)
+    assert invoice.status == "paid" and invoice.amount_paid == Money(4200)
+    assert [(p.status, p.gateway_reference) for p in payments] == [(PAID, "AUTO7")]
+    assert len(outbox(memory_portal)) == 1
+
+
+def test_an_abandoned_operation_paid_later_is_found_before_asking_for_money_again(memory_portal, marie, desk,
+                                                                                   clock):
+    add_invoice(memory_portal, marie)
+    op = op_of(desk.start_payment(marie.id, "F2026-0001"))
+    memory_portal.payments.decide(op, ABANDONED)
+    desk.handle_notification(op)
+    memory_portal.payments.decide(op, PAID)  # paid after all; that notification never came
+    clock.advance(minutes=10)
+    with pytest.raises(InvoiceAlreadyPaid):
+        desk.start_payment(marie.id, "F2026-0001")
+
+
+def test_reconcile_asks_again_about_abandoned_operations_while_they_may_be_paid(memory_portal, marie, desk, clock):
+    add_invoice(memory_portal, marie, "F1")
+    add_invoice(memory_portal, marie, "F2")
+    ops = [op_of(desk.start_payment(marie.id, n)) for n in ("F1", "F2")]
+    for op in ops:
+        memory_portal.payments.decide(op, ABANDONED)
+        desk.handle_notification(op)
+    memory_portal.payments.decide(ops[0], PAID)  # paid with the same operation; notification lost
+    clock.advance(minutes=6)
+    summary = desk.reconcile_pending()
+    assert (summary.checked, summary.paid, summary.still_pending) == (2, 1, 1)
+    assert stored(memory_portal, "F1")[0].status == "paid"
+    clock.advance(hours=2)
+    assert desk.reconcile_pending().checked == 0  # past the operation's life and margin: abandoned for good
+
+
 def test_unknown_to_the_gateway_stays_pending_within_the_lifetime_then_expires(memory_portal, marie, desk, clock):
     add_invoice(memory_portal, marie)
     op = op_of(desk.start_payment(marie.id, "F2026-0001"))

@@ -221,8 +221,11 @@ class MemoryPayments(_Table):
     def for_invoice(self, invoice_id: uuid.UUID) -> list[Payment]:
         return sorted(self.where(invoice_id=invoice_id), key=lambda p: p.created_at)
 
-    def pending(self) -> list[Payment]:
-        return sorted(self.where(status=PaymentStatus.PENDING), key=lambda p: p.created_at)
+    def pending(self, abandoned_since: datetime | None = None) -> list[Payment]:
+        found = list(self.where(status=PaymentStatus.PENDING))
+        if abandoned_since is not None:
+            found += [p for p in self.where(status=PaymentStatus.ABANDONED) if p.created_at >= abandoned_since]
+        return sorted(found, key=lambda p: p.created_at)
 
 
 class MemoryFolders(_Table):

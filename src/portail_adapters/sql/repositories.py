@@ -232,9 +232,12 @@ class SqlPayments(_Repository[Payment]):
         c = self.table.c
         return self._all(select(self.table).where(c.invoice_id == invoice_id).order_by(c.created_at))
 
-    def pending(self) -> list[Payment]:
+    def pending(self, abandoned_since: datetime | None = None) -> list[Payment]:
         c = self.table.c
-        return self._all(select(self.table).where(c.status == PaymentStatus.PENDING.value).order_by(c.created_at))
+        wanted = c.status == PaymentStatus.PENDING.value
+        if abandoned_since is not None:
+            wanted = or_(wanted, (c.status == PaymentStatus.ABANDONED.value) & (c.created_at >= abandoned_since))
+        return self._all(select(self.table).where(wanted).order_by(c.created_at))
 
 
 class SqlFolders(_Repository[DocumentFolder]):
