@@ -193,12 +193,15 @@ class PaymentDesk:
             payment.updated_at = now
             return True
         status = PaymentStatus(result.status)
+        age = now - payment.created_at
         if payment.status == PaymentStatus.EXPIRED or (
-                payment.status == PaymentStatus.ABANDONED and now - payment.created_at >= RESULT_WINDOW):
-            return False
+                payment.status == PaymentStatus.ABANDONED and age >= RESULT_WINDOW):
+            return _flag_late_payment(payment, invoice, result, now)
         if status == PaymentStatus.PENDING:
-            return False
-        if status == PaymentStatus.EXPIRED and now - payment.created_at < OPERATION_LIFETIME:
+            if age < RESULT_WINDOW:
+                return False  # no result yet (PayFiP P5): the payer may still be at it
+            status = PaymentStatus.EXPIRED  # still none past the operation's life and margin: none will come
+        if status == PaymentStatus.EXPIRED and age < OPERATION_LIFETIME:
             return False  # not known yet but still alive: the payer may be on the gateway's page
         before = payment.status
         if not payment.settle(status, now):
@@ -256,8 +259,9 @@ class PaymentDesk:
         """Re-ask the gateway about pending payments older than ``older_than``.
 
         Settles those whose notification never came; those the gateway no longer knows
-        (PayFiP P1) expire once past the operation's lifetime. Abandoned ones are asked again
-        while their operation may still be paid. Flagged payments are left to staff.
+        (PayFiP P1) expire once past the operation's lifetime, those it still has no result for
+        (PayFiP P5) once past ``RESULT_WINDOW``. Abandoned ones are asked again while their
+        operation may still be paid. Flagged payments are left to staff.
         """
         gateway = self._gateway()
         now = self.clock.now()
@@ -282,6 +286,22 @@ class PaymentDesk:
             else:  # still pending, or abandoned while its operation may still be paid
                 counts["still_pending"] += 1
         return ReconcileSummary(**counts)
+
+
+def _flag_late_payment(payment: Payment, invoice: Invoice, result: GatewayResult, now: datetime) -> bool:
+    """A "paid" for an operation the portal gave up on (expired, or abandoned past its window):
+    never lost, never credited behind the subscriber's back; staff credit or refund it."""
+    if result.status != PaymentStatus.PAID.value:
+        return False
+    flag = f"paid after the portal had it {payment.status.value}: credit the invoice or refund"
+    if payment.flag == flag:
+        return False
+    payment.flag = flag
+    payment.updated_at = now
+    payment.gateway_reference = (result.transaction_reference or "")[:64] or None
+    log.error("payment_paid_late operation=%s invoice=%s status=%s", payment.operation_id, invoice.number,
+              payment.status)
+    return True
 
 
 def _open(payment: Payment, gateway_name: str) -> bool:

@@ -410,6 +410,27 @@ def test_abandon_then_pay_with_the_same_idop_pays_the_invoice_once(standin_clock
         assert [p.status for p in uow.payments.for_invoice(invoice.id)] == ["paid"]
 
 
+def test_p5_past_the_idops_life_is_expired_by_reconciliation_and_a_late_payment_is_flagged(standin_clock, standin,
+                                                                                            portal):
+    marie = add_subscriber(portal)
+    add_invoice(portal, marie, amount=4321)
+    desk = PaymentDesk.of(portal)
+    idop = desk.start_payment(marie.id, "F2026-0001").rsplit("=", 1)[1]
+    standin_clock.advance(minutes=16)  # past the idOp's 15 minutes, still P5
+    summary = desk.reconcile_pending()
+    assert (summary.checked, summary.still_pending) == (1, 1)  # a result may still come
+    standin_clock.advance(hours=2)
+    summary = desk.reconcile_pending()
+    assert (summary.checked, summary.settled) == (1, 1)
+    with portal.uow() as uow:
+        assert uow.payments.by_operation("payfip", idop).status == "expired"
+    standin.decide(idop, "P")  # the service reports it paid after all, and notifies
+    payment = desk.handle_notification(idop)
+    assert payment.status == "expired" and "paid after the portal had it expired" in payment.flag
+    with portal.uow() as uow:
+        assert uow.invoices.by_number("F2026-0001").amount_paid == Money(0)  # for staff to credit or refund
+
+
 def test_refused_then_abandoned_then_paid(standin, portal):
     marie = add_subscriber(portal)
     add_invoice(portal, marie, amount=4321)

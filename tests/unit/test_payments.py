@@ -195,6 +195,46 @@ def test_unknown_to_the_gateway_stays_pending_within_the_lifetime_then_expires(m
     assert desk.handle_notification(op).status == EXPIRED
 
 
+def test_no_result_expires_after_the_operations_life_and_margin_and_a_late_payment_is_flagged(memory_portal, marie,
+                                                                                            desk, clock):
+    add_invoice(memory_portal, marie)
+    op = op_of(desk.start_payment(marie.id, "F2026-0001"))  # the gateway keeps saying "no result yet" (P5)
+    clock.advance(hours=1, minutes=59)
+    assert desk.reconcile_pending().still_pending == 1
+    clock.advance(minutes=1)  # 2 hours: the operation (15 min) and its margin are over
+    assert desk.reconcile_pending().settled == 1
+    assert stored(memory_portal)[1][0].status == EXPIRED
+    memory_portal.payments.decide(op, PAID, transaction_reference="AUTO9")  # and yet it was paid
+    payment = desk.handle_notification(op)
+    assert payment.status == EXPIRED and "paid after the portal had it expired" in payment.flag
+    assert payment.gateway_reference == "AUTO9"  # what staff need to find the money
+    invoice, _ = stored(memory_portal)
+    assert invoice.amount_paid == Money(0) and outbox(memory_portal) == []  # staff credit or refund it
+    assert desk.handle_return(marie.id, op)[0].flag  # the return page says staff will check
+
+
+def test_a_payment_after_an_abandon_past_its_window_is_flagged_not_credited(memory_portal, marie, desk, clock):
+    add_invoice(memory_portal, marie)
+    op = op_of(desk.start_payment(marie.id, "F2026-0001"))
+    memory_portal.payments.decide(op, ABANDONED)
+    desk.handle_notification(op)
+    clock.advance(hours=2)
+    memory_portal.payments.decide(op, PAID)
+    payment = desk.handle_notification(op)
+    assert payment.status == ABANDONED and "paid after the portal had it abandoned" in payment.flag
+    assert stored(memory_portal)[0].amount_paid == Money(0)
+
+
+def test_a_late_refusal_after_expiry_changes_nothing(memory_portal, marie, desk, clock):
+    add_invoice(memory_portal, marie)
+    op = op_of(desk.start_payment(marie.id, "F2026-0001"))
+    clock.advance(hours=3)
+    desk.reconcile_pending()
+    memory_portal.payments.decide(op, REFUSED)
+    payment = desk.handle_notification(op)
+    assert (payment.status, payment.flag) == (EXPIRED, None)
+
+
 def test_money_taken_twice_is_never_credited_twice_but_flagged_for_refund(memory_portal, marie, desk, clock):
     add_invoice(memory_portal, marie, amount=1000)
     first = op_of(desk.start_payment(marie.id, "F2026-0001"))
