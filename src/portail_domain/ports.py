@@ -87,7 +87,7 @@ class PaymentOrder:
     email: str
     return_url: str
     notify_url: str
-    year: int | None = None  # the debt's year (PayFiP exer); the current year when None
+    year: int | None = None  # the debt's year, for gateways that want it (PayFiP's exer is the payment's year)
 
 
 @attrs.frozen
