@@ -19,10 +19,11 @@ from starlette.testclient import TestClient
 
 from portail_adapters.memory import FixedClock, MemoryFileStore, PlainPasswordHasher, SequenceSecrets
 from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
-from portail_domain.accounts import Account, Subscriber
-from portail_domain.contracts import Contract, MeterReading, ReadingSource, Service, contract_detail
+from portail_domain.model.accounts import Account, Subscriber
+from portail_domain.model.contracts import Contract, MeterReading, ReadingSource, Service
+from portail_domain.model.values import EmailAddress, MeterIndex
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
-from portail_domain.values import EmailAddress, MeterIndex
+from portail_domain.services.contracts import contract_detail
 from portail_web import create_app
 
 BASE_URL = "http://127.0.0.1:8000"

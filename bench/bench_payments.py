@@ -17,8 +17,8 @@ from tests.support import add_invoice, add_subscriber, make_portal  # noqa: E402
 
 from portail_adapters.memory import FixedClock  # noqa: E402
 from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate  # noqa: E402
-from portail_domain.invoices import PaymentStatus, invoice_overview  # noqa: E402
-from portail_domain.payments import PaymentDesk  # noqa: E402
+from portail_domain.model.billing import PaymentStatus
+from portail_domain.services.billing import PaymentDesk, invoice_overview
 
 N = 300
 

@@ -16,9 +16,9 @@ from portail_adapters.memory import (
     PlainPasswordHasher,
     SequenceSecrets,
 )
-from portail_domain.accounts import Account, Subscriber
+from portail_domain.model.accounts import Account, Subscriber
+from portail_domain.model.values import EmailAddress
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
-from portail_domain.values import EmailAddress
 
 BASE_URL = "http://127.0.0.1:8000"
 UTILITY = UtilityCard("Régie des Eaux de Test", "1 place de la Mairie, 34230 Paulhan", "contact@eau-test.example",
@@ -83,9 +83,9 @@ def add_invoice(portal: Portal, subscriber: Subscriber, number: str = "F2026-000
     """An invoice (amounts in cents) on the subscriber's contract, created when missing."""
     from datetime import date
 
-    from portail_domain.contracts import Contract, Service
-    from portail_domain.invoices import Invoice
-    from portail_domain.values import Money
+    from portail_domain.model.billing import Invoice
+    from portail_domain.model.contracts import Contract, Service
+    from portail_domain.model.values import Money
 
     contract_number = contract_number or f"C{subscriber.number}"
     with portal.uow() as uow:
@@ -107,8 +107,8 @@ def add_contract(portal: Portal, subscriber: Subscriber, number: str = "C1", *, 
     Returns ``(contract, readings)``."""
     from datetime import date, timedelta
 
-    from portail_domain.contracts import Contract, MeterReading, ReadingSource, Service
-    from portail_domain.values import MeterIndex
+    from portail_domain.model.contracts import Contract, MeterReading, ReadingSource, Service
+    from portail_domain.model.values import MeterIndex
 
     start = start or date(2024, 1, 1)
     sources = sources or [ReadingSource.AGENT]
@@ -131,7 +131,7 @@ def add_contract(portal: Portal, subscriber: Subscriber, number: str = "C1", *, 
 
 def add_staff(portal: Portal, email: str = "agent@eau-test.example", *, password: str, name: str = "Paul Agent"):
     """A member of staff who can log in at /connexion."""
-    from portail_domain.accounts import StaffUser
+    from portail_domain.model.accounts import StaffUser
 
     staff = StaffUser(EmailAddress.parse(email), name)
     with portal.uow() as uow:
@@ -156,8 +156,8 @@ def add_account(portal: Portal, number: str, password: str) -> None:
 
 def change_email_on_portal(portal: Portal, number: str, new_email: str, password: str) -> None:
     """The subscriber changes their login e-mail on the portal: asks, then uses the link sent to it."""
-    from portail_domain.accounts import Identity
-    from portail_domain.activation import confirm_email_change, request_email_change
+    from portail_domain.model.accounts import Identity
+    from portail_domain.services.activation import confirm_email_change, request_email_change
 
     with portal.uow() as uow:
         subscriber = uow.subscribers.by_number(number)

@@ -12,8 +12,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portail_domain.accounts import Identity, resolve_session
+from portail_domain.model.accounts import Identity
 from portail_domain.portal import Portal
+from portail_domain.services.accounts import resolve_session
 
 from .i18n import pick_language
 from .security import cookie_names, csrf_token_for, new_anonymous_binding

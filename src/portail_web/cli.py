@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator, Sequence
 from portail_adapters.bootstrap import bootstrap, check_database, create_engine
 from portail_adapters.settings import Settings, SettingsError, load_settings
 from portail_adapters.sql import migrate
-from portail_domain.exchange import EXPORT_KINDS, IMPORT_KINDS, ImportRejected, export_csv, import_csv, parse_since
+from portail_domain.model.exchange import ImportRejected, parse_since
 from portail_domain.portal import Portal
+from portail_domain.services.exchange import EXPORT_KINDS, IMPORT_KINDS, export_csv, import_csv
 
 Command = Callable[[argparse.Namespace, Settings], int]
 COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
@@ -110,9 +111,9 @@ def _staff_args(p: argparse.ArgumentParser) -> None:
 @command("staff", "staff users: `staff add EMAIL --role agent|admin` prints a one-time link to set the password",
          _staff_args)
 def staff(args: argparse.Namespace, settings: Settings) -> int:
-    from portail_domain.accounts import StaffRole
-    from portail_domain.activation import STAFF_INVITATION_VALIDITY, invite_staff
-    from portail_domain.errors import InvalidValue
+    from portail_domain.model.accounts import STAFF_INVITATION_VALIDITY, StaffRole
+    from portail_domain.model.errors import InvalidValue
+    from portail_domain.services.activation import invite_staff
 
     portal = portal_from(settings)
     try:
@@ -142,7 +143,7 @@ def _payments_args(p: argparse.ArgumentParser) -> None:
 def payments_command(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import timedelta
 
-    from portail_domain.payments import PaymentDesk
+    from portail_domain.services.billing import PaymentDesk
 
     if args.older_than < 0:
         print("portail: --older-than: a number of minutes, 0 or more", file=sys.stderr)
@@ -174,8 +175,8 @@ def _documents_args(p: argparse.ArgumentParser) -> None:
 def documents_command(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from portail_domain.documents import publish_document
-    from portail_domain.errors import DomainError, NotFound
+    from portail_domain.model.errors import DomainError, NotFound
+    from portail_domain.services.documents import publish_document
 
     path = Path(args.file)
     try:

@@ -11,7 +11,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 
-from portail_domain.values import MeterIndex, Money
+from portail_domain.model.values import MeterIndex, Money
 
 from .i18n import BABEL_LOCALES
 

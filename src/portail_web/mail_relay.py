@@ -7,9 +7,10 @@ import logging
 
 from starlette.concurrency import run_in_threadpool
 
-from portail_domain.accounts import purge_expired
-from portail_domain.mail import DeliveryReport, deliver_outbox
+from portail_domain.model.mail import DeliveryReport
 from portail_domain.portal import Portal
+from portail_domain.services.accounts import purge_expired
+from portail_domain.services.mail import deliver_outbox
 
 log = logging.getLogger("portail.mail")
 

@@ -6,7 +6,7 @@ template's ``_()``.
 
 from __future__ import annotations
 
-from portail_domain.errors import DomainError
+from portail_domain.model.errors import DomainError
 
 
 def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "extract, translate later"

@@ -6,12 +6,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from . import formatting
 from .i18n import LANGUAGES, translations
+from .urls import path_for
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -31,7 +32,14 @@ def _environment(language: str) -> Environment:
     env.filters["number"] = partial(_call, formatting.number, language)
     env.filters["m3"] = partial(_call, formatting.m3, language)
     env.filters["filesize"] = partial(_call, formatting.file_size, language)
+    env.globals["url_for"] = _url_for
     return env
+
+
+@pass_context
+def _url_for(context: Any, name: str, /, query: dict[str, Any] | None = None, **path_params: Any) -> str:
+    """``url_for('contract', contract_number=n)``: the route's path (never a Host-derived URL)."""
+    return path_for(context["request"], name, query=query, **path_params)
 
 
 def _call(fn: Any, language: str, value: Any, *args: Any) -> str:

@@ -11,8 +11,8 @@ import pytest
 from portail_adapters.mail import FileMailer, MailRejected, SmtpMailer, build_message, mailer_from_url
 from portail_adapters.settings import SettingsError
 from portail_adapters.sql import SqlUnitOfWorkFactory
-from portail_domain.mail import deliver_outbox
 from portail_domain.ports import OutgoingMail
+from portail_domain.services.mail import deliver_outbox
 from portail_web import create_app
 from portail_web.mail_relay import deliver_now
 from tests.fixtures_smtp import SmtpServer, client_tls_context, password_checker, server_tls_context

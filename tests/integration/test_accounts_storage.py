@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import inspect
 
 from portail_adapters.sql import SqlUnitOfWorkFactory
-from portail_domain.accounts import LoginFailed, LoginThrottled, log_in
-from portail_domain.activation import AccountToken, TokenPurpose, hash_activation_code
+from portail_domain.model.accounts import AccountToken, LoginFailed, LoginThrottled, TokenPurpose, hash_activation_code
+from portail_domain.services.accounts import log_in
 from tests.support import add_subscriber
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
@@ -41,7 +41,7 @@ def test_tokens_round_trip_and_die_by_subject_and_purpose(engine):
 
 
 def add_subscriber_sql(uow):
-    from portail_domain.accounts import Subscriber
+    from portail_domain.model.accounts import Subscriber
 
     subscriber = Subscriber(number="100001", name="Marie", activation_code_hash=hash_activation_code("AB12-CD34"))
     with uow() as work:
@@ -124,7 +124,7 @@ def test_the_new_lookups_are_indexed(engine):
 
 
 def test_purge_removes_only_what_is_dead(sql_portal, clock):
-    from portail_domain.accounts import open_session, purge_expired, resolve_session
+    from portail_domain.services.accounts import open_session, purge_expired, resolve_session
     from portail_web.mail_relay import purge_now
 
     subscriber = add_subscriber(sql_portal, password=GOOD)
@@ -155,7 +155,7 @@ def test_login_rehashes_when_the_parameters_change(sql_portal):
     old = Argon2Hasher(time_cost=2, memory_cost=16, parallelism=1)  # yesterday's parameters
     subscriber = add_subscriber(sql_portal)
     with sql_portal.uow() as uow:
-        from portail_domain.accounts import Account
+        from portail_domain.model.accounts import Account
 
         uow.accounts.add(Account(password_hash=old.hash(GOOD), created_at=sql_portal.clock.now(),
                                  subscriber_id=subscriber.id))

@@ -13,7 +13,8 @@ from portail_adapters.bootstrap import bootstrap
 from portail_adapters.files import LocalFileStore
 from portail_adapters.memory import PlainPasswordHasher
 from portail_adapters.settings import load_settings
-from portail_domain.documents import AddedBy, DocumentFolder, FolderKind, document_tree, upload_document
+from portail_domain.model.documents import AddedBy, DocumentFolder, FolderKind
+from portail_domain.services.documents import document_tree, upload_document
 from portail_web import create_app
 from tests.integration.test_cli import portail
 from tests.support import BASE_URL, WebClient, add_subscriber

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from portail_adapters.sql import tables as t
-from portail_domain.exchange import ImportRejected, import_csv
+from portail_domain.model.exchange import ImportRejected
+from portail_domain.services.exchange import import_csv
 from tests.support import readings_csv
 
 SUBSCRIBERS = ("subscriber_number;name;email\n"

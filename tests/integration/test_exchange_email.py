@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select
 
 from portail_adapters.sql import tables as t
-from portail_domain.exchange import import_csv
+from portail_domain.services.exchange import import_csv
 from tests.support import add_account, change_email_on_portal
 
 PASSWORD = "une-phrase-de-passe-solide"

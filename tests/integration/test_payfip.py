@@ -11,11 +11,11 @@ from portail_adapters.memory import MemoryDatabase
 from portail_adapters.payment import soap
 from portail_adapters.payment.payfip import PayfipGateway
 from portail_adapters.payment.payfip_standin import StandinServer, fault_xml
-from portail_domain.errors import GatewayError
-from portail_domain.invoices import PaymentStatus
-from portail_domain.payments import PaymentDesk
+from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.errors import GatewayError
+from portail_domain.model.values import Money
 from portail_domain.ports import PaymentOrder
-from portail_domain.values import Money
+from portail_domain.services.billing import PaymentDesk
 from portail_web import create_app
 from tests.support import BASE_URL, WebClient, add_invoice, add_subscriber, make_portal
 

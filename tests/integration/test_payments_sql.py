@@ -15,9 +15,9 @@ from portail_adapters.memory import FakeGateway
 from portail_adapters.payment import SimulatorGateway
 from portail_adapters.settings import load_settings
 from portail_adapters.sql.tables import outbox
-from portail_domain.invoices import PaymentStatus
-from portail_domain.payments import PaymentDesk
-from portail_domain.values import Money
+from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.values import Money
+from portail_domain.services.billing import PaymentDesk
 from portail_web import create_app
 from tests.support import BASE_URL, CSRF, WebClient, add_invoice, add_subscriber
 

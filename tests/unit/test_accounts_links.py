@@ -8,17 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portail_domain.accounts import LoginFailed, authenticate, log_in, resolve_session
-from portail_domain.activation import (
-    LinkInvalid,
-    TokenPurpose,
-    hash_activation_code,
+from portail_domain.model.accounts import LinkInvalid, LoginFailed, TokenPurpose, hash_activation_code
+from portail_domain.model.password_policy import PasswordMismatch
+from portail_domain.services.accounts import authenticate, log_in, resolve_session
+from portail_domain.services.activation import (
     live_token,
     new_activation_code,
     request_password_link,
     set_password_with_link,
 )
-from portail_domain.password_policy import PasswordMismatch
 from tests.support import add_subscriber
 
 NEW = "un-autre-jardin-fleuri"
@@ -74,7 +72,7 @@ def test_subscriber_number_and_email_on_file_send_the_seed_e_mail(memory_portal)
 
 
 def test_english_subscriber_gets_english_mail(memory_portal):
-    from portail_domain.accounts import Language
+    from portail_domain.model.accounts import Language
 
     subscriber = add_subscriber(memory_portal)
     with memory_portal.uow() as uow:

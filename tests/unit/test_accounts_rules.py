@@ -9,18 +9,26 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from portail_domain import password_policy as pp
-from portail_domain.accounts import LoginFailed, LoginThrottled, log_in
-from portail_domain.personal import InvalidPhone, InvalidPostalCode, PersonalData, update_personal_data
-from portail_domain.throttling import PER_EMAIL, LoginAttempts
-from portail_domain.values import EmailAddress, normalise_email
+from portail_domain.model.accounts import InvalidPhone, InvalidPostalCode, LoginFailed, LoginThrottled, PersonalData
+from portail_domain.model.password_policy import (
+    PasswordMismatch,
+    PasswordPersonal,
+    PasswordRejected,
+    PasswordTooCommon,
+    PasswordTooLong,
+    PasswordTooShort,
+    check_password,
+)
+from portail_domain.model.throttling import PER_EMAIL, LoginAttempts
+from portail_domain.model.values import EmailAddress, normalise_email
+from portail_domain.services.accounts import log_in, update_personal_data
 from tests.support import add_subscriber
 
 GOOD = "une-phrase-de-passe-solide"
 
 
 def check(password, **kw):
-    return pp.check_password(password, password, **kw)
+    return check_password(password, password, **kw)
 
 
 def test_policy_accepts_a_long_passphrase_and_normalises_it():
@@ -28,16 +36,16 @@ def test_policy_accepts_a_long_passphrase_and_normalises_it():
 
 
 @pytest.mark.parametrize(("password", "error"), [
-    ("court-11car", pp.PasswordTooShort),
-    ("x" * 129, pp.PasswordTooLong),
-    ("azertyuiop123", pp.PasswordTooCommon),
-    ("MotDePasse2026!", pp.PasswordTooCommon),
-    ("123456789012", pp.PasswordTooCommon),
-    ("abababababab", pp.PasswordTooCommon),
-    ("mon-numero-100001-secret", pp.PasswordPersonal),
-    ("marie.dupont@example.org-secret", pp.PasswordPersonal),
-    ("MARIE.DUPONT et les autres", pp.PasswordPersonal),
-    ("régie des eaux de test !!", pp.PasswordPersonal),
+    ("court-11car", PasswordTooShort),
+    ("x" * 129, PasswordTooLong),
+    ("azertyuiop123", PasswordTooCommon),
+    ("MotDePasse2026!", PasswordTooCommon),
+    ("123456789012", PasswordTooCommon),
+    ("abababababab", PasswordTooCommon),
+    ("mon-numero-100001-secret", PasswordPersonal),
+    ("marie.dupont@example.org-secret", PasswordPersonal),
+    ("MARIE.DUPONT et les autres", PasswordPersonal),
+    ("régie des eaux de test !!", PasswordPersonal),
 ])
 def test_policy_refuses_with_the_reason(password, error):
     with pytest.raises(error):
@@ -46,15 +54,15 @@ def test_policy_refuses_with_the_reason(password, error):
 
 
 def test_policy_refuses_a_confirmation_that_differs():
-    with pytest.raises(pp.PasswordMismatch):
-        pp.check_password(GOOD, GOOD + " ")
+    with pytest.raises(PasswordMismatch):
+        check_password(GOOD, GOOD + " ")
 
 
 def test_length_counts_characters_after_nfkc_and_128_is_accepted_whole():
     assert check("éèêë" * 32) == "éèêë" * 32
     decomposed = "e\u0301a\u0301o\u0301u\u0301"  # 8 code points, 4 letters once composed
     assert check(decomposed * 3) == "éáóú" * 3
-    with pytest.raises(pp.PasswordTooShort):
+    with pytest.raises(PasswordTooShort):
         check(decomposed * 2 + "e\u0301a\u0301o\u0301")  # 22 code points, 11 characters
 
 
@@ -66,13 +74,13 @@ def test_any_long_enough_uncommon_password_is_kept_equal_after_nfkc(password):
     assume(12 <= len(normalised) <= 128 and len(set(normalise_email(normalised))) >= 4)
     try:
         assert check(password) == normalised
-    except pp.PasswordTooCommon:
+    except PasswordTooCommon:
         pass
 
 
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=3, max_size=10))
 def test_the_subscriber_number_is_never_accepted_inside_a_password(number):
-    with pytest.raises(pp.PasswordRejected):
+    with pytest.raises(PasswordRejected):
         check(f"arrosoir-{number}-du-jardin", subscriber_number=number)
 
 
@@ -209,7 +217,7 @@ def test_bad_personal_data_is_refused(memory_portal, data, error):
 
 @given(idle=st.integers(min_value=0, max_value=7200), age=st.integers(min_value=0, max_value=50_000))
 def test_session_lives_30_minutes_idle_and_12_hours_at_most(idle, age):
-    from portail_domain.accounts import WebSession
+    from portail_domain.model.accounts import WebSession
 
     created = T0
     last_seen = T0 + timedelta(seconds=max(0, age - idle))
@@ -220,7 +228,7 @@ def test_session_lives_30_minutes_idle_and_12_hours_at_most(idle, age):
 
 
 def test_session_boundaries_exactly():
-    from portail_domain.accounts import WebSession
+    from portail_domain.model.accounts import WebSession
 
     session = WebSession("h", uuid4(), T0, T0)
     assert session.alive(T0 + timedelta(minutes=30)) and not session.alive(T0 + timedelta(minutes=30, seconds=1))

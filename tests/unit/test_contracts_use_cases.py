@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import portail_domain.services.documents as documents_module
 from portail_adapters.memory import FixedClock, MemoryDatabase
-from portail_domain import errors
-from portail_domain.accounts import Language
-from portail_domain.contracts import (
+from portail_domain.model import errors
+from portail_domain.model.accounts import Language
+from portail_domain.model.contracts import (
     Contract,
     MeterReading,
     PhotoNotAnImage,
@@ -21,14 +22,16 @@ from portail_domain.contracts import (
     ReadingStatus,
     Service,
     consumption,
+    yearly,
+)
+from portail_domain.model.documents import FolderKind
+from portail_domain.model.values import MeterIndex
+from portail_domain.services.contracts import (
     contract_detail,
     notify_overconsumption,
     overconsumption_alerts,
     submit_reading,
-    yearly,
 )
-from portail_domain.documents import FolderKind
-from portail_domain.values import MeterIndex
 from tests.support import add_contract, add_subscriber, make_portal
 
 TODAY = date(2026, 3, 10)  # the `clock` fixture's day
@@ -132,8 +135,7 @@ def test_the_photo_is_kept_in_mes_envois_and_named_on_the_reading(memory_portal)
 
 
 def test_a_photo_over_the_upload_quota_is_refused_and_nothing_is_saved(memory_portal, monkeypatch):
-    import portail_domain.documents as documents_module
-    from portail_domain.documents import QuotaExceeded
+    from portail_domain.model.documents import QuotaExceeded
 
     subscriber, contract, _ = setup_contract(memory_portal)
     monkeypatch.setattr(documents_module, "QUOTA", len(PNG) - 1)
@@ -226,7 +228,6 @@ def test_home_alerts_list_active_contracts_over_twice_the_usual(memory_portal):
         (alert,) = overconsumption_alerts(uow, memory_portal.clock, subscriber.id)
     assert alert.contract.number == "C1" and alert.period.litres_per_day == 1200
     assert alert.usual_litres_per_day == 300
-    assert alert.leak_relief_path == "/demandes/nouvelle?categorie=ecretement&contrat=C1"
 
 
 def test_a_reading_to_review_raises_no_alert(memory_portal):

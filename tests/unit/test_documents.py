@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portail_domain.documents import (
+from portail_domain.model.documents import (
     MAX_FILENAME,
     AddedBy,
     DocumentFolder,
@@ -21,14 +21,16 @@ from portail_domain.documents import (
     UnsupportedFileType,
     clean_filename,
     detect_content_type,
+    inspect_file,
+)
+from portail_domain.model.errors import NotFound, StorageError
+from portail_domain.services.documents import (
     document_tree,
     folder_contents,
-    inspect_file,
     open_document,
     publish_document,
     upload_document,
 )
-from portail_domain.errors import NotFound, StorageError
 from tests.support import add_subscriber
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -260,7 +262,7 @@ def test_demo_subscribers_have_a_letter_and_their_contract(memory_portal):
     import re
 
     from portail_adapters.demo import load_demo
-    from portail_domain.documents import detect_content_type
+    from portail_domain.model.documents import detect_content_type
 
     load_demo(memory_portal, subscribers=3)
     load_demo(memory_portal, subscribers=3)  # idempotent: nothing added twice
@@ -283,7 +285,7 @@ def test_demo_subscribers_have_a_letter_and_their_contract(memory_portal):
 
 
 def test_utility_documents_land_in_the_standard_folder_of_their_kind(memory_portal, marie):
-    from portail_domain.documents import default_folder
+    from portail_domain.services.documents import default_folder
 
     with memory_portal.uow() as uow:
         invoices = default_folder(uow, marie.id, FolderKind.INVOICES)

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from portail_domain.documents import FolderKind, document_tree, publish_document
+from portail_domain.model.documents import FolderKind
+from portail_domain.services.documents import document_tree, publish_document, upload_document
 from tests.support import add_subscriber
 
 PASSWORD = "une-phrase-de-passe-solide"
@@ -67,7 +68,7 @@ def test_tree_shows_a_marker_and_the_count_on_folders_with_documents(memory_port
 
 
 def test_english_interface_translates_the_standard_folders(memory_portal, web, marie):
-    from portail_domain.accounts import Language
+    from portail_domain.model.accounts import Language
 
     marie.language = Language.EN
     with memory_portal.uow() as uow:
@@ -125,10 +126,9 @@ def test_path_traversal_and_rtl_override_names_are_only_display_names(memory_por
 
 
 def test_over_quota_is_refused_with_a_clear_message(memory_portal, web, marie, monkeypatch):
-    import portail_domain.documents as documents
 
-    monkeypatch.setattr(documents.upload_document, "__kwdefaults__",
-                        {**documents.upload_document.__kwdefaults__, "quota": len(PDF) + 10})
+    monkeypatch.setattr(upload_document, "__kwdefaults__",
+                        {**upload_document.__kwdefaults__, "quota": len(PDF) + 10})
     folder = folder_of(memory_portal, marie)
     assert upload(web, folder.id, PDF).status_code == 303
     response = upload(web, folder.id, PDF, "deuxieme.pdf")

@@ -11,11 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portail_adapters.memory import FixedClock, MemoryDatabase
-from portail_domain import exchange
-from portail_domain.accounts import Account, hash_activation_code
-from portail_domain.documents import FolderKind
-from portail_domain.exchange import ImportRejected, import_stream
-from portail_domain.values import EmailAddress, Money
+from portail_domain.model.accounts import Account, hash_activation_code
+from portail_domain.model.documents import FolderKind
+from portail_domain.model.exchange import ImportRejected
+from portail_domain.model.values import EmailAddress, Money
+from portail_domain.services import exchange
+from portail_domain.services.exchange import import_stream
 from tests.support import add_account, add_subscriber, change_email_on_portal, make_portal, readings_csv
 
 SUBSCRIBERS = "subscriber_number;name;email;activation_code\n100001;Marie Dupont;marie@example.org;\n"
@@ -305,10 +306,10 @@ def test_a_new_pdf_for_an_invoice_replaces_the_old_one(portal, tmp_path):
 
 
 def test_exports_on_the_fakes_match_the_documented_order_and_filter(portal):
-    from portail_domain.contracts import MeterReading, ReadingSource, ReadingStatus
-    from portail_domain.exchange import export_csv
-    from portail_domain.invoices import Payment, PaymentStatus
-    from portail_domain.values import MeterIndex
+    from portail_domain.model.billing import Payment, PaymentStatus
+    from portail_domain.model.contracts import MeterReading, ReadingSource, ReadingStatus
+    from portail_domain.model.values import MeterIndex
+    from portail_domain.services.exchange import export_csv
 
     load(portal, "invoices", INVOICES + "F1;C1;2026-01-01;2026-02-01;30;;\n")
     t1, t2 = datetime(2026, 2, 1, 10, tzinfo=UTC), datetime(2026, 2, 3, 10, tzinfo=UTC)

@@ -7,7 +7,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from portail_domain.values import Money
+from portail_domain.model.values import Money
 from portail_web.formatting import m3, money
 from portail_web.i18n import LOCALE_DIR, pick_language, translations
 

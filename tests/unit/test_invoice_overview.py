@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portail_adapters.memory import FixedClock, MemoryDatabase
-from portail_domain.invoices import invoice_overview
+from portail_domain.services.billing import invoice_overview
 from tests.support import add_invoice, add_subscriber, make_portal
 
 invoices = st.lists(

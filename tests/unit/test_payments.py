@@ -8,11 +8,11 @@ from hypothesis import strategies as st
 
 from portail_adapters.memory import FakeGateway, FixedClock, MemoryDatabase
 from portail_adapters.payment.payfip import payfip_objet
-from portail_domain.accounts import Language
-from portail_domain.errors import GatewayError, InvoiceAlreadyPaid, InvoiceCancelled, NotFound
-from portail_domain.invoices import PaymentStatus
-from portail_domain.payments import PaymentDesk, payment_reference
-from portail_domain.values import Money
+from portail_domain.model.accounts import Language
+from portail_domain.model.billing import PaymentStatus, payment_reference
+from portail_domain.model.errors import GatewayError, InvoiceAlreadyPaid, InvoiceCancelled, NotFound
+from portail_domain.model.values import Money
+from portail_domain.services.billing import PaymentDesk
 from tests.support import add_invoice, add_subscriber, make_portal
 
 PAID, REFUSED, ABANDONED, EXPIRED, PENDING = (PaymentStatus.PAID, PaymentStatus.REFUSED, PaymentStatus.ABANDONED,

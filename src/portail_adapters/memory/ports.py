@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from portail_domain.errors import GatewayError, NotFound, StorageError
-from portail_domain.invoices import PaymentStatus
+from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.errors import GatewayError, NotFound, StorageError
 from portail_domain.ports import GatewayResult, OutgoingMail, PaymentOrder, StartedPayment
 
 PARIS = ZoneInfo("Europe/Paris")

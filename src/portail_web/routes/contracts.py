@@ -18,17 +18,28 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain import contracts as domain
-from portail_domain import errors
-from portail_domain.contracts import ContractDetail, ReadingSource, ReadingStatus, Service
-from portail_domain.documents import QuotaExceeded
+from portail_domain.model import errors
+from portail_domain.model.contracts import (
+    MAX_PHOTO_BYTES,
+    ContractDetail,
+    ImpliedConsumption,
+    OverconsumptionAlert,
+    PhotoRejected,
+    ReadingSource,
+    ReadingStatus,
+    Service,
+    YearConsumption,
+)
+from portail_domain.model.documents import QuotaExceeded
 from portail_domain.portal import Portal
+from portail_domain.services import contracts as service
 
 from ..auth import require_subscriber
 from ..charts import consumption_chart
 from ..forms import check_csrf, field, is_upload
 from ..messages import N_, message_for
 from ..templating import render
+from ..urls import path_for
 
 SERVICES = {
     Service.WATER: N_("Eau potable"),
@@ -54,11 +65,11 @@ FIELD_OF: tuple[tuple[type[Exception], str], ...] = (
     (errors.InvalidIndex, "index"),
     (errors.IndexGoesDown, "index"),
     (errors.IndexTooLarge, "index"),
-    (domain.PhotoRejected, "photo"),
+    (PhotoRejected, "photo"),
     (QuotaExceeded, "photo"),
     (errors.ReadingRejected, "read_on"),
 )
-MAX_READING_BODY = domain.MAX_PHOTO_BYTES + 64 * 1024  # the photo and a few small fields
+MAX_READING_BODY = MAX_PHOTO_BYTES + 64 * 1024  # the photo and a few small fields
 
 
 def _portal(request: Request) -> Portal:
@@ -68,6 +79,11 @@ def _portal(request: Request) -> Portal:
 def _read(portal: Portal, use_case: Any, *args: Any) -> Any:
     with portal.uow() as uow:
         return use_case(uow, *args)
+
+
+def leak_relief_path(request: Request, contract_number: str) -> str:
+    """The écrêtement request form, with the category and this contract preselected."""
+    return path_for(request, "request_new", query={"categorie": "ecretement", "contrat": contract_number})
 
 
 def contract_path(number: str) -> str:
@@ -80,7 +96,7 @@ def contract_path(number: str) -> str:
 async def contract_list(request: Request) -> Response:
     subscriber = require_subscriber(request)
     portal = _portal(request)
-    found = await run_in_threadpool(_read, portal, domain.list_contracts, subscriber.id)
+    found = await run_in_threadpool(_read, portal, service.list_contracts, subscriber.id)
     return render(request, "contracts/list.html", {
         "contracts": found, "today": portal.clock.today(), "services": SERVICES, "contract_path": contract_path,
     })
@@ -90,10 +106,10 @@ def _detail(request: Request) -> ContractDetail:
     subscriber = require_subscriber(request)
     portal = _portal(request)
     number = request.path_params["contract_number"]
-    return _read(portal, domain.contract_detail, portal.clock, subscriber.id, number)
+    return _read(portal, service.contract_detail, portal.clock, subscriber.id, number)
 
 
-def _year_rows(years: list[domain.YearConsumption]) -> list[tuple[domain.YearConsumption, Fraction | None]]:
+def _year_rows(years: list[YearConsumption]) -> list[tuple[YearConsumption, Fraction | None]]:
     """Each year with its change in litres per day against the year before (in %)."""
     rows = []
     for k, year in enumerate(years):
@@ -125,7 +141,7 @@ async def contract_page(request: Request) -> Response:
         "sources": SOURCES,
         "statuses": STATUSES,
         "contract_path": contract_path(detail.contract.number),
-        "leak_relief_path": domain.leak_relief_path(detail.contract.number),
+        "leak_relief_path": leak_relief_path(request, detail.contract.number),
     })
 
 
@@ -180,9 +196,9 @@ async def reading_form(request: Request) -> Response:
 
 
 def _submit(portal: Portal, subscriber_id: uuid.UUID, number: str, index_text: str, read_on: date,
-            photo: bytes | None) -> domain.ImpliedConsumption:
+            photo: bytes | None) -> ImpliedConsumption:
     with portal.uow() as uow:
-        return domain.submit_reading(
+        return service.submit_reading(
             uow, portal.files, portal.clock, portal.config,
             subscriber_id=subscriber_id, contract_number=number, index_text=index_text, read_on=read_on, photo=photo,
         )
@@ -206,7 +222,7 @@ async def submit_reading(request: Request) -> Response:
         text = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
         values = {"index": field(text, "index", 40), "read_on": field(text, "read_on", 20)}
         upload = form.get("photo")
-        photo = await upload.read(domain.MAX_PHOTO_BYTES + 1) if is_upload(upload) else None
+        photo = await upload.read(MAX_PHOTO_BYTES + 1) if is_upload(upload) else None
     read_on = _parse_day(values["read_on"])
     problem: tuple[str, str] | None = None
     status = 422
@@ -230,9 +246,9 @@ async def submit_reading(request: Request) -> Response:
 # --- home page ------------------------------------------------------------------------------
 
 
-def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[domain.OverconsumptionAlert]:
+def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[OverconsumptionAlert]:
     """The over-consumption alerts for the home page partial (run in a thread)."""
-    return _read(portal, domain.overconsumption_alerts, portal.clock, subscriber_id)
+    return _read(portal, service.overconsumption_alerts, portal.clock, subscriber_id)
 
 
 # Contract numbers may hold a "/" (sent as %2F): hence the path converter, suffixed routes first.

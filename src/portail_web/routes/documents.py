@@ -11,19 +11,16 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from portail_adapters.files import content_disposition
-from portail_domain.documents import (
+from portail_domain.model.documents import (
     MAX_FILE_SIZE,
     Document,
     DocumentFolder,
     FileTooLarge,
     FolderKind,
     UploadRejected,
-    document_tree,
-    folder_contents,
-    open_document,
-    upload_document,
 )
-from portail_domain.errors import StorageError
+from portail_domain.model.errors import StorageError
+from portail_domain.services.documents import document_tree, folder_contents, open_document, upload_document
 
 from ..auth import require_subscriber
 from ..forms import check_csrf, is_upload

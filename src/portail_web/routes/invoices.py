@@ -11,9 +11,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from portail_domain.errors import GatewayError, NotFound
-from portail_domain.invoices import invoice_detail, invoice_overview, invoice_pdf
-from portail_domain.payments import PaymentDesk
+from portail_domain.model.errors import GatewayError, NotFound
+from portail_domain.services.billing import PaymentDesk, invoice_detail, invoice_overview, invoice_pdf
 
 from ..auth import require_subscriber
 from ..forms import read_form

@@ -14,17 +14,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain.activation import (
-    LINK_VALIDITY,
-    LinkInvalid,
-    TokenPurpose,
-    live_token,
-    request_password_link,
-    set_password_with_link,
-)
-from portail_domain.errors import InvalidValue
+from portail_domain.model.accounts import LINK_VALIDITY, LinkInvalid, TokenPurpose
+from portail_domain.model.errors import InvalidValue
+from portail_domain.model.values import EmailAddress
 from portail_domain.portal import Portal
-from portail_domain.values import EmailAddress
+from portail_domain.services.activation import live_token, request_password_link, set_password_with_link
 
 from ..forms import field, read_form
 from ..messages import MESSAGES, message_for

@@ -10,18 +10,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain.accounts import Identity, LoginFailed, active_sessions, end_other_sessions
-from portail_domain.activation import (
-    LinkInvalid,
-    TokenPurpose,
-    WrongPassword,
-    change_password,
-    confirm_email_change,
-    request_email_change,
-)
-from portail_domain.errors import DomainError, InvalidValue
-from portail_domain.personal import PersonalData, update_personal_data
+from portail_domain.model.accounts import Identity, LinkInvalid, LoginFailed, PersonalData, TokenPurpose, WrongPassword
+from portail_domain.model.errors import DomainError, InvalidValue
 from portail_domain.portal import Portal
+from portail_domain.services.accounts import active_sessions, end_other_sessions, update_personal_data
+from portail_domain.services.activation import change_password, confirm_email_change, request_email_change
 
 from ..auth import require_subscriber, visitor
 from ..forms import field, read_form

@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain.accounts import LoginFailed, LoginThrottled, close_session, log_in
+from portail_domain.model.accounts import LoginFailed, LoginThrottled
 from portail_domain.portal import Portal
+from portail_domain.services.accounts import close_session, log_in
 
 from ..auth import visitor
 from ..forms import field, read_form

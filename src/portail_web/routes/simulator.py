@@ -15,8 +15,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portail_adapters.payment.simulator import DECISIONS, SimulatorGateway
-from portail_domain.errors import GatewayError, NotFound
-from portail_domain.payments import PaymentDesk
+from portail_domain.model.errors import GatewayError, NotFound
+from portail_domain.services.billing import PaymentDesk
 
 from ..forms import read_form
 from ..templating import render

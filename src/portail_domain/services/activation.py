@@ -21,83 +21,42 @@ Whatever matched, the caller shows the same answer page; the outcome is only log
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import uuid
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import timedelta
 
-import attrs
-
-from . import errors
-from .accounts import (
+from ..model import errors
+from ..model.accounts import (
+    LINK_VALIDITY,
+    STAFF_INVITATION_VALIDITY,
+    TOKEN_BYTES,
     Account,
+    AccountToken,
+    EmailUnavailable,
+    Identity,
+    LinkInvalid,
     LoginThrottled,
+    PasswordSet,
+    StaffInvitation,
     StaffRole,
     StaffUser,
     Subscriber,
+    TokenPurpose,
+    WrongPassword,
     hash_activation_code,
     hash_token,
     normalise_code,
     normalise_password,
 )
-from .emails import email_change_mail, email_change_notice, password_changed_mail, password_link_mail
-from .password_policy import check_password
-from .throttling import LINKS_PER_HOUR, PER_EMAIL, email_key, link_key
-from .values import EmailAddress
-
-if TYPE_CHECKING:
-    from .accounts import Identity
-    from .portal import PortalConfig
-    from .ports import Clock, PasswordHasher, Secrets, UnitOfWork
-
-LINK_VALIDITY = timedelta(minutes=10)
-# A staff invitation is printed to the administrator who runs `portail staff add`, who passes
-# it on: it lives a day, still single use and killed by any newer one.
-STAFF_INVITATION_VALIDITY = timedelta(hours=24)
-TOKEN_BYTES = 32  # 256 random bits
+from ..model.password_policy import check_password
+from ..model.throttling import LINKS_PER_HOUR, PER_EMAIL, email_key, link_key
+from ..model.values import EmailAddress
+from ..portal import PortalConfig
+from ..ports import Clock, PasswordHasher, Secrets, UnitOfWork
+from .mail import email_change_mail, email_change_notice, password_changed_mail, password_link_mail
 
 PASSWORD_PATH = "/mot-de-passe/nouveau"  # noqa: S105 - a path, not a password
 EMAIL_PATH = "/donnees-personnelles/e-mail/confirmer"
-
-
-class TokenPurpose(enum.StrEnum):
-    PASSWORD = "password"  # noqa: S105 - set a password (activation, renewal, staff invitation)
-    EMAIL = "email"  # confirm a new login e-mail
-
-
-@attrs.define(eq=False)
-class AccountToken:
-    """An e-mailed link's token (jeton), stored as its hash."""
-
-    token_hash: str
-    purpose: TokenPurpose
-    created_at: datetime
-    expires_at: datetime
-    subscriber_id: uuid.UUID | None = None
-    staff_id: uuid.UUID | None = None
-    email: str | None = None  # the address that becomes the login e-mail when the link is used
-
-    def alive(self, now: datetime) -> bool:
-        return now <= self.expires_at
-
-
-class LinkInvalid(errors.DomainError):
-    """The link is unknown, already used, replaced by a newer one or expired (never say which)."""
-
-    code = "link_invalid"
-
-
-class WrongPassword(errors.DomainError):
-    code = "wrong_password"
-
-
-class EmailUnavailable(errors.InvalidValue):
-    """The address is already another account's login (or is the current one)."""
-
-    code = "email_unavailable"
-
-
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
@@ -185,12 +144,6 @@ def live_token(uow: UnitOfWork, clock: Clock, token: str, purpose: TokenPurpose)
         uow.tokens.remove(found.token_hash)
         raise LinkInvalid()
     return found
-
-
-@attrs.frozen
-class PasswordSet:
-    account: Account
-    login: str  # the e-mail to log in with
 
 
 def set_password_with_link(
@@ -323,13 +276,6 @@ def confirm_email_change(uow: UnitOfWork, clock: Clock, token: str) -> Subscribe
     uow.subscribers.update(subscriber)
     uow.tokens.remove(found.token_hash)
     return subscriber
-
-
-@attrs.frozen
-class StaffInvitation:
-    staff: StaffUser
-    link: str
-    created: bool
 
 
 def invite_staff(

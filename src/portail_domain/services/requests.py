@@ -1,138 +1,37 @@
-"""Mes demandes: filing a request, its thread, the subscriber's follow-ups and the staff's replies.
-
-Attachments are ordinary documents in the subscriber's "Mes envois" folder (same file rules and
-upload quota as Mes documents); a message points at its document. References read
-``D-<year>-<number>``: the next number after the year's highest, retried when a concurrent
-filing took it first (the unique constraint decides).
-"""
+"""Mes demandes: filing a request, the thread, and the staff's replies."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, BinaryIO
 
-import attrs
-
-from . import errors
-from .accounts import StaffUser, Subscriber
-from .contracts import Contract, own_contract
-from .documents import (
-    AddedBy,
-    Document,
-    FolderKind,
-    check_quota,
-    default_folder,
-    discard_object,
-    inspect_file,
-    store_document,
+from ..model import errors
+from ..model.accounts import StaffUser, Subscriber
+from ..model.contracts import Contract
+from ..model.documents import AddedBy, Document, FolderKind, clean_filename, inspect_file
+from ..model.mail import OutgoingMail
+from ..model.requests import (
+    REFERENCE_ATTEMPTS,
+    STAFF_PAGE,
+    STAFF_STATUSES,
+    Attachment,
+    Author,
+    ReferenceTaken,
+    Request,
+    RequestInvalid,
+    RequestMessage,
+    RequestStatus,
+    RequestSummary,
+    RequestThread,
+    clean_message,
+    clean_subject,
+    next_reference,
+    parse_category,
 )
-from .documents import clean_filename as _clean_filename
-from .emails import compose
-from .requests import Author, ReferenceTaken, Request, RequestCategory, RequestMessage, RequestStatus
-
-if TYPE_CHECKING:
-    from .portal import Portal
-    from .ports import FileStore, OutgoingMail, UnitOfWork
-
-MAX_SUBJECT = 200
-MAX_MESSAGE = 5000
-REFERENCE_ATTEMPTS = 10
-STAFF_PAGE = 200  # requests shown to staff at once, newest first
-
-
-class RequestInvalid(errors.InvalidValue):
-    """A field of a request or message is missing or too long (``field`` names it)."""
-
-    code = "request_invalid"
-
-
-class CategoryInvalid(RequestInvalid):
-    code = "request_category_invalid"
-
-
-class SubjectMissing(RequestInvalid):
-    code = "request_subject_missing"
-
-
-class SubjectTooLong(RequestInvalid):
-    code = "request_subject_too_long"
-
-
-class MessageMissing(RequestInvalid):
-    code = "request_message_missing"
-
-
-class MessageTooLong(RequestInvalid):
-    code = "request_message_too_long"
-
-
-@attrs.frozen
-class Attachment:
-    """A file the subscriber joins to a message: its name as sent and its bytes (a file object)."""
-
-    filename: str
-    data: BinaryIO
-
-
-@attrs.frozen
-class RequestSummary:
-    request: Request
-    contract_number: str | None = None
-    subscriber: Subscriber | None = None  # filled on the staff side
-
-
-@attrs.frozen
-class RequestThread:
-    request: Request
-    messages: tuple[RequestMessage, ...]
-    attachments: dict[uuid.UUID, Document]  # by document id
-    contract_number: str | None = None
-    subscriber: Subscriber | None = None
-
-
-# --- rules ---------------------------------------------------------------------------------
-
-
-def parse_category(value: str) -> RequestCategory:
-    try:
-        return RequestCategory(value.strip())
-    except ValueError:
-        raise CategoryInvalid(field="category") from None
-
-
-def clean_subject(value: str) -> str:
-    """One line, 1 to 200 characters (spaces collapsed, control characters dropped)."""
-    subject = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
-    if not subject:
-        raise SubjectMissing(field="subject")
-    if len(subject) > MAX_SUBJECT:
-        raise SubjectTooLong(field="subject", max=MAX_SUBJECT)
-    return subject
-
-
-def clean_message(value: str) -> str:
-    """1 to 5000 characters; line breaks kept, other control characters dropped."""
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t").strip()
-    if not text:
-        raise MessageMissing(field="message")
-    if len(text) > MAX_MESSAGE:
-        raise MessageTooLong(field="message", max=MAX_MESSAGE)
-    return text
-
-
-def reference_for(year: int, number: int) -> str:
-    return f"D-{year}-{number:06d}"
-
-
-def next_reference(last: str | None, year: int) -> str:
-    """The reference after ``last`` (the year's highest so far, or None)."""
-    try:
-        number = int((last or "").rsplit("-", 1)[-1]) + 1
-    except ValueError:
-        number = 1
-    return reference_for(year, number)
+from ..portal import Portal
+from ..ports import FileStore, UnitOfWork
+from .contracts import own_contract
+from .documents import check_quota, default_folder, discard_object, store_document
+from .mail import compose
 
 
 def _add_with_reference(uow: UnitOfWork, request: Request, year: int) -> None:
@@ -146,8 +45,6 @@ def _add_with_reference(uow: UnitOfWork, request: Request, year: int) -> None:
             continue  # someone filed at the same moment: take the next number
     raise ReferenceTaken(reference=request.reference)
 
-
-# --- mails ---------------------------------------------------------------------------------
 
 _TEXTS: dict[str, dict[str, str]] = {
     "fr": {
@@ -192,9 +89,6 @@ def _request_mail(portal: Portal, kind: str, subscriber: Subscriber, request: Re
                    link=portal.config.link(f"/demandes/{request.id}"))
 
 
-# --- subscriber use cases --------------------------------------------------------------------
-
-
 def list_requests(portal: Portal, subscriber_id: uuid.UUID) -> list[RequestSummary]:
     """The subscriber's requests, newest first, with the number of the contract concerned."""
     with portal.uow() as uow:
@@ -219,7 +113,7 @@ def _store_attachment(portal: Portal, uow: UnitOfWork, subscriber_id: uuid.UUID,
     folder = default_folder(uow, subscriber_id, FolderKind.UPLOADS)
     document = store_document(
         uow, portal.files, portal.clock, subscriber_id=subscriber_id, folder_id=folder.id,
-        filename=_clean_filename(attachment.filename, inspected.content_type), content_type=inspected.content_type,
+        filename=clean_filename(attachment.filename, inspected.content_type), content_type=inspected.content_type,
         data=attachment.data, size=inspected.size, sha256=inspected.sha256, added_by=AddedBy.SUBSCRIBER,
     )
     return portal.files, document
@@ -321,9 +215,6 @@ def add_subscriber_message(portal: Portal, subscriber_id: uuid.UUID, request_id:
     return entry
 
 
-# --- staff use cases ---------------------------------------------------------------------------
-
-
 def staff_requests(portal: Portal, status: RequestStatus | None = None,
                    limit: int = STAFF_PAGE) -> list[RequestSummary]:
     """Every subscriber's requests (of ``status`` when given), newest first, at most ``limit``."""
@@ -351,9 +242,6 @@ def staff_request_detail(portal: Portal, request_id: uuid.UUID) -> RequestThread
         if request is None:
             raise errors.NotFound(request_id=str(request_id))
         return _thread(uow, request, uow.subscribers.get(request.subscriber_id))
-
-
-STAFF_STATUSES: Sequence[RequestStatus] = (RequestStatus.ANSWERED, RequestStatus.IN_PROGRESS, RequestStatus.CLOSED)
 
 
 def staff_reply(portal: Portal, staff: StaffUser, request_id: uuid.UUID, *, message: str,

@@ -1,151 +1,29 @@
-"""Subscribers (abonnés), staff users and what identifies them."""
+"""Logging in and out, sessions, and the subscriber's own personal data."""
 
 from __future__ import annotations
 
-import enum
-import hashlib
-import re
-import unicodedata
 import uuid
 import weakref
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-import attrs
-
-from . import errors
-from .throttling import PER_CLIENT, PER_EMAIL, client_key, email_key
-from .values import EmailAddress, normalise_email
-
-if TYPE_CHECKING:
-    from .ports import Clock, PasswordHasher, Secrets, UnitOfWork
-
-
-class Language(enum.StrEnum):
-    FR = "fr"
-    EN = "en"
-
-
-@attrs.define(eq=False)
-class Subscriber:
-    """A subscriber of the utility, as the billing system knows them."""
-
-    number: str  # numéro d'abonné, printed on every bill: not a secret
-    name: str
-    email: EmailAddress | None = None  # the e-mail on file: the only one that ever gets a link
-    phone: str = ""
-    address: str = ""
-    postal_code: str = ""
-    city: str = ""
-    language: Language = Language.FR
-    paperless: bool = False  # facture électronique
-    activation_code_hash: str | None = None  # a utility-issued random code, hashed
-    # The e-mail the billing system sent last, as it sent it ("" when its cell was empty; None
-    # before any import carried an e-mail): an import applies the file's e-mail only when it
-    # differs from this one, so a change the subscriber made on the portal is not reverted.
-    billing_email: str | None = None
-    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
-
-
-class StaffRole(enum.StrEnum):
-    AGENT = "agent"
-    ADMIN = "admin"
-
-
-@attrs.define(eq=False)
-class StaffUser:
-    """A member of the utility's staff: separate from subscribers."""
-
-    email: EmailAddress
-    name: str
-    role: StaffRole = StaffRole.AGENT
-    active: bool = True
-    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
-
-
-@attrs.define(eq=False)
-class Account:
-    """Login credentials of a subscriber or a staff user (exactly one of the two)."""
-
-    password_hash: str
-    created_at: datetime
-    subscriber_id: uuid.UUID | None = None
-    staff_id: uuid.UUID | None = None
-    password_changed_at: datetime | None = None
-    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
-
-    @property
-    def is_staff(self) -> bool:
-        return self.staff_id is not None
-
-
-SESSION_IDLE = timedelta(minutes=30)
-SESSION_ABSOLUTE = timedelta(hours=12)
-SESSION_TOUCH_EVERY = timedelta(minutes=1)  # last_seen is written at most once a minute
-
-
-@attrs.define(eq=False)
-class WebSession:
-    """A server-side login session. Only a hash of its token is stored."""
-
-    token_hash: str
-    account_id: uuid.UUID
-    created_at: datetime
-    last_seen_at: datetime
-    user_agent: str = ""
-    ip: str = ""
-
-    def alive(self, now: datetime) -> bool:
-        return now - self.last_seen_at <= SESSION_IDLE and now - self.created_at <= SESSION_ABSOLUTE
-
-    def needs_touch(self, now: datetime) -> bool:
-        return now - self.last_seen_at >= SESSION_TOUCH_EVERY
-
-
-def hash_token(token: str) -> str:
-    """Tokens (session ids, e-mailed links) are stored as SHA-256: a database leak gives none."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def normalise_code(code: str) -> str:
-    """Activation codes are compared without case, spaces or dashes (``ab12-cd34`` = ``AB12CD34``)."""
-    return re.sub(r"[\s\-_.]", "", code).upper()
-
-
-def hash_activation_code(code: str) -> str:
-    """The stored form of a utility-issued activation code (import and checks use this)."""
-    return hash_token("activation|" + normalise_code(code))
-
-
-class LoginFailed(errors.DomainError):
-    """One generic error for a wrong e-mail, a wrong password or an account not activated."""
-
-    code = "login_failed"
-
-
-class LoginThrottled(LoginFailed):
-    """Too many failures for this e-mail or this client: try again later (``retry_after`` seconds).
-
-    Keyed on the typed e-mail whether or not an account has it, so it tells nothing either."""
-
-    code = "login_throttled"
-
-    def __init__(self, *, retry_after: int, blocked: bool, key: str) -> None:
-        super().__init__(retry_after=retry_after)
-        self.retry_after = retry_after
-        self.blocked = blocked
-        self.key = key
-
-
-@attrs.frozen
-class Identity:
-    """Who a live session belongs to."""
-
-    account: Account
-    subscriber: Subscriber | None
-    staff: StaffUser | None
-    session: WebSession
+from ..model import errors
+from ..model.accounts import (
+    SESSION_ABSOLUTE,
+    SESSION_IDLE,
+    Account,
+    Identity,
+    Language,
+    LoginFailed,
+    LoginThrottled,
+    PersonalData,
+    Subscriber,
+    WebSession,
+    hash_token,
+    normalise_password,
+)
+from ..model.throttling import PER_CLIENT, PER_EMAIL, client_key, email_key
+from ..model.values import normalise_email
+from ..ports import Clock, PasswordHasher, Secrets, UnitOfWork
 
 
 def find_account_for_login(uow: UnitOfWork, email: str) -> Account | None:
@@ -187,11 +65,6 @@ def authenticate(uow: UnitOfWork, passwords: PasswordHasher, email: str, passwor
         account.password_hash = passwords.hash(normalise_password(password))
         uow.accounts.update(account)
     return account
-
-
-def normalise_password(password: str) -> str:
-    """Passwords are compared after NFKC, so the same characters typed on two keyboards match."""
-    return unicodedata.normalize("NFKC", password)
 
 
 def open_session(
@@ -301,3 +174,19 @@ def purge_expired(uow: UnitOfWork, clock: Clock) -> int:
     removed += uow.tokens.remove_expired(now)
     removed += uow.throttles.remove_idle(now - max(PER_EMAIL.window, PER_CLIENT.window))
     return removed
+
+
+def update_personal_data(uow: UnitOfWork, subscriber_id: uuid.UUID, data: PersonalData) -> Subscriber:
+    """Save the changeable fields of the subscriber; nothing else moves."""
+    clean = data.checked()
+    subscriber = uow.subscribers.get(subscriber_id)
+    if subscriber is None:
+        raise errors.NotFound()
+    subscriber.phone = clean.phone
+    subscriber.address = clean.address
+    subscriber.postal_code = clean.postal_code
+    subscriber.city = clean.city
+    subscriber.language = Language(clean.language)
+    subscriber.paperless = clean.paperless
+    uow.subscribers.update(subscriber)
+    return subscriber

@@ -1,17 +1,48 @@
-"""The e-mails the accounts area sends, in the recipient's language (text and HTML).
-
-Links always start with the configured base URL, never with a request's Host header.
-"""
+"""Mail: delivering the outbox, and the texts of the account e-mails."""
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Callable
 
-from .ports import OutgoingMail
+from ..model.mail import LEASE, DeliveryReport, OutgoingMail, backoff
+from ..portal import PortalConfig
+from ..ports import Clock, Mailer, UnitOfWork
 
-if TYPE_CHECKING:
-    from .portal import PortalConfig
+log = logging.getLogger("portail.mail")
+
+
+def deliver_outbox(uow: Callable[[], UnitOfWork], mailer: Mailer, clock: Clock, *, limit: int = 50) -> DeliveryReport:
+    """Deliver the due entries (at most ``limit``); failures wait for their next attempt.
+
+    Delivery is at least once: if the process dies between sending and marking, the lease
+    runs out and the entry is sent again; it is never dropped.
+    """
+    now = clock.now()
+    with uow() as work:
+        entries = work.outbox.claim(now, now + LEASE, limit)
+        work.commit()
+    sent = failed = 0
+    for entry in entries:
+        try:
+            mailer.send(entry.mail)
+        except Exception as exc:  # noqa: BLE001 - any failure: keep the entry, retry later
+            failed += 1
+            retry_at = clock.now() + backoff(entry.attempts)
+            reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
+            log.warning("mail_failed id=%s attempts=%d retry_at=%s error=%s", entry.id, entry.attempts,
+                        retry_at.isoformat(), reason)
+            with uow() as work:
+                work.outbox.mark_failed(entry.id, retry_at, reason)
+                work.commit()
+            continue
+        with uow() as work:
+            work.outbox.mark_sent(entry.id, clock.now())
+            work.commit()
+        sent += 1
+    return DeliveryReport(sent, failed)
+
 
 _TEXTS: dict[str, dict[str, str]] = {
     "fr": {
