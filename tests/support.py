@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
+import attrs
 from starlette.testclient import TestClient
 
 from portail_adapters.memory import (
@@ -36,6 +39,11 @@ def make_portal(uow, clock, *, passwords=None) -> Portal:
         payments=FakeGateway(),
         files=MemoryFileStore(),
     )
+
+
+def set_limits(portal: Portal, **limits: object) -> None:
+    """Configure the portal's limits (upload size, quota, link validity, session timeouts) as settings would."""
+    portal.config = attrs.evolve(portal.config, limits=attrs.evolve(portal.config.limits, **limits))
 
 
 def add_subscriber(portal: Portal, number: str = "100001", *, email: str | None = "marie@example.org",
@@ -163,15 +171,11 @@ def change_email_on_portal(portal: Portal, number: str, new_email: str, password
         subscriber = uow.subscribers.by_number(number)
         account = uow.accounts.for_subscriber(subscriber.id)
         identity = Identity(account=account, subscriber=subscriber, staff=None, session=None)
-        request_email_change(uow, portal.passwords, portal.clock, portal.secrets, portal.config, identity,
-                             new_email, password)
-        uow.commit()
+    request_email_change(portal, identity, new_email, password)
     with portal.uow() as uow:
         link = next(e.mail for e in reversed(uow.outbox.pending()) if e.mail.to == new_email)
     token = re.search(r"jeton=([\w-]+)", link.text).group(1)
-    with portal.uow() as uow:
-        confirm_email_change(uow, portal.clock, token)
-        uow.commit()
+    confirm_email_change(portal, token)
 
 
 def readings_csv(contract: str, meter: str, start: str, *, months: int, per_day: int, last_per_day: int) -> str:
@@ -225,3 +229,11 @@ def run_while_held(first: Callable[[Callable[[], None]], Any], second: Callable[
     if failures:
         raise failures[0]
     return results["first"], results["second"]
+
+
+def payment_desk(portal: Portal) -> SimpleNamespace:
+    """The billing use cases with ``portal`` bound, as the payment tests call them (``desk.start_payment(…)``)."""
+    from portail_domain.services import billing
+
+    names = ("start_payment", "confirm_payment", "handle_notification", "handle_return", "reconcile_pending")
+    return SimpleNamespace(**{name: functools.partial(getattr(billing, name), portal) for name in names})

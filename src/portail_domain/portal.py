@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from .model.limits import Limits
 from .ports import Clock, FileStore, Mailer, PasswordHasher, PaymentGateway, Secrets, UnitOfWorkFactory
 
 
@@ -23,6 +24,7 @@ class PortalConfig:
     base_url: str  # every link in an e-mail starts with this, never with a Host header
     utility: UtilityCard
     secret_key: bytes = attrs.field(default=b"", repr=False)  # keys HMACs (tokens, CSRF)
+    limits: Limits = Limits()
 
     @property
     def https(self) -> bool:

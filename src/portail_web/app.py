@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portail_domain.model.errors import DomainError, NotFound
+from portail_domain.model.errors import DomainError, NotConfigured, NotFound, StorageError
 from portail_domain.portal import Portal
 
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
@@ -33,7 +33,7 @@ log = logging.getLogger("portail")
 security_log = logging.getLogger("portail.security")
 
 STATIC_DIR = Path(__file__).parent / "static"
-MAX_BODY = 11 * 1024 * 1024  # the largest form: one 10 MB upload and its fields
+FORM_MARGIN = 1024 * 1024  # the fields around the largest upload
 # Server-to-server endpoints that carry no browser Origin and no CSRF token.
 # The payment callbacks only trigger a re-check with the gateway: a forged one changes nothing.
 CROSS_SITE_POSTS: set[str] = {"/paiement/notification", "/paiement/retour"}
@@ -118,7 +118,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    status = 404 if isinstance(exc, NotFound) else 400
+    status = 404 if isinstance(exc, NotFound) else 503 if isinstance(exc, StorageError | NotConfigured) else 400
     return render(request, "error.html", {"status": status, "message": message_for(exc)}, status_code=status)
 
 
@@ -175,7 +175,8 @@ def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float
             Middleware(TooLargePageMiddleware),
             # Inside our middleware (not Starlette(max_body_size=…), which sits outside all of it), so the
             # 413 gets the security headers and the French page.
-            Middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY),
+            # The largest form: one upload of the configured size and its fields.
+            Middleware(RequestBodyLimitMiddleware, max_body_size=portal.config.limits.upload_max_bytes + FORM_MARGIN),
         ],
         exception_handlers={
             HTTPException: http_error,
@@ -187,5 +188,5 @@ def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float
         lifespan=lifespan,
     )
     app.state.portal = portal
-    app.state.templates = Templates()
+    app.state.templates = Templates(portal.config.limits)
     return app

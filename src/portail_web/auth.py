@@ -77,19 +77,13 @@ class VisitorMiddleware:
         self.https = portal.config.https
         self.session_cookie, self.anonymous_cookie = cookie_names(self.https)
 
-    def _resolve(self, token: str) -> Identity | None:
-        with self.portal.uow() as uow:
-            identity = resolve_session(uow, self.portal.clock, token)
-            uow.commit()
-            return identity
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/") or scope["path"] == "/healthz":
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
         token = connection.cookies.get(self.session_cookie, "")
-        identity = await run_in_threadpool(self._resolve, token) if token else None
+        identity = await run_in_threadpool(resolve_session, self.portal, token) if token else None
         anonymous = connection.cookies.get(self.anonymous_cookie, "")
         set_cookie = False
         if identity is None and len(anonymous) < 32:

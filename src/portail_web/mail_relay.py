@@ -22,15 +22,12 @@ def deliver_now(portal: Portal) -> DeliveryReport:
     """Deliver what is due (the CLI's ``portail mail send`` and the background task)."""
     if portal.mailer is None:
         raise RuntimeError("no mailer configured")
-    return deliver_outbox(portal.uow, portal.mailer, portal.clock)
+    return deliver_outbox(portal)
 
 
 def purge_now(portal: Portal) -> int:
     """Housekeeping: dead sessions, expired links, forgotten throttle counters."""
-    with portal.uow() as uow:
-        removed = purge_expired(uow, portal.clock)
-        uow.commit()
-        return removed
+    return purge_expired(portal)
 
 
 async def relay_forever(portal: Portal, every: float = RELAY_EVERY) -> None:

@@ -10,6 +10,8 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from portail_domain.model.limits import Limits
+
 from . import formatting
 from .i18n import LANGUAGES, translations
 from .urls import path_for
@@ -17,7 +19,7 @@ from .urls import path_for
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
-def _environment(language: str) -> Environment:
+def _environment(language: str, limits: Limits) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html", "xml", "svg"]),
@@ -26,6 +28,11 @@ def _environment(language: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    # Every translated text may print the configured limits: %(upload_max)s, %(upload_quota)s.
+    _with_limits(env, {
+        "upload_max": formatting.size_limit(limits.upload_max_bytes, language),
+        "upload_quota": formatting.size_limit(limits.upload_quota_bytes, language),
+    })
     env.filters["money"] = partial(_call, formatting.money, language)
     env.filters["day"] = partial(_call, formatting.day, language)
     env.filters["moment"] = partial(_call, formatting.moment, language)
@@ -34,6 +41,16 @@ def _environment(language: str) -> Environment:
     env.filters["filesize"] = partial(_call, formatting.file_size, language)
     env.globals["url_for"] = _url_for
     return env
+
+
+def _with_limits(env: Environment, values: dict[str, str]) -> None:
+    translate = env.globals["gettext"]
+
+    @pass_context
+    def gettext(context: Any, string: str, /, **variables: Any) -> str:
+        return translate(context, string, **{**values, **variables})  # type: ignore[operator]
+
+    env.globals["gettext"] = gettext
 
 
 @pass_context
@@ -49,8 +66,8 @@ def _call(fn: Any, language: str, value: Any, *args: Any) -> str:
 class Templates:
     """One Jinja2 environment per UI language."""
 
-    def __init__(self) -> None:
-        self.environments = {language: _environment(language) for language in LANGUAGES}
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.environments = {language: _environment(language, limits or Limits()) for language in LANGUAGES}
 
     def render(
         self,

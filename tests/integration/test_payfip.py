@@ -15,9 +15,8 @@ from portail_domain.model.billing import PaymentStatus
 from portail_domain.model.errors import GatewayError
 from portail_domain.model.values import Money
 from portail_domain.ports import PaymentOrder
-from portail_domain.services.billing import PaymentDesk
 from portail_web import create_app
-from tests.support import BASE_URL, WebClient, add_invoice, add_subscriber, make_portal
+from tests.support import BASE_URL, WebClient, add_invoice, add_subscriber, make_portal, payment_desk
 
 NUMCLI = "123456"
 
@@ -163,7 +162,7 @@ def test_full_flow_paid_through_the_web_app(standin, portal):
 def test_tampered_amount_is_flagged_and_pays_nothing(standin, portal):
     marie = add_subscriber(portal)
     add_invoice(portal, marie, amount=4321)
-    desk = PaymentDesk.of(portal)
+    desk = payment_desk(portal)
     idop = desk.start_payment(marie.id, "F2026-0001").rsplit("=", 1)[1]
     standin.decide(idop, "P", montant="100")
     payment = desk.handle_notification(idop)
@@ -175,7 +174,7 @@ def test_tampered_amount_is_flagged_and_pays_nothing(standin, portal):
 def test_refused_then_abandoned_then_paid(standin, portal):
     marie = add_subscriber(portal)
     add_invoice(portal, marie, amount=4321)
-    desk = PaymentDesk.of(portal)
+    desk = payment_desk(portal)
     for resultrans, status in (("R", "refused"), ("A", "abandoned"), ("V", "paid")):
         idop = desk.start_payment(marie.id, "F2026-0001").rsplit("=", 1)[1]
         standin.decide(idop, resultrans)

@@ -10,6 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from portail_domain.model.accounts import InvalidPhone, InvalidPostalCode, LoginFailed, LoginThrottled, PersonalData
+from portail_domain.model.limits import Limits
 from portail_domain.model.password_policy import (
     PasswordMismatch,
     PasswordPersonal,
@@ -103,7 +104,7 @@ def test_wait_never_negative_and_never_beyond_the_block(failures, elapsed):
 
 
 def attempt(portal, email, password, client="10.0.0.1"):
-    return log_in(portal.uow, portal.passwords, portal.secrets, portal.clock, email, password, client=client)
+    return log_in(portal, email, password, client=client)
 
 
 def test_login_failures_slow_down_then_block_even_the_right_password(memory_portal, clock):
@@ -192,9 +193,7 @@ def test_login_with_a_look_alike_address_fails(memory_portal):
 def test_personal_data_changes_only_its_fields(memory_portal):
     subscriber = add_subscriber(memory_portal)
     data = PersonalData(" 06 12  34 56 78 ", "3 rue  du Moulin", "34230", "Paulhan", "en", True)
-    with memory_portal.uow() as uow:
-        update_personal_data(uow, subscriber.id, data)
-        uow.commit()
+    update_personal_data(memory_portal, subscriber.id, data)
     with memory_portal.uow() as uow:
         s = uow.subscribers.get(subscriber.id)
     assert (s.phone, s.address, s.postal_code, s.city, s.language.value, s.paperless) == (
@@ -208,8 +207,8 @@ def test_personal_data_changes_only_its_fields(memory_portal):
 ])
 def test_bad_personal_data_is_refused(memory_portal, data, error):
     subscriber = add_subscriber(memory_portal)
-    with memory_portal.uow() as uow, pytest.raises(error):
-        update_personal_data(uow, subscriber.id, data)
+    with pytest.raises(error):
+        update_personal_data(memory_portal, subscriber.id, data)
 
 
 # --- sessions ------------------------------------------------------------------------------
@@ -224,16 +223,19 @@ def test_session_lives_30_minutes_idle_and_12_hours_at_most(idle, age):
     now = T0 + timedelta(seconds=max(age, idle))
     session = WebSession("h", uuid4(), created, last_seen)
     expected = (now - last_seen) <= timedelta(minutes=30) and (now - created) <= timedelta(hours=12)
-    assert session.alive(now) is expected
+    assert session.alive(now, Limits()) is expected
 
 
 def test_session_boundaries_exactly():
     from portail_domain.model.accounts import WebSession
 
     session = WebSession("h", uuid4(), T0, T0)
-    assert session.alive(T0 + timedelta(minutes=30)) and not session.alive(T0 + timedelta(minutes=30, seconds=1))
+    limits = Limits()
+    assert session.alive(T0 + timedelta(minutes=30), limits)
+    assert not session.alive(T0 + timedelta(minutes=30, seconds=1), limits)
     session.last_seen_at = T0 + timedelta(hours=11, minutes=59)
-    assert session.alive(T0 + timedelta(hours=12)) and not session.alive(T0 + timedelta(hours=12, seconds=1))
+    assert session.alive(T0 + timedelta(hours=12), limits)
+    assert not session.alive(T0 + timedelta(hours=12, seconds=1), limits)
 
 
 def test_unknown_and_known_addresses_cost_the_same_hashing_work(memory_portal):

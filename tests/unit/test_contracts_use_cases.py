@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import portail_domain.services.documents as documents_module
 from portail_adapters.memory import FixedClock, MemoryDatabase
 from portail_domain.model import errors
 from portail_domain.model.accounts import Language
@@ -32,7 +31,7 @@ from portail_domain.services.contracts import (
     overconsumption_alerts,
     submit_reading,
 )
-from tests.support import add_contract, add_subscriber, make_portal
+from tests.support import add_contract, add_subscriber, make_portal, set_limits
 
 TODAY = date(2026, 3, 10)  # the `clock` fixture's day
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
@@ -47,10 +46,8 @@ def setup_contract(portal, *, number="C1", subscriber=None, **kwargs):
 
 
 def submit(portal, subscriber, number="C1", index="1000", read_on=TODAY, photo=None, meter=None):
-    with portal.uow() as uow:
-        return submit_reading(uow, portal.files, portal.clock, portal.config, subscriber_id=subscriber.id,
-                              contract_number=number, index_text=index, read_on=read_on, photo=photo,
-                              meter_number=meter)
+    return submit_reading(portal, subscriber_id=subscriber.id, contract_number=number, index_text=index,
+                          read_on=read_on, photo=photo, meter_number=meter)
 
 
 def state(portal):
@@ -138,7 +135,7 @@ def test_a_photo_over_the_upload_quota_is_refused_and_nothing_is_saved(memory_po
     from portail_domain.model.documents import QuotaExceeded
 
     subscriber, contract, _ = setup_contract(memory_portal)
-    monkeypatch.setattr(documents_module, "QUOTA", len(PNG) - 1)
+    set_limits(memory_portal, upload_quota_bytes=len(PNG) - 1)
     before = state(memory_portal)
     with pytest.raises(QuotaExceeded):
         submit(memory_portal, subscriber, index="230", read_on=date(2026, 2, 1), photo=PNG)
@@ -217,15 +214,14 @@ def test_old_history_is_not_news(memory_portal):
     subscriber, contract, _ = setup_contract(memory_portal, leak=True, start=date(2023, 1, 1))  # ends 2024-12-31
     with memory_portal.uow() as uow:
         assert notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [contract]) == []
-        assert overconsumption_alerts(uow, memory_portal.clock, subscriber.id) == []
-        assert contract_detail(uow, memory_portal.clock, subscriber.id, "C1").overconsumption is None
+        assert overconsumption_alerts(memory_portal, subscriber.id) == []
+        assert contract_detail(memory_portal, subscriber.id, "C1").overconsumption is None
 
 
 def test_home_alerts_list_active_contracts_over_twice_the_usual(memory_portal):
     subscriber, _, _ = setup_contract(memory_portal, leak=True)
     setup_contract(memory_portal, number="C2", subscriber=subscriber)
-    with memory_portal.uow() as uow:
-        (alert,) = overconsumption_alerts(uow, memory_portal.clock, subscriber.id)
+    (alert,) = overconsumption_alerts(memory_portal, subscriber.id)
     assert alert.contract.number == "C1" and alert.period.litres_per_day == 1200
     assert alert.usual_litres_per_day == 300
 
@@ -233,17 +229,15 @@ def test_home_alerts_list_active_contracts_over_twice_the_usual(memory_portal):
 def test_a_reading_to_review_raises_no_alert(memory_portal):
     subscriber, _, _ = setup_contract(memory_portal)
     submit(memory_portal, subscriber, index="2184", read_on=date(2026, 3, 1))
-    with memory_portal.uow() as uow:
-        assert overconsumption_alerts(uow, memory_portal.clock, subscriber.id) == []
+    assert overconsumption_alerts(memory_portal, subscriber.id) == []
 
 
 def test_contract_detail_is_only_for_its_subscriber(memory_portal):
     subscriber, _, readings = setup_contract(memory_portal)
     stranger = add_subscriber(memory_portal, "100002", email="autre@example.org")
-    with memory_portal.uow() as uow:
-        detail = contract_detail(uow, memory_portal.clock, subscriber.id, "C1")
-        with pytest.raises(errors.NotFound):
-            contract_detail(uow, memory_portal.clock, stranger.id, "C1")
+    detail = contract_detail(memory_portal, subscriber.id, "C1")
+    with pytest.raises(errors.NotFound):
+        contract_detail(memory_portal, stranger.id, "C1")
     assert detail.last_reading.id == readings[-1].id and len(detail.periods) == 8
     assert detail.usual_litres_per_day == 300 and detail.implied(readings[-1].id).period.litres == 91 * 300
 

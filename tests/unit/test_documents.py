@@ -24,6 +24,7 @@ from portail_domain.model.documents import (
     inspect_file,
 )
 from portail_domain.model.errors import NotFound, StorageError
+from portail_domain.model.limits import Limits
 from portail_domain.services.documents import (
     document_tree,
     folder_contents,
@@ -31,7 +32,7 @@ from portail_domain.services.documents import (
     publish_document,
     upload_document,
 )
-from tests.support import add_subscriber
+from tests.support import add_subscriber, set_limits
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -87,7 +88,7 @@ def test_any_name_becomes_a_safe_display_name(name, content_type):
 
 def test_inspection_hashes_measures_and_rewinds():
     data = io.BytesIO(PDF * 5000)
-    inspected = inspect_file(data)
+    inspected = inspect_file(data, max_size=Limits().upload_max_bytes)
     assert inspected.content_type == "application/pdf"
     assert inspected.size == len(PDF) * 5000
     assert inspected.sha256 == hashlib.sha256(PDF * 5000).hexdigest()
@@ -98,7 +99,7 @@ def test_inspection_hashes_measures_and_rewinds():
                                                 (HTML, UnsupportedFileType), (WINDOWS_EXE, UnsupportedFileType)])
 def test_inspection_refuses(content, error):
     with pytest.raises(error):
-        inspect_file(io.BytesIO(content))
+        inspect_file(io.BytesIO(content), max_size=Limits().upload_max_bytes)
 
 
 def test_inspection_stops_reading_as_soon_as_the_limit_is_passed():
@@ -129,7 +130,11 @@ def _folders(portal, subscriber):
     return {node.folder.kind: node.folder for node in document_tree(portal, subscriber.id)}
 
 
-def _upload(portal, subscriber, folder, content=PDF, name="lettre.pdf", **kwargs):
+def _upload(portal, subscriber, folder, content=PDF, name="lettre.pdf", *, max_size=None, quota=None, **kwargs):
+    if max_size is not None:
+        set_limits(portal, upload_max_bytes=max_size)
+    if quota is not None:
+        set_limits(portal, upload_quota_bytes=quota)
     return upload_document(portal, subscriber_id=subscriber.id, folder_id=folder.id, filename=name,
                            data=io.BytesIO(content), **kwargs)
 

@@ -8,8 +8,10 @@ import uuid
 import pytest
 
 from portail_domain.model.documents import FolderKind
-from portail_domain.services.documents import document_tree, publish_document, upload_document
-from tests.support import add_subscriber
+from portail_domain.services.documents import document_tree, publish_document
+from portail_web import create_app
+from portail_web.formatting import file_size
+from tests.support import BASE_URL, WebClient, add_subscriber, set_limits
 
 PASSWORD = "une-phrase-de-passe-solide"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
@@ -125,15 +127,15 @@ def test_path_traversal_and_rtl_override_names_are_only_display_names(memory_por
     assert all(key.startswith("documents/") and "passwd" not in key for key in memory_portal.files.objects)
 
 
-def test_over_quota_is_refused_with_a_clear_message(memory_portal, web, marie, monkeypatch):
-
-    monkeypatch.setattr(upload_document, "__kwdefaults__",
-                        {**upload_document.__kwdefaults__, "quota": len(PDF) + 10})
+def test_over_quota_is_refused_with_a_clear_message(memory_portal, marie):
+    set_limits(memory_portal, upload_quota_bytes=len(PDF) + 10)  # as PORTAIL settings would, before the app starts
     folder = folder_of(memory_portal, marie)
-    assert upload(web, folder.id, PDF).status_code == 303
-    response = upload(web, folder.id, PDF, "deuxieme.pdf")
+    with WebClient(create_app(memory_portal), base_url=BASE_URL) as web:
+        web.login("marie@example.org", PASSWORD)
+        assert upload(web, folder.id, PDF).status_code == 303
+        response = upload(web, folder.id, PDF, "deuxieme.pdf")
     assert response.status_code == 422
-    assert "Votre espace documents est plein (200 Mo)" in response.text
+    assert f"Votre espace documents est plein ({file_size(len(PDF) + 10)})" in response.text
     assert len(memory_portal.files.objects) == 1
 
 

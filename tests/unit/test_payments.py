@@ -12,8 +12,7 @@ from portail_domain.model.accounts import Language
 from portail_domain.model.billing import PaymentStatus, payment_reference
 from portail_domain.model.errors import GatewayError, InvoiceAlreadyPaid, InvoiceCancelled, NotFound
 from portail_domain.model.values import Money
-from portail_domain.services.billing import PaymentDesk
-from tests.support import add_invoice, add_subscriber, make_portal
+from tests.support import add_invoice, add_subscriber, make_portal, payment_desk
 
 PAID, REFUSED, ABANDONED, EXPIRED, PENDING = (PaymentStatus.PAID, PaymentStatus.REFUSED, PaymentStatus.ABANDONED,
                                               PaymentStatus.EXPIRED, PaymentStatus.PENDING)
@@ -26,7 +25,8 @@ def marie(memory_portal):
 
 @pytest.fixture
 def desk(memory_portal):
-    return PaymentDesk.of(memory_portal)
+    """The billing use cases, each called with the test's portal."""
+    return payment_desk(memory_portal)
 
 
 def stored(portal, number="F2026-0001"):
@@ -258,7 +258,7 @@ def test_no_sequence_of_gateway_answers_pays_an_invoice_twice(steps):
     portal = make_portal(MemoryDatabase(), clock)
     marie = add_subscriber(portal)
     add_invoice(portal, marie, amount=5000)
-    desk = PaymentDesk.of(portal)
+    desk = payment_desk(portal)
     gateway: FakeGateway = portal.payments
     ops: list[str] = []
     clean_paid_words: set[str] = set()  # operations the gateway once reported paid, untampered

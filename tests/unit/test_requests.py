@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import portail_domain.services.documents as documents_module
 from portail_domain.model import errors
 from portail_domain.model.accounts import Language, StaffUser
-from portail_domain.model.documents import QUOTA, AddedBy, FolderKind, QuotaExceeded, UnsupportedFileType
+from portail_domain.model.documents import AddedBy, FolderKind, QuotaExceeded, UnsupportedFileType
+from portail_domain.model.limits import Limits
 from portail_domain.model.requests import (
     NEXT,
     Attachment,
@@ -37,7 +37,7 @@ from portail_domain.services.requests import (
     staff_reply,
     staff_requests,
 )
-from tests.support import add_contract, add_subscriber
+from tests.support import add_contract, add_subscriber, set_limits
 
 PDF = b"%PDF-1.7\n" + b"x" * 2000 + b"\n%%EOF\n"
 EXE = b"MZ\x90\x00" + b"\x00" * 500
@@ -223,12 +223,12 @@ def test_refused_attachment_keeps_nothing(memory_portal):
 
 def test_attachment_over_the_quota_is_refused(memory_portal, monkeypatch):
     marie = add_subscriber(memory_portal)
-    monkeypatch.setattr(documents_module, "QUOTA", len(PDF) * 2 - 1)
+    set_limits(memory_portal, upload_quota_bytes=len(PDF) * 2 - 1)
     file(memory_portal, marie, attachment=Attachment("a.pdf", io.BytesIO(PDF)))
     with pytest.raises(QuotaExceeded):
         file(memory_portal, marie, attachment=Attachment("b.pdf", io.BytesIO(PDF)))
     assert len(list_requests(memory_portal, marie.id)) == 1
-    assert QUOTA == 200 * 1024 * 1024
+    assert Limits().upload_quota_bytes == 200 * 1024 * 1024  # the default quota
 
 
 # --- the thread -----------------------------------------------------------------------------
@@ -309,7 +309,7 @@ def test_staff_reads_only_the_attachments_of_the_request(memory_portal):
     with_file = file(memory_portal, marie, attachment=Attachment("a.pdf", io.BytesIO(PDF)))
     other = file(memory_portal, marie)
     (document,) = request_detail(memory_portal, marie.id, with_file.id).attachments.values()
-    assert staff_attachment(memory_portal, with_file.id, document.id).id == document.id
+    assert staff_attachment(memory_portal, with_file.id, document.id).document.id == document.id
     with pytest.raises(errors.NotFound):
         staff_attachment(memory_portal, other.id, document.id)
 

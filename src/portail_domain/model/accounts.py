@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from . import errors
+from .limits import Limits
 from .values import EmailAddress
 
 
@@ -73,8 +74,6 @@ class Account:
         return self.staff_id is not None
 
 
-SESSION_IDLE = timedelta(minutes=30)
-SESSION_ABSOLUTE = timedelta(hours=12)
 SESSION_TOUCH_EVERY = timedelta(minutes=1)  # last_seen is written at most once a minute
 
 
@@ -89,8 +88,8 @@ class WebSession:
     user_agent: str = ""
     ip: str = ""
 
-    def alive(self, now: datetime) -> bool:
-        return now - self.last_seen_at <= SESSION_IDLE and now - self.created_at <= SESSION_ABSOLUTE
+    def alive(self, now: datetime, limits: Limits) -> bool:
+        return now - self.last_seen_at <= limits.session_idle and now - self.created_at <= limits.session_absolute
 
     def needs_touch(self, now: datetime) -> bool:
         return now - self.last_seen_at >= SESSION_TOUCH_EVERY
@@ -146,12 +145,8 @@ def normalise_password(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
-LINK_VALIDITY = timedelta(minutes=10)
 
 
-# A staff invitation is printed to the administrator who runs `portail staff add`, who passes
-# it on: it lives a day, still single use and killed by any newer one.
-STAFF_INVITATION_VALIDITY = timedelta(hours=24)
 TOKEN_BYTES = 32  # 256 random bits
 
 

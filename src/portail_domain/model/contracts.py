@@ -350,7 +350,8 @@ class OverconsumptionAlert:
     usual_litres_per_day: Fraction
 
 
-def _alerts(contracts: Sequence[Contract], readings: Iterable[MeterReading], today: date) -> list[OverconsumptionAlert]:
+def alerts_for(contracts: Sequence[Contract], readings: Iterable[MeterReading],
+               today: date) -> list[OverconsumptionAlert]:
     by_contract: dict[uuid.UUID, list[MeterReading]] = {c.id: [] for c in contracts}
     for reading in readings:
         by_contract.setdefault(reading.contract_id, []).append(reading)
@@ -362,7 +363,6 @@ def _alerts(contracts: Sequence[Contract], readings: Iterable[MeterReading], tod
     return alerts
 
 
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
 _PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 
 
@@ -380,10 +380,10 @@ class PhotoTooLarge(PhotoRejected):
     code = "photo_too_large"
 
 
-def photo_type(data: bytes) -> tuple[str, str]:
+def photo_type(data: bytes, max_bytes: int) -> tuple[str, str]:
     """``(content type, extension)`` of a JPEG or PNG photo, judged by its content, never its name."""
-    if len(data) > MAX_PHOTO_BYTES:
-        raise PhotoTooLarge(size=len(data), limit=MAX_PHOTO_BYTES)
+    if len(data) > max_bytes:
+        raise PhotoTooLarge(size=len(data), limit=max_bytes)
     content_type = detect_content_type(data)  # the same recognition as any other upload
     if content_type not in _PHOTO_EXTENSIONS or len(data) <= 8:
         raise PhotoNotAnImage()

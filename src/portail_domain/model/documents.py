@@ -14,8 +14,6 @@ import attrs
 
 from .errors import DomainError, NotFound
 
-MAX_FILE_SIZE = 10 * 1024 * 1024  # 10 Mo per file
-QUOTA = 200 * 1024 * 1024  # 200 Mo of uploads per subscriber (documents the utility adds do not count)
 MAX_FILENAME = 120  # characters kept for display
 CHUNK = 64 * 1024
 
@@ -153,7 +151,7 @@ class InspectedFile:
     sha256: str
 
 
-def inspect_file(data: BinaryIO, *, max_size: int = MAX_FILE_SIZE) -> InspectedFile:
+def inspect_file(data: BinaryIO, *, max_size: int) -> InspectedFile:
     """Read ``data`` once in chunks (never whole), check the rules, rewind it.
 
     Raises ``EmptyFile``, ``FileTooLarge`` (as soon as the limit is passed) or
@@ -209,7 +207,7 @@ class Download:
     url: str | None = None
 
 
-def _build_tree(folders: Sequence[DocumentFolder], counts: dict[uuid.UUID, int]) -> list[FolderNode]:
+def build_tree(folders: Sequence[DocumentFolder], counts: dict[uuid.UUID, int]) -> list[FolderNode]:
     children: dict[uuid.UUID | None, list[DocumentFolder]] = {}
     known = {f.id for f in folders}
     for folder in folders:  # already in display order

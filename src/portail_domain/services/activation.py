@@ -27,8 +27,6 @@ from datetime import timedelta
 
 from ..model import errors
 from ..model.accounts import (
-    LINK_VALIDITY,
-    STAFF_INVITATION_VALIDITY,
     TOKEN_BYTES,
     Account,
     AccountToken,
@@ -51,7 +49,7 @@ from ..model.accounts import (
 from ..model.password_policy import check_password
 from ..model.throttling import LINKS_PER_HOUR, PER_EMAIL, email_key, link_key
 from ..model.values import EmailAddress
-from ..portal import PortalConfig
+from ..portal import Portal
 from ..ports import Clock, PasswordHasher, Secrets, UnitOfWork
 from .mail import email_change_mail, email_change_notice, password_changed_mail, password_link_mail
 
@@ -70,7 +68,7 @@ def new_activation_code(secrets: Secrets) -> str:
 
 def _issue(
     uow: UnitOfWork, secrets: Secrets, clock: Clock, purpose: TokenPurpose, *, subscriber_id: uuid.UUID | None = None,
-    staff_id: uuid.UUID | None = None, email: str | None = None, validity: timedelta = LINK_VALIDITY,
+    staff_id: uuid.UUID | None = None, email: str | None = None, validity: timedelta,
 ) -> str:
     """A new token of ``purpose`` for the subject; older ones of that purpose die."""
     uow.tokens.remove_for(subscriber_id=subscriber_id, staff_id=staff_id, purpose=purpose)
@@ -109,31 +107,34 @@ def _match(uow: UnitOfWork, typed: EmailAddress, code: str) -> tuple[Subscriber,
     return by_code, typed.address, typed.address
 
 
-def request_password_link(
-    uow: UnitOfWork, clock: Clock, secrets: Secrets, config: PortalConfig, email: str, code: str
-) -> str:
+def request_password_link(portal: Portal, email: str, code: str) -> str:
     """Queue a set-password link if ``email`` and ``code`` match a subscriber; return the outcome
     (``sent``, ``no_match``, ``too_many``) for the log only: the visitor sees the same page."""
-    try:
-        typed = EmailAddress.parse(email)
-    except errors.InvalidEmail:
-        return "no_match"
-    found = _match(uow, typed, code[:100])
-    if found is None:
-        return "no_match"
-    subscriber, send_to, claim = found
-    now = clock.now()
-    requests = uow.throttles.hit(link_key(subscriber.id), now, timedelta(hours=1))
-    if requests.failures > LINKS_PER_HOUR:
-        return "too_many"
-    token = _issue(uow, secrets, clock, TokenPurpose.PASSWORD, subscriber_id=subscriber.id, email=claim)
-    link = config.link(f"{PASSWORD_PATH}?jeton={token}")
-    uow.outbox.add(password_link_mail(config, to=send_to, account=send_to, link=link,
-                                      language=subscriber.language.value), now)
-    return "sent"
+    clock, secrets, config = portal.clock, portal.secrets, portal.config
+    with portal.uow() as uow:
+        try:
+            typed = EmailAddress.parse(email)
+        except errors.InvalidEmail:
+            return "no_match"
+        found = _match(uow, typed, code[:100])
+        if found is None:
+            return "no_match"
+        subscriber, send_to, claim = found
+        now = clock.now()
+        requests = uow.throttles.hit(link_key(subscriber.id), now, timedelta(hours=1))
+        if requests.failures > LINKS_PER_HOUR:
+            uow.commit()
+            return "too_many"
+        token = _issue(uow, secrets, clock, TokenPurpose.PASSWORD, subscriber_id=subscriber.id, email=claim,
+                       validity=config.limits.link_validity)
+        link = config.link(f"{PASSWORD_PATH}?jeton={token}")
+        uow.outbox.add(password_link_mail(config, to=send_to, account=send_to, link=link,
+                                          language=subscriber.language.value), now)
+        uow.commit()
+        return "sent"
 
 
-def live_token(uow: UnitOfWork, clock: Clock, token: str, purpose: TokenPurpose) -> AccountToken:
+def _live_token(uow: UnitOfWork, clock: Clock, token: str, purpose: TokenPurpose) -> AccountToken:
     """The live token of ``purpose``, or ``LinkInvalid``. Does not use it up."""
     if not token or len(token) > 128:
         raise LinkInvalid()
@@ -146,52 +147,62 @@ def live_token(uow: UnitOfWork, clock: Clock, token: str, purpose: TokenPurpose)
     return found
 
 
-def set_password_with_link(
-    uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, config: PortalConfig,
-    token: str, password: str, confirm: str,
-) -> PasswordSet:
+def check_link(portal: Portal, token: str, purpose: TokenPurpose) -> AccountToken:
+    """The live token of ``purpose`` (the link's form may be shown), or ``LinkInvalid``; uses nothing up."""
+    with portal.uow() as uow:
+        try:
+            return _live_token(uow, portal.clock, token, purpose)
+        except LinkInvalid:
+            uow.commit()  # an expired token is deleted on sight
+            raise
+
+
+def set_password_with_link(portal: Portal, token: str, password: str, confirm: str) -> PasswordSet:
     """Use the link: check the policy, set the password, end every link and session, confirm by e-mail."""
-    found = live_token(uow, clock, token, TokenPurpose.PASSWORD)
-    subscriber = uow.subscribers.get(found.subscriber_id) if found.subscriber_id else None
-    staff = uow.staff.get(found.staff_id) if found.staff_id else None
-    if subscriber is None and (staff is None or not staff.active):
-        raise LinkInvalid()
-    new_login = EmailAddress.parse(found.email) if found.email else None
-    if subscriber is not None:
-        login = new_login or subscriber.email
-        if login is None:
+    clock, passwords, config = portal.clock, portal.passwords, portal.config
+    with portal.uow() as uow:
+        found = _live_token(uow, clock, token, TokenPurpose.PASSWORD)
+        subscriber = uow.subscribers.get(found.subscriber_id) if found.subscriber_id else None
+        staff = uow.staff.get(found.staff_id) if found.staff_id else None
+        if subscriber is None and (staff is None or not staff.active):
             raise LinkInvalid()
-        if new_login is not None and _login_taken(uow, new_login.normalised, besides=subscriber.id):
-            raise EmailUnavailable(field="email")
-        value = check_password(password, confirm, subscriber_number=subscriber.number, email=login.address,
-                               utility_name=config.utility.name)
-        account = uow.accounts.for_subscriber(subscriber.id)
-        language = subscriber.language.value
-    else:
-        assert staff is not None
-        login = staff.email
-        value = check_password(password, confirm, email=login.address, utility_name=config.utility.name)
-        account = uow.accounts.for_staff(staff.id)
-        language = "fr"
-    now = clock.now()
-    hashed = passwords.hash(value)
-    if account is None:
-        account = Account(password_hash=hashed, created_at=now, subscriber_id=subscriber.id if subscriber else None,
-                          staff_id=staff.id if staff else None, password_changed_at=now)
-        uow.accounts.add(account)
-    else:
-        account.password_hash = hashed
-        account.password_changed_at = now
-        uow.accounts.update(account)
-    if subscriber is not None and new_login is not None:
-        subscriber.email = new_login
-        subscriber.activation_code_hash = None  # the code has done its job
-        uow.subscribers.update(subscriber)
-    uow.tokens.remove_for(subscriber_id=found.subscriber_id, staff_id=found.staff_id)
-    uow.sessions.remove_for_account(account.id)
-    uow.throttles.clear(email_key(login.normalised))
-    uow.outbox.add(password_changed_mail(config, to=login.address, account=login.address, language=language), now)
-    return PasswordSet(account, login.address)
+        new_login = EmailAddress.parse(found.email) if found.email else None
+        if subscriber is not None:
+            login = new_login or subscriber.email
+            if login is None:
+                raise LinkInvalid()
+            if new_login is not None and _login_taken(uow, new_login.normalised, besides=subscriber.id):
+                raise EmailUnavailable(field="email")
+            value = check_password(password, confirm, subscriber_number=subscriber.number, email=login.address,
+                                   utility_name=config.utility.name)
+            account = uow.accounts.for_subscriber(subscriber.id)
+            language = subscriber.language.value
+        else:
+            assert staff is not None
+            login = staff.email
+            value = check_password(password, confirm, email=login.address, utility_name=config.utility.name)
+            account = uow.accounts.for_staff(staff.id)
+            language = "fr"
+        now = clock.now()
+        hashed = passwords.hash(value)
+        if account is None:
+            account = Account(password_hash=hashed, created_at=now, subscriber_id=subscriber.id if subscriber else None,
+                              staff_id=staff.id if staff else None, password_changed_at=now)
+            uow.accounts.add(account)
+        else:
+            account.password_hash = hashed
+            account.password_changed_at = now
+            uow.accounts.update(account)
+        if subscriber is not None and new_login is not None:
+            subscriber.email = new_login
+            subscriber.activation_code_hash = None  # the code has done its job
+            uow.subscribers.update(subscriber)
+        uow.tokens.remove_for(subscriber_id=found.subscriber_id, staff_id=found.staff_id)
+        uow.sessions.remove_for_account(account.id)
+        uow.throttles.clear(email_key(login.normalised))
+        uow.outbox.add(password_changed_mail(config, to=login.address, account=login.address, language=language), now)
+        uow.commit()
+        return PasswordSet(account, login.address)
 
 
 def _check_current_password(
@@ -213,84 +224,91 @@ def _check_current_password(
         raise WrongPassword()
 
 
-def change_password(
-    uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, config: PortalConfig, identity: Identity,
-    current: str, password: str, confirm: str,
-) -> None:
+def change_password(portal: Portal, identity: Identity, current: str, password: str, confirm: str) -> None:
     """Change the password of a logged-in user: needs the current one; ends the other sessions."""
-    account = identity.account
-    _check_current_password(uow, passwords, clock, identity, current)
-    login = identity.subscriber.email if identity.subscriber else identity.staff.email if identity.staff else None
-    number = identity.subscriber.number if identity.subscriber else None
-    value = check_password(password, confirm, subscriber_number=number, email=login.address if login else None,
-                           utility_name=config.utility.name)
-    now = clock.now()
-    account.password_hash = passwords.hash(value)
-    account.password_changed_at = now
-    uow.accounts.update(account)
-    for session in uow.sessions.for_account(account.id):
-        if session.token_hash != identity.session.token_hash:
-            uow.sessions.remove(session.token_hash)
-    uow.tokens.remove_for(subscriber_id=account.subscriber_id, staff_id=account.staff_id)
-    if login is not None:
-        language = identity.subscriber.language.value if identity.subscriber else "fr"
-        uow.outbox.add(password_changed_mail(config, to=login.address, account=login.address, language=language), now)
+    clock, passwords, config = portal.clock, portal.passwords, portal.config
+    with portal.uow() as uow:
+        account = identity.account
+        _check_current_password(uow, passwords, clock, identity, current)
+        login = identity.subscriber.email if identity.subscriber else identity.staff.email if identity.staff else None
+        number = identity.subscriber.number if identity.subscriber else None
+        value = check_password(password, confirm, subscriber_number=number, email=login.address if login else None,
+                               utility_name=config.utility.name)
+        now = clock.now()
+        account.password_hash = passwords.hash(value)
+        account.password_changed_at = now
+        uow.accounts.update(account)
+        for session in uow.sessions.for_account(account.id):
+            if session.token_hash != identity.session.token_hash:
+                uow.sessions.remove(session.token_hash)
+        uow.tokens.remove_for(subscriber_id=account.subscriber_id, staff_id=account.staff_id)
+        if login is not None:
+            language = identity.subscriber.language.value if identity.subscriber else "fr"
+            uow.outbox.add(password_changed_mail(config, to=login.address, account=login.address,
+                                                 language=language), now)
+        uow.commit()
 
 
-def request_email_change(
-    uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, secrets: Secrets, config: PortalConfig,
-    identity: Identity, new_email: str, password: str,
-) -> EmailAddress:
+def request_email_change(portal: Portal, identity: Identity, new_email: str, password: str) -> EmailAddress:
     """Send a confirmation link to the new address and a notice to the old one; nothing changes yet."""
-    subscriber = identity.subscriber
-    if subscriber is None:
-        raise errors.NotFound()
-    new = EmailAddress.parse(new_email)
-    _check_current_password(uow, passwords, clock, identity, password)
-    if (subscriber.email is not None and subscriber.email.normalised == new.normalised) or _login_taken(
-        uow, new.normalised, besides=subscriber.id
-    ):
-        raise EmailUnavailable(field="email")
-    token = _issue(uow, secrets, clock, TokenPurpose.EMAIL, subscriber_id=subscriber.id, email=new.address)
-    now = clock.now()
-    account = subscriber.email.address if subscriber.email else subscriber.number
-    language = subscriber.language.value
-    uow.outbox.add(email_change_mail(config, to=new.address, account=account,
-                                     link=config.link(f"{EMAIL_PATH}?jeton={token}"), language=language), now)
-    if subscriber.email is not None:
-        uow.outbox.add(email_change_notice(config, to=subscriber.email.address, account=account, new=new.address,
-                                           language=language), now)
-    return new
-
-
-def confirm_email_change(uow: UnitOfWork, clock: Clock, token: str) -> Subscriber:
-    """Use an e-mail change link: the new address becomes the e-mail on file (and the login)."""
-    found = live_token(uow, clock, token, TokenPurpose.EMAIL)
-    subscriber = uow.subscribers.get(found.subscriber_id) if found.subscriber_id else None
-    if subscriber is None or not found.email:
-        raise LinkInvalid()
-    new = EmailAddress.parse(found.email)
-    if _login_taken(uow, new.normalised, besides=subscriber.id):
-        raise EmailUnavailable(field="email")
-    subscriber.email = new
-    uow.subscribers.update(subscriber)
-    uow.tokens.remove(found.token_hash)
-    return subscriber
-
-
-def invite_staff(
-    uow: UnitOfWork, clock: Clock, secrets: Secrets, config: PortalConfig, email: str, role: StaffRole,
-    name: str = "",
-) -> StaffInvitation:
-    """Create (or find) a staff user and return a one-time set-password link for them."""
-    address = EmailAddress.parse(email)
-    staff = uow.staff.by_email(address.normalised)
-    created = staff is None
-    if staff is None:
-        if any(uow.accounts.for_subscriber(s.id) for s in uow.subscribers.by_email(address.normalised)):
+    clock, passwords, secrets, config = portal.clock, portal.passwords, portal.secrets, portal.config
+    with portal.uow() as uow:
+        subscriber = identity.subscriber
+        if subscriber is None:
+            raise errors.NotFound()
+        new = EmailAddress.parse(new_email)
+        _check_current_password(uow, passwords, clock, identity, password)
+        if (subscriber.email is not None and subscriber.email.normalised == new.normalised) or _login_taken(
+            uow, new.normalised, besides=subscriber.id
+        ):
             raise EmailUnavailable(field="email")
-        staff = StaffUser(email=address, name=name or address.address.split("@")[0], role=role)
-        uow.staff.add(staff)
-    token = _issue(uow, secrets, clock, TokenPurpose.PASSWORD, staff_id=staff.id,
-                   validity=STAFF_INVITATION_VALIDITY)
-    return StaffInvitation(staff, config.link(f"{PASSWORD_PATH}?jeton={token}"), created)
+        token = _issue(uow, secrets, clock, TokenPurpose.EMAIL, subscriber_id=subscriber.id, email=new.address,
+                       validity=config.limits.link_validity)
+        now = clock.now()
+        account = subscriber.email.address if subscriber.email else subscriber.number
+        language = subscriber.language.value
+        uow.outbox.add(email_change_mail(config, to=new.address, account=account,
+                                         link=config.link(f"{EMAIL_PATH}?jeton={token}"), language=language), now)
+        if subscriber.email is not None:
+            uow.outbox.add(email_change_notice(config, to=subscriber.email.address, account=account, new=new.address,
+                                               language=language), now)
+        uow.commit()
+        return new
+
+
+def confirm_email_change(portal: Portal, token: str) -> Subscriber:
+    """Use an e-mail change link: the new address becomes the e-mail on file (and the login)."""
+    clock = portal.clock
+    with portal.uow() as uow:
+        found = _live_token(uow, clock, token, TokenPurpose.EMAIL)
+        subscriber = uow.subscribers.get(found.subscriber_id) if found.subscriber_id else None
+        if subscriber is None or not found.email:
+            raise LinkInvalid()
+        new = EmailAddress.parse(found.email)
+        if _login_taken(uow, new.normalised, besides=subscriber.id):
+            raise EmailUnavailable(field="email")
+        subscriber.email = new
+        uow.subscribers.update(subscriber)
+        uow.tokens.remove(found.token_hash)
+        uow.commit()
+        return subscriber
+
+
+def invite_staff(portal: Portal, email: str, role: StaffRole, name: str = "") -> StaffInvitation:
+    """Create (or find) a staff user and return a one-time set-password link for them."""
+    clock, secrets, config = portal.clock, portal.secrets, portal.config
+    with portal.uow() as uow:
+        address = EmailAddress.parse(email)
+        staff = uow.staff.by_email(address.normalised)
+        created = staff is None
+        if staff is None:
+            if any(uow.accounts.for_subscriber(s.id) for s in uow.subscribers.by_email(address.normalised)):
+                raise EmailUnavailable(field="email")
+            staff = StaffUser(email=address, name=name or address.address.split("@")[0], role=role)
+            uow.staff.add(staff)
+        token = _issue(uow, secrets, clock, TokenPurpose.PASSWORD, staff_id=staff.id,
+                       validity=config.limits.staff_invitation_validity)
+        uow.commit()
+        return StaffInvitation(staff, config.link(f"{PASSWORD_PATH}?jeton={token}"), created)
+
+

@@ -21,8 +21,8 @@ from ..model.contracts import (
     OverconsumptionNotice,
     ReadingSource,
     ReadingStatus,
-    _alerts,
     alert_period,
+    alerts_for,
     consumption,
     implied_consumption,
     photo_type,
@@ -32,18 +32,21 @@ from ..model.contracts import (
 from ..model.documents import AddedBy, FolderKind
 from ..model.mail import OutgoingMail
 from ..model.values import MeterIndex
-from ..portal import PortalConfig
-from ..ports import Clock, FileStore, UnitOfWork
+from ..portal import Portal, PortalConfig
+from ..ports import Clock, UnitOfWork
 from .documents import check_quota, ensure_default_folders, store_document
 
 
-def list_contracts(uow: UnitOfWork, subscriber_id: uuid.UUID) -> list[Contract]:
+def list_contracts(portal: Portal, subscriber_id: uuid.UUID) -> list[Contract]:
     """The subscriber's contracts, oldest first (one query)."""
-    return list(uow.contracts.for_subscriber(subscriber_id))
+    with portal.uow(read_only=True) as uow:
+        return list(uow.contracts.for_subscriber(subscriber_id))
 
 
 def own_contract(uow: UnitOfWork, subscriber_id: uuid.UUID, contract_number: str) -> Contract:
-    """The contract with this number if it is the subscriber's; ``NotFound`` otherwise (never say which)."""
+    """The contract with this number if it is the subscriber's; ``NotFound`` otherwise (never say which).
+
+    A step inside another use case's unit of work (submitting a reading, filing a request)."""
     if not contract_number.isprintable() or not 0 < len(contract_number) <= 64:  # not a number ever issued
         raise errors.NotFound("no such contract for this subscriber")
     contract = uow.contracts.by_number(contract_number)
@@ -52,12 +55,13 @@ def own_contract(uow: UnitOfWork, subscriber_id: uuid.UUID, contract_number: str
     return contract
 
 
-def contract_detail(uow: UnitOfWork, clock: Clock, subscriber_id: uuid.UUID, contract_number: str) -> ContractDetail:
+def contract_detail(portal: Portal, subscriber_id: uuid.UUID, contract_number: str) -> ContractDetail:
     """One of the subscriber's contracts with its readings and consumption; ``NotFound`` if not theirs."""
-    contract = own_contract(uow, subscriber_id, contract_number)
-    readings = list(uow.readings.for_contract(contract.id))
+    with portal.uow(read_only=True) as uow:
+        contract = own_contract(uow, subscriber_id, contract_number)
+        readings = list(uow.readings.for_contract(contract.id))
     periods = consumption(readings)
-    over = alert_period(readings, clock.today())
+    over = alert_period(readings, portal.clock.today())
     if over is not None:  # the same span among the periods shown, so pages can point at it
         over = next((p for p in periods if (p.meter_number, p.start, p.end) == (over.meter_number, over.start,
                                                                                  over.end)), over)
@@ -71,13 +75,15 @@ def contract_detail(uow: UnitOfWork, clock: Clock, subscriber_id: uuid.UUID, con
     )
 
 
-def overconsumption_alerts(uow: UnitOfWork, clock: Clock, subscriber_id: uuid.UUID) -> list[OverconsumptionAlert]:
+def overconsumption_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[OverconsumptionAlert]:
     """The home page alerts: active contracts whose latest period is over twice the usual (two queries)."""
-    today = clock.today()
-    contracts = [c for c in uow.contracts.for_subscriber(subscriber_id) if c.is_active(today)]
-    if not contracts:
-        return []
-    return _alerts(contracts, uow.readings.for_contracts([c.id for c in contracts]), today)
+    today = portal.clock.today()
+    with portal.uow(read_only=True) as uow:
+        contracts = [c for c in uow.contracts.for_subscriber(subscriber_id) if c.is_active(today)]
+        if not contracts:
+            return []
+        readings = uow.readings.for_contracts([c.id for c in contracts])
+    return alerts_for(contracts, readings, today)
 
 
 def notify_overconsumption(
@@ -86,7 +92,7 @@ def notify_overconsumption(
     """Queue an e-mail (in the subscriber's language) for each contract whose latest period is an
     over-consumption not told yet, and record it, so each period is told once.
 
-    Runs in ``uow`` (the caller commits): ``submit_reading`` calls it after a validated reading;
+    A step inside the caller's unit of work (the caller commits): ``submit_reading`` calls it after a validated reading;
     an import of readings calls it once with every contract it touched. Costs two queries for
     all the contracts, plus one per new notice.
     """
@@ -97,7 +103,7 @@ def notify_overconsumption(
     today = clock.today()
     told = {n.key for n in uow.overconsumption_notices.for_contracts(ids)}
     notices = []
-    for alert in _alerts(contracts, uow.readings.for_contracts(ids), today):
+    for alert in alerts_for(contracts, uow.readings.for_contracts(ids), today):
         contract, period = alert.contract, alert.period
         notice = OverconsumptionNotice(contract.id, period.meter_number, period.start, period.end, period.litres,
                                        notified_at=clock.now())
@@ -189,10 +195,7 @@ def overconsumption_mail(subscriber: Subscriber, alert: OverconsumptionAlert, co
 
 
 def submit_reading(
-    uow: UnitOfWork,
-    files: FileStore | None,
-    clock: Clock,
-    config: PortalConfig,
+    portal: Portal,
     *,
     subscriber_id: uuid.UUID,
     contract_number: str,
@@ -210,38 +213,43 @@ def submit_reading(
     is deleted again. A validated reading runs the over-consumption check (mail once per period).
     Returns the consumption the reading implies.
     """
-    contract = own_contract(uow, subscriber_id, contract_number)
-    index = MeterIndex.parse(index_text)
-    kind = photo_type(photo) if photo is not None else None
-    meter = meter_number if meter_number is not None else contract.meter_number
-    history = list(uow.readings.for_contract(contract.id))
-    contract.check_reading(meter_number=meter, read_on=read_on, index=index, history=history, today=clock.today())
-    plausible = contract.plausible(read_on=read_on, index=index, history=history)
-    reading = MeterReading(
-        contract.id, meter, read_on, index, ReadingSource.SUBSCRIBER,
-        status=ReadingStatus.VALIDATED if plausible else ReadingStatus.TO_REVIEW,
-        recorded_at=clock.now(),
-    )
-    try:
-        if photo is not None and kind is not None:
-            if files is None:
-                raise errors.StorageError("no file store configured")
-            reading.photo_key = _store_photo(uow, files, clock, contract, reading, photo, *kind)
-        uow.readings.add(reading)
-        if plausible:
-            notify_overconsumption(uow, clock, config, [contract])
-        uow.commit()
-    except BaseException:
-        if reading.photo_key is not None and files is not None:
-            with contextlib.suppress(Exception):  # a failing store must not hide the first error
-                files.delete(reading.photo_key)
-        raise
-    return implied_consumption([*history, reading], reading)
+    files, clock, config = portal.files, portal.clock, portal.config
+    with portal.uow() as uow:
+        contract = own_contract(uow, subscriber_id, contract_number)
+        index = MeterIndex.parse(index_text)
+        kind = photo_type(photo, config.limits.upload_max_bytes) if photo is not None else None
+        meter = meter_number if meter_number is not None else contract.meter_number
+        history = list(uow.readings.for_contract(contract.id))
+        contract.check_reading(meter_number=meter, read_on=read_on, index=index, history=history, today=clock.today())
+        plausible = contract.plausible(read_on=read_on, index=index, history=history)
+        reading = MeterReading(
+            contract.id, meter, read_on, index, ReadingSource.SUBSCRIBER,
+            status=ReadingStatus.VALIDATED if plausible else ReadingStatus.TO_REVIEW,
+            recorded_at=clock.now(),
+        )
+        try:
+            if photo is not None and kind is not None:
+                if files is None:
+                    raise errors.StorageError("no file store configured")
+                reading.photo_key = _store_photo(uow, portal, contract, reading, photo, *kind)
+            uow.readings.add(reading)
+            if plausible:
+                notify_overconsumption(uow, clock, config, [contract])
+            uow.commit()
+        except BaseException:
+            if reading.photo_key is not None and files is not None:
+                with contextlib.suppress(Exception):  # a failing store must not hide the first error
+                    files.delete(reading.photo_key)
+            raise
+        return implied_consumption([*history, reading], reading)
 
 
-def _store_photo(uow: UnitOfWork, files: FileStore, clock: Clock, contract: Contract, reading: MeterReading,
+def _store_photo(uow: UnitOfWork, portal: Portal, contract: Contract, reading: MeterReading,
                  photo: bytes, content_type: str, extension: str) -> str:
-    check_quota(uow, contract.subscriber_id, len(photo))  # a meter photo is one of the subscriber's uploads
+    files, clock = portal.files, portal.clock
+    assert files is not None
+    # A meter photo is one of the subscriber's uploads: it counts against the quota.
+    check_quota(uow, contract.subscriber_id, len(photo), portal.config.limits.upload_quota_bytes)
     folders = ensure_default_folders(uow, contract.subscriber_id)
     uploads = next(f for f in folders if f.kind == FolderKind.UPLOADS and f.parent_id is None)
     document = store_document(

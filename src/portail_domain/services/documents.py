@@ -8,8 +8,6 @@ from typing import BinaryIO
 
 from ..model.documents import (
     DEFAULT_FOLDERS,
-    MAX_FILE_SIZE,
-    QUOTA,
     AddedBy,
     Document,
     DocumentFolder,
@@ -18,7 +16,7 @@ from ..model.documents import (
     FolderNode,
     FolderView,
     QuotaExceeded,
-    _build_tree,
+    build_tree,
     clean_filename,
     find_folder,
     inspect_file,
@@ -47,13 +45,12 @@ def default_folder(uow: UnitOfWork, subscriber_id: uuid.UUID, kind: FolderKind) 
     return next(f for f in ensure_default_folders(uow, subscriber_id) if f.kind is kind and f.parent_id is None)
 
 
-def check_quota(uow: UnitOfWork, subscriber_id: uuid.UUID, size: int, quota: int | None = None) -> None:
-    """Refuse ``size`` more bytes of the subscriber's own uploads past ``quota`` (default ``QUOTA``).
+def check_quota(uow: UnitOfWork, subscriber_id: uuid.UUID, size: int, quota: int) -> None:
+    """Refuse ``size`` more bytes of the subscriber's own uploads past ``quota`` (``Limits.upload_quota_bytes``).
 
     The subscriber's row is locked first (``FOR UPDATE`` on PostgreSQL), so two uploads at the
     same moment are counted one after the other and cannot both slip under the quota.
     """
-    quota = QUOTA if quota is None else quota
     uow.subscribers.lock(subscriber_id)
     used = uow.documents.bytes_used(subscriber_id, AddedBy.SUBSCRIBER)
     if used + size > quota:
@@ -125,7 +122,7 @@ def document_tree(portal: Portal, subscriber_id: uuid.UUID) -> list[FolderNode]:
             uow.commit()
             folders.sort(key=lambda f: (f.position, f.name))
         counts = uow.documents.count_by_folder(subscriber_id)
-    return _build_tree(folders, counts)
+    return build_tree(folders, counts)
 
 
 def _own_folder(uow: UnitOfWork, subscriber_id: uuid.UUID, folder_id: uuid.UUID) -> DocumentFolder:
@@ -137,7 +134,7 @@ def _own_folder(uow: UnitOfWork, subscriber_id: uuid.UUID, folder_id: uuid.UUID)
 
 def folder_contents(portal: Portal, subscriber_id: uuid.UUID, folder_id: uuid.UUID) -> FolderView:
     """One of the subscriber's folders: where it is, its subfolders and documents (newest first)."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         folder = _own_folder(uow, subscriber_id, folder_id)
         folders = {f.id: f for f in uow.folders.for_subscriber(subscriber_id)}
         documents = tuple(uow.documents.in_folder(folder.id))
@@ -158,21 +155,20 @@ def upload_document(
     filename: str,
     data: BinaryIO,
     added_by: AddedBy = AddedBy.SUBSCRIBER,
-    max_size: int = MAX_FILE_SIZE,
-    quota: int | None = QUOTA,
 ) -> Document:
     """Keep a file in one of the subscriber's folders, or refuse it and keep nothing.
 
     ``data`` is read in chunks (twice: once to check and hash it, once to store it), never whole.
-    The subscriber's own uploads count against ``quota``; documents the utility adds do not.
+    The subscriber's own uploads count against the upload quota; documents the utility adds do not.
     Raises ``NotFound`` (not their folder), an ``UploadRejected`` reason, or ``StorageError``.
     """
     files = _require_files(portal)
+    limits = portal.config.limits
     with portal.uow() as uow:
         folder = _own_folder(uow, subscriber_id, folder_id)
-        inspected = inspect_file(data, max_size=max_size)
-        if added_by is AddedBy.SUBSCRIBER and quota is not None:
-            check_quota(uow, subscriber_id, inspected.size, quota)
+        inspected = inspect_file(data, max_size=limits.upload_max_bytes)
+        if added_by is AddedBy.SUBSCRIBER:
+            check_quota(uow, subscriber_id, inspected.size, limits.upload_quota_bytes)
         document = store_document(
             uow, files, portal.clock, subscriber_id=subscriber_id, folder_id=folder.id,
             filename=clean_filename(filename, inspected.content_type), content_type=inspected.content_type,
@@ -189,11 +185,18 @@ def upload_document(
 def open_document(portal: Portal, subscriber_id: uuid.UUID, document_id: uuid.UUID) -> Download:
     """One of the subscriber's documents, to send back: a short-lived link when the store offers
     one (checked ownership first), otherwise a stream of its bytes."""
-    files = _require_files(portal)
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         document = uow.documents.get(document_id)
     if document is None or document.subscriber_id != subscriber_id:
         raise NotFound(document_id=str(document_id))
+    return download(portal, document)
+
+
+def download(portal: Portal, document: Document) -> Download:
+    """Send back a document the caller has checked the visitor may read: a short-lived link when
+    the store offers one, otherwise a stream of its bytes. Every stored file leaves this way
+    (documents, invoice PDFs, request attachments, meter photos); ``StorageError`` when no store."""
+    files = _require_files(portal)
     url = files.download_url(document.storage_key, filename=document.filename, content_type=document.content_type)
     if url is not None:
         return Download(document, url=url)
@@ -211,4 +214,4 @@ def publish_document(portal: Portal, *, subscriber_number: str, folder: str, fil
         uow.commit()
     target = find_folder(folders, folder)
     return upload_document(portal, subscriber_id=subscriber.id, folder_id=target.id, filename=filename, data=data,
-                           added_by=AddedBy.UTILITY, quota=None)
+                           added_by=AddedBy.UTILITY)

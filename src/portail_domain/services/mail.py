@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
 
+from ..model import errors
 from ..model.mail import LEASE, DeliveryReport, OutgoingMail, backoff
-from ..portal import PortalConfig
-from ..ports import Clock, Mailer, UnitOfWork
+from ..portal import Portal, PortalConfig
 
 log = logging.getLogger("portail.mail")
 
 
-def deliver_outbox(uow: Callable[[], UnitOfWork], mailer: Mailer, clock: Clock, *, limit: int = 50) -> DeliveryReport:
+def deliver_outbox(portal: Portal, *, limit: int = 50) -> DeliveryReport:
     """Deliver the due entries (at most ``limit``); failures wait for their next attempt.
 
     Delivery is at least once: if the process dies between sending and marking, the lease
     runs out and the entry is sent again; it is never dropped.
     """
+    uow, mailer, clock = portal.uow, portal.mailer, portal.clock
+    if mailer is None:
+        raise errors.NotConfigured(what="mailer")
     now = clock.now()
     with uow() as work:
         entries = work.outbox.claim(now, now + LEASE, limit)
@@ -42,6 +44,12 @@ def deliver_outbox(uow: Callable[[], UnitOfWork], mailer: Mailer, clock: Clock, 
             work.commit()
         sent += 1
     return DeliveryReport(sent, failed)
+
+
+def waiting_mail(portal: Portal) -> int:
+    """How many e-mails wait in the outbox (not delivered yet)."""
+    with portal.uow(read_only=True) as uow:
+        return len(uow.outbox.pending())
 
 
 _TEXTS: dict[str, dict[str, str]] = {

@@ -7,7 +7,7 @@ import uuid
 from ..model import errors
 from ..model.accounts import StaffUser, Subscriber
 from ..model.contracts import Contract
-from ..model.documents import AddedBy, Document, FolderKind, clean_filename, inspect_file
+from ..model.documents import AddedBy, Document, Download, FolderKind, clean_filename, inspect_file
 from ..model.mail import OutgoingMail
 from ..model.requests import (
     REFERENCE_ATTEMPTS,
@@ -30,7 +30,7 @@ from ..model.requests import (
 from ..portal import Portal
 from ..ports import FileStore, UnitOfWork
 from .contracts import own_contract
-from .documents import check_quota, default_folder, discard_object, store_document
+from .documents import check_quota, default_folder, discard_object, download, store_document
 from .mail import compose
 
 
@@ -91,7 +91,7 @@ def _request_mail(portal: Portal, kind: str, subscriber: Subscriber, request: Re
 
 def list_requests(portal: Portal, subscriber_id: uuid.UUID) -> list[RequestSummary]:
     """The subscriber's requests, newest first, with the number of the contract concerned."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         requests = list(uow.requests.for_subscriber(subscriber_id))
         contracts = {c.id: c.number for c in uow.contracts.for_subscriber(subscriber_id)}
     return [RequestSummary(r, contracts.get(r.contract_id) if r.contract_id else None) for r in requests]
@@ -99,7 +99,7 @@ def list_requests(portal: Portal, subscriber_id: uuid.UUID) -> list[RequestSumma
 
 def request_form_contracts(portal: Portal, subscriber_id: uuid.UUID) -> list[Contract]:
     """The contracts the subscriber may name in a request."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         return list(uow.contracts.for_subscriber(subscriber_id))
 
 
@@ -108,8 +108,9 @@ def _store_attachment(portal: Portal, uow: UnitOfWork, subscriber_id: uuid.UUID,
     """Check the file (type by content, size, quota) and store it in "Mes envois" (not committed)."""
     if portal.files is None:
         raise errors.StorageError("no file store is configured")
-    inspected = inspect_file(attachment.data)
-    check_quota(uow, subscriber_id, inspected.size)
+    limits = portal.config.limits
+    inspected = inspect_file(attachment.data, max_size=limits.upload_max_bytes)
+    check_quota(uow, subscriber_id, inspected.size, limits.upload_quota_bytes)
     folder = default_folder(uow, subscriber_id, FolderKind.UPLOADS)
     document = store_document(
         uow, portal.files, portal.clock, subscriber_id=subscriber_id, folder_id=folder.id,
@@ -184,7 +185,7 @@ def _own_request(uow: UnitOfWork, subscriber_id: uuid.UUID, request_id: uuid.UUI
 
 def request_detail(portal: Portal, subscriber_id: uuid.UUID, request_id: uuid.UUID) -> RequestThread:
     """One of the subscriber's requests with its messages, oldest first; ``NotFound`` otherwise."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         return _thread(uow, _own_request(uow, subscriber_id, request_id))
 
 
@@ -218,7 +219,7 @@ def add_subscriber_message(portal: Portal, subscriber_id: uuid.UUID, request_id:
 def staff_requests(portal: Portal, status: RequestStatus | None = None,
                    limit: int = STAFF_PAGE) -> list[RequestSummary]:
     """Every subscriber's requests (of ``status`` when given), newest first, at most ``limit``."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         requests = list(uow.requests.recent(status, limit))
         subscribers: dict[uuid.UUID, Subscriber | None] = {}
         for request in requests:
@@ -237,7 +238,7 @@ def _number(contract: Contract | None) -> str | None:
 
 
 def staff_request_detail(portal: Portal, request_id: uuid.UUID) -> RequestThread:
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         request = uow.requests.get(request_id)
         if request is None:
             raise errors.NotFound(request_id=str(request_id))
@@ -272,13 +273,13 @@ def staff_reply(portal: Portal, staff: StaffUser, request_id: uuid.UUID, *, mess
     return entry
 
 
-def staff_attachment(portal: Portal, request_id: uuid.UUID, document_id: uuid.UUID) -> Document:
+def staff_attachment(portal: Portal, request_id: uuid.UUID, document_id: uuid.UUID) -> Download:
     """A document joined to a message of this request (staff may read those, and only those)."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         request = uow.requests.get(request_id)
         if request is None or not any(m.attachment_id == document_id for m in uow.requests.messages(request.id)):
             raise errors.NotFound(document_id=str(document_id))
         document = uow.documents.get(document_id)
     if document is None or document.subscriber_id != request.subscriber_id:
         raise errors.NotFound(document_id=str(document_id))
-    return document
+    return download(portal, document)

@@ -20,7 +20,6 @@ from starlette.routing import Route
 
 from portail_domain.model import errors
 from portail_domain.model.contracts import (
-    MAX_PHOTO_BYTES,
     ContractDetail,
     ImpliedConsumption,
     OverconsumptionAlert,
@@ -69,16 +68,10 @@ FIELD_OF: tuple[tuple[type[Exception], str], ...] = (
     (QuotaExceeded, "photo"),
     (errors.ReadingRejected, "read_on"),
 )
-MAX_READING_BODY = MAX_PHOTO_BYTES + 64 * 1024  # the photo and a few small fields
 
 
 def _portal(request: Request) -> Portal:
     return request.app.state.portal
-
-
-def _read(portal: Portal, use_case: Any, *args: Any) -> Any:
-    with portal.uow() as uow:
-        return use_case(uow, *args)
 
 
 def leak_relief_path(request: Request, contract_number: str) -> str:
@@ -96,7 +89,7 @@ def contract_path(number: str) -> str:
 async def contract_list(request: Request) -> Response:
     subscriber = require_subscriber(request)
     portal = _portal(request)
-    found = await run_in_threadpool(_read, portal, service.list_contracts, subscriber.id)
+    found = await run_in_threadpool(service.list_contracts, portal, subscriber.id)
     return render(request, "contracts/list.html", {
         "contracts": found, "today": portal.clock.today(), "services": SERVICES, "contract_path": contract_path,
     })
@@ -106,7 +99,7 @@ def _detail(request: Request) -> ContractDetail:
     subscriber = require_subscriber(request)
     portal = _portal(request)
     number = request.path_params["contract_number"]
-    return _read(portal, service.contract_detail, portal.clock, subscriber.id, number)
+    return service.contract_detail(portal, subscriber.id, number)
 
 
 def _year_rows(years: list[YearConsumption]) -> list[tuple[YearConsumption, Fraction | None]]:
@@ -197,11 +190,8 @@ async def reading_form(request: Request) -> Response:
 
 def _submit(portal: Portal, subscriber_id: uuid.UUID, number: str, index_text: str, read_on: date,
             photo: bytes | None) -> ImpliedConsumption:
-    with portal.uow() as uow:
-        return service.submit_reading(
-            uow, portal.files, portal.clock, portal.config,
-            subscriber_id=subscriber_id, contract_number=number, index_text=index_text, read_on=read_on, photo=photo,
-        )
+    return service.submit_reading(portal, subscriber_id=subscriber_id, contract_number=number, index_text=index_text,
+                                  read_on=read_on, photo=photo)
 
 
 def _parse_day(text: str) -> date | None:
@@ -222,7 +212,7 @@ async def submit_reading(request: Request) -> Response:
         text = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
         values = {"index": field(text, "index", 40), "read_on": field(text, "read_on", 20)}
         upload = form.get("photo")
-        photo = await upload.read(MAX_PHOTO_BYTES + 1) if is_upload(upload) else None
+        photo = await upload.read(portal.config.limits.upload_max_bytes + 1) if is_upload(upload) else None
     read_on = _parse_day(values["read_on"])
     problem: tuple[str, str] | None = None
     status = 422
@@ -248,7 +238,7 @@ async def submit_reading(request: Request) -> Response:
 
 def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[OverconsumptionAlert]:
     """The over-consumption alerts for the home page partial (run in a thread)."""
-    return _read(portal, service.overconsumption_alerts, portal.clock, subscriber_id)
+    return service.overconsumption_alerts(portal, subscriber_id)
 
 
 # Contract numbers may hold a "/" (sent as %2F): hence the path converter, suffixed routes first.
@@ -256,7 +246,6 @@ routes = [
     Route("/contrats", contract_list, name="contracts"),
     Route("/contrats/{contract_number:path}/consommations.csv", consumption_csv, name="consumption_csv"),
     Route("/contrats/{contract_number:path}/releve", reading_form, methods=["GET"], name="reading_form"),
-    Route("/contrats/{contract_number:path}/releve", submit_reading, methods=["POST"], name="submit_reading",
-          max_body_size=MAX_READING_BODY),
+    Route("/contrats/{contract_number:path}/releve", submit_reading, methods=["POST"], name="submit_reading"),
     Route("/contrats/{contract_number:path}", contract_page, name="contract"),
 ]

@@ -36,14 +36,9 @@ def _identity(request: Request) -> Identity:
     return identity
 
 
-def _sessions(portal: Portal, identity: Identity) -> list[Any]:
-    with portal.uow() as uow:
-        return active_sessions(uow, portal.clock, identity)
-
-
 async def _page(request: Request, identity: Identity, status_code: int = 200, **context: Any) -> Response:
     portal: Portal = request.app.state.portal
-    sessions = await run_in_threadpool(_sessions, portal, identity)
+    sessions = await run_in_threadpool(active_sessions, portal, identity)
     return render(request, "accounts/personal.html", {
         "subscriber": identity.subscriber, "sessions": sessions, "current": identity.session.token_hash,
         "notice": MESSAGES.get(NOTICES.get(request.query_params.get("fait", ""), "")), **context,
@@ -52,12 +47,6 @@ async def _page(request: Request, identity: Identity, status_code: int = 200, **
 
 async def personal_page(request: Request) -> Response:
     return await _page(request, _identity(request))
-
-
-def _save(portal: Portal, identity: Identity, data: PersonalData) -> None:
-    with portal.uow() as uow:
-        update_personal_data(uow, identity.subscriber.id, data)
-        uow.commit()
 
 
 async def save_personal(request: Request) -> Response:
@@ -69,7 +58,7 @@ async def save_personal(request: Request) -> Response:
         paperless=form.get("paperless", "") in ("1", "on", "true", "oui"),
     )
     try:
-        await run_in_threadpool(_save, request.app.state.portal, identity, data)
+        await run_in_threadpool(update_personal_data, request.app.state.portal, identity.subscriber.id, data)
     except InvalidValue as exc:
         return await _page(request, identity, 400, error=message_for(exc), error_field=exc.field, form=data)
     return RedirectResponse("/donnees-personnelles?fait=enregistre", status_code=303)
@@ -83,17 +72,11 @@ async def password_page(request: Request) -> Response:
     return render(request, "accounts/personal_password.html", {})
 
 
-def _change_password(portal: Portal, identity: Identity, current: str, password: str, confirm: str) -> None:
-    with portal.uow() as uow:
-        change_password(uow, portal.passwords, portal.clock, portal.config, identity, current, password, confirm)
-        uow.commit()
-
-
 async def save_password(request: Request) -> Response:
     identity = _identity(request)
     form = await read_form(request)
     try:
-        await run_in_threadpool(_change_password, request.app.state.portal, identity,
+        await run_in_threadpool(change_password, request.app.state.portal, identity,
                                 form.get("current_password", "")[:1024], form.get("password", "")[:1024],
                                 form.get("password_confirm", "")[:1024])
     except (LoginFailed, WrongPassword, InvalidValue) as exc:
@@ -109,19 +92,12 @@ async def save_password(request: Request) -> Response:
 # --- login e-mail ----------------------------------------------------------------------------
 
 
-def _request_email(portal: Portal, identity: Identity, email: str, password: str) -> None:
-    with portal.uow() as uow:
-        request_email_change(uow, portal.passwords, portal.clock, portal.secrets, portal.config, identity, email,
-                             password)
-        uow.commit()
-
-
 async def change_email(request: Request) -> Response:
     identity = _identity(request)
     form = await read_form(request)
     email = field(form, "email", 254)
     try:
-        await run_in_threadpool(_request_email, request.app.state.portal, identity, email,
+        await run_in_threadpool(request_email_change, request.app.state.portal, identity, email,
                                 form.get("password", "")[:1024])
     except DomainError as exc:
         security_log.warning("email_change_refused account=%s reason=%s client=%s", identity.account.id, exc.code,
@@ -137,10 +113,7 @@ async def confirm_email_page(request: Request) -> Response:
 
 
 def _confirm_email(portal: Portal, token: str) -> str:
-    with portal.uow() as uow:
-        subscriber = confirm_email_change(uow, portal.clock, token)
-        uow.commit()
-        return subscriber.number
+    return confirm_email_change(portal, token).number
 
 
 async def confirm_email(request: Request) -> Response:
@@ -161,17 +134,11 @@ async def confirm_email(request: Request) -> Response:
 # --- sessions --------------------------------------------------------------------------------
 
 
-def _end_others(portal: Portal, identity: Identity) -> int:
-    with portal.uow() as uow:
-        ended = end_other_sessions(uow, identity)
-        uow.commit()
-        return ended
-
 
 async def end_sessions(request: Request) -> Response:
     identity = _identity(request)
     await read_form(request)
-    ended = await run_in_threadpool(_end_others, request.app.state.portal, identity)
+    ended = await run_in_threadpool(end_other_sessions, request.app.state.portal, identity)
     security_log.info("sessions_ended account=%s count=%d client=%s", identity.account.id, ended,
                       escape_for_log(client_of(request)))
     return RedirectResponse("/donnees-personnelles?fait=sessions", status_code=303)

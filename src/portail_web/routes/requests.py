@@ -4,7 +4,6 @@ follow-ups; and the staff's side (/agent/demandes): the list, a request, the rep
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -13,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portail_domain.model import errors
-from portail_domain.model.documents import MAX_FILE_SIZE, FileTooLarge, UploadRejected
+from portail_domain.model.documents import FileTooLarge, UploadRejected
 from portail_domain.model.requests import (
     MAX_MESSAGE,
     MAX_SUBJECT,
@@ -26,10 +25,10 @@ from portail_domain.portal import Portal
 from portail_domain.services import requests as service
 
 from ..auth import require_staff, require_subscriber
+from ..downloads import send_download
 from ..forms import check_csrf, field, is_upload, read_form
 from ..messages import N_, message_for
 from ..templating import render
-from .documents import UPLOAD_BODY_LIMIT, stream_document
 
 CATEGORIES = {
     RequestCategory.INSTALLATION: N_("Problème sur mon installation"),
@@ -69,11 +68,11 @@ def _error_of(exc: errors.DomainError) -> tuple[str, str, int]:
     return getattr(exc, "field", "") or "message", message_for(exc), 422
 
 
-def _attachment(form: FormData) -> tuple[Attachment | None, tuple[str, str, int] | None]:
+def _attachment(form: FormData, max_bytes: int) -> tuple[Attachment | None, tuple[str, str, int] | None]:
     sent = form.get("attachment")
     if not is_upload(sent):
         return None, None
-    if sent.size is not None and sent.size > MAX_FILE_SIZE:  # type: ignore[union-attr]
+    if sent.size is not None and sent.size > max_bytes:  # type: ignore[union-attr]
         return None, _error_of(FileTooLarge())
     return Attachment(sent.filename or "", sent.file), None  # type: ignore[union-attr]
 
@@ -133,7 +132,7 @@ async def file_request(request: Request) -> Response:
             "message": _text(form, "message", MAX_MESSAGE),
             "contract": _text(form, "contract", 64).strip(),
         }
-        attachment, problem = _attachment(form)
+        attachment, problem = _attachment(form, _portal(request).config.limits.upload_max_bytes)
         if problem is None:
             try:
                 filed = await run_in_threadpool(
@@ -177,7 +176,7 @@ async def add_message(request: Request) -> Response:
     async with request.form(max_files=1, max_fields=20) as form:
         check_csrf(request, form)
         values = {"message": _text(form, "message", MAX_MESSAGE)}
-        attachment, problem = _attachment(form)
+        attachment, problem = _attachment(form, _portal(request).config.limits.upload_max_bytes)
         if problem is None:
             try:
                 await run_in_threadpool(
@@ -246,30 +245,16 @@ async def staff_reply(request: Request) -> Response:
 async def staff_download(request: Request) -> Response:
     """An attachment of the request, for staff (only documents joined to this request's messages)."""
     require_staff(request)
-    portal = _portal(request)
-
-    def find() -> tuple[Any, Any]:
-        document = service.staff_attachment(portal, request.path_params["request_id"],
-                                           request.path_params["document_id"])
-        if portal.files is None:
-            raise errors.StorageError("no file store is configured")
-        return document, portal.files.open(document.storage_key)
-
-    try:
-        document, chunks = await run_in_threadpool(find)
-    except errors.StorageError:
-        return render(request, "error.html", {"status": 503, "message": NO_FILE_STORE}, status_code=503)
-    return stream_document(document, chunks)
+    request_id, document_id = request.path_params["request_id"], request.path_params["document_id"]
+    return await send_download(request, lambda: service.staff_attachment(_portal(request), request_id, document_id))
 
 
 routes = [
     Route("/demandes", request_list, name="requests"),
     Route("/demandes/nouvelle", new_request_form, name="request_new"),
-    Route("/demandes/nouvelle", file_request, methods=["POST"], name="request_file",
-          max_body_size=UPLOAD_BODY_LIMIT),
+    Route("/demandes/nouvelle", file_request, methods=["POST"], name="request_file"),
     Route("/demandes/{request_id:uuid}", request_page, name="request"),
-    Route("/demandes/{request_id:uuid}/messages", add_message, methods=["POST"], name="request_message",
-          max_body_size=UPLOAD_BODY_LIMIT),
+    Route("/demandes/{request_id:uuid}/messages", add_message, methods=["POST"], name="request_message"),
     Route("/agent/demandes", staff_list, name="staff_requests"),
     Route("/agent/demandes/{request_id:uuid}", staff_request, name="staff_request"),
     Route("/agent/demandes/{request_id:uuid}/reponse", staff_reply, methods=["POST"], name="staff_reply",

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from portail_domain.model.accounts import LoginFailed, LoginThrottled
 from portail_domain.portal import Portal
-from portail_domain.services.accounts import close_session, log_in
+from portail_domain.services.accounts import log_in, log_out
 
 from ..auth import visitor
 from ..forms import field, read_form
@@ -31,8 +31,7 @@ async def login_page(request: Request) -> Response:
 
 
 def _login(portal: Portal, email: str, password: str, old_token: str, user_agent: str, ip: str) -> str:
-    _account, token = log_in(portal.uow, portal.passwords, portal.secrets, portal.clock, email, password,
-                             client=ip, user_agent=user_agent, old_token=old_token)
+    _account, token = log_in(portal, email, password, client=ip, user_agent=user_agent, old_token=old_token)
     return token
 
 
@@ -72,19 +71,13 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _logout(portal: Portal, token: str) -> None:
-    with portal.uow() as uow:
-        close_session(uow, token)
-        uow.commit()
-
-
 async def logout(request: Request) -> Response:
     await read_form(request)
     portal: Portal = request.app.state.portal
     session_cookie, _ = cookie_names(portal.config.https)
     token = request.cookies.get(session_cookie, "")
     if token:
-        await run_in_threadpool(_logout, portal, token)
+        await run_in_threadpool(log_out, portal, token)
         security_log.info("logout client=%s", escape_for_log(request.client.host if request.client else "-"))
     response = RedirectResponse("/connexion", status_code=303)
     response.delete_cookie(session_cookie, path="/", secure=portal.config.https, httponly=True, samesite="lax")
