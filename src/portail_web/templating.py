@@ -17,10 +17,17 @@ from .urls import path_for
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
-def _environment(language: str) -> Environment:
+ESCAPED = ("html", "xml", "svg")
+
+
+def environment(language: str, escaped: tuple[str, ...] = ESCAPED) -> Environment:
+    """Templates in ``language``: its catalog and the formatting filters (pages and mails alike).
+
+    Templates whose file type is in ``escaped`` are HTML-escaped.
+    """
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html", "xml", "svg"]),
+        autoescape=select_autoescape(escaped),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
@@ -50,7 +57,7 @@ class Templates:
     """One Jinja2 environment per UI language."""
 
     def __init__(self) -> None:
-        self.environments = {language: _environment(language) for language in LANGUAGES}
+        self.environments = {language: environment(language) for language in LANGUAGES}
 
     def render(
         self,

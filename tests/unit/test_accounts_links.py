@@ -25,7 +25,7 @@ LINK = re.compile(r"http://127\.0\.0\.1:8000/mot-de-passe/nouveau\?jeton=([A-Za-
 
 def ask(portal, email, code) -> str:
     with portal.uow() as uow:
-        outcome = request_password_link(uow, portal.clock, portal.secrets, portal.config, email, code)
+        outcome = request_password_link(uow, portal.clock, portal.secrets, portal, email, code)
         uow.commit()
     return outcome
 
@@ -41,7 +41,7 @@ def token_of(mail) -> str:
 
 def use(portal, token, password=NEW, confirm=None):
     with portal.uow() as uow:
-        result = set_password_with_link(uow, portal.passwords, portal.clock, portal.config, token, password,
+        result = set_password_with_link(uow, portal.passwords, portal.clock, portal, token, password,
                                         password if confirm is None else confirm)
         uow.commit()
     return result

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from . import errors
+from .links import Link
 from .values import EmailAddress
 
 
@@ -201,7 +202,7 @@ class PasswordSet:
 @attrs.frozen
 class StaffInvitation:
     staff: StaffUser
-    link: str
+    link: Link  # the one-time set-password link, for the client to print (``Portal.links``)
     created: bool
 
 

@@ -48,15 +48,15 @@ from ..model.accounts import (
     normalise_code,
     normalise_password,
 )
+from ..model.links import Link
+from ..model.mail import Mail, MailKind
 from ..model.password_policy import check_password
 from ..model.throttling import LINKS_PER_HOUR, PER_EMAIL, email_key, link_key
 from ..model.values import EmailAddress
-from ..portal import PortalConfig
+from ..portal import Portal
 from ..ports import Clock, PasswordHasher, Secrets, UnitOfWork
-from .mail import email_change_mail, email_change_notice, password_changed_mail, password_link_mail
+from .mail import queue_mail
 
-PASSWORD_PATH = "/mot-de-passe/nouveau"  # noqa: S105 - a path, not a password
-EMAIL_PATH = "/donnees-personnelles/e-mail/confirmer"
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
@@ -110,7 +110,7 @@ def _match(uow: UnitOfWork, typed: EmailAddress, code: str) -> tuple[Subscriber,
 
 
 def request_password_link(
-    uow: UnitOfWork, clock: Clock, secrets: Secrets, config: PortalConfig, email: str, code: str
+    uow: UnitOfWork, clock: Clock, secrets: Secrets, portal: Portal, email: str, code: str
 ) -> str:
     """Queue a set-password link if ``email`` and ``code`` match a subscriber; return the outcome
     (``sent``, ``no_match``, ``too_many``) for the log only: the visitor sees the same page."""
@@ -127,10 +127,18 @@ def request_password_link(
     if requests.failures > LINKS_PER_HOUR:
         return "too_many"
     token = _issue(uow, secrets, clock, TokenPurpose.PASSWORD, subscriber_id=subscriber.id, email=claim)
-    link = config.link(f"{PASSWORD_PATH}?jeton={token}")
-    uow.outbox.add(password_link_mail(config, to=send_to, account=send_to, link=link,
-                                      language=subscriber.language.value), now)
+    queue_mail(uow, portal, Mail(MailKind.PASSWORD_LINK, send_to, subscriber.language.value, {
+        "account": send_to, "link": password_link(token), "validity_minutes": _minutes(LINK_VALIDITY)}))
     return "sent"
+
+
+def password_link(token: str) -> Link:
+    """The e-mailed (or printed) link that sets a password with ``token``."""
+    return Link("password_new", query={"jeton": token})
+
+
+def _minutes(validity: timedelta) -> int:
+    return int(validity.total_seconds() // 60)
 
 
 def live_token(uow: UnitOfWork, clock: Clock, token: str, purpose: TokenPurpose) -> AccountToken:
@@ -147,7 +155,7 @@ def live_token(uow: UnitOfWork, clock: Clock, token: str, purpose: TokenPurpose)
 
 
 def set_password_with_link(
-    uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, config: PortalConfig,
+    uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, portal: Portal,
     token: str, password: str, confirm: str,
 ) -> PasswordSet:
     """Use the link: check the policy, set the password, end every link and session, confirm by e-mail."""
@@ -164,13 +172,13 @@ def set_password_with_link(
         if new_login is not None and _login_taken(uow, new_login.normalised, besides=subscriber.id):
             raise EmailUnavailable(field="email")
         value = check_password(password, confirm, subscriber_number=subscriber.number, email=login.address,
-                               utility_name=config.utility.name)
+                               utility_name=portal.config.utility.name)
         account = uow.accounts.for_subscriber(subscriber.id)
         language = subscriber.language.value
     else:
         assert staff is not None
         login = staff.email
-        value = check_password(password, confirm, email=login.address, utility_name=config.utility.name)
+        value = check_password(password, confirm, email=login.address, utility_name=portal.config.utility.name)
         account = uow.accounts.for_staff(staff.id)
         language = "fr"
     now = clock.now()
@@ -190,7 +198,7 @@ def set_password_with_link(
     uow.tokens.remove_for(subscriber_id=found.subscriber_id, staff_id=found.staff_id)
     uow.sessions.remove_for_account(account.id)
     uow.throttles.clear(email_key(login.normalised))
-    uow.outbox.add(password_changed_mail(config, to=login.address, account=login.address, language=language), now)
+    queue_mail(uow, portal, Mail(MailKind.PASSWORD_CHANGED, login.address, language, {"account": login.address}))
     return PasswordSet(account, login.address)
 
 
@@ -214,7 +222,7 @@ def _check_current_password(
 
 
 def change_password(
-    uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, config: PortalConfig, identity: Identity,
+    uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, portal: Portal, identity: Identity,
     current: str, password: str, confirm: str,
 ) -> None:
     """Change the password of a logged-in user: needs the current one; ends the other sessions."""
@@ -223,7 +231,7 @@ def change_password(
     login = identity.subscriber.email if identity.subscriber else identity.staff.email if identity.staff else None
     number = identity.subscriber.number if identity.subscriber else None
     value = check_password(password, confirm, subscriber_number=number, email=login.address if login else None,
-                           utility_name=config.utility.name)
+                           utility_name=portal.config.utility.name)
     now = clock.now()
     account.password_hash = passwords.hash(value)
     account.password_changed_at = now
@@ -234,11 +242,11 @@ def change_password(
     uow.tokens.remove_for(subscriber_id=account.subscriber_id, staff_id=account.staff_id)
     if login is not None:
         language = identity.subscriber.language.value if identity.subscriber else "fr"
-        uow.outbox.add(password_changed_mail(config, to=login.address, account=login.address, language=language), now)
+        queue_mail(uow, portal, Mail(MailKind.PASSWORD_CHANGED, login.address, language, {"account": login.address}))
 
 
 def request_email_change(
-    uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, secrets: Secrets, config: PortalConfig,
+    uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, secrets: Secrets, portal: Portal,
     identity: Identity, new_email: str, password: str,
 ) -> EmailAddress:
     """Send a confirmation link to the new address and a notice to the old one; nothing changes yet."""
@@ -252,14 +260,14 @@ def request_email_change(
     ):
         raise EmailUnavailable(field="email")
     token = _issue(uow, secrets, clock, TokenPurpose.EMAIL, subscriber_id=subscriber.id, email=new.address)
-    now = clock.now()
     account = subscriber.email.address if subscriber.email else subscriber.number
     language = subscriber.language.value
-    uow.outbox.add(email_change_mail(config, to=new.address, account=account,
-                                     link=config.link(f"{EMAIL_PATH}?jeton={token}"), language=language), now)
+    queue_mail(uow, portal, Mail(MailKind.EMAIL_CHANGE, new.address, language, {
+        "account": account, "link": Link("email_confirm", query={"jeton": token}),
+        "validity_minutes": _minutes(LINK_VALIDITY)}))
     if subscriber.email is not None:
-        uow.outbox.add(email_change_notice(config, to=subscriber.email.address, account=account, new=new.address,
-                                           language=language), now)
+        queue_mail(uow, portal, Mail(MailKind.EMAIL_CHANGE_NOTICE, subscriber.email.address, language,
+                                     {"account": account, "new": new.address}))
     return new
 
 
@@ -279,10 +287,9 @@ def confirm_email_change(uow: UnitOfWork, clock: Clock, token: str) -> Subscribe
 
 
 def invite_staff(
-    uow: UnitOfWork, clock: Clock, secrets: Secrets, config: PortalConfig, email: str, role: StaffRole,
-    name: str = "",
+    uow: UnitOfWork, clock: Clock, secrets: Secrets, email: str, role: StaffRole, name: str = "",
 ) -> StaffInvitation:
-    """Create (or find) a staff user and return a one-time set-password link for them."""
+    """Create (or find) a staff user and return a one-time set-password link (an intent) for them."""
     address = EmailAddress.parse(email)
     staff = uow.staff.by_email(address.normalised)
     created = staff is None
@@ -293,4 +300,4 @@ def invite_staff(
         uow.staff.add(staff)
     token = _issue(uow, secrets, clock, TokenPurpose.PASSWORD, staff_id=staff.id,
                    validity=STAFF_INVITATION_VALIDITY)
-    return StaffInvitation(staff, config.link(f"{PASSWORD_PATH}?jeton={token}"), created)
+    return StaffInvitation(staff, password_link(token), created)

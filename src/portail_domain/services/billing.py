@@ -9,7 +9,6 @@ from datetime import date, timedelta
 import attrs
 
 from ..model import errors
-from ..model.accounts import Language
 from ..model.billing import (
     OPERATION_LIFETIME,
     RECONCILE_AFTER,
@@ -30,10 +29,12 @@ from ..model.billing import (
 )
 from ..model.contracts import Contract
 from ..model.documents import Document
-from ..model.mail import OutgoingMail
+from ..model.links import Link
+from ..model.mail import Mail, MailKind
 from ..model.values import Money
 from ..portal import Portal, PortalConfig
 from ..ports import Clock, PaymentGateway, UnitOfWork, UnitOfWorkFactory
+from .mail import queue_mail
 
 
 def invoice_overview(uow: UnitOfWork, subscriber_id: uuid.UUID, *, unpaid_only: bool = False,
@@ -86,10 +87,11 @@ class PaymentDesk:
     gateway: PaymentGateway | None
     clock: Clock
     config: PortalConfig
+    portal: Portal  # its links (the gateway's return) and mail (receipts)
 
     @classmethod
     def of(cls, portal: Portal) -> PaymentDesk:
-        return cls(portal.uow, portal.payments, portal.clock, portal.config)
+        return cls(portal.uow, portal.payments, portal.clock, portal.config, portal)
 
     def _gateway(self) -> PaymentGateway:
         if self.gateway is None:
@@ -130,8 +132,8 @@ class PaymentDesk:
             label=payment_label(invoice, self.config.utility.name),
             amount=invoice.remaining,
             email=email,
-            return_url=self.config.link("/paiement/retour"),
-            notify_url=self.config.link("/paiement/notification"),
+            return_url=self.portal.links.url(Link("payment_return")),
+            notify_url=self.portal.links.url(Link("payment_notification")),
             year=invoice.issued_on.year,
         )
         started = gateway.start(order)  # outside any transaction: never hold a lock over the network
@@ -231,8 +233,12 @@ class PaymentDesk:
         subscriber = uow.subscribers.get(contract.subscriber_id) if contract else None
         if subscriber is None or subscriber.email is None:
             return
-        uow.outbox.add(receipt_mail(subscriber.email.address, subscriber.name, subscriber.language, invoice,
-                                    payment, self.config.utility.name), self.clock.now())
+        paid_at = payment.paid_at or payment.created_at
+        queue_mail(uow, self.portal, Mail(
+            MailKind.PAYMENT_RECEIPT, subscriber.email.address, subscriber.language.value,
+            {"name": subscriber.name, "number": invoice.number, "amount": payment.amount, "paid_on": paid_at.date(),
+             "transaction": payment.gateway_reference or payment.operation_id or "-"},
+        ))
 
     # --- the two ways a gateway calls back ------------------------------------------------
 
@@ -285,38 +291,3 @@ class PaymentDesk:
             else:
                 counts["still_pending"] += 1
         return ReconcileSummary(**counts)
-
-
-_RECEIPT = {
-    Language.FR: (
-        "Paiement reçu pour la facture {number}",
-        "Bonjour {name},\n\nNous avons bien reçu votre paiement de {amount} pour la facture {number}, "
-        "le {date}.\nRéférence de la transaction : {transaction}.\n\nMerci.\n{utility}\n",
-    ),
-    Language.EN: (
-        "Payment received for invoice {number}",
-        "Hello {name},\n\nWe have received your payment of {amount} for invoice {number} on {date}.\n"
-        "Transaction reference: {transaction}.\n\nThank you.\n{utility}\n",
-    ),
-}
-
-
-def _amount_text(amount: object, language: Language) -> str:
-    whole, _, cents = str(amount).partition(".")
-    return f"{whole},{cents} €" if language == Language.FR else f"€{whole}.{cents}"
-
-
-def receipt_mail(to: str, name: str, language: Language, invoice: Invoice, payment: Payment,
-                 utility_name: str) -> OutgoingMail:
-    subject, body = _RECEIPT.get(language, _RECEIPT[Language.FR])
-    paid_at = payment.paid_at or payment.created_at
-    date = paid_at.strftime("%d/%m/%Y") if language == Language.FR else paid_at.date().isoformat()
-    values = {
-        "number": invoice.number,
-        "name": name,
-        "amount": _amount_text(payment.amount, language),
-        "date": date,
-        "transaction": payment.gateway_reference or payment.operation_id or "-",
-        "utility": utility_name,
-    }
-    return OutgoingMail(to=to, subject=subject.format(**values), text=body.format(**values))

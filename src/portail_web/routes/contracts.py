@@ -199,7 +199,7 @@ def _submit(portal: Portal, subscriber_id: uuid.UUID, number: str, index_text: s
             photo: bytes | None) -> ImpliedConsumption:
     with portal.uow() as uow:
         return service.submit_reading(
-            uow, portal.files, portal.clock, portal.config,
+            uow, portal.files, portal.clock, portal,
             subscriber_id=subscriber_id, contract_number=number, index_text=index_text, read_on=read_on, photo=photo,
         )
 

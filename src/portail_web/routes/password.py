@@ -94,7 +94,7 @@ async def request_page(request: Request) -> Response:
 
 def _request_link(portal: Portal, email: str, code: str) -> str:
     with portal.uow() as uow:
-        outcome = request_password_link(uow, portal.clock, portal.secrets, portal.config, email, code)
+        outcome = request_password_link(uow, portal.clock, portal.secrets, portal, email, code)
         uow.commit()
         return outcome
 
@@ -125,7 +125,7 @@ async def new_password_page(request: Request) -> Response:
 
 def _set_password(portal: Portal, token: str, password: str, confirm: str) -> str:
     with portal.uow() as uow:
-        result = set_password_with_link(uow, portal.passwords, portal.clock, portal.config, token, password, confirm)
+        result = set_password_with_link(uow, portal.passwords, portal.clock, portal, token, password, confirm)
         uow.commit()
         return result.login
 

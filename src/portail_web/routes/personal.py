@@ -85,7 +85,7 @@ async def password_page(request: Request) -> Response:
 
 def _change_password(portal: Portal, identity: Identity, current: str, password: str, confirm: str) -> None:
     with portal.uow() as uow:
-        change_password(uow, portal.passwords, portal.clock, portal.config, identity, current, password, confirm)
+        change_password(uow, portal.passwords, portal.clock, portal, identity, current, password, confirm)
         uow.commit()
 
 
@@ -111,7 +111,7 @@ async def save_password(request: Request) -> Response:
 
 def _request_email(portal: Portal, identity: Identity, email: str, password: str) -> None:
     with portal.uow() as uow:
-        request_email_change(uow, portal.passwords, portal.clock, portal.secrets, portal.config, identity, email,
+        request_email_change(uow, portal.passwords, portal.clock, portal.secrets, portal, identity, email,
                              password)
         uow.commit()
 
