@@ -22,6 +22,7 @@ from portail_adapters.memory import (
 from portail_domain.model.accounts import Account, Subscriber
 from portail_domain.model.values import EmailAddress
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
+from portail_web.wiring import web_mail
 
 BASE_URL = "http://127.0.0.1:8000"
 UTILITY = UtilityCard("Régie des Eaux de Test", "1 place de la Mairie, 34230 Paulhan", "contact@eau-test.example",
@@ -29,12 +30,15 @@ UTILITY = UtilityCard("Régie des Eaux de Test", "1 place de la Mairie, 34230 Pa
 
 
 def make_portal(uow, clock, *, passwords=None) -> Portal:
+    composer, links = web_mail(BASE_URL, UTILITY)  # the real mail templates and links, as in production
     return Portal(
         uow=uow,
         clock=clock,
         secrets=SequenceSecrets(),
         passwords=passwords or PlainPasswordHasher(),
         config=PortalConfig(BASE_URL, UTILITY, secret_key=b"k" * 32),
+        composer=composer,
+        links=links,
         mailer=MemoryMailer(),
         payments=FakeGateway(),
         files=MemoryFileStore(),

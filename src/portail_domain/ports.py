@@ -16,7 +16,8 @@ from .model.billing import GatewayResult, Invoice, Payment, PaymentOrder, Starte
 from .model.contracts import Contract, MeterReading, OverconsumptionNotice
 from .model.documents import AddedBy, Document, DocumentFolder
 from .model.exchange import PaymentLine, ReadingLine, RequestLine
-from .model.mail import OutboxEntry, OutgoingMail
+from .model.links import Link
+from .model.mail import Mail, OutboxEntry, OutgoingMail
 from .model.requests import Request, RequestMessage, RequestStatus
 from .model.throttling import LoginAttempts
 
@@ -50,6 +51,21 @@ class PasswordHasher(Protocol):
 class Mailer(Protocol):
     def send(self, mail: OutgoingMail) -> None:
         """Deliver now or raise; the outbox relay retries on failure."""
+        ...
+
+
+class MailComposer(Protocol):
+    def compose(self, mail: Mail) -> OutgoingMail:
+        """Subject (one line), plain text and HTML of ``mail``, in its language, links absolute."""
+        ...
+
+
+class Links(Protocol):
+    def url(self, link: Link) -> str:
+        """The absolute URL of ``link``, from the portal's base URL (never a request's Host header).
+
+        Raises when no route has ``link.route``: a link that leads nowhere is a bug, not a mail.
+        """
         ...
 
 

@@ -9,12 +9,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from portail_adapters.bootstrap import bootstrap, check_database, create_engine
+from portail_adapters.bootstrap import check_database, create_engine
 from portail_adapters.settings import Settings, SettingsError, load_settings
 from portail_adapters.sql import migrate
 from portail_domain.model.exchange import ImportRejected, parse_since
 from portail_domain.portal import Portal
 from portail_domain.services.exchange import EXPORT_KINDS, IMPORT_KINDS, export_csv, import_csv
+
+from .wiring import web_portal
 
 Command = Callable[[argparse.Namespace, Settings], int]
 COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
@@ -29,7 +31,7 @@ def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentPar
 
 
 def portal_from(settings: Settings, *, run_migrations: bool = False) -> Portal:
-    return bootstrap(settings, run_migrations=run_migrations)
+    return web_portal(settings, run_migrations=run_migrations)
 
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
@@ -127,7 +129,7 @@ def staff(args: argparse.Namespace, settings: Settings) -> int:
     hours = int(portal.config.limits.staff_invitation_validity.total_seconds() // 3600)
     print(f"staff user {invitation.staff.email} ({invitation.staff.role.value}) {state}")
     print(f"one-time link to set the password (valid {hours} h, then log in at {settings.base_url}/connexion):")
-    print(invitation.link)
+    print(portal.links.url(invitation.link))
     return 0
 
 

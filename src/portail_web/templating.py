@@ -19,10 +19,17 @@ from .urls import path_for
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
-def _environment(language: str, limits: Limits) -> Environment:
+ESCAPED = ("html", "xml", "svg")
+
+
+def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limits = Limits()) -> Environment:
+    """Templates in ``language``: its catalog and the formatting filters (pages and mails alike).
+
+    Templates whose file type is in ``escaped`` are HTML-escaped; translated texts may print ``limits``.
+    """
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html", "xml", "svg"]),
+        autoescape=select_autoescape(escaped),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
@@ -67,7 +74,7 @@ class Templates:
     """One Jinja2 environment per UI language."""
 
     def __init__(self, limits: Limits | None = None) -> None:
-        self.environments = {language: _environment(language, limits or Limits()) for language in LANGUAGES}
+        self.environments = {language: environment(language, limits=limits or Limits()) for language in LANGUAGES}
 
     def render(
         self,

@@ -196,8 +196,8 @@ def test_portail_serve_in_payfip_mode_is_paid_by_the_standins_server_notificatio
     import urllib.parse
     import urllib.request
 
-    from portail_adapters.bootstrap import bootstrap
     from portail_adapters.settings import load_settings
+    from portail_web.wiring import web_portal
     from tests.support import CSRF
 
     with socket.socket() as s:
@@ -208,7 +208,7 @@ def test_portail_serve_in_payfip_mode_is_paid_by_the_standins_server_notificatio
            "PORTAIL_BASE_URL": base, "PORTAIL_PAYMENT": "payfip", "PORTAIL_PAYFIP_NUMCLI": NUMCLI,
            "PORTAIL_PAYFIP_MODE": "X", "PORTAIL_PAYFIP_URL": standin.service_url}
     monkeypatch.chdir(tmp_path)
-    portal = bootstrap(load_settings(env), run_migrations=True)
+    portal = web_portal(load_settings(env), run_migrations=True)
     assert isinstance(portal.payments, PayfipGateway) and portal.payments.mode == "X"
     marie = add_subscriber(portal, password="une-phrase-de-passe-solide")
     add_invoice(portal, marie, amount=6789)

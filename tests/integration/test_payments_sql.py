@@ -10,7 +10,6 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from portail_adapters.bootstrap import bootstrap
 from portail_adapters.memory import FakeGateway
 from portail_adapters.payment import SimulatorGateway
 from portail_adapters.settings import load_settings
@@ -18,6 +17,7 @@ from portail_adapters.sql.tables import outbox
 from portail_domain.model.billing import PaymentStatus
 from portail_domain.model.values import Money
 from portail_web import create_app
+from portail_web.wiring import web_portal
 from tests.support import BASE_URL, CSRF, WebClient, add_invoice, add_subscriber, payment_desk
 
 PASSWORD = "une-phrase-de-passe-solide"
@@ -169,7 +169,7 @@ def test_simulator_refuses_a_decision_it_does_not_know(simulated):
 def test_payments_reconcile_command_settles_a_payment_whose_notification_never_came(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     env = {"PORTAIL_DATABASE_URL": f"sqlite:///{tmp_path}/portail.db", "PORTAIL_SECRET_KEY": "s" * 40}
-    portal = bootstrap(load_settings(env), run_migrations=True)
+    portal = web_portal(load_settings(env), run_migrations=True)
     marie = add_subscriber(portal)
     add_invoice(portal, marie, amount=2500)
     op = payment_desk(portal).start_payment(marie.id, "F2026-0001").rsplit("/", 1)[1]

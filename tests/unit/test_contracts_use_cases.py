@@ -170,7 +170,7 @@ def test_over_consumption_mail_goes_once_per_period_in_the_subscribers_language(
                                                                             "marie@example.org")
     # Running the check again (an import, another page) sends nothing more for that period.
     with memory_portal.uow() as uow:
-        assert notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [contract]) == []
+        assert notify_overconsumption(uow, memory_portal, [contract]) == []
         uow.commit()
     with memory_portal.uow() as uow:
         assert len(uow.outbox.pending()) == 1
@@ -184,10 +184,10 @@ def test_the_mail_is_in_english_for_an_english_speaking_subscriber(memory_portal
         uow.commit()
     _, contract, _ = setup_contract(memory_portal, subscriber=subscriber, leak=True)
     with memory_portal.uow() as uow:
-        (notice,) = notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [contract])
+        (notice,) = notify_overconsumption(uow, memory_portal, [contract])
         (entry,) = uow.outbox.pending()
     assert entry.mail.subject == "Unusual water consumption on your contract C1"
-    assert "1200 litres a day" in entry.mail.text and "29 September 2025" in entry.mail.text
+    assert "1,200 litres a day" in entry.mail.text and "29 September 2025" in entry.mail.text
     assert notice.litres == 91 * 1200
 
 
@@ -195,7 +195,7 @@ def test_no_e_mail_on_file_still_records_the_notice(memory_portal):
     subscriber = add_subscriber(memory_portal, email=None)
     _, contract, _ = setup_contract(memory_portal, subscriber=subscriber, leak=True)
     with memory_portal.uow() as uow:
-        (notice,) = notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [contract])
+        (notice,) = notify_overconsumption(uow, memory_portal, [contract])
         assert notice.emailed_to is None and uow.outbox.pending() == []
 
 
@@ -204,7 +204,7 @@ def test_the_importer_checks_many_contracts_at_once(memory_portal):
                               leak=True)[1] for n in range(3)]
     calm = setup_contract(memory_portal, number="OK", subscriber=add_subscriber(memory_portal, "300000"))[1]
     with memory_portal.uow() as uow:
-        notices = notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [*leaking, calm])
+        notices = notify_overconsumption(uow, memory_portal, [*leaking, calm])
         uow.commit()
     assert sorted(n.contract_id for n in notices) == sorted(c.id for c in leaking)
 
@@ -213,9 +213,9 @@ def test_old_history_is_not_news(memory_portal):
     """An over-consumption that ended more than six months ago sends nothing and shows nothing."""
     subscriber, contract, _ = setup_contract(memory_portal, leak=True, start=date(2023, 1, 1))  # ends 2024-12-31
     with memory_portal.uow() as uow:
-        assert notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [contract]) == []
-        assert overconsumption_alerts(memory_portal, subscriber.id) == []
-        assert contract_detail(memory_portal, subscriber.id, "C1").overconsumption is None
+        assert notify_overconsumption(uow, memory_portal, [contract]) == []
+    assert overconsumption_alerts(memory_portal, subscriber.id) == []
+    assert contract_detail(memory_portal, subscriber.id, "C1").overconsumption is None
 
 
 def test_home_alerts_list_active_contracts_over_twice_the_usual(memory_portal):
@@ -260,7 +260,7 @@ def test_the_threshold_is_strictly_more_than_twice_the_usual(usual, days, delta)
     with memory_portal.uow() as uow:
         uow.contracts.add(contract)
         uow.readings.add_many(readings)
-        notices = notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [contract])
+        notices = notify_overconsumption(uow, memory_portal, [contract])
     assert (len(notices) == 1) == (delta > 0)
 
 

@@ -97,7 +97,7 @@ def test_only_the_gateways_confirmation_pays_and_a_replay_changes_nothing(memory
     assert payments[0].gateway_reference == "AUTO42" and payments[0].paid_at is not None
     mails = outbox(memory_portal)
     assert len(mails) == 1 and mails[0].to == "marie@example.org"
-    assert mails[0].subject == "Paiement reçu pour la facture F2026-0001" and "42,00 €" in mails[0].text
+    assert mails[0].subject == "Paiement reçu pour la facture F2026-0001" and "42,00\u00a0€" in mails[0].text
 
 
 def test_a_later_refusal_never_undoes_paid(memory_portal, marie, desk):
@@ -236,7 +236,7 @@ def test_receipt_in_the_subscribers_language(memory_portal, desk):
     memory_portal.payments.decide(op, PAID)
     desk.handle_notification(op)
     (mail,) = outbox(memory_portal)
-    assert mail.subject == "Payment received for invoice F9" and "€1234.56" in mail.text
+    assert mail.subject == "Payment received for invoice F9" and "€1,234.56" in mail.text
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def test_filing_gives_references_in_sequence_and_acknowledges_by_mail(memory_por
     assert [m.to for m in mails] == ["marie@example.org"] * 2
     assert "D-2026-000001" in mails[0].subject and "bien été reçue" in mails[0].subject
     assert f"http://127.0.0.1:8000/demandes/{first.id}" in mails[0].text
-    assert "Fuite sous l&#x27;évier" in mails[0].html  # the subscriber's words are escaped in HTML
+    assert "Fuite sous l&#39;évier" in mails[0].html  # the subscriber's words are escaped in HTML
 
 
 def test_acknowledgement_in_the_subscribers_language_and_none_without_email(memory_portal):

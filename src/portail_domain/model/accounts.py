@@ -13,6 +13,7 @@ import attrs
 
 from . import errors
 from .limits import Limits
+from .links import Link
 from .values import EmailAddress
 
 
@@ -196,7 +197,7 @@ class PasswordSet:
 @attrs.frozen
 class StaffInvitation:
     staff: StaffUser
-    link: str
+    link: Link  # the one-time set-password link, for the client to print (``Portal.links``)
     created: bool
 
 

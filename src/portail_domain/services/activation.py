@@ -46,15 +46,15 @@ from ..model.accounts import (
     normalise_code,
     normalise_password,
 )
+from ..model.links import Link
+from ..model.mail import Mail, MailKind
 from ..model.password_policy import check_password
 from ..model.throttling import LINKS_PER_HOUR, PER_EMAIL, email_key, link_key
 from ..model.values import EmailAddress
 from ..portal import Portal
 from ..ports import Clock, PasswordHasher, Secrets, UnitOfWork
-from .mail import email_change_mail, email_change_notice, password_changed_mail, password_link_mail
+from .mail import queue_mail
 
-PASSWORD_PATH = "/mot-de-passe/nouveau"  # noqa: S105 - a path, not a password
-EMAIL_PATH = "/donnees-personnelles/e-mail/confirmer"
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
@@ -127,11 +127,20 @@ def request_password_link(portal: Portal, email: str, code: str) -> str:
             return "too_many"
         token = _issue(uow, secrets, clock, TokenPurpose.PASSWORD, subscriber_id=subscriber.id, email=claim,
                        validity=config.limits.link_validity)
-        link = config.link(f"{PASSWORD_PATH}?jeton={token}")
-        uow.outbox.add(password_link_mail(config, to=send_to, account=send_to, link=link,
-                                          language=subscriber.language.value), now)
+        queue_mail(uow, portal, Mail(MailKind.PASSWORD_LINK, send_to, subscriber.language.value, {
+            "account": send_to, "link": password_link(token),
+            "validity_minutes": _minutes(config.limits.link_validity)}))
         uow.commit()
         return "sent"
+
+
+def password_link(token: str) -> Link:
+    """The e-mailed (or printed) link that sets a password with ``token``."""
+    return Link("password_new", query={"jeton": token})
+
+
+def _minutes(validity: timedelta) -> int:
+    return int(validity.total_seconds() // 60)
 
 
 def _live_token(uow: UnitOfWork, clock: Clock, token: str, purpose: TokenPurpose) -> AccountToken:
@@ -200,7 +209,7 @@ def set_password_with_link(portal: Portal, token: str, password: str, confirm: s
         uow.tokens.remove_for(subscriber_id=found.subscriber_id, staff_id=found.staff_id)
         uow.sessions.remove_for_account(account.id)
         uow.throttles.clear(email_key(login.normalised))
-        uow.outbox.add(password_changed_mail(config, to=login.address, account=login.address, language=language), now)
+        queue_mail(uow, portal, Mail(MailKind.PASSWORD_CHANGED, login.address, language, {"account": login.address}))
         uow.commit()
         return PasswordSet(account, login.address)
 
@@ -244,8 +253,8 @@ def change_password(portal: Portal, identity: Identity, current: str, password: 
         uow.tokens.remove_for(subscriber_id=account.subscriber_id, staff_id=account.staff_id)
         if login is not None:
             language = identity.subscriber.language.value if identity.subscriber else "fr"
-            uow.outbox.add(password_changed_mail(config, to=login.address, account=login.address,
-                                                 language=language), now)
+            queue_mail(uow, portal, Mail(MailKind.PASSWORD_CHANGED, login.address, language,
+                                         {"account": login.address}))
         uow.commit()
 
 
@@ -264,14 +273,14 @@ def request_email_change(portal: Portal, identity: Identity, new_email: str, pas
             raise EmailUnavailable(field="email")
         token = _issue(uow, secrets, clock, TokenPurpose.EMAIL, subscriber_id=subscriber.id, email=new.address,
                        validity=config.limits.link_validity)
-        now = clock.now()
         account = subscriber.email.address if subscriber.email else subscriber.number
         language = subscriber.language.value
-        uow.outbox.add(email_change_mail(config, to=new.address, account=account,
-                                         link=config.link(f"{EMAIL_PATH}?jeton={token}"), language=language), now)
+        queue_mail(uow, portal, Mail(MailKind.EMAIL_CHANGE, new.address, language, {
+            "account": account, "link": Link("email_confirm", query={"jeton": token}),
+            "validity_minutes": _minutes(config.limits.link_validity)}))
         if subscriber.email is not None:
-            uow.outbox.add(email_change_notice(config, to=subscriber.email.address, account=account, new=new.address,
-                                               language=language), now)
+            queue_mail(uow, portal, Mail(MailKind.EMAIL_CHANGE_NOTICE, subscriber.email.address, language,
+                                         {"account": account, "new": new.address}))
         uow.commit()
         return new
 
@@ -309,6 +318,6 @@ def invite_staff(portal: Portal, email: str, role: StaffRole, name: str = "") ->
         token = _issue(uow, secrets, clock, TokenPurpose.PASSWORD, staff_id=staff.id,
                        validity=config.limits.staff_invitation_validity)
         uow.commit()
-        return StaffInvitation(staff, config.link(f"{PASSWORD_PATH}?jeton={token}"), created)
+        return StaffInvitation(staff, password_link(token), created)
 
 

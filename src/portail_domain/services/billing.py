@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 
 from ..model import errors
-from ..model.accounts import Language
 from ..model.billing import (
     OPERATION_LIFETIME,
     RECONCILE_AFTER,
@@ -28,11 +27,13 @@ from ..model.billing import (
 )
 from ..model.contracts import Contract
 from ..model.documents import Download
-from ..model.mail import OutgoingMail
+from ..model.links import Link
+from ..model.mail import Mail, MailKind
 from ..model.values import Money
 from ..portal import Portal
 from ..ports import PaymentGateway, UnitOfWork
 from .documents import download
+from .mail import queue_mail
 
 
 def invoice_overview(portal: Portal, subscriber_id: uuid.UUID, *, unpaid_only: bool = False) -> InvoiceOverview:
@@ -89,6 +90,7 @@ def _gateway(portal: Portal) -> PaymentGateway:
 
 # --- start -------------------------------------------------------------------------
 
+
 def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str) -> str:
     """Where to send the payer's browser to pay what the invoice still owes.
 
@@ -121,8 +123,8 @@ def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str)
         label=payment_label(invoice, portal.config.utility.name),
         amount=invoice.remaining,
         email=email,
-        return_url=portal.config.link("/paiement/retour"),
-        notify_url=portal.config.link("/paiement/notification"),
+        return_url=portal.links.url(Link("payment_return")),
+        notify_url=portal.links.url(Link("payment_notification")),
         year=invoice.issued_on.year,
     )
     started = gateway.start(order)  # outside any transaction: never hold a lock over the network
@@ -145,6 +147,7 @@ def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str)
     log.info("payment_started invoice=%s operation=%s amount=%s", invoice.number, started.operation_id,
              order.amount)
     return started.redirect_url
+
 
 # --- confirm -----------------------------------------------------------------------
 
@@ -180,6 +183,7 @@ def confirm_payment(portal: Portal, operation_id: str) -> Payment | None:
             uow.payments.update(payment)
             uow.commit()
         return payment
+
 
 def _apply(portal: Portal, uow: UnitOfWork, gateway: PaymentGateway, result: GatewayResult, payment: Payment,
            invoice: Invoice) -> bool:
@@ -218,13 +222,19 @@ def _apply(portal: Portal, uow: UnitOfWork, gateway: PaymentGateway, result: Gat
              payment.amount)
     return True
 
+
 def _queue_receipt(portal: Portal, uow: UnitOfWork, invoice: Invoice, payment: Payment) -> None:
     contract = uow.contracts.get(invoice.contract_id)
     subscriber = uow.subscribers.get(contract.subscriber_id) if contract else None
     if subscriber is None or subscriber.email is None:
         return
-    uow.outbox.add(receipt_mail(subscriber.email.address, subscriber.name, subscriber.language, invoice,
-                                payment, portal.config.utility.name), portal.clock.now())
+    paid_at = payment.paid_at or payment.created_at
+    queue_mail(uow, portal, Mail(
+        MailKind.PAYMENT_RECEIPT, subscriber.email.address, subscriber.language.value,
+        {"name": subscriber.name, "number": invoice.number, "amount": payment.amount, "paid_on": paid_at.date(),
+         "transaction": payment.gateway_reference or payment.operation_id or "-"},
+    ))
+
 
 # --- the two ways a gateway calls back ------------------------------------------------
 
@@ -232,6 +242,7 @@ def _queue_receipt(portal: Portal, uow: UnitOfWork, invoice: Invoice, payment: P
 def handle_notification(portal: Portal, operation_id: str) -> Payment | None:
     """The gateway's server-to-server notice: it only triggers a re-check."""
     return confirm_payment(portal, operation_id)
+
 
 def handle_return(portal: Portal, subscriber_id: uuid.UUID, operation_id: str) -> tuple[Payment, Invoice]:
     """The payer's browser is back: re-check, then show the payment if it is theirs."""
@@ -247,6 +258,7 @@ def handle_return(portal: Portal, subscriber_id: uuid.UUID, operation_id: str) -
         if payment is None or invoice is None or contract is None or contract.subscriber_id != subscriber_id:
             raise errors.NotFound(what="payment")
         return payment, invoice
+
 
 # --- the periodic re-check --------------------------------------------------------------
 
@@ -279,38 +291,3 @@ def reconcile_pending(portal: Portal, older_than: timedelta = RECONCILE_AFTER) -
         else:
             counts["still_pending"] += 1
     return ReconcileSummary(**counts)
-
-
-_RECEIPT = {
-    Language.FR: (
-        "Paiement reçu pour la facture {number}",
-        "Bonjour {name},\n\nNous avons bien reçu votre paiement de {amount} pour la facture {number}, "
-        "le {date}.\nRéférence de la transaction : {transaction}.\n\nMerci.\n{utility}\n",
-    ),
-    Language.EN: (
-        "Payment received for invoice {number}",
-        "Hello {name},\n\nWe have received your payment of {amount} for invoice {number} on {date}.\n"
-        "Transaction reference: {transaction}.\n\nThank you.\n{utility}\n",
-    ),
-}
-
-
-def _amount_text(amount: object, language: Language) -> str:
-    whole, _, cents = str(amount).partition(".")
-    return f"{whole},{cents} €" if language == Language.FR else f"€{whole}.{cents}"
-
-
-def receipt_mail(to: str, name: str, language: Language, invoice: Invoice, payment: Payment,
-                 utility_name: str) -> OutgoingMail:
-    subject, body = _RECEIPT.get(language, _RECEIPT[Language.FR])
-    paid_at = payment.paid_at or payment.created_at
-    date = paid_at.strftime("%d/%m/%Y") if language == Language.FR else paid_at.date().isoformat()
-    values = {
-        "number": invoice.number,
-        "name": name,
-        "amount": _amount_text(payment.amount, language),
-        "date": date,
-        "transaction": payment.gateway_reference or payment.operation_id or "-",
-        "utility": utility_name,
-    }
-    return OutgoingMail(to=to, subject=subject.format(**values), text=body.format(**values))

@@ -8,10 +8,9 @@ import io
 import uuid
 from collections.abc import Iterable
 from datetime import date
-from urllib.parse import quote
 
 from ..model import errors
-from ..model.accounts import Language, Subscriber
+from ..model.accounts import Subscriber
 from ..model.contracts import (
     Contract,
     ContractDetail,
@@ -30,11 +29,13 @@ from ..model.contracts import (
     yearly,
 )
 from ..model.documents import AddedBy, FolderKind
-from ..model.mail import OutgoingMail
+from ..model.links import Link
+from ..model.mail import Mail, MailKind
 from ..model.values import MeterIndex
-from ..portal import Portal, PortalConfig
-from ..ports import Clock, UnitOfWork
+from ..portal import Portal
+from ..ports import UnitOfWork
 from .documents import check_quota, ensure_default_folders, store_document
+from .mail import queue_mail
 
 
 def list_contracts(portal: Portal, subscriber_id: uuid.UUID) -> list[Contract]:
@@ -87,7 +88,7 @@ def overconsumption_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[Ove
 
 
 def notify_overconsumption(
-    uow: UnitOfWork, clock: Clock, config: PortalConfig, contracts: Iterable[Contract]
+    uow: UnitOfWork, portal: Portal, contracts: Iterable[Contract]
 ) -> list[OverconsumptionNotice]:
     """Queue an e-mail (in the subscriber's language) for each contract whose latest period is an
     over-consumption not told yet, and record it, so each period is told once.
@@ -96,6 +97,7 @@ def notify_overconsumption(
     an import of readings calls it once with every contract it touched. Costs two queries for
     all the contracts, plus one per new notice.
     """
+    clock = portal.clock
     contracts = list(contracts)
     if not contracts:
         return []
@@ -112,86 +114,38 @@ def notify_overconsumption(
         subscriber = uow.subscribers.get(contract.subscriber_id)
         mail = None
         if subscriber is not None and subscriber.email is not None:
-            mail = overconsumption_mail(subscriber, alert, config)
+            mail = overconsumption_mail(subscriber, alert)
             notice.emailed_to = mail.to
         told.add(notice.key)
         if not uow.overconsumption_notices.claim(notice):
             continue  # a concurrent transaction told this period first: tell it once
         if mail is not None:
-            uow.outbox.add(mail, clock.now())
+            queue_mail(uow, portal, mail)
         notices.append(notice)
     return notices
 
 
-def leak_relief_path(contract_number: str) -> str:
-    """Where the alert leads: a new request of category "écrêtement" for this contract (stable URL)."""
-    return f"/demandes/nouvelle?categorie=ecretement&contrat={quote(contract_number, safe='')}"
+def leak_relief_link(contract_number: str) -> Link:
+    """Where the alert leads: a new request of category "écrêtement" for this contract."""
+    return Link("request_new", query={"categorie": "ecretement", "contrat": contract_number})
 
 
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December")
-
-
-_MAIL = {
-    Language.FR: (
-        "Consommation d'eau anormale sur votre contrat {number}",
-        "Bonjour {name},\n\n"
-        "Entre le {start} et le {end}, votre consommation d'eau sur le contrat {number} ({address}) "
-        "a été de {m3} m³, soit {lpd} litres par jour en moyenne : plus du double de votre consommation "
-        "habituelle ({usual} litres par jour).\n\n"
-        "Cela peut être le signe d'une fuite après le compteur. Si une fuite sur une canalisation est réparée "
-        "par une entreprise de plomberie, vous pouvez demander l'écrêtement de votre facture (loi Warsmann) "
-        "en joignant l'attestation de réparation :\n{link}\n\n"
-        "Vos relèves et votre consommation : {contract_link}\n\n{utility}\n{phone}\n",
-    ),
-    Language.EN: (
-        "Unusual water consumption on your contract {number}",
-        "Hello {name},\n\n"
-        "Between {start} and {end}, your water consumption on contract {number} ({address}) was {m3} m³, "
-        "that is {lpd} litres a day on average: more than twice your usual consumption "
-        "({usual} litres a day).\n\n"
-        "This may be the sign of a leak after the meter. If a leak on a pipe is repaired by a plumber, you can "
-        "ask for your bill to be capped (écrêtement, loi Warsmann) by attaching the repair certificate:\n"
-        "{link}\n\n"
-        "Your readings and consumption: {contract_link}\n\n{utility}\n{phone}\n",
-    ),
-}
-
-
-def _mail_day(value: date, language: Language) -> str:
-    if language == Language.FR:
-        return value.strftime("%d/%m/%Y")
-    return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
-
-
-def _mail_m3(litres: int, language: Language) -> str:
-    text = str(MeterIndex(litres))
-    return text.replace(".", ",") if language == Language.FR else text
-
-
-def overconsumption_mail(subscriber: Subscriber, alert: OverconsumptionAlert, config: PortalConfig) -> OutgoingMail:
-    """The over-consumption e-mail, in the subscriber's language."""
-
-    language = subscriber.language if subscriber.language in _MAIL else Language.FR
-    subject, body = _MAIL[language]
+def overconsumption_mail(subscriber: Subscriber, alert: OverconsumptionAlert) -> Mail:
+    """The over-consumption e-mail to the subscriber's e-mail on file, in their language."""
+    assert subscriber.email is not None
     contract, period = alert.contract, alert.period
-    values = {
+    return Mail(MailKind.OVERCONSUMPTION, subscriber.email.address, subscriber.language.value, {
         "name": subscriber.name,
         "number": contract.number,
         "address": contract.supply_address,
-        "start": _mail_day(period.start, language),
-        "end": _mail_day(period.end, language),
-        "m3": _mail_m3(period.litres, language),
-        "lpd": round(period.litres_per_day),
-        "usual": round(alert.usual_litres_per_day),
-        "link": config.link(leak_relief_path(contract.number)),
-        "contract_link": config.link("/contrats/" + quote(contract.number, safe="")),
-        "utility": config.utility.name,
-        "phone": config.utility.phone,
-    }
-    one_line = " ".join(subject.format(**values).split())  # header values are single lines
-    assert subscriber.email is not None
-    return OutgoingMail(to=subscriber.email.address, subject=one_line, text=body.format(**values))
+        "start": period.start,
+        "end": period.end,
+        "litres": period.litres,
+        "lpd": period.litres_per_day,
+        "usual": alert.usual_litres_per_day,
+        "link": leak_relief_link(contract.number),
+        "contract_link": Link("contract", {"contract_number": contract.number}),
+    })
 
 
 def submit_reading(
@@ -234,7 +188,7 @@ def submit_reading(
                 reading.photo_key = _store_photo(uow, portal, contract, reading, photo, *kind)
             uow.readings.add(reading)
             if plausible:
-                notify_overconsumption(uow, clock, config, [contract])
+                notify_overconsumption(uow, portal, [contract])
             uow.commit()
         except BaseException:
             if reading.photo_key is not None and files is not None:

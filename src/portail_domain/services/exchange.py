@@ -665,7 +665,7 @@ class _ReadingsImport(_Importer):
         numbers = sorted(n for n, look in self.touched.items() if look)
         for start in range(0, len(numbers), ALERT_CHUNK):
             contracts = self.exchange.contracts_by_number(numbers[start:start + ALERT_CHUNK])
-            notices = notify_overconsumption(self.uow, self.portal.clock, self.portal.config, contracts.values())
+            notices = notify_overconsumption(self.uow, self.portal, contracts.values())
             self.alerts += len(notices)
 
     def parse(self, row: _Row) -> _ReadingRow | None:

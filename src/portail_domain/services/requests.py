@@ -8,7 +8,8 @@ from ..model import errors
 from ..model.accounts import StaffUser, Subscriber
 from ..model.contracts import Contract
 from ..model.documents import AddedBy, Document, Download, FolderKind, clean_filename, inspect_file
-from ..model.mail import OutgoingMail
+from ..model.links import Link
+from ..model.mail import Mail, MailKind
 from ..model.requests import (
     REFERENCE_ATTEMPTS,
     STAFF_PAGE,
@@ -31,7 +32,7 @@ from ..portal import Portal
 from ..ports import FileStore, UnitOfWork
 from .contracts import own_contract
 from .documents import check_quota, default_folder, discard_object, download, store_document
-from .mail import compose
+from .mail import queue_mail
 
 
 def _add_with_reference(uow: UnitOfWork, request: Request, year: int) -> None:
@@ -46,47 +47,12 @@ def _add_with_reference(uow: UnitOfWork, request: Request, year: int) -> None:
     raise ReferenceTaken(reference=request.reference)
 
 
-_TEXTS: dict[str, dict[str, str]] = {
-    "fr": {
-        "received_subject": "Votre demande {reference} a bien été reçue — {utility}",
-        "received_body": (
-            "Bonjour,\n\n"
-            "Nous avons bien reçu votre demande {reference} « {subject} ». Nos services vous répondront "
-            "sur le portail et vous serez prévenu par e-mail.\n\n"
-            "Suivre votre demande : {link}"
-        ),
-        "answered_subject": "Réponse à votre demande {reference} — {utility}",
-        "answered_body": (
-            "Bonjour,\n\n"
-            "Nos services ont répondu à votre demande {reference} « {subject} ». "
-            "Lisez la réponse sur le portail :\n\n"
-            "{link}"
-        ),
-    },
-    "en": {
-        "received_subject": "Your request {reference} was received — {utility}",
-        "received_body": (
-            "Hello,\n\n"
-            "We have received your request {reference} “{subject}”. Our staff will answer on the portal "
-            "and you will be told by e-mail.\n\n"
-            "Follow your request: {link}"
-        ),
-        "answered_subject": "Answer to your request {reference} — {utility}",
-        "answered_body": (
-            "Hello,\n\n"
-            "Our staff answered your request {reference} “{subject}”. Read the answer on the portal:\n\n"
-            "{link}"
-        ),
-    },
-}
-
-
-def _request_mail(portal: Portal, kind: str, subscriber: Subscriber, request: Request) -> OutgoingMail | None:
-    if subscriber.email is None:
-        return None
-    return compose(kind, subscriber.language.value, str(subscriber.email), portal.config, table=_TEXTS,
-                   reference=request.reference, subject=request.subject,
-                   link=portal.config.link(f"/demandes/{request.id}"))
+def _tell(uow: UnitOfWork, portal: Portal, kind: MailKind, subscriber: Subscriber, request: Request) -> None:
+    """Queue the ``kind`` mail about ``request`` to the subscriber's e-mail on file, if any."""
+    if subscriber.email is not None:
+        queue_mail(uow, portal, Mail(kind, subscriber.email.address, subscriber.language.value, {
+            "reference": request.reference, "subject": request.subject,
+            "link": Link("request", {"request_id": request.id})}))
 
 
 def list_requests(portal: Portal, subscriber_id: uuid.UUID) -> list[RequestSummary]:
@@ -153,9 +119,7 @@ def open_request(
             _add_with_reference(uow, request, portal.clock.today().year)
             uow.requests.add_message(RequestMessage(request.id, Author.SUBSCRIBER, subscriber.name, body, now,
                                                     attachment_id=stored[1].id if stored else None))
-            mail = _request_mail(portal, "received", subscriber, request)
-            if mail is not None:
-                uow.outbox.add(mail, now)
+            _tell(uow, portal, MailKind.REQUEST_RECEIVED, subscriber, request)
             uow.commit()
         except BaseException:
             if stored is not None:
@@ -266,9 +230,8 @@ def staff_reply(portal: Portal, staff: StaffUser, request_id: uuid.UUID, *, mess
         uow.requests.add_message(entry)
         uow.requests.update(request)
         subscriber = uow.subscribers.get(request.subscriber_id)
-        mail = _request_mail(portal, "answered", subscriber, request) if subscriber else None
-        if mail is not None:
-            uow.outbox.add(mail, now)
+        if subscriber is not None:
+            _tell(uow, portal, MailKind.REQUEST_ANSWERED, subscriber, request)
         uow.commit()
     return entry
 
