@@ -240,7 +240,8 @@ async def submit_reading(request: Request) -> Response:
         detail = await run_in_threadpool(_detail, request)
         context = _form_context(detail, portal.clock.today(), values, *problem)
         return render(request, "contracts/reading.html", context, status_code=status)
-    return RedirectResponse(f"{contract_path(number)}?releve={implied.reading.id}", status_code=303)
+    return RedirectResponse(path_for(request, "contract", contract_number=number, query={"releve": implied.reading.id}),
+                            status_code=303)
 
 
 # --- home page ------------------------------------------------------------------------------
@@ -251,12 +252,12 @@ def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[Overconsumptio
     return _read(portal, service.overconsumption_alerts, portal.clock, subscriber_id)
 
 
-# Contract numbers may hold a "/" (sent as %2F): hence the path converter, suffixed routes first.
+# Contract numbers may hold a "/" (sent as %2F): hence the quoted converter (see urls.py), suffixed routes first.
 routes = [
     Route("/contrats", contract_list, name="contracts"),
-    Route("/contrats/{contract_number:path}/consommations.csv", consumption_csv, name="consumption_csv"),
-    Route("/contrats/{contract_number:path}/releve", reading_form, methods=["GET"], name="reading_form"),
-    Route("/contrats/{contract_number:path}/releve", submit_reading, methods=["POST"], name="submit_reading",
+    Route("/contrats/{contract_number:quoted}/consommations.csv", consumption_csv, name="consumption_csv"),
+    Route("/contrats/{contract_number:quoted}/releve", reading_form, methods=["GET"], name="reading_form"),
+    Route("/contrats/{contract_number:quoted}/releve", submit_reading, methods=["POST"], name="submit_reading",
           max_body_size=MAX_READING_BODY),
-    Route("/contrats/{contract_number:path}", contract_page, name="contract"),
+    Route("/contrats/{contract_number:quoted}", contract_page, name="contract"),
 ]

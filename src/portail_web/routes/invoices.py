@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -18,6 +17,7 @@ from ..auth import require_subscriber
 from ..forms import read_form
 from ..security import escape_for_log
 from ..templating import render
+from ..urls import path_for
 
 log = logging.getLogger("portail.payments")
 
@@ -127,7 +127,7 @@ async def payment_return_post(request: Request) -> Response:
         await run_in_threadpool(PaymentDesk.of(_portal(request)).confirm, operation_id)
     except GatewayError:
         log.warning("payment_return_unconfirmed operation=%s", escape_for_log(operation_id))
-    return RedirectResponse(f"/paiement/retour?{urlencode({'idop': operation_id})}", status_code=303)
+    return RedirectResponse(path_for(request, "payment_return", query={"idop": operation_id}), status_code=303)
 
 
 async def payment_notification(request: Request) -> Response:
@@ -147,11 +147,12 @@ async def payment_notification(request: Request) -> Response:
     return PlainTextResponse("OK")
 
 
+# Invoice numbers come from the billing system and may hold a "/": quoted converter, suffixed routes first.
 routes = [
     Route("/factures", invoice_list, name="invoices"),
-    Route("/factures/{number}", invoice_page, name="invoice"),
-    Route("/factures/{number}/pdf", invoice_pdf_download, name="invoice_pdf"),
-    Route("/factures/{number}/payer", pay, methods=["POST"], name="invoice_pay"),
+    Route("/factures/{number:quoted}/pdf", invoice_pdf_download, name="invoice_pdf"),
+    Route("/factures/{number:quoted}/payer", pay, methods=["POST"], name="invoice_pay"),
+    Route("/factures/{number:quoted}", invoice_page, name="invoice"),
     Route("/paiement/retour", payment_return, name="payment_return"),
     Route("/paiement/retour", payment_return_post, methods=["POST"], name="payment_return_post"),
     Route("/paiement/notification", payment_notification, methods=["POST"], name="payment_notification"),
