@@ -11,7 +11,6 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
-from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -86,10 +85,6 @@ def leak_relief_path(request: Request, contract_number: str) -> str:
     return path_for(request, "request_new", query={"categorie": "ecretement", "contrat": contract_number})
 
 
-def contract_path(number: str) -> str:
-    return "/contrats/" + quote(number, safe="")
-
-
 # --- pages ---------------------------------------------------------------------------------
 
 
@@ -98,7 +93,7 @@ async def contract_list(request: Request) -> Response:
     portal = _portal(request)
     found = await run_in_threadpool(_read, portal, service.list_contracts, subscriber.id)
     return render(request, "contracts/list.html", {
-        "contracts": found, "today": portal.clock.today(), "services": SERVICES, "contract_path": contract_path,
+        "contracts": found, "today": portal.clock.today(), "services": SERVICES,
     })
 
 
@@ -140,7 +135,6 @@ async def contract_page(request: Request) -> Response:
         "services": SERVICES,
         "sources": SOURCES,
         "statuses": STATUSES,
-        "contract_path": contract_path(detail.contract.number),
         "leak_relief_path": leak_relief_path(request, detail.contract.number),
     })
 
@@ -186,7 +180,6 @@ def _form_context(detail: ContractDetail, today: date, values: dict[str, str] | 
         "values": values or {"index": "", "read_on": today.isoformat()},
         "error": error,
         "error_field": error_field,
-        "contract_path": contract_path(detail.contract.number),
     }
 
 
