@@ -124,6 +124,11 @@ def test_every_link_of_every_page_leads_to_a_route(memory_portal, web):
         assert any("/pieces/" in url for url in visited), sorted(visited)
 
 
+def test_every_route_and_mount_has_a_name_of_its_own(memory_portal):
+    names = [route.name for route in create_app(memory_portal).routes]
+    assert all(names) and len(names) == len(set(names)), names
+
+
 # --- business numbers in URLs ------------------------------------------------------------------
 
 
