@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -28,6 +28,7 @@ from .messages import message_for
 from .routes import contracts, documents, invoices, pages, password, personal, requests, session, simulator
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .templating import Templates, render
+from .urls import path_for
 
 log = logging.getLogger("portail")
 security_log = logging.getLogger("portail.security")
@@ -127,7 +128,7 @@ async def login_required(request: Request, exc: Exception) -> Response:
         # Logged in, but not as what this page needs (a staff user on a subscriber page): no redirect loop.
         return render(request, "error.html", {"status": 403}, status_code=403)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/connexion?next={quote(target, safe='/')}", status_code=303)
+    return RedirectResponse(path_for(request, "login", query={"next": target}), status_code=303)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -1,4 +1,9 @@
-"""Internal links: every path comes from a route's name, never from a literal."""
+"""Internal links: every path comes from a route's name, never from a literal.
+
+Routes whose parameter is a business number (a contract, an invoice) declare it
+``{contract_number:quoted}``: any text, matched across ``/``, and quoted whole when a path is
+built, so a number holding ``/``, ``?``, ``#``, ``%`` or a space comes back intact.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,41 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute, Router
 
 from portail_domain.model.links import Link
 
 
+class QuotedConvertor(Convertor[str]):
+    """Any text; in a built path, every reserved character is percent-encoded (``/`` too).
+
+    The server decodes the path before routing, so ``%2F`` arrives as ``/``: hence the regex
+    spans ``/`` (as Starlette's ``path`` does) and routes with a suffix come first.
+    """
+
+    regex = ".*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return quote(str(value), safe="")
+
+
+# Starlette looks convertors up by name when a Route is built: the route modules import this one.
+register_url_convertor("quoted", QuotedConvertor())
+
+
 def path_for(request: HTTPConnection, name: str, /, *, query: dict[str, Any] | None = None, **path_params: Any) -> str:
-    """The path of route ``name`` (with ``query`` appended): a relative link, independent of the Host header."""
+    """The path of route ``name`` (with ``query`` appended): a relative link, independent of the Host header.
+
+    Query values are percent-encoded with ``/`` left as is (``next=/factures``); None values are left out.
+    """
     path = str(request.app.url_path_for(name, **path_params))
-    if query:
-        path += "?" + urlencode({key: value for key, value in query.items() if value is not None})
-    return path
+    pairs = {key: value for key, value in (query or {}).items() if value is not None}
+    return path + "?" + urlencode(pairs, safe="/", quote_via=quote) if pairs else path
 
 
 class RouteLinks:
@@ -32,7 +60,8 @@ class RouteLinks:
         self.router = Router(list(routes))
 
     def url(self, link: Link) -> str:
-        params = {name: quote(str(value), safe="") for name, value in link.path.items()}
+        # Path parameters are quoted by their convertors (``quoted`` for contract and invoice numbers).
+        params = {name: str(value) for name, value in link.path.items()}
         url = self.base_url + str(self.router.url_path_for(link.route, **params))
         if link.query:
             url += "?" + urlencode(dict(link.query))

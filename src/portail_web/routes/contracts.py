@@ -11,7 +11,6 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
-from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -79,10 +78,6 @@ def leak_relief_path(request: Request, contract_number: str) -> str:
     return path_for(request, "request_new", query={"categorie": "ecretement", "contrat": contract_number})
 
 
-def contract_path(number: str) -> str:
-    return "/contrats/" + quote(number, safe="")
-
-
 # --- pages ---------------------------------------------------------------------------------
 
 
@@ -91,7 +86,7 @@ async def contract_list(request: Request) -> Response:
     portal = _portal(request)
     found = await run_in_threadpool(service.list_contracts, portal, subscriber.id)
     return render(request, "contracts/list.html", {
-        "contracts": found, "today": portal.clock.today(), "services": SERVICES, "contract_path": contract_path,
+        "contracts": found, "today": portal.clock.today(), "services": SERVICES,
     })
 
 
@@ -133,7 +128,6 @@ async def contract_page(request: Request) -> Response:
         "services": SERVICES,
         "sources": SOURCES,
         "statuses": STATUSES,
-        "contract_path": contract_path(detail.contract.number),
         "leak_relief_path": leak_relief_path(request, detail.contract.number),
     })
 
@@ -179,7 +173,6 @@ def _form_context(detail: ContractDetail, today: date, values: dict[str, str] | 
         "values": values or {"index": "", "read_on": today.isoformat()},
         "error": error,
         "error_field": error_field,
-        "contract_path": contract_path(detail.contract.number),
     }
 
 
@@ -230,7 +223,8 @@ async def submit_reading(request: Request) -> Response:
         detail = await run_in_threadpool(_detail, request)
         context = _form_context(detail, portal.clock.today(), values, *problem)
         return render(request, "contracts/reading.html", context, status_code=status)
-    return RedirectResponse(f"{contract_path(number)}?releve={implied.reading.id}", status_code=303)
+    return RedirectResponse(path_for(request, "contract", contract_number=number, query={"releve": implied.reading.id}),
+                            status_code=303)
 
 
 # --- home page ------------------------------------------------------------------------------
@@ -241,11 +235,11 @@ def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[Overconsumptio
     return service.overconsumption_alerts(portal, subscriber_id)
 
 
-# Contract numbers may hold a "/" (sent as %2F): hence the path converter, suffixed routes first.
+# Contract numbers may hold a "/" (sent as %2F): hence the quoted converter (see urls.py), suffixed routes first.
 routes = [
     Route("/contrats", contract_list, name="contracts"),
-    Route("/contrats/{contract_number:path}/consommations.csv", consumption_csv, name="consumption_csv"),
-    Route("/contrats/{contract_number:path}/releve", reading_form, methods=["GET"], name="reading_form"),
-    Route("/contrats/{contract_number:path}/releve", submit_reading, methods=["POST"], name="submit_reading"),
-    Route("/contrats/{contract_number:path}", contract_page, name="contract"),
+    Route("/contrats/{contract_number:quoted}/consommations.csv", consumption_csv, name="consumption_csv"),
+    Route("/contrats/{contract_number:quoted}/releve", reading_form, methods=["GET"], name="reading_form"),
+    Route("/contrats/{contract_number:quoted}/releve", submit_reading, methods=["POST"], name="submit_reading"),
+    Route("/contrats/{contract_number:quoted}", contract_page, name="contract"),
 ]

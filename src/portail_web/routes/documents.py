@@ -23,6 +23,7 @@ from ..downloads import send_download
 from ..forms import check_csrf, is_upload
 from ..messages import N_, message_for
 from ..templating import render
+from ..urls import path_for
 
 # The standard folders' names, translated on screen (the stored name is the French one).
 FOLDER_NAMES = {
@@ -87,7 +88,8 @@ async def upload(request: Request) -> Response:
             except StorageError as exc:
                 error, status_code = message_for(exc), 503
     if error is None:
-        return RedirectResponse(f"/documents/dossiers/{folder_id}?envoye=1", status_code=303)
+        return RedirectResponse(path_for(request, "document_folder", folder_id=folder_id, query={"envoye": 1}),
+                                status_code=303)
     return await _folder_page(request, folder_id, error=error, status_code=status_code)
 
 

@@ -21,6 +21,7 @@ from ..downloads import send_download
 from ..forms import read_form
 from ..security import escape_for_log
 from ..templating import render
+from ..urls import path_for
 
 log = logging.getLogger("portail.payments")
 
@@ -105,7 +106,7 @@ async def payment_return_post(request: Request) -> Response:
         await run_in_threadpool(billing.confirm_payment, _portal(request), operation_id)
     except GatewayError:
         log.warning("payment_return_unconfirmed operation=%s", escape_for_log(operation_id))
-    return RedirectResponse(f"/paiement/retour?{urlencode({'idop': operation_id})}", status_code=303)
+    return RedirectResponse(path_for(request, "payment_return", query={"idop": operation_id}), status_code=303)
 
 
 async def payment_notification(request: Request) -> Response:
@@ -124,11 +125,12 @@ async def payment_notification(request: Request) -> Response:
     return PlainTextResponse("OK")
 
 
+# Invoice numbers come from the billing system and may hold a "/": quoted converter, suffixed routes first.
 routes = [
     Route("/factures", invoice_list, name="invoices"),
-    Route("/factures/{number}", invoice_page, name="invoice"),
-    Route("/factures/{number}/pdf", invoice_pdf_download, name="invoice_pdf"),
-    Route("/factures/{number}/payer", pay, methods=["POST"], name="invoice_pay"),
+    Route("/factures/{number:quoted}/pdf", invoice_pdf_download, name="invoice_pdf"),
+    Route("/factures/{number:quoted}/payer", pay, methods=["POST"], name="invoice_pay"),
+    Route("/factures/{number:quoted}", invoice_page, name="invoice"),
     Route("/paiement/retour", payment_return, name="payment_return"),
     Route("/paiement/retour", payment_return_post, methods=["POST"], name="payment_return_post"),
     Route("/paiement/notification", payment_notification, methods=["POST"], name="payment_notification"),

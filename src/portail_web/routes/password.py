@@ -24,6 +24,7 @@ from ..forms import field, read_form
 from ..messages import MESSAGES, message_for
 from ..security import escape_for_log
 from ..templating import render
+from ..urls import path_for
 
 security_log = logging.getLogger("portail.security")
 
@@ -129,13 +130,13 @@ async def set_password(request: Request) -> Response:
     except InvalidValue as exc:
         return render(request, "accounts/password_new.html", {"error": message_for(exc)}, status_code=400)
     security_log.info("password_set email=%s client=%s", escape_for_log(login), escape_for_log(client_of(request)))
-    return forget_token(request, RedirectResponse("/connexion?mot-de-passe=enregistre", status_code=303),
-                        TokenPurpose.PASSWORD)
+    return forget_token(request, RedirectResponse(path_for(request, "login", query={"mot-de-passe": "enregistre"}),
+                                                  status_code=303), TokenPurpose.PASSWORD)
 
 
 routes = [
     Route("/mot-de-passe", request_page, methods=["GET"], name="password_request"),
-    Route("/mot-de-passe", request_link, methods=["POST"]),
+    Route("/mot-de-passe", request_link, methods=["POST"], name="password_link_send"),
     Route("/mot-de-passe/nouveau", new_password_page, methods=["GET"], name="password_new"),
-    Route("/mot-de-passe/nouveau", set_password, methods=["POST"]),
+    Route("/mot-de-passe/nouveau", set_password, methods=["POST"], name="password_set"),
 ]

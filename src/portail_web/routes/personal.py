@@ -21,6 +21,7 @@ from ..forms import field, read_form
 from ..messages import MESSAGES, message_for
 from ..security import escape_for_log
 from ..templating import render
+from ..urls import path_for
 from .password import client_of, dead_link, forget_token, link_page, token_from_cookie
 
 security_log = logging.getLogger("portail.security")
@@ -61,7 +62,7 @@ async def save_personal(request: Request) -> Response:
         await run_in_threadpool(update_personal_data, request.app.state.portal, identity.subscriber.id, data)
     except InvalidValue as exc:
         return await _page(request, identity, 400, error=message_for(exc), error_field=exc.field, form=data)
-    return RedirectResponse("/donnees-personnelles?fait=enregistre", status_code=303)
+    return RedirectResponse(path_for(request, "personal", query={"fait": "enregistre"}), status_code=303)
 
 
 # --- password --------------------------------------------------------------------------------
@@ -86,7 +87,7 @@ async def save_password(request: Request) -> Response:
         return render(request, "accounts/personal_password.html", {"error": message_for(exc)}, 400)
     security_log.info("password_changed account=%s client=%s", identity.account.id,
                       escape_for_log(client_of(request)))
-    return RedirectResponse("/donnees-personnelles?fait=mot-de-passe", status_code=303)
+    return RedirectResponse(path_for(request, "personal", query={"fait": "mot-de-passe"}), status_code=303)
 
 
 # --- login e-mail ----------------------------------------------------------------------------
@@ -105,7 +106,7 @@ async def change_email(request: Request) -> Response:
         return await _page(request, identity, 400, email_error=message_for(exc), new_email=email)
     security_log.info("email_change_requested account=%s client=%s", identity.account.id,
                       escape_for_log(client_of(request)))
-    return RedirectResponse("/donnees-personnelles?fait=e-mail", status_code=303)
+    return RedirectResponse(path_for(request, "personal", query={"fait": "e-mail"}), status_code=303)
 
 
 async def confirm_email_page(request: Request) -> Response:
@@ -127,7 +128,8 @@ async def confirm_email(request: Request) -> Response:
         return render(request, "accounts/email_confirm.html", {"error": message_for(exc)}, 400)
     security_log.info("email_changed subscriber=%s client=%s", escape_for_log(number),
                       escape_for_log(client_of(request)))
-    target = "/donnees-personnelles?fait=e-mail-confirme" if visitor(request).identity else "/connexion"
+    target = (path_for(request, "personal", query={"fait": "e-mail-confirme"}) if visitor(request).identity
+              else path_for(request, "login"))
     return forget_token(request, RedirectResponse(target, status_code=303), TokenPurpose.EMAIL)
 
 
@@ -141,16 +143,16 @@ async def end_sessions(request: Request) -> Response:
     ended = await run_in_threadpool(end_other_sessions, request.app.state.portal, identity)
     security_log.info("sessions_ended account=%s count=%d client=%s", identity.account.id, ended,
                       escape_for_log(client_of(request)))
-    return RedirectResponse("/donnees-personnelles?fait=sessions", status_code=303)
+    return RedirectResponse(path_for(request, "personal", query={"fait": "sessions"}), status_code=303)
 
 
 routes = [
     Route("/donnees-personnelles", personal_page, methods=["GET"], name="personal"),
-    Route("/donnees-personnelles", save_personal, methods=["POST"]),
+    Route("/donnees-personnelles", save_personal, methods=["POST"], name="personal_save"),
     Route("/donnees-personnelles/mot-de-passe", password_page, methods=["GET"], name="personal_password"),
-    Route("/donnees-personnelles/mot-de-passe", save_password, methods=["POST"]),
+    Route("/donnees-personnelles/mot-de-passe", save_password, methods=["POST"], name="personal_password_save"),
     Route("/donnees-personnelles/e-mail", change_email, methods=["POST"], name="personal_email"),
     Route("/donnees-personnelles/e-mail/confirmer", confirm_email_page, methods=["GET"], name="email_confirm"),
-    Route("/donnees-personnelles/e-mail/confirmer", confirm_email, methods=["POST"]),
+    Route("/donnees-personnelles/e-mail/confirmer", confirm_email, methods=["POST"], name="email_confirm_submit"),
     Route("/donnees-personnelles/sessions/fermer", end_sessions, methods=["POST"], name="end_sessions"),
 ]

@@ -29,6 +29,7 @@ from ..downloads import send_download
 from ..forms import check_csrf, field, is_upload, read_form
 from ..messages import N_, message_for
 from ..templating import render
+from ..urls import path_for
 
 CATEGORIES = {
     RequestCategory.INSTALLATION: N_("Problème sur mon installation"),
@@ -142,7 +143,8 @@ async def file_request(request: Request) -> Response:
             except errors.DomainError as exc:
                 problem = _error_of(exc)
     if problem is None:
-        return RedirectResponse(f"/demandes/{filed.id}?envoyee=1", status_code=303)
+        return RedirectResponse(path_for(request, "request", request_id=filed.id, query={"envoyee": 1}),
+                                status_code=303)
     name, text, status = problem
     return await _new_page(request, values, {name: text}, status_code=status)
 
@@ -161,7 +163,7 @@ async def _detail_page(request: Request, *, values: dict[str, str] | None = None
         "filed": request.query_params.get("envoyee") == "1" and not errors_by_field,
         "sent": request.query_params.get("message") == "1" and not errors_by_field,
         "max_message": MAX_MESSAGE,
-        "attachment_url": lambda document: f"/documents/{document.id}",
+        "attachment_url": lambda document: path_for(request, "document_download", document_id=document.id),
     }, status_code=status_code)
 
 
@@ -187,7 +189,8 @@ async def add_message(request: Request) -> Response:
             except errors.DomainError as exc:
                 problem = _error_of(exc)
     if problem is None:
-        return RedirectResponse(f"/demandes/{request_id}?message=1#fil", status_code=303)
+        return RedirectResponse(path_for(request, "request", request_id=request_id, query={"message": 1}) + "#fil",
+                                status_code=303)
     name, text, status = problem
     return await _detail_page(request, values=values, errors_by_field={name: text}, status_code=status)
 
@@ -218,7 +221,8 @@ async def _staff_page(request: Request, *, values: dict[str, str] | None = None,
         "errors": errors_by_field or {},
         "sent": request.query_params.get("reponse") == "1" and not errors_by_field,
         "max_message": MAX_MESSAGE,
-        "attachment_url": lambda document: f"/agent/demandes/{thread.request.id}/pieces/{document.id}",
+        "attachment_url": lambda document: path_for(request, "staff_request_attachment",
+                                                    request_id=thread.request.id, document_id=document.id),
     }, status_code=status_code)
 
 
@@ -239,7 +243,8 @@ async def staff_reply(request: Request) -> Response:
     except errors.DomainError as exc:
         name, text, status = _error_of(exc)
         return await _staff_page(request, values=values, errors_by_field={name: text}, status_code=status)
-    return RedirectResponse(f"/agent/demandes/{request_id}?reponse=1", status_code=303)
+    return RedirectResponse(path_for(request, "staff_request", request_id=request_id, query={"reponse": 1}),
+                            status_code=303)
 
 
 async def staff_download(request: Request) -> Response:

@@ -18,13 +18,14 @@ from ..forms import field, read_form
 from ..messages import MESSAGES
 from ..security import cookie_names, escape_for_log, safe_next
 from ..templating import render
+from ..urls import path_for
 
 security_log = logging.getLogger("portail.security")
 
 
 async def login_page(request: Request) -> Response:
     if visitor(request).identity is not None:
-        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+        return RedirectResponse(safe_next(request.query_params.get("next"), path_for(request, "home")), status_code=303)
     notice = MESSAGES["password_saved"] if request.query_params.get("mot-de-passe") == "enregistre" else None
     return render(request, "login.html", {"next": safe_next(request.query_params.get("next"), ""),
                                           "notice": notice})
@@ -38,7 +39,7 @@ def _login(portal: Portal, email: str, password: str, old_token: str, user_agent
 async def login(request: Request) -> Response:
     form = await read_form(request)
     email, password = field(form, "email", 254), form.get("password", "")[:1024]
-    target = safe_next(form.get("next"))
+    target = safe_next(form.get("next"), path_for(request, "home"))
     portal: Portal = request.app.state.portal
     session_cookie, _ = cookie_names(portal.config.https)
     ip = request.client.host if request.client else ""
@@ -79,13 +80,13 @@ async def logout(request: Request) -> Response:
     if token:
         await run_in_threadpool(log_out, portal, token)
         security_log.info("logout client=%s", escape_for_log(request.client.host if request.client else "-"))
-    response = RedirectResponse("/connexion", status_code=303)
+    response = RedirectResponse(path_for(request, "login"), status_code=303)
     response.delete_cookie(session_cookie, path="/", secure=portal.config.https, httponly=True, samesite="lax")
     return response
 
 
 routes = [
     Route("/connexion", login_page, methods=["GET"], name="login"),
-    Route("/connexion", login, methods=["POST"]),
+    Route("/connexion", login, methods=["POST"], name="login_submit"),
     Route("/deconnexion", logout, methods=["POST"], name="logout"),
 ]
