@@ -37,61 +37,62 @@ class RowReader(CellReader):
         self.columns = columns
         self.base_dir = base_dir
 
+    # Each reader reads every cell (so every wrong one is named), then builds the row only when
+    # none was wrong: a None it holds is then an empty optional cell, never a bad one.
+
     def subscriber(self, record: Record) -> SubscriberRow | None:
         before = len(self.problems)
-        number = self.text(record, "subscriber_number", max_length=32, required=True)
-        name = self.text(record, "name", max_length=200, required=True)
-        phone = self.text(record, "phone", max_length=40)
-        address = self.text(record, "address", max_length=300)
-        postal_code = self.text(record, "postal_code", max_length=10)
-        city = self.text(record, "city", max_length=100)
+        number, name, phone, address, postal_code, city = (
+            self.text(record, "subscriber_number", max_length=32, required=True),
+            self.text(record, "name", max_length=200, required=True),
+            self.text(record, "phone", max_length=40),
+            self.text(record, "address", max_length=300),
+            self.text(record, "postal_code", max_length=10),
+            self.text(record, "city", max_length=100),
+        )
         email = self.value(record, "email", EmailAddress.parse) if record.cells.get("email", "").strip() else None
-        code = record.cells.get("activation_code", "").strip() or None
+        code = record.cells.get("activation_code", "").strip() or None  # its rule is the domain's
         if len(self.problems) > before:
             return None
-        return SubscriberRow(record.line, number, name, email, phone, address, postal_code, city,  # type: ignore[arg-type]
-                             code)
+        return SubscriberRow(record.line, number, name, email, phone, address, postal_code, city, code)  # type: ignore[arg-type]
 
     def contract(self, record: Record) -> ContractRow | None:
         before = len(self.problems)
-        row = ContractRow(
-            record.line,
-            self.text(record, "contract_number", max_length=32, required=True),  # type: ignore[arg-type]
-            self.text(record, "subscriber_number", max_length=32, required=True),  # type: ignore[arg-type]
+        cells = (
+            self.text(record, "contract_number", max_length=32, required=True),
+            self.text(record, "subscriber_number", max_length=32, required=True),
             self.value(record, "service", _service),
-            self.text(record, "supply_address", max_length=300, required=True),  # type: ignore[arg-type]
-            self.text(record, "meter_number", max_length=32, required=True),  # type: ignore[arg-type]
-            self.date(record, "start_date"),  # type: ignore[arg-type]
+            self.text(record, "supply_address", max_length=300, required=True),
+            self.text(record, "meter_number", max_length=32, required=True),
+            self.date(record, "start_date"),
             self.date(record, "end_date", required=False),
         )
-        return row if len(self.problems) == before else None
+        return ContractRow(record.line, *cells) if len(self.problems) == before else None  # type: ignore[arg-type]
 
     def reading(self, record: Record) -> ReadingRow | None:
         before = len(self.problems)
-        row = ReadingRow(
-            record.line,
-            self.text(record, "contract_number", max_length=32, required=True),  # type: ignore[arg-type]
-            self.text(record, "meter_number", max_length=32, required=True),  # type: ignore[arg-type]
-            self.date(record, "read_on"),  # type: ignore[arg-type]
+        cells = (
+            self.text(record, "contract_number", max_length=32, required=True),
+            self.text(record, "meter_number", max_length=32, required=True),
+            self.date(record, "read_on"),
             self.value(record, "index", MeterIndex.parse),
             self.value(record, "source", _source, default=ReadingSource.AGENT.value)
             if "source" in self.columns else None,
         )
-        return row if len(self.problems) == before else None
+        return ReadingRow(record.line, *cells) if len(self.problems) == before else None  # type: ignore[arg-type]
 
     def invoice(self, record: Record) -> InvoiceRow | None:
         before = len(self.problems)
-        row = InvoiceRow(
-            record.line,
-            self.text(record, "invoice_number", max_length=32, required=True),  # type: ignore[arg-type]
-            self.text(record, "contract_number", max_length=32, required=True),  # type: ignore[arg-type]
-            self.date(record, "issued_on"),  # type: ignore[arg-type]
-            self.date(record, "due_on"),  # type: ignore[arg-type]
+        cells = (
+            self.text(record, "invoice_number", max_length=32, required=True),
+            self.text(record, "contract_number", max_length=32, required=True),
+            self.date(record, "issued_on"),
+            self.date(record, "due_on"),
             self.value(record, "amount", Money.parse),
             self.value(record, "amount_paid", Money.parse, default="0"),
             self.pdf_file(record),
         )
-        return row if len(self.problems) == before else None
+        return InvoiceRow(record.line, *cells) if len(self.problems) == before else None  # type: ignore[arg-type]
 
     def pdf_file(self, record: Record) -> AttachedFile | None:
         """The file ``pdf_file`` names, relative to the CSV file; what it holds is the domain's check."""
