@@ -15,7 +15,7 @@ from .model.accounts import Account, AccountToken, StaffUser, Subscriber, TokenP
 from .model.billing import GatewayResult, Invoice, Payment, PaymentOrder, StartedPayment
 from .model.contracts import Contract, MeterReading, OverconsumptionNotice
 from .model.documents import AddedBy, Document, DocumentFolder
-from .model.exchange import PaymentLine, ReadingLine, RequestLine
+from .model.exchange import FileHeader, PaymentLine, ReadingLine, RequestLine, RowChunk
 from .model.links import Link
 from .model.mail import Mail, OutboxEntry, OutgoingMail
 from .model.requests import Request, RequestMessage, RequestStatus
@@ -347,6 +347,21 @@ class ExchangeRepository(Protocol):
 
     def request_lines(self, since: datetime | None) -> Iterator[RequestLine]:
         """Requests changed at or after ``since`` (updated_at, else created_at), by created_at then reference."""
+        ...
+
+
+class ImportSource(Protocol):
+    """A file from the billing system, read by an adapter (``portail_adapters.exchange_csv``) into
+    typed rows; ``import_rows`` reads it once: the header, then the chunks."""
+
+    kind: str  # one of IMPORT_KINDS
+    name: str  # how problems name the file
+    rows: int  # rows read so far (blank lines apart), good or bad
+
+    def read_header(self) -> FileHeader: ...
+
+    def chunks(self) -> Iterator[RowChunk]:
+        """The rows after the header, a chunk at a time, with the problems of the cells that were wrong."""
         ...
 
 

@@ -10,11 +10,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from portail_adapters.bootstrap import check_database, create_engine
+from portail_adapters.exchange_csv import EXPORT_KINDS, IMPORT_KINDS, export_csv, import_csv, parse_since
 from portail_adapters.settings import Settings, SettingsError, load_settings
 from portail_adapters.sql import migrate
-from portail_domain.model.exchange import ImportRejected, parse_since
+from portail_domain.model.exchange import ImportRejected
 from portail_domain.portal import Portal
-from portail_domain.services.exchange import EXPORT_KINDS, IMPORT_KINDS, export_csv, import_csv
 
 from .wiring import web_portal
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from portail_adapters.exchange_csv import export_csv, import_csv
 from portail_adapters.memory import FixedClock
 from portail_adapters.sql import SqlUnitOfWorkFactory
 from portail_adapters.sql import tables as t
@@ -22,7 +23,6 @@ from portail_domain.model.contracts import MeterReading, ReadingSource, ReadingS
 from portail_domain.model.exchange import ImportRejected
 from portail_domain.model.requests import Request, RequestCategory, RequestStatus
 from portail_domain.model.values import MeterIndex, Money
-from portail_domain.services.exchange import export_csv, import_csv
 from tests.support import make_portal
 
 EXAMPLES = Path(__file__).parents[2] / "examples"

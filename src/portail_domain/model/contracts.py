@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import io
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -11,7 +12,7 @@ from fractions import Fraction
 import attrs
 
 from . import errors
-from .documents import detect_content_type
+from .documents import FileTooLarge, UploadRejected, inspect_file
 from .values import MeterIndex
 
 
@@ -382,9 +383,12 @@ class PhotoTooLarge(PhotoRejected):
 
 def photo_type(data: bytes, max_bytes: int) -> tuple[str, str]:
     """``(content type, extension)`` of a JPEG or PNG photo, judged by its content, never its name."""
-    if len(data) > max_bytes:
-        raise PhotoTooLarge(size=len(data), limit=max_bytes)
-    content_type = detect_content_type(data)  # the same recognition as any other upload
+    try:  # the one check of every file that enters the portal
+        content_type = inspect_file(io.BytesIO(data), max_size=max_bytes).content_type
+    except FileTooLarge:
+        raise PhotoTooLarge(size=len(data), limit=max_bytes) from None
+    except UploadRejected:
+        raise PhotoNotAnImage() from None
     if content_type not in _PHOTO_EXTENSIONS or len(data) <= 8:
         raise PhotoNotAnImage()
     return content_type, _PHOTO_EXTENSIONS[content_type]

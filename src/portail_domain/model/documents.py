@@ -151,11 +151,12 @@ class InspectedFile:
     sha256: str
 
 
-def inspect_file(data: BinaryIO, *, max_size: int) -> InspectedFile:
+def inspect_file(data: BinaryIO, *, max_size: int | None) -> InspectedFile:
     """Read ``data`` once in chunks (never whole), check the rules, rewind it.
 
-    Raises ``EmptyFile``, ``FileTooLarge`` (as soon as the limit is passed) or
-    ``UnsupportedFileType`` (not a PDF, JPEG or PNG by content).
+    Raises ``EmptyFile``, ``FileTooLarge`` (as soon as ``max_size`` is passed; None: no limit)
+    or ``UnsupportedFileType`` (not a PDF, JPEG or PNG by content). Every file that enters the
+    portal passes here: uploads, published documents, imported invoice PDFs.
     """
     digest = hashlib.sha256()
     size = 0
@@ -164,7 +165,7 @@ def inspect_file(data: BinaryIO, *, max_size: int) -> InspectedFile:
         if len(head) < 16:
             head += chunk[:16]
         size += len(chunk)
-        if size > max_size:
+        if max_size is not None and size > max_size:
             raise FileTooLarge(max_size=max_size)
         digest.update(chunk)
     data.seek(0)

@@ -1,72 +1,110 @@
-"""Exchange with the billing system: CSV values, problems, summaries and export lines."""
+"""Exchange with the billing system: the rows a file brings, problems, summaries and export lines.
+
+The file format (CSV, its columns, dates and decimals as written) belongs to the adapter that
+reads it (``portail_adapters.exchange_csv``); the domain sees typed rows whose cells are parsed.
+"""
 
 from __future__ import annotations
 
-import csv
-import re
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time
-from typing import ClassVar
-from zoneinfo import ZoneInfo
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import BinaryIO, ClassVar, NamedTuple
 
 import attrs
 
 from . import errors
-from .contracts import ReadingSource, ReadingStatus
-from .values import MeterIndex, Money
+from .contracts import ReadingSource, ReadingStatus, Service
+from .values import EmailAddress, MeterIndex, Money
 
-UTILITY_TZ = ZoneInfo("Europe/Paris")  # an export's --since DATE starts at midnight there
-_FR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def parse_date(text: str) -> date:
-    """``2026-03-10`` or ``10/03/2026`` → date; ``ValueError`` (with a readable reason) otherwise."""
-    value = text.strip()
-    try:
-        if _ISO_DATE.match(value):
-            return date.fromisoformat(value)
-        match = _FR_DATE.match(value)
-        if match:
-            day, month, year = (int(g) for g in match.groups())
-            return date(year, month, day)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a real date") from None
-    raise ValueError(f"{value!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)")
+IMPORT_KINDS = ("subscribers", "contracts", "readings", "invoices")
+EXPORT_KINDS = ("payments", "readings", "requests")
 
 
-def format_date(value: date, style: str = "iso") -> str:
-    """The two spellings ``parse_date`` reads: ``iso`` (2026-03-10) or ``fr`` (10/03/2026)."""
-    return value.isoformat() if style == "iso" else f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+@attrs.frozen
+class ImportLimits:
+    """How an import uses memory and how much it says; the defaults suit a whole utility."""
+
+    chunk_rows: int = 5000  # rows checked and written together; bounds memory
+    alert_chunk: int = 500  # contracts checked for over-consumption together (their whole history is loaded)
+    max_problems: int = 50  # problems reported in full; the rest are only counted
+    max_pdf_size: int | None = None  # an invoice's PDF comes from the utility: not bound like an upload
 
 
-def detect_delimiter(header: str, known: Iterable[str] = ()) -> str:
-    """``;`` or ``,``: the one that splits the header into more known column names.
-
-    Without known names (or on a tie) the one that occurs more often wins, ``;`` first.
-    """
-    names = {n.lower() for n in known}
-    best, best_score = ";", (-1, -1)
-    for delimiter in (";", ","):
-        cells = next(csv.reader([header], delimiter=delimiter), [])
-        score = (sum(c.strip().lower() in names for c in cells), len(cells))
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
+# --- the rows of each kind, as the adapter parsed them (§7 of the design) -------------------
+# NamedTuples: hundreds of thousands are built per file, and a tuple is the cheapest to build.
+# Which optional columns a file has is said once per file (``fields``): a column left out of
+# the file leaves that field as it is, an empty cell empties it.
 
 
-def parse_since(text: str) -> datetime:
-    """``--since``: a date (midnight, utility time) or an ISO datetime with its offset."""
-    value = text.strip()
-    try:
-        return datetime.combine(parse_date(value), time(0), UTILITY_TZ)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTILITY_TZ)
+class SubscriberRow(NamedTuple):
+    line: int
+    number: str
+    name: str
+    email: EmailAddress | None
+    phone: str
+    address: str
+    postal_code: str
+    city: str
+    activation_code: str | None
+
+
+class ContractRow(NamedTuple):
+    line: int
+    number: str
+    subscriber_number: str
+    service: Service
+    supply_address: str
+    meter_number: str
+    start_on: date
+    end_on: date | None
+
+
+class ReadingRow(NamedTuple):
+    line: int
+    contract_number: str
+    meter_number: str
+    read_on: date
+    index: MeterIndex
+    source: ReadingSource | None  # None: the file has no source column
+
+
+@attrs.frozen
+class AttachedFile:
+    """A file a row names (an invoice's PDF): how the row wrote it, its own name, how to open it."""
+
+    reference: str
+    filename: str
+    open: Callable[[], BinaryIO]
+
+
+class InvoiceRow(NamedTuple):
+    line: int
+    number: str
+    contract_number: str
+    issued_on: date
+    due_on: date
+    amount: Money
+    amount_paid: Money  # 0 for an empty cell
+    pdf: AttachedFile | None
+
+
+ImportRow = SubscriberRow | ContractRow | ReadingRow | InvoiceRow
+
+
+@attrs.frozen
+class FileHeader:
+    """What a file's header row says: the row fields the file has a column for, or why it cannot be read."""
+
+    fields: frozenset[str]
+    problems: Sequence[Problem] = ()
+
+
+@attrs.frozen
+class RowChunk:
+    """Rows read together, and what was wrong with the cells of the others."""
+
+    rows: Sequence[ImportRow]
+    problems: Sequence[Problem] = ()
 
 
 @attrs.frozen

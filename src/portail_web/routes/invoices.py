@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
