@@ -41,6 +41,16 @@ def csrf_valid(secret_key: bytes, binding: str | None, submitted: str | None) ->
     return hmac.compare_digest(csrf_token_for(secret_key, binding).encode("ascii"), submitted.encode("ascii"))
 
 
+# What the Secrets port issues (URL-safe base64): anything else in ``?jeton=`` is no token of ours,
+# and could not be put in a Set-Cookie header as it is (non-latin-1 characters, ";", spaces).
+LINK_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def token_shaped(value: str) -> bool:
+    """Whether ``value`` could be a session or e-mailed link token the portal issued."""
+    return LINK_TOKEN_SHAPE.fullmatch(value) is not None
+
+
 def new_anonymous_binding() -> str:
     return secrets.token_urlsafe(32)
 
