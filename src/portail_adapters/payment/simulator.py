@@ -67,6 +67,8 @@ class SimulatorGateway:
         return f"{self.base_url}{PAGE_PATH}{operation_id}"
 
     def operation(self, operation_id: str) -> SimulatedOperation:
+        if not operation_id.isprintable():  # never one of ours (and PostgreSQL refuses a NUL in a query)
+            raise NotFound(what="simulated operation")
         with self.engine.connect() as connection:
             row = connection.execute(select(table).where(table.c.operation_id == operation_id[:64])).mappings().first()
         if row is None:

@@ -55,6 +55,8 @@ def invoice_overview(portal: Portal, subscriber_id: uuid.UUID, *, unpaid_only: b
 
 def _owned_invoice(uow: UnitOfWork, subscriber_id: uuid.UUID, number: str) -> tuple[Invoice, Contract]:
     """The invoice ``number`` with its contract; ``NotFound`` when absent or someone else's."""
+    if not number.isprintable():  # not a number ever issued (and PostgreSQL refuses a NUL in a query)
+        raise errors.NotFound(what="invoice")
     invoice = uow.invoices.by_number(number)
     contract = uow.contracts.get(invoice.contract_id) if invoice is not None else None
     if invoice is None or contract is None or contract.subscriber_id != subscriber_id:
@@ -80,6 +82,13 @@ def invoice_pdf(portal: Portal, subscriber_id: uuid.UUID, number: str) -> Downlo
 
 
 log = logging.getLogger("portail.payments")
+
+
+def _operation_key(operation_id: str) -> str:
+    """The operation id as looked up, or "" for one no gateway issues (control characters:
+    PostgreSQL refuses a NUL in a query)."""
+    key = operation_id.strip()[:64]
+    return key if key.isprintable() else ""
 
 
 def _gateway(portal: Portal) -> PaymentGateway:
@@ -160,7 +169,7 @@ def confirm_payment(portal: Portal, operation_id: str) -> Payment | None:
     be reached (the payment stays pending; the reconcile job asks again later).
     """
     gateway = _gateway(portal)
-    operation_id = operation_id.strip()[:64]
+    operation_id = _operation_key(operation_id)
     if not operation_id:
         return None
     with portal.uow() as uow:
@@ -251,8 +260,9 @@ def handle_return(portal: Portal, subscriber_id: uuid.UUID, operation_id: str) -
         confirm_payment(portal, operation_id)
     except errors.GatewayError:
         log.warning("payment_return_unconfirmed operation=%s", operation_id)
+    key = _operation_key(operation_id)
     with portal.uow() as uow:
-        payment = uow.payments.by_operation(gateway.name, operation_id.strip()[:64])
+        payment = uow.payments.by_operation(gateway.name, key) if key else None
         invoice = uow.invoices.get(payment.invoice_id) if payment else None
         contract = uow.contracts.get(invoice.contract_id) if invoice else None
         if payment is None or invoice is None or contract is None or contract.subscriber_id != subscriber_id:

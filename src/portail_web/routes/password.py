@@ -22,7 +22,7 @@ from portail_domain.services.activation import check_link, request_password_link
 
 from ..forms import field, read_form
 from ..messages import MESSAGES, message_for
-from ..security import escape_for_log
+from ..security import escape_for_log, token_shaped
 from ..templating import render
 from ..urls import path_for
 
@@ -40,10 +40,14 @@ def link_cookie_name(portal: Portal, purpose: TokenPurpose) -> str:
 
 
 def take_token_from_url(request: Request, purpose: TokenPurpose) -> Response:
-    """``?jeton=…`` -> a short-lived HttpOnly cookie, then 303 to the same path without it."""
+    """``?jeton=…`` -> a short-lived HttpOnly cookie, then 303 to the same path without it.
+    A value that cannot be one of our tokens is a dead link at once."""
     portal: Portal = request.app.state.portal
+    token = request.query_params["jeton"]
+    if not token_shaped(token):
+        return dead_link(request, purpose)
     response = RedirectResponse(request.url.path, status_code=303)
-    response.set_cookie(link_cookie_name(portal, purpose), request.query_params["jeton"][:128],
+    response.set_cookie(link_cookie_name(portal, purpose), token,
                         max_age=int(portal.config.limits.link_validity.total_seconds()), path="/", httponly=True,
                         samesite="lax", secure=portal.config.https)
     return response
