@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+from portail_domain.model.limits import MIB, Limits
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
 from portail_domain.ports import Links, MailComposer, PasswordHasher
 
@@ -51,6 +53,13 @@ def config_from(settings: Settings) -> PortalConfig:
             hours=settings.utility_hours,
         ),
         secret_key=settings.secret_key,
+        limits=Limits(
+            upload_max_bytes=settings.upload_max_mb * MIB,
+            upload_quota_bytes=settings.upload_quota_mb * MIB,
+            link_validity=timedelta(minutes=settings.link_validity_minutes),
+            session_idle=timedelta(minutes=settings.session_idle_minutes),
+            session_absolute=timedelta(hours=settings.session_max_hours),
+        ),
     )
 
 

@@ -99,6 +99,17 @@ def _path(value: str, _others: Mapping[str, str]) -> Path:
     return Path(value)
 
 
+def _whole(unit: str, low: int, high: int) -> Parser:
+    """A whole number of ``unit`` between ``low`` and ``high`` (a limit the utility may set)."""
+
+    def parse(value: str, _others: Mapping[str, str]) -> int:
+        if not value.strip().isdigit() or not low <= int(value) <= high:
+            raise Invalid(f"{value!r} is not a whole number of {unit} from {low} to {high}")
+        return int(value)
+
+    return parse
+
+
 @attrs.frozen
 class Setting:
     name: str  # PORTAIL_<name> in the environment, <name> in lower case in the TOML file
@@ -123,6 +134,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UTILITY_HOURS", "du lundi au vendredi, 8 h 30 – 12 h et 13 h 30 – 17 h", _text),
     Setting("SECRET_KEY", "", _secret_key),
     Setting("SECRET_KEY_FILE", "var/secret_key", _path),
+    # Limits (PortalConfig.limits): what the pages and mails print comes from these.
+    Setting("UPLOAD_MAX_MB", "10", _whole("MB", 1, 100)),
+    Setting("UPLOAD_QUOTA_MB", "200", _whole("MB", 1, 100_000)),
+    Setting("LINK_VALIDITY_MINUTES", "10", _whole("minutes", 5, 60)),
+    Setting("SESSION_IDLE_MINUTES", "30", _whole("minutes", 5, 240)),
+    Setting("SESSION_MAX_HOURS", "12", _whole("hours", 1, 24)),
 )
 DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
@@ -152,6 +169,11 @@ class Settings:
     utility_phone: str
     utility_hours: str
     log_level: str
+    upload_max_mb: int
+    upload_quota_mb: int
+    link_validity_minutes: int
+    session_idle_minutes: int
+    session_max_hours: int
 
     @property
     def https(self) -> bool:

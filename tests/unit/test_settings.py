@@ -101,3 +101,33 @@ def test_any_value_gives_settings_or_one_line_naming_the_variable(tmp_path, name
         assert len(exc.problems) == 1
         [line] = exc.problems
         assert line.startswith(f"PORTAIL_{name}: ") and "\n" not in line
+
+
+def test_limits_are_settings_and_what_the_pages_print(tmp_path):
+    from datetime import timedelta
+
+    from portail_adapters.bootstrap import config_from
+    from portail_adapters.memory import FixedClock, MemoryDatabase
+    from portail_web import create_app
+    from tests.support import BASE_URL, WebClient, add_subscriber, make_portal
+
+    s = settings(tmp_path, UPLOAD_MAX_MB="5", UPLOAD_QUOTA_MB="50", LINK_VALIDITY_MINUTES="15",
+                 SESSION_IDLE_MINUTES="20", SESSION_MAX_HOURS="8")
+    limits = config_from(s).limits
+    assert (limits.upload_max_bytes, limits.upload_quota_bytes) == (5 * 1024 * 1024, 50 * 1024 * 1024)
+    assert limits.link_validity == timedelta(minutes=15)
+    assert (limits.session_idle, limits.session_absolute) == (timedelta(minutes=20), timedelta(hours=8))
+    portal = make_portal(MemoryDatabase(), FixedClock())
+    portal.config = attrs.evolve(portal.config, limits=limits)
+    add_subscriber(portal, password="une-phrase-de-passe-solide")
+    with WebClient(create_app(portal), base_url=BASE_URL) as web:
+        web.login("marie@example.org", "une-phrase-de-passe-solide")
+        assert "PDF, JPEG ou PNG, 5 Mo au plus." in web.get("/demandes/nouvelle").text
+
+
+@pytest.mark.parametrize("env", [{"UPLOAD_MAX_MB": "0"}, {"UPLOAD_QUOTA_MB": "dix"}, {"SESSION_MAX_HOURS": "48"}])
+def test_a_limit_out_of_range_is_one_line(tmp_path, env):
+    with pytest.raises(SettingsError) as raised:
+        settings(tmp_path, **env)
+    (line,) = raised.value.problems
+    assert line.startswith(f"PORTAIL_{next(iter(env))}: ")
