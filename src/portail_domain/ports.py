@@ -426,4 +426,8 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A fresh unit of work. A read-only one is for pages and reports that only read: its
+        ``commit()`` raises, and the storage may refuse its writes and serve it without taking
+        a writer's lock."""
+        ...

@@ -42,8 +42,8 @@ class MemoryDatabase:
     lock: threading.RLock = attrs.field(factory=threading.RLock)
     extensions: dict[str, Any] = attrs.field(factory=dict)  # room for feature tables
 
-    def uow(self) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self)
+    def uow(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self, read_only=read_only)
 
     __call__ = uow
 
@@ -358,8 +358,9 @@ TABLES = (
 
 
 class MemoryUnitOfWork:
-    def __init__(self, database: MemoryDatabase) -> None:
+    def __init__(self, database: MemoryDatabase, *, read_only: bool = False) -> None:
         self.database = database
+        self.read_only = read_only
         self._state: dict[str, dict[Any, Any]] = {}
 
     def __enter__(self) -> Self:
@@ -390,6 +391,8 @@ class MemoryUnitOfWork:
         self._state = {}
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         with self.database.lock:
             self.database.tables = copy.deepcopy(self._state)
 
