@@ -19,7 +19,7 @@ from .throttling import PER_CLIENT, PER_EMAIL, client_key, email_key
 from .values import EmailAddress, normalise_email
 
 if TYPE_CHECKING:
-    from .ports import Clock, PasswordHasher, Secrets, UnitOfWork
+    from .ports import Clock, PasswordHasher, Secrets, UnitOfWork, UnitOfWorkFactory
 
 
 class Language(enum.StrEnum):
@@ -207,27 +207,49 @@ def open_session(
 
 
 def resolve_session(uow: UnitOfWork, clock: Clock, token: str) -> Identity | None:
-    """The identity behind a session token, or None if unknown, expired or revoked."""
-    if not token or len(token) > 128:
+    """The identity behind a session token, or None if unknown, expired or revoked.
+
+    Removes a dead session and writes the last-seen time when it is due: run it in a writing
+    unit of work (``identify`` does, only when needed)."""
+    identity = uow.sessions.identity(hash_token(token)) if _plausible(token) else None
+    if identity is None:
         return None
-    session = uow.sessions.get(hash_token(token))
     now = clock.now()
-    if session is None:
-        return None
+    session = identity.session
     if not session.alive(now):
         uow.sessions.remove(session.token_hash)
-        return None
-    account = uow.accounts.get(session.account_id)
-    if account is None:
         return None
     if session.needs_touch(now):
         session.last_seen_at = now
         uow.sessions.touch(session.token_hash, now)
-    subscriber = uow.subscribers.get(account.subscriber_id) if account.subscriber_id else None
-    staff = uow.staff.get(account.staff_id) if account.staff_id else None
-    if staff is not None and not staff.active:
+    return _unless_disabled(identity)
+
+
+def identify(uow: UnitOfWorkFactory, clock: Clock, token: str) -> Identity | None:
+    """``resolve_session`` in a read-only unit of work (one query, no write lock); a writing
+    one is opened only when the session must be removed or its last-seen time is due (at most
+    once a minute per session)."""
+    if not _plausible(token):
         return None
-    return Identity(account, subscriber, staff, session)
+    with uow(read_only=True) as work:
+        identity = work.sessions.identity(hash_token(token))
+    if identity is None:
+        return None
+    now = clock.now()
+    if identity.session.alive(now) and not identity.session.needs_touch(now):
+        return _unless_disabled(identity)
+    with uow() as work:
+        identity = resolve_session(work, clock, token)
+        work.commit()
+    return identity
+
+
+def _plausible(token: str) -> bool:
+    return bool(token) and len(token) <= 128
+
+
+def _unless_disabled(identity: Identity) -> Identity | None:
+    return identity if identity.staff is None or identity.staff.active else None
 
 
 def close_session(uow: UnitOfWork, token: str) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol, Self
 
 import attrs
 
-from .accounts import Account, StaffUser, Subscriber, WebSession
+from .accounts import Account, Identity, StaffUser, Subscriber, WebSession
 from .contracts import Contract, MeterReading, OverconsumptionNotice
 from .documents import AddedBy, Document, DocumentFolder
 from .exchange import PaymentLine, ReadingLine, RequestLine
@@ -189,6 +189,12 @@ class AccountRepository(Protocol):
 class SessionRepository(Protocol):
     def add(self, session: WebSession) -> None: ...
     def get(self, token_hash: str) -> WebSession | None: ...
+
+    def identity(self, token_hash: str) -> Identity | None:
+        """The session with its account and the account's subscriber or staff user, in one
+        look-up, alive or not (the caller decides)."""
+        ...
+
     def touch(self, token_hash: str, when: datetime) -> None: ...
     def remove(self, token_hash: str) -> None: ...
     def remove_for_account(self, account_id: uuid.UUID) -> None: ...
