@@ -12,7 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portail_domain.accounts import Identity, resolve_session
+from portail_domain.accounts import Identity, identify
 from portail_domain.portal import Portal
 
 from .i18n import pick_language
@@ -77,10 +77,7 @@ class VisitorMiddleware:
         self.session_cookie, self.anonymous_cookie = cookie_names(self.https)
 
     def _resolve(self, token: str) -> Identity | None:
-        with self.portal.uow() as uow:
-            identity = resolve_session(uow, self.portal.clock, token)
-            uow.commit()
-            return identity
+        return identify(self.portal.uow, self.portal.clock, token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/") or scope["path"] == "/healthz":
