@@ -66,7 +66,7 @@ def _portal(request: Request) -> Portal:
 
 
 def _read(portal: Portal, use_case: Any, *args: Any) -> Any:
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         return use_case(uow, *args)
 
 

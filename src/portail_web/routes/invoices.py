@@ -32,7 +32,7 @@ def _portal(request: Request):  # noqa: ANN202 - Portal
 
 def _overview(request: Request, subscriber_id, unpaid_only: bool):  # noqa: ANN001, ANN202
     portal = _portal(request)
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         return invoice_overview(uow, subscriber_id, unpaid_only=unpaid_only, today=portal.clock.today())
 
 
@@ -44,7 +44,7 @@ async def invoice_list(request: Request) -> Response:
 
 
 def _detail(request: Request, subscriber_id, number: str):  # noqa: ANN001, ANN202
-    with _portal(request).uow() as uow:
+    with _portal(request).uow(read_only=True) as uow:
         return invoice_detail(uow, subscriber_id, number)
 
 
@@ -56,7 +56,7 @@ async def invoice_page(request: Request) -> Response:
 
 def _pdf(request: Request, subscriber_id, number: str):  # noqa: ANN001, ANN202
     portal = _portal(request)
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         document = invoice_pdf(uow, subscriber_id, number)
     if portal.files is None:
         raise NotFound(what="file store")
@@ -161,5 +161,5 @@ routes = [
 
 def home_summary(portal, subscriber_id):  # noqa: ANN001, ANN201 - for the home page partial
     """What the home page shows about invoices: total due and next due date."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         return invoice_overview(uow, subscriber_id, unpaid_only=True, today=portal.clock.today())

@@ -30,7 +30,7 @@ async def about(request: Request) -> Response:
 
 def _database_answers(request: Request) -> bool:
     try:
-        with request.app.state.portal.uow() as uow:
+        with request.app.state.portal.uow(read_only=True) as uow:
             return uow.ping()
     except Exception:  # noqa: BLE001 - any failure means "not healthy"
         return False

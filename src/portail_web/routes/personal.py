@@ -44,7 +44,7 @@ def _identity(request: Request) -> Identity:
 
 
 def _sessions(portal: Portal, identity: Identity) -> list[Any]:
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         return active_sessions(uow, portal.clock, identity)
 
 
