@@ -320,13 +320,14 @@ def document_tree(portal: Portal, subscriber_id: uuid.UUID) -> list[FolderNode]:
     Two queries whatever the number of folders and documents: the folders, then the counts
     (plus the creation of the standard folders, once).
     """
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         folders = list(uow.folders.for_subscriber(subscriber_id))
-        if {kind for kind, _ in DEFAULT_FOLDERS} - {f.kind for f in folders if f.parent_id is None}:
+        counts = uow.documents.count_by_folder(subscriber_id)
+    if {kind for kind, _ in DEFAULT_FOLDERS} - {f.kind for f in folders if f.parent_id is None}:
+        with portal.uow() as uow:  # the first visit only: a writer, then new folders hold nothing
             folders = ensure_default_folders(uow, subscriber_id)
             uow.commit()
-            folders.sort(key=lambda f: (f.position, f.name))
-        counts = uow.documents.count_by_folder(subscriber_id)
+        folders.sort(key=lambda f: (f.position, f.name))
     return _build_tree(folders, counts)
 
 
@@ -339,7 +340,7 @@ def _own_folder(uow: UnitOfWork, subscriber_id: uuid.UUID, folder_id: uuid.UUID)
 
 def folder_contents(portal: Portal, subscriber_id: uuid.UUID, folder_id: uuid.UUID) -> FolderView:
     """One of the subscriber's folders: where it is, its subfolders and documents (newest first)."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         folder = _own_folder(uow, subscriber_id, folder_id)
         folders = {f.id: f for f in uow.folders.for_subscriber(subscriber_id)}
         documents = tuple(uow.documents.in_folder(folder.id))
@@ -392,7 +393,7 @@ def open_document(portal: Portal, subscriber_id: uuid.UUID, document_id: uuid.UU
     """One of the subscriber's documents, to send back: a short-lived link when the store offers
     one (checked ownership first), otherwise a stream of its bytes."""
     files = _require_files(portal)
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         document = uow.documents.get(document_id)
     if document is None or document.subscriber_id != subscriber_id:
         raise NotFound(document_id=str(document_id))

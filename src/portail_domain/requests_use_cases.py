@@ -197,7 +197,7 @@ def _request_mail(portal: Portal, kind: str, subscriber: Subscriber, request: Re
 
 def list_requests(portal: Portal, subscriber_id: uuid.UUID) -> list[RequestSummary]:
     """The subscriber's requests, newest first, with the number of the contract concerned."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         requests = list(uow.requests.for_subscriber(subscriber_id))
         contracts = {c.id: c.number for c in uow.contracts.for_subscriber(subscriber_id)}
     return [RequestSummary(r, contracts.get(r.contract_id) if r.contract_id else None) for r in requests]
@@ -205,7 +205,7 @@ def list_requests(portal: Portal, subscriber_id: uuid.UUID) -> list[RequestSumma
 
 def request_form_contracts(portal: Portal, subscriber_id: uuid.UUID) -> list[Contract]:
     """The contracts the subscriber may name in a request."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         return list(uow.contracts.for_subscriber(subscriber_id))
 
 
@@ -290,7 +290,7 @@ def _own_request(uow: UnitOfWork, subscriber_id: uuid.UUID, request_id: uuid.UUI
 
 def request_detail(portal: Portal, subscriber_id: uuid.UUID, request_id: uuid.UUID) -> RequestThread:
     """One of the subscriber's requests with its messages, oldest first; ``NotFound`` otherwise."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         return _thread(uow, _own_request(uow, subscriber_id, request_id))
 
 
@@ -327,7 +327,7 @@ def add_subscriber_message(portal: Portal, subscriber_id: uuid.UUID, request_id:
 def staff_requests(portal: Portal, status: RequestStatus | None = None,
                    limit: int = STAFF_PAGE) -> list[RequestSummary]:
     """Every subscriber's requests (of ``status`` when given), newest first, at most ``limit``."""
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         requests = list(uow.requests.recent(status, limit))
         subscribers: dict[uuid.UUID, Subscriber | None] = {}
         for request in requests:
@@ -346,7 +346,7 @@ def _number(contract: Contract | None) -> str | None:
 
 
 def staff_request_detail(portal: Portal, request_id: uuid.UUID) -> RequestThread:
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         request = uow.requests.get(request_id)
         if request is None:
             raise errors.NotFound(request_id=str(request_id))
