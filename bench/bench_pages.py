@@ -143,7 +143,7 @@ def log_in(port: int, env: dict[str, str], cwd: Path, mail_dir: Path, number: st
 
 def wrk(url: str, seconds: int, connections: int, cookie: str | None = None) -> tuple[float, float, float]:
     """(req/s, p50 ms, p99 ms); refuses a run with errors or non-2xx answers."""
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", url]
     if cookie:
         command[1:1] = ["-H", f"Cookie: portail_session={cookie}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
