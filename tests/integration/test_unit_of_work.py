@@ -9,7 +9,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
-from portail_domain.accounts import Subscriber
+from portail_domain.model.accounts import Subscriber
 
 
 def _subscriber(number: str = "100001") -> Subscriber:

@@ -11,7 +11,7 @@ from babel.numbers import format_currency, format_decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portail_domain.values import Money
+from portail_domain.model.values import Money
 from portail_web import formatting
 from portail_web.formatting import LOCALES, PARIS, day, moment, money, number
 

@@ -16,22 +16,33 @@ from typing import Any, Self
 
 import attrs
 
-from portail_domain.accounts import Account, Identity, StaffUser, Subscriber, WebSession
-from portail_domain.activation import AccountToken, TokenPurpose
-from portail_domain.contracts import Contract, MeterReading, OverconsumptionNotice
-from portail_domain.documents import AddedBy, Document, DocumentFolder
-from portail_domain.errors import ReadingDuplicateDay
-from portail_domain.invoices import Invoice, Payment, PaymentStatus
-from portail_domain.mail import OutboxEntry
+from portail_domain.model.accounts import (
+    Account,
+    AccountToken,
+    Identity,
+    StaffUser,
+    Subscriber,
+    TokenPurpose,
+    WebSession,
+)
+from portail_domain.model.billing import Invoice, Payment, PaymentStatus
+from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
+from portail_domain.model.documents import AddedBy, Document, DocumentFolder
+from portail_domain.model.errors import ReadingDuplicateDay
+from portail_domain.model.mail import OutboxEntry
+from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
+from portail_domain.model.throttling import LoginAttempts
 from portail_domain.ports import OutgoingMail
-from portail_domain.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
-from portail_domain.throttling import LoginAttempts
 
 from .exchange import MemoryExchange
 
 
 class DuplicateKey(Exception):
     """Raised like a unique constraint would be."""
+
+
+class ReadOnlyUnitOfWork(RuntimeError):
+    """``commit()`` on a unit of work opened with ``read_only=True``: a programming error."""
 
 
 @attrs.define
@@ -406,7 +417,7 @@ class MemoryUnitOfWork:
 
     def commit(self) -> None:
         if self.read_only:
-            raise RuntimeError("a read-only unit of work cannot commit")
+            raise ReadOnlyUnitOfWork("a read-only unit of work cannot commit")
         with self.database.lock:
             self.database.tables = copy.deepcopy(self._state)
 
