@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 export PIP_NO_INPUT := 1
 
-.PHONY: run test install install-test system-packages lint unit integration bench messages clean
+.PHONY: run test install install-test system-packages bench-packages lint unit integration bench messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +53,14 @@ unit: install-test
 integration: install-test
 	$(BIN)/python -m pytest tests/integration
 
-bench: install-test
+# wrk drives the page benchmark (Debian package; only when run as root, and only if missing).
+bench-packages:
+	@if ! command -v wrk >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's wrk for bench/bench_pages.py"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	fi
+
+bench: install-test bench-packages
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 # Refresh the English catalog from the French source strings (then translate what is new).

@@ -28,11 +28,14 @@ PG_ADMIN_URL = os.environ.get("PORTAIL_TEST_DATABASE_URL", "postgresql+psycopg:/
 KINDS = ("subscribers", "contracts", "readings", "invoices")
 
 
-def generate(folder: Path, subscribers: int, *, months: int = 12, codes_every: int = 5) -> dict[str, int]:
-    """Write the four CSV files; returns the row count of each."""
+def generate(folder: Path, subscribers: int, *, months: int = 12, readings: int | None = None,
+             codes_every: int = 5) -> dict[str, int]:
+    """Write the four CSV files (``months`` monthly invoices per contract, readings for the last
+    ``readings`` of those months, all by default); returns the row count of each."""
     rng = random.Random(34230)
     today = date.today()
-    first_day = date(today.year - 2, 1, 1)
+    first_day = date(today.year - 1 - months // 12, 1, 1)
+    readings = months if readings is None else readings
     months_back = [(today.replace(day=1) - timedelta(days=30 * k)).replace(day=5) for k in range(months, 0, -1)]
     counts = dict.fromkeys(KINDS, 0)
     with (
@@ -61,7 +64,8 @@ def generate(folder: Path, subscribers: int, *, months: int = 12, codes_every: i
             index = rng.randint(0, 5000) * 1000
             for k, day in enumerate(months_back):
                 index += rng.randint(2000, 15000)
-                r_out.writerow([contract, meter, day.isoformat(), f"{index // 1000},{index % 1000:03d}", "agent"])
+                if k >= months - readings:
+                    r_out.writerow([contract, meter, day.isoformat(), f"{index // 1000},{index % 1000:03d}", "agent"])
                 cents = rng.randint(1500, 25000)
                 paid = cents if k < months - 1 else 0
                 i_out.writerow([f"F{number}-{k:02d}", contract, day.strftime("%d/%m/%Y"),
@@ -69,7 +73,7 @@ def generate(folder: Path, subscribers: int, *, months: int = 12, codes_every: i
                                 f"{paid // 100},{paid % 100:02d}", ""])
             counts["subscribers"] += 1
             counts["contracts"] += 1
-            counts["readings"] += months
+            counts["readings"] += readings
             counts["invoices"] += months
     return counts
 

@@ -19,7 +19,7 @@ from .passwords import Argon2Hasher
 from .payment import PayfipGateway, SimulatorGateway
 from .settings import Settings, SettingsError
 from .sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
-from .sql.database import pending_migrations
+from .sql.database import CONCURRENCY, pending_migrations
 from .system import SystemClock, SystemSecrets
 
 log = logging.getLogger("portail")
@@ -27,7 +27,8 @@ log = logging.getLogger("portail")
 
 def create_engine(settings: Settings) -> Engine:
     try:
-        return create_engine_from_url(settings.database_url)
+        # The web app runs CONCURRENCY threads: one pooled connection each.
+        return create_engine_from_url(settings.database_url, pool_size=CONCURRENCY)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise SettingsError([f"PORTAIL_DATABASE_URL: {exc}"]) from None
 

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import BinaryIO, Protocol, Self
 
-from .model.accounts import Account, AccountToken, StaffUser, Subscriber, TokenPurpose, WebSession
+from .model.accounts import Account, AccountToken, Identity, StaffUser, Subscriber, TokenPurpose, WebSession
 from .model.billing import GatewayResult, Invoice, Payment, PaymentOrder, StartedPayment
 from .model.contracts import Contract, MeterReading, OverconsumptionNotice
 from .model.documents import AddedBy, Document, DocumentFolder
@@ -144,6 +144,12 @@ class AccountRepository(Protocol):
 class SessionRepository(Protocol):
     def add(self, session: WebSession) -> None: ...
     def get(self, token_hash: str) -> WebSession | None: ...
+
+    def identity(self, token_hash: str) -> Identity | None:
+        """The session with its account and the account's subscriber or staff user, in one
+        look-up, alive or not (the caller decides)."""
+        ...
+
     def touch(self, token_hash: str, when: datetime) -> None: ...
     def remove(self, token_hash: str) -> None: ...
     def remove_for_account(self, account_id: uuid.UUID) -> None: ...
@@ -400,5 +406,7 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
-        """A new unit of work; a ``read_only`` one refuses ``commit()`` and takes no write lock."""
+        """A fresh unit of work. A read-only one is for pages and reports that only read: its
+        ``commit()`` raises, and the storage may refuse its writes and serve it without taking
+        a writer's lock."""
         ...

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -19,6 +20,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from portail_adapters.bootstrap import CONCURRENCY
 from portail_domain.model.errors import DomainError, NotConfigured, NotFound, StorageError
 from portail_domain.portal import Portal
 
@@ -155,6 +157,9 @@ def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("portal %s serving at %s", portal.config.utility.name, portal.config.base_url)
+        # As many threads as pooled connections (anyio's default is 40): a thread never waits
+        # for a connection, and the pool never opens extra ones under load.
+        to_thread.current_default_thread_limiter().total_tokens = CONCURRENCY
         relay = None
         if deliver_mail_every and portal.mailer is not None:
             relay = asyncio.create_task(relay_forever(portal, deliver_mail_every))

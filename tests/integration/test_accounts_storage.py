@@ -162,3 +162,44 @@ def test_login_rehashes_when_the_parameters_change(sql_portal):
     with sql_portal.uow() as uow:
         stored = uow.accounts.for_subscriber(subscriber.id).password_hash
     assert stored.startswith("$argon2id$v=19$m=8,t=1,p=1$") and sql_portal.passwords.verify(stored, GOOD)
+
+
+def test_a_request_resolves_its_session_in_one_read_only_query(sql_portal, sql_web, engine, clock):
+    """The session, its account and its subscriber in one SELECT, without a write lock; the
+    last-seen time is written at most once a minute; logout still ends the session."""
+    from sqlalchemy import event
+
+    add_subscriber(sql_portal, password=GOOD)
+    sql_web.login("marie@example.org", GOOD)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        verb = statement.strip().split()[0].upper()
+        table = " web_sessions" if "web_sessions" in statement else ""
+        seen.append(statement.strip() if verb == "BEGIN" else verb + table)
+
+    def statements_of(path: str) -> list[str]:
+        seen.clear()
+        assert sql_web.get(path).status_code == 200
+        return list(seen)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert statements_of("/a-propos").count("SELECT web_sessions") == 1
+        assert "UPDATE web_sessions" not in statements_of("/a-propos")
+        if engine.dialect.name == "sqlite":
+            assert "BEGIN" in statements_of("/a-propos") and "BEGIN IMMEDIATE" not in seen
+        clock.advance(seconds=59)
+        assert "UPDATE web_sessions" not in statements_of("/a-propos")
+        clock.advance(seconds=1)
+        assert statements_of("/a-propos").count("UPDATE web_sessions") == 1
+        assert "UPDATE web_sessions" not in statements_of("/a-propos")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    with sql_portal.uow() as uow:
+        [session] = uow.sessions.for_account(uow.accounts.for_subscriber(uow.subscribers.by_number("100001").id).id)
+        assert session.last_seen_at == clock.now()
+    clock.advance(minutes=31)  # idle: the session dies (and is removed) on its next use
+    assert 'name="password"' in sql_web.get("/donnees-personnelles", follow_redirects=True).text
+    with sql_portal.uow() as uow:
+        assert uow.sessions.get(session.token_hash) is None

@@ -191,6 +191,27 @@ def test_accounts_sessions_staff(uow_factory):
         assert uow.sessions.get("h" * 64) is None
 
 
+def test_a_session_comes_with_its_owner_in_one_look_up(uow_factory):
+    s, staff = subscriber(), StaffUser(EmailAddress.parse("agent@eau.example"), "Agent", StaffRole.AGENT)
+    mine, theirs = Account("hash", NOW, subscriber_id=s.id), Account("hash2", NOW, staff_id=staff.id)
+    with uow_factory() as uow:
+        uow.subscribers.add(s)
+        uow.staff.add(staff)
+        uow.accounts.add(mine)
+        uow.accounts.add(theirs)
+        uow.sessions.add(WebSession("a" * 64, mine.id, NOW, NOW + timedelta(minutes=2), user_agent="Firefox"))
+        uow.sessions.add(WebSession("b" * 64, theirs.id, NOW, NOW))
+        uow.commit()
+    with uow_factory(read_only=True) as uow:
+        identity = uow.sessions.identity("a" * 64)
+        assert (identity.account.id, identity.subscriber.number, identity.staff) == (mine.id, "100001", None)
+        assert identity.subscriber.email.normalised == "marie@example.org"
+        assert (identity.session.last_seen_at, identity.session.user_agent) == (NOW + timedelta(minutes=2), "Firefox")
+        other = uow.sessions.identity("b" * 64)
+        assert (other.subscriber, other.staff.email.address, other.account.id) == (None, "agent@eau.example", theirs.id)
+        assert uow.sessions.identity("c" * 64) is None
+
+
 def test_outbox_keeps_mail_written_in_the_transaction(uow_factory):
     from portail_domain.ports import OutgoingMail
 

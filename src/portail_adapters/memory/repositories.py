@@ -16,7 +16,15 @@ from typing import Any, Self
 
 import attrs
 
-from portail_domain.model.accounts import Account, AccountToken, StaffUser, Subscriber, TokenPurpose, WebSession
+from portail_domain.model.accounts import (
+    Account,
+    AccountToken,
+    Identity,
+    StaffUser,
+    Subscriber,
+    TokenPurpose,
+    WebSession,
+)
 from portail_domain.model.billing import Invoice, Payment, PaymentStatus
 from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
@@ -33,7 +41,7 @@ class DuplicateKey(Exception):
     """Raised like a unique constraint would be."""
 
 
-class ReadOnlyUnitOfWork(Exception):
+class ReadOnlyUnitOfWork(RuntimeError):
     """``commit()`` on a unit of work opened with ``read_only=True``: a programming error."""
 
 
@@ -117,11 +125,25 @@ class MemoryAccounts(_Table):
 
 
 class MemorySessions(_Table):
+    def __init__(self, rows: dict[Any, Any], accounts: MemoryAccounts, subscribers: MemorySubscribers,
+                 staff: MemoryStaff) -> None:
+        super().__init__(rows)
+        self.accounts, self.subscribers, self.staff = accounts, subscribers, staff
+
     def add(self, session: WebSession) -> None:
         self.rows[session.token_hash] = session
 
     def get(self, token_hash: str) -> WebSession | None:
         return self.rows.get(token_hash)
+
+    def identity(self, token_hash: str) -> Identity | None:
+        session = self.rows.get(token_hash)
+        account = self.accounts.get(session.account_id) if session is not None else None
+        if session is None or account is None:
+            return None
+        subscriber = self.subscribers.get(account.subscriber_id) if account.subscriber_id else None
+        staff = self.staff.get(account.staff_id) if account.staff_id else None
+        return Identity(account, subscriber, staff, session)
 
     def touch(self, token_hash: str, when: datetime) -> None:
         if token_hash in self.rows:
@@ -378,7 +400,7 @@ class MemoryUnitOfWork:
         self.subscribers = MemorySubscribers(t["subscribers"], unique=("number",))
         self.staff = MemoryStaff(t["staff"])
         self.accounts = MemoryAccounts(t["accounts"], unique=("subscriber_id", "staff_id"))
-        self.sessions = MemorySessions(t["sessions"])
+        self.sessions = MemorySessions(t["sessions"], self.accounts, self.subscribers, self.staff)
         self.contracts = MemoryContracts(t["contracts"], unique=("number",))
         self.readings = MemoryReadings(t["readings"])
         self.invoices = MemoryInvoices(t["invoices"], self.contracts)

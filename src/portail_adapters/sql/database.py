@@ -9,44 +9,81 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_engine_from_url(url: str, **kwargs: Any) -> Engine:
-    """An engine set up for the portal: SQLite gets WAL, foreign keys and write-serialising
-    transactions (``BEGIN IMMEDIATE``, so concurrent writers wait instead of failing);
-    PostgreSQL gets a bounded pool with pre-ping."""
+# Requests one process serves at once: the web app's thread pool has this many threads and the
+# connection pool this many connections, so no thread waits for a connection and none is opened
+# and closed under load. The overflow only serves a thread that nests a second unit of work.
+CONCURRENCY = 16
+OVERFLOW = 4
+RECYCLE_AFTER = 1800  # seconds: a connection is replaced before a server or firewall idle cut
+READ_ONLY = "portail_read_only"  # execution option a read-only unit of work sets on its connection
+
+
+def create_engine_from_url(url: str, *, pool_size: int = CONCURRENCY, **kwargs: Any) -> Engine:
+    """An engine set up for the portal, with a pool of ``pool_size`` connections.
+
+    SQLite: WAL, foreign keys, a busy timeout, set once per connection; writers serialise with
+    ``BEGIN IMMEDIATE`` (concurrent writers wait instead of failing); read-only units of work
+    take a deferred ``BEGIN`` (no write lock, a consistent snapshot) with ``query_only`` on.
+    PostgreSQL: read-only units of work run ``BEGIN READ ONLY``. No ping on checkout: a
+    connection the server dropped fails its statement, SQLAlchemy invalidates the pool on that
+    disconnect error, and ``pool_recycle`` replaces connections before idle cuts.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               poolclass=kwargs.pop("poolclass", NullPool), **kwargs)
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+        return _sqlite_engine(url, parsed.database or "", pool_size, **kwargs)
+    kwargs.setdefault("pool_size", pool_size)
+    kwargs.setdefault("max_overflow", OVERFLOW)
+    kwargs.setdefault("pool_recycle", RECYCLE_AFTER)
+    kwargs.setdefault("pool_pre_ping", False)
     return create_engine(url, **kwargs)
+
+
+def _sqlite_engine(url: str, database: str, pool_size: int, **kwargs: Any) -> Engine:
+    in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+    if not in_memory:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("poolclass", QueuePool)
+        kwargs.setdefault("pool_size", pool_size)
+        kwargs.setdefault("max_overflow", OVERFLOW)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+        record.info[READ_ONLY] = False
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        read_only = bool(connection.get_execution_options().get(READ_ONLY))
+        pooled = connection.connection
+        if pooled.info.get(READ_ONLY) != read_only:
+            # query_only makes a write in a read-only unit of work fail, as on PostgreSQL; it is
+            # an in-process flag (no I/O), switched only when the pooled connection changes role.
+            pooled.driver_connection.execute(f"PRAGMA query_only={int(read_only)}")
+            pooled.info[READ_ONLY] = read_only
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def read_only_options(engine: Engine) -> dict[str, Any]:
+    """The execution options of a read-only unit of work's connection on this engine."""
+    if engine.dialect.name == "postgresql":
+        return {READ_ONLY: True, "postgresql_readonly": True}
+    return {READ_ONLY: True}
 
 
 def _alembic_config(engine: Engine) -> Config:

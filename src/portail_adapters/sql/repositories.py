@@ -10,13 +10,21 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
-from portail_domain.model.accounts import Account, AccountToken, StaffUser, Subscriber, TokenPurpose, WebSession
+from portail_domain.model.accounts import (
+    Account,
+    AccountToken,
+    Identity,
+    StaffUser,
+    Subscriber,
+    TokenPurpose,
+    WebSession,
+)
 from portail_domain.model.billing import Invoice, Payment, PaymentStatus
 from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
@@ -121,6 +129,33 @@ class SqlSessions(_Repository[WebSession]):
 
     def get(self, token_hash: str) -> WebSession | None:  # type: ignore[override]
         return self._one(select(self.table).where(self.table.c.token_hash == token_hash))
+
+    # The session, its account, and the account's subscriber or staff user: one indexed query
+    # per request (the columns labelled by table, since several tables share names).
+    _OWNERS = (t.web_sessions, t.accounts, t.subscribers, t.staff_users)
+    _IDENTITY = (
+        select(*[c.label(f"{n}_{c.name}") for n, table in enumerate(_OWNERS) for c in table.c])
+        .select_from(
+            t.web_sessions.join(t.accounts, t.accounts.c.id == t.web_sessions.c.account_id)
+            .outerjoin(t.subscribers, t.subscribers.c.id == t.accounts.c.subscriber_id)
+            .outerjoin(t.staff_users, t.staff_users.c.id == t.accounts.c.staff_id)
+        )
+        .where(t.web_sessions.c.token_hash == bindparam("token_hash"))
+    )
+
+    def identity(self, token_hash: str) -> Identity | None:
+        row = self.connection.execute(self._IDENTITY, {"token_hash": token_hash}).mappings().first()
+        if row is None:
+            return None
+        session, account, subscriber, staff = (
+            {c.name: row[f"{n}_{c.name}"] for c in table.c} for n, table in enumerate(self._OWNERS)
+        )
+        return Identity(
+            m.account_from_row(account),
+            m.subscriber_from_row(subscriber) if subscriber["id"] is not None else None,
+            m.staff_from_row(staff) if staff["id"] is not None else None,
+            m.session_from_row(session),
+        )
 
     def touch(self, token_hash: str, when: datetime) -> None:
         c = self.table.c

@@ -1,11 +1,18 @@
-"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+"""The SQL unit of work: one pooled connection, one transaction, rolled back unless committed.
+
+A read-only unit of work (``factory(read_only=True)``) refuses ``commit()``, and its
+transaction is read-only in the database too: a deferred ``BEGIN`` with ``query_only`` on
+SQLite (it never takes the write lock, so it never waits for a writer nor holds one up),
+``BEGIN READ ONLY`` on PostgreSQL.
+"""
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, text
 
+from .database import read_only_options
 from .exchange import SqlExchange
 from .repositories import (
     SqlAccounts,
@@ -29,12 +36,15 @@ from .repositories import (
 class SqlUnitOfWork:
     connection: Connection
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False, options: dict[str, Any] | None = None) -> None:
         self.engine = engine
         self.read_only = read_only
+        self._options = options if options is not None else (read_only_options(engine) if read_only else {})
 
     def __enter__(self) -> Self:
         self.connection = self.engine.connect()
+        if self._options:
+            self.connection.execution_options(**self._options)
         self._transaction = self.connection.begin()
         c = self.connection
         self.subscribers = SqlSubscribers(c)
@@ -77,10 +87,12 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    """``factory()`` gives a fresh unit of work on the shared engine."""
+    """``factory()`` gives a fresh unit of work on the shared engine; ``factory(read_only=True)``
+    one for pages and reports that only read."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._read_only_options = read_only_options(engine)
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, read_only=read_only)
+        return SqlUnitOfWork(self.engine, read_only=read_only, options=self._read_only_options if read_only else {})

@@ -64,33 +64,32 @@ def _open_session(uow: UnitOfWork, portal: Portal, account: Account, *, user_age
 def resolve_session(portal: Portal, token: str) -> Identity | None:
     """The identity behind a session token, or None if unknown, expired or revoked.
 
-    Writes only when something changes: a dead session is removed, and "last seen" is
-    written at most once a minute.
+    One query in a read-only unit of work (the session with its account and owner, no write
+    lock); a writing one is opened only when something changes: a dead session is removed,
+    and "last seen" is written at most once a minute.
     """
     if not token or len(token) > 128:
         return None
-    limits = portal.config.limits
-    with portal.uow() as uow:
-        session = uow.sessions.get(hash_token(token))
-        now = portal.clock.now()
-        if session is None:
-            return None
-        if not session.alive(now, limits):
-            uow.sessions.remove(session.token_hash)
+    token_hash = hash_token(token)
+    with portal.uow(read_only=True) as uow:
+        identity = uow.sessions.identity(token_hash)
+    if identity is None:
+        return None
+    now = portal.clock.now()
+    session = identity.session
+    if not session.alive(now, portal.config.limits):
+        with portal.uow() as uow:
+            uow.sessions.remove(token_hash)
             uow.commit()
-            return None
-        account = uow.accounts.get(session.account_id)
-        if account is None:
-            return None
-        subscriber = uow.subscribers.get(account.subscriber_id) if account.subscriber_id else None
-        staff = uow.staff.get(account.staff_id) if account.staff_id else None
-        if staff is not None and not staff.active:
-            return None
-        if session.needs_touch(now):
-            session.last_seen_at = now
-            uow.sessions.touch(session.token_hash, now)
+        return None
+    if identity.staff is not None and not identity.staff.active:
+        return None
+    if session.needs_touch(now):
+        with portal.uow() as uow:
+            uow.sessions.touch(token_hash, now)
             uow.commit()
-    return Identity(account, subscriber, staff, session)
+        session.last_seen_at = now
+    return identity
 
 
 def log_out(portal: Portal, token: str) -> None:

@@ -115,13 +115,14 @@ def document_tree(portal: Portal, subscriber_id: uuid.UUID) -> list[FolderNode]:
     Two queries whatever the number of folders and documents: the folders, then the counts
     (plus the creation of the standard folders, once).
     """
-    with portal.uow() as uow:
+    with portal.uow(read_only=True) as uow:
         folders = list(uow.folders.for_subscriber(subscriber_id))
-        if {kind for kind, _ in DEFAULT_FOLDERS} - {f.kind for f in folders if f.parent_id is None}:
+        counts = uow.documents.count_by_folder(subscriber_id)
+    if {kind for kind, _ in DEFAULT_FOLDERS} - {f.kind for f in folders if f.parent_id is None}:
+        with portal.uow() as uow:  # the first visit only: a writer, then new folders hold nothing
             folders = ensure_default_folders(uow, subscriber_id)
             uow.commit()
-            folders.sort(key=lambda f: (f.position, f.name))
-        counts = uow.documents.count_by_folder(subscriber_id)
+        folders.sort(key=lambda f: (f.position, f.name))
     return build_tree(folders, counts)
 
 

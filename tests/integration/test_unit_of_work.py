@@ -1,0 +1,112 @@
+"""Units of work on memory, SQLite and PostgreSQL: read-only ones, and the connection pool."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+
+from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
+from portail_domain.model.accounts import Subscriber
+
+
+def _subscriber(number: str = "100001") -> Subscriber:
+    return Subscriber(number=number, name="Marie Dupont")
+
+
+def test_a_read_only_unit_of_work_reads_and_refuses_to_commit(uow_factory):
+    with uow_factory() as uow:
+        uow.subscribers.add(_subscriber())
+        uow.commit()
+    with uow_factory(read_only=True) as uow:
+        assert uow.subscribers.by_number("100001") is not None
+        with pytest.raises(RuntimeError, match="read-only"):
+            uow.commit()
+    with uow_factory() as uow:
+        assert [s.number for s in uow.subscribers.list()] == ["100001"]
+
+
+def test_the_database_refuses_a_write_in_a_read_only_unit_of_work(engine):
+    factory = SqlUnitOfWorkFactory(engine)
+    with factory(read_only=True) as uow, pytest.raises(DBAPIError):
+        uow.subscribers.add(_subscriber())
+    with factory() as uow:  # the same pooled connection writes again once it is a writer's
+        uow.subscribers.add(_subscriber())
+        uow.commit()
+    with factory(read_only=True) as uow:
+        assert uow.subscribers.by_number("100001") is not None
+
+
+def test_a_writer_proceeds_while_a_reader_is_open(engine):
+    factory = SqlUnitOfWorkFactory(engine)
+    written = threading.Event()
+
+    def write() -> None:
+        with factory() as uow:
+            uow.subscribers.add(_subscriber("100002"))
+            uow.commit()
+        written.set()
+
+    with factory(read_only=True) as reader:
+        assert reader.subscribers.by_number("100002") is None  # the reader's snapshot has begun
+        writer = threading.Thread(target=write)
+        writer.start()
+        # On SQLite a reader holding the write lock (BEGIN IMMEDIATE) would keep the writer
+        # waiting for the whole busy timeout (30 s).
+        assert written.wait(5), "the writer waited for a read-only unit of work"
+        writer.join()
+    with factory(read_only=True) as uow:
+        assert uow.subscribers.by_number("100002") is not None
+
+
+def test_sqlite_pragmas_run_once_per_pooled_connection(tmp_path):
+    engine = create_engine_from_url(f"sqlite:///{tmp_path / 'pool.db'}")
+    migrate(engine)
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    connects: list[object] = []
+    event.listen(engine, "connect", lambda *args: connects.append(args[0]))
+    factory = SqlUnitOfWorkFactory(engine)
+    for n in range(20):
+        with factory(read_only=n % 2 == 0) as uow:
+            uow.subscribers.by_number("100001")
+    assert connects == []  # the migration's connection is reused
+    assert not any("PRAGMA" in statement for statement in seen)
+    engine.dispose()
+
+
+def test_units_of_work_reuse_pooled_connections(engine):
+    connects: list[object] = []
+
+    def connected(dbapi_connection: object, record: object) -> None:
+        connects.append(dbapi_connection)
+
+    event.listen(engine, "connect", connected)
+    try:
+        factory = SqlUnitOfWorkFactory(engine)
+        for n in range(20):
+            with factory(read_only=n % 2 == 0) as uow:
+                uow.ping()
+        assert len(connects) <= 1
+    finally:
+        event.remove(engine, "connect", connected)
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_dropped_is_replaced_without_a_ping(pg_engine):
+    factory = SqlUnitOfWorkFactory(pg_engine)
+    with factory(read_only=True) as uow:
+        pid = uow.connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    with pg_engine.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    for _ in range(3):  # the dropped connection fails its first statement once, then is replaced
+        try:
+            with factory(read_only=True) as uow:
+                assert uow.ping()
+            break
+        except DBAPIError as exc:
+            assert exc.connection_invalidated
+    with factory(read_only=True) as uow:
+        assert uow.ping()
