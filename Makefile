@@ -42,7 +42,7 @@ run: install
 
 lint: install-test
 	$(BIN)/lint-imports
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples
 
 test: install-test lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
