@@ -1,4 +1,4 @@
-# Portail usager — the two commands: `make run` and `make test`.
+# Portail usager — the two commands: `make run` and `make test` (then `make deploy-check`).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +7,7 @@ export PIP_NO_INPUT := 1
 
 UV_VERSION := 0.13.9
 
-.PHONY: run test install install-test system-packages lint unit integration bench messages clean lock
+.PHONY: run test install install-test system-packages lint unit integration bench messages clean lock deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,10 +56,15 @@ run: install
 
 lint: install-test
 	$(BIN)/lint-imports
-	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff check src tests bench examples deploy
 
 test: install-test lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# The production layout of docs/production.md on this machine (PostgreSQL, SeaweedFS as S3, an SMTP
+# relay, two workers), started from the guide's own commands, and a subscriber's journey through it.
+deploy-check: install-test
+	$(BIN)/python deploy/check/run.py
 
 unit: install-test
 	$(BIN)/python -m pytest tests/unit
