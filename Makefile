@@ -1,4 +1,4 @@
-# Portail usager — the two commands: `make run` and `make test` (then `make deploy-check`).
+# Portail usager — the two commands: `make run` and `make test` (then `make deploy-check`, `make docs`).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +7,7 @@ export PIP_NO_INPUT := 1
 
 UV_VERSION := 0.13.9
 
-.PHONY: run test install install-test system-packages lint unit integration bench messages clean lock deploy-check
+.PHONY: run test install install-test system-packages lint unit integration bench messages clean lock docs deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ test: install-test lint
 # relay, two workers), started from the guide's own commands, and a subscriber's journey through it.
 deploy-check: install-test
 	$(BIN)/python deploy/check/run.py
+
+# The embedders' documentation (MkDocs + mkdocstrings), warnings are errors.
+docs: install-test
+	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 
 unit: install-test
 	$(BIN)/python -m pytest tests/unit
