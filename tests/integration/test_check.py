@@ -67,7 +67,8 @@ def test_unreachable_parts_fail_one_line_each(env, capsys):
 def test_real_servers_pass(env, capsys, smtp_server, postgres_server_url):
     env(PORTAIL_DATABASE_URL=postgres_server_url, PORTAIL_MAIL_URL=smtp_server.url)
     code, lines, _ = run_check(capsys)
-    assert lines["database"] == "warn" and lines["mail"] == "ok" and code == 0
+    assert lines["database"] in ("ok", "warn")  # the session's database may be migrated already
+    assert lines["mail"] == "ok" and code == 0
     assert smtp_server.messages == []  # the check sends nothing
 
 
