@@ -14,15 +14,18 @@ $(BIN)/python:
 	$(PIP) install --upgrade pip
 
 # Exactly the versions in the lock files (requirements/*.txt, with hashes; `make lock` refreshes them),
-# then the portal itself, editable, without touching them. Reinstall whenever a lock changes.
+# then the portal itself, editable, without touching them; `pip check` fails when pyproject.toml asks
+# for something the lock lacks (run `make lock`). Reinstall whenever a lock changes.
 $(VENV)/.installed: requirements/portail.txt pyproject.toml | $(BIN)/python
 	$(PIP) install --require-hashes --no-deps -r requirements/portail.txt
 	$(PIP) install --no-deps -e .
+	$(BIN)/python -m pip check
 	@touch $@
 
 $(VENV)/.installed-test: requirements/dev.txt pyproject.toml | $(BIN)/python
 	$(PIP) install --require-hashes --no-deps -r requirements/dev.txt
 	$(PIP) install --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	@touch $@ $(VENV)/.installed
 
 # Resolve pyproject.toml's ranges again (newest versions) into the lock files, hashes included.

@@ -346,7 +346,7 @@ def journey(layout: Layout, env: dict[str, str], base: Path, cleanup: contextlib
         })
     with step("first run: portail migrate, portail check") as notes:
         output = run_shell(blocks["first-run"], env)
-        notes.append(", ".join(line.split(":")[0].replace("  ", " ").strip() for line in output.splitlines()
+        notes.append(", ".join(" ".join(line.split(":")[0].split()) for line in output.splitlines()
                                if line[:4] in ("ok  ", "warn", "FAIL")))
     command, unit_env, workdir = layout.unit("portail.service")
     command = [("2" if previous == "--workers" else str(port) if previous == "--port" else word)
