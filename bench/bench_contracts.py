@@ -19,11 +19,13 @@ from starlette.testclient import TestClient
 
 from portail_adapters.memory import FixedClock, MemoryFileStore, PlainPasswordHasher, SequenceSecrets
 from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
-from portail_domain.accounts import Account, Subscriber
-from portail_domain.contracts import Contract, MeterReading, ReadingSource, Service, contract_detail
+from portail_domain.model.accounts import Account, Subscriber
+from portail_domain.model.contracts import Contract, MeterReading, ReadingSource, Service
+from portail_domain.model.values import EmailAddress, MeterIndex
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
-from portail_domain.values import EmailAddress, MeterIndex
+from portail_domain.services.contracts import contract_detail
 from portail_web import create_app
+from portail_web.wiring import web_mail
 
 BASE_URL = "http://127.0.0.1:8000"
 PASSWORD = "une-phrase-de-passe-solide"
@@ -34,10 +36,11 @@ def build(directory: Path, months: int) -> tuple[Portal, object]:
     engine = create_engine_from_url(f"sqlite:///{directory / 'bench.db'}")
     migrate(engine)
     clock = FixedClock(datetime(2026, 3, 10, 9, 30, tzinfo=UTC))
+    utility = UtilityCard("Régie", "1 place", "c@example.org", "04", "lundi")
+    composer, links = web_mail(BASE_URL, utility)
     portal = Portal(
         uow=SqlUnitOfWorkFactory(engine), clock=clock, secrets=SequenceSecrets(), passwords=PlainPasswordHasher(),
-        config=PortalConfig(BASE_URL, UtilityCard("Régie", "1 place", "c@example.org", "04", "lundi"),
-                            secret_key=b"k" * 32),
+        config=PortalConfig(BASE_URL, utility, secret_key=b"k" * 32), composer=composer, links=links,
         files=MemoryFileStore(),
     )
     subscriber = Subscriber(number="100001", name="Marie Dupont", email=EmailAddress.parse("marie@example.org"))

@@ -27,7 +27,8 @@ from tests.support import BASE_URL, WebClient, add_subscriber, make_portal  # no
 from portail_adapters.files import LocalFileStore  # noqa: E402
 from portail_adapters.memory import FixedClock  # noqa: E402
 from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate  # noqa: E402
-from portail_domain.documents import FolderKind, document_tree, open_document, upload_document  # noqa: E402
+from portail_domain.model.documents import FolderKind
+from portail_domain.services.documents import document_tree, open_document, upload_document
 from portail_web import create_app  # noqa: E402
 
 SIZE = 10 * 1024 * 1024

@@ -21,8 +21,9 @@ import argon2
 from portail_adapters.passwords import Argon2Hasher
 from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
 from portail_adapters.system import SystemClock, SystemSecrets
-from portail_domain.accounts import Account, Subscriber, log_in
-from portail_domain.values import EmailAddress
+from portail_domain.model.accounts import Account, Subscriber
+from portail_domain.model.values import EmailAddress
+from portail_domain.services.accounts import log_in
 
 PASSWORD = "une-phrase-de-passe-solide"
 CLIENTS = 16

@@ -13,12 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support import add_invoice, add_subscriber, make_portal  # noqa: E402
+from tests.support import add_invoice, add_subscriber, make_portal, payment_desk  # noqa: E402
 
 from portail_adapters.memory import FixedClock  # noqa: E402
 from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate  # noqa: E402
-from portail_domain.invoices import PaymentStatus, invoice_overview  # noqa: E402
-from portail_domain.payments import PaymentDesk  # noqa: E402
+from portail_domain.model.billing import PaymentStatus
+from portail_domain.services.billing import invoice_overview
 
 N = 300
 
@@ -31,7 +31,7 @@ def main() -> None:
         marie = add_subscriber(portal)
         for i in range(N):
             add_invoice(portal, marie, f"F{i:05d}", amount=1000 + i, issued="2026-01-01", due="2026-02-01")
-        desk = PaymentDesk.of(portal)
+        desk = payment_desk(portal)
         started = time.perf_counter()
         ops = [desk.start_payment(marie.id, f"F{i:05d}").rsplit("op=", 1)[1] for i in range(N)]
         start_ms = (time.perf_counter() - started) * 1000 / N
@@ -46,8 +46,7 @@ def main() -> None:
             desk.handle_notification(op)  # replays
         replay_ms = (time.perf_counter() - started) * 1000 / N
         started = time.perf_counter()
-        with portal.uow() as uow:
-            overview = invoice_overview(uow, marie.id)
+        overview = invoice_overview(portal, marie.id)
         list_ms = (time.perf_counter() - started) * 1000
         assert overview.total_due.cents == 0
         print(f"start_payment (SQLite, fake gateway): {start_ms:.2f} ms each over {N}")

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import hypothesis
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -17,6 +18,11 @@ from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, m
 from portail_domain.portal import Portal
 from portail_web import create_app
 from tests.support import BASE_URL, WebClient, make_portal
+
+# Speed is measured by the benchmarks under bench/, never by a test: no per-example deadline
+# (a loaded 2-core machine running two workers would make hypothesis' 200 ms one flaky).
+hypothesis.settings.register_profile("portail", deadline=None)
+hypothesis.settings.load_profile("portail")
 
 PG_URL = os.environ.get("PORTAIL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 pytest_plugins = ["tests.fixtures_smtp", "tests.fixtures_s3"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
+import attrs
 from starlette.testclient import TestClient
 
 from portail_adapters.memory import (
@@ -16,9 +19,10 @@ from portail_adapters.memory import (
     PlainPasswordHasher,
     SequenceSecrets,
 )
-from portail_domain.accounts import Account, Subscriber
+from portail_domain.model.accounts import Account, Subscriber
+from portail_domain.model.values import EmailAddress
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
-from portail_domain.values import EmailAddress
+from portail_web.wiring import web_mail
 
 BASE_URL = "http://127.0.0.1:8000"
 UTILITY = UtilityCard("Régie des Eaux de Test", "1 place de la Mairie, 34230 Paulhan", "contact@eau-test.example",
@@ -26,16 +30,24 @@ UTILITY = UtilityCard("Régie des Eaux de Test", "1 place de la Mairie, 34230 Pa
 
 
 def make_portal(uow, clock, *, passwords=None) -> Portal:
+    composer, links = web_mail(BASE_URL, UTILITY)  # the real mail templates and links, as in production
     return Portal(
         uow=uow,
         clock=clock,
         secrets=SequenceSecrets(),
         passwords=passwords or PlainPasswordHasher(),
         config=PortalConfig(BASE_URL, UTILITY, secret_key=b"k" * 32),
+        composer=composer,
+        links=links,
         mailer=MemoryMailer(),
         payments=FakeGateway(),
         files=MemoryFileStore(),
     )
+
+
+def set_limits(portal: Portal, **limits: object) -> None:
+    """Configure the portal's limits (upload size, quota, link validity, session timeouts) as settings would."""
+    portal.config = attrs.evolve(portal.config, limits=attrs.evolve(portal.config.limits, **limits))
 
 
 def add_subscriber(portal: Portal, number: str = "100001", *, email: str | None = "marie@example.org",
@@ -83,9 +95,9 @@ def add_invoice(portal: Portal, subscriber: Subscriber, number: str = "F2026-000
     """An invoice (amounts in cents) on the subscriber's contract, created when missing."""
     from datetime import date
 
-    from portail_domain.contracts import Contract, Service
-    from portail_domain.invoices import Invoice
-    from portail_domain.values import Money
+    from portail_domain.model.billing import Invoice
+    from portail_domain.model.contracts import Contract, Service
+    from portail_domain.model.values import Money
 
     contract_number = contract_number or f"C{subscriber.number}"
     with portal.uow() as uow:
@@ -107,8 +119,8 @@ def add_contract(portal: Portal, subscriber: Subscriber, number: str = "C1", *, 
     Returns ``(contract, readings)``."""
     from datetime import date, timedelta
 
-    from portail_domain.contracts import Contract, MeterReading, ReadingSource, Service
-    from portail_domain.values import MeterIndex
+    from portail_domain.model.contracts import Contract, MeterReading, ReadingSource, Service
+    from portail_domain.model.values import MeterIndex
 
     start = start or date(2024, 1, 1)
     sources = sources or [ReadingSource.AGENT]
@@ -131,7 +143,7 @@ def add_contract(portal: Portal, subscriber: Subscriber, number: str = "C1", *, 
 
 def add_staff(portal: Portal, email: str = "agent@eau-test.example", *, password: str, name: str = "Paul Agent"):
     """A member of staff who can log in at /connexion."""
-    from portail_domain.accounts import StaffUser
+    from portail_domain.model.accounts import StaffUser
 
     staff = StaffUser(EmailAddress.parse(email), name)
     with portal.uow() as uow:
@@ -156,22 +168,18 @@ def add_account(portal: Portal, number: str, password: str) -> None:
 
 def change_email_on_portal(portal: Portal, number: str, new_email: str, password: str) -> None:
     """The subscriber changes their login e-mail on the portal: asks, then uses the link sent to it."""
-    from portail_domain.accounts import Identity
-    from portail_domain.activation import confirm_email_change, request_email_change
+    from portail_domain.model.accounts import Identity
+    from portail_domain.services.activation import confirm_email_change, request_email_change
 
     with portal.uow() as uow:
         subscriber = uow.subscribers.by_number(number)
         account = uow.accounts.for_subscriber(subscriber.id)
         identity = Identity(account=account, subscriber=subscriber, staff=None, session=None)
-        request_email_change(uow, portal.passwords, portal.clock, portal.secrets, portal.config, identity,
-                             new_email, password)
-        uow.commit()
+    request_email_change(portal, identity, new_email, password)
     with portal.uow() as uow:
         link = next(e.mail for e in reversed(uow.outbox.pending()) if e.mail.to == new_email)
     token = re.search(r"jeton=([\w-]+)", link.text).group(1)
-    with portal.uow() as uow:
-        confirm_email_change(uow, portal.clock, token)
-        uow.commit()
+    confirm_email_change(portal, token)
 
 
 def readings_csv(contract: str, meter: str, start: str, *, months: int, per_day: int, last_per_day: int) -> str:
@@ -225,3 +233,11 @@ def run_while_held(first: Callable[[Callable[[], None]], Any], second: Callable[
     if failures:
         raise failures[0]
     return results["first"], results["second"]
+
+
+def payment_desk(portal: Portal) -> SimpleNamespace:
+    """The billing use cases with ``portal`` bound, as the payment tests call them (``desk.start_payment(…)``)."""
+    from portail_domain.services import billing
+
+    names = ("start_payment", "confirm_payment", "handle_notification", "handle_return", "reconcile_pending")
+    return SimpleNamespace(**{name: functools.partial(getattr(billing, name), portal) for name in names})

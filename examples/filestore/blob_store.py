@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from portail_adapters.files import check_key
-from portail_domain.errors import NotFound, StorageError
+from portail_domain.model.errors import NotFound, StorageError
 
 CHUNK = 64 * 1024
 SCHEMA = """

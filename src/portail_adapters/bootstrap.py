@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
-from portail_domain.ports import PasswordHasher
+from portail_domain.ports import Links, MailComposer, PasswordHasher
 
 from .files import LocalFileStore
 from .mail import mailer_from_url
@@ -92,11 +92,17 @@ def build_mailer(settings: Settings):  # noqa: ANN201 - a Mailer
 def bootstrap(
     settings: Settings,
     *,
+    composer: MailComposer,
+    links: Links,
     engine: Engine | None = None,
     passwords: PasswordHasher | None = None,
     run_migrations: bool = False,
 ) -> Portal:
-    """Wire a portal from settings. Any adapter can be handed in instead (tests, embedders)."""
+    """Wire a portal from settings. Any adapter can be handed in instead (tests, embedders).
+
+    The mail ``composer`` and the ``links`` belong to the front end (its templates, its routes):
+    the client hands them in (``portail_web.wiring``; ``memory.PlainComposer`` without one).
+    """
     engine = engine or create_engine(settings)
     check_database(engine)
     if run_migrations:
@@ -110,6 +116,8 @@ def bootstrap(
         secrets=SystemSecrets(),
         passwords=passwords or Argon2Hasher(),
         config=config_from(settings),
+        composer=composer,
+        links=links,
         files=build_files(settings),
         payments=build_payments(settings, engine, clock),
         mailer=build_mailer(settings),

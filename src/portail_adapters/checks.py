@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 from sqlalchemy.engine import make_url
 
-from portail_domain.errors import GatewayError, StorageError
+from portail_domain.model.errors import GatewayError, StorageError
 
 from .bootstrap import build_files, build_mailer, build_payments, check_database, create_engine
 from .mail import SmtpMailer

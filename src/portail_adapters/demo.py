@@ -11,13 +11,12 @@ from datetime import date, timedelta
 
 import attrs
 
-from portail_domain.accounts import Account, Language, Subscriber
-from portail_domain.activation import hash_activation_code
-from portail_domain.contracts import Contract, MeterReading, ReadingSource, Service
-from portail_domain.documents import ensure_default_folders
-from portail_domain.invoices import Invoice
+from portail_domain.model.accounts import Account, Language, Subscriber, hash_activation_code
+from portail_domain.model.billing import Invoice
+from portail_domain.model.contracts import Contract, MeterReading, ReadingSource, Service
+from portail_domain.model.values import EmailAddress, MeterIndex, Money
 from portail_domain.portal import Portal
-from portail_domain.values import EmailAddress, MeterIndex, Money
+from portail_domain.services.documents import ensure_default_folders
 
 from .demo_documents import add_demo_documents, add_demo_invoice_pdfs
 from .demo_requests import add_demo_requests

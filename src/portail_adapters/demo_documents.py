@@ -10,10 +10,11 @@ import io
 from collections.abc import Sequence
 from datetime import date
 
-from portail_domain.accounts import Subscriber
-from portail_domain.documents import AddedBy, DocumentFolder, FolderKind, store_document
+from portail_domain.model.accounts import Subscriber
+from portail_domain.model.documents import AddedBy, DocumentFolder, FolderKind
 from portail_domain.portal import Portal
 from portail_domain.ports import UnitOfWork
+from portail_domain.services.documents import store_document
 
 
 def _pdf_text(text: str) -> bytes:

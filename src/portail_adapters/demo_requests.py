@@ -7,12 +7,19 @@ import hashlib
 import io
 from datetime import timedelta
 
-from portail_domain.accounts import Subscriber
-from portail_domain.documents import AddedBy, FolderKind, default_folder, store_document
+from portail_domain.model.accounts import Subscriber
+from portail_domain.model.documents import AddedBy, FolderKind
+from portail_domain.model.requests import (
+    Author,
+    Request,
+    RequestCategory,
+    RequestMessage,
+    RequestStatus,
+    next_reference,
+)
 from portail_domain.portal import Portal
 from portail_domain.ports import UnitOfWork
-from portail_domain.requests import Author, Request, RequestCategory, RequestMessage, RequestStatus
-from portail_domain.requests_use_cases import next_reference
+from portail_domain.services.documents import default_folder, store_document
 
 from .demo_documents import text_pdf
 

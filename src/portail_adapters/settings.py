@@ -2,6 +2,9 @@
 
 The environment wins over the file. Every wrong value is reported as one line naming the
 variable; ``load_settings`` raises ``SettingsError`` carrying all of them.
+
+``SETTINGS`` is the table: each setting's name, default, and the one small function that
+parses and checks it. Adding a setting is one entry there (and its field on ``Settings``).
 """
 
 from __future__ import annotations
@@ -9,30 +12,119 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-DEFAULTS: dict[str, str] = {
-    "DATABASE_URL": "sqlite:///var/portail.db",
-    "FILES_URL": "file://var/files",
-    "MAIL_URL": "file://var/mail",
-    "PAYMENT": "simulator",
-    "PAYFIP_NUMCLI": "",
-    "PAYFIP_MODE": "T",
-    "PAYFIP_URL": "https://www.payfip.gouv.fr/tpa/services/securite",
-    "BASE_URL": "http://127.0.0.1:8000",
-    "SECRET_KEY": "",
-    "SECRET_KEY_FILE": "var/secret_key",
-    "UTILITY_NAME": "Régie des Eaux du Val d'Hérault (démo)",
-    "UTILITY_ADDRESS": "ZAC de la Barthe, 34230 Paulhan",
-    "UTILITY_EMAIL": "contact@eau-demo.example",
-    "UTILITY_PHONE": "04 67 00 00 00",
-    "UTILITY_HOURS": "du lundi au vendredi, 8 h 30 – 12 h et 13 h 30 – 17 h",
-    "LOG_LEVEL": "INFO",
-}
+
+class Invalid(ValueError):
+    """A parser's refusal: what is wrong with the value (``load_settings`` names the variable)."""
+
+
+# A parser gets the setting's text and the other settings' texts (a check may depend on them);
+# it returns the parsed value or raises ``Invalid``.
+Parser = Callable[[str, Mapping[str, str]], object]
+
+
+def _url(*schemes: str) -> Parser:
+    """A URL with one of ``schemes`` (``postgresql+psycopg`` counts as ``postgresql``)."""
+
+    def parse(value: str, _others: Mapping[str, str]) -> str:
+        scheme = urlsplit(value).scheme.split("+", 1)[0]
+        if scheme not in schemes:
+            raise Invalid(f"unknown scheme {scheme + '://' if scheme else repr(value)} "
+                          f"(expected {' or '.join(s + '://' for s in schemes)})")
+        return value
+
+    return parse
+
+
+def _one_of(*choices: str, upper: bool = False) -> Parser:
+    def parse(value: str, _others: Mapping[str, str]) -> str:
+        chosen = value.upper() if upper else value
+        if chosen not in choices:
+            raise Invalid(f"{value!r} is not one of {', '.join(choices)}")
+        return chosen
+
+    return parse
+
+
+def _text(value: str, _others: Mapping[str, str]) -> str:
+    return value
+
+
+def _files_url(value: str, others: Mapping[str, str]) -> str:
+    _url("file", "s3")(value, others)
+    if value.startswith("s3://") and not urlsplit(value).netloc:
+        raise Invalid("an s3:// URL names its bucket (s3://bucket?endpoint=…)")
+    return value
+
+
+def _payfip_url(value: str, others: Mapping[str, str]) -> str:
+    return _url("https", "http")(value, others) if others["PAYMENT"] == "payfip" else value
+
+
+def _payfip_numcli(value: str, others: Mapping[str, str]) -> str:
+    if others["PAYMENT"] == "payfip" and not value.strip().isdigit():
+        raise Invalid("PayFiP needs the client number (digits) given by the DGFiP")
+    return value.strip()
+
+
+def _base_url(value: str, _others: Mapping[str, str]) -> str:
+    base = urlsplit(value)
+    if base.scheme not in ("http", "https") or not base.netloc or base.query or base.fragment:
+        raise Invalid(f"{value!r} is not an http(s)://host[:port][/path] URL")
+    return value.rstrip("/")
+
+
+def _utility_name(value: str, _others: Mapping[str, str]) -> str:
+    if not value.strip():
+        raise Invalid("the utility's name cannot be empty")
+    return value
+
+
+def _secret_key(value: str, _others: Mapping[str, str]) -> bytes:
+    """The key as bytes; empty means "use the file" (``PORTAIL_SECRET_KEY_FILE``)."""
+    secret = value.encode()
+    if secret and len(secret) < 32:
+        raise Invalid("at least 32 characters")
+    return secret
+
+
+def _path(value: str, _others: Mapping[str, str]) -> Path:
+    if "\x00" in value:  # a TOML string may hold one; the file system refuses it
+        raise Invalid("a path cannot hold a NUL character")
+    return Path(value)
+
+
+@attrs.frozen
+class Setting:
+    name: str  # PORTAIL_<name> in the environment, <name> in lower case in the TOML file
+    default: str
+    parse: Parser
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", "sqlite:///var/portail.db", _url("sqlite", "postgresql")),
+    Setting("FILES_URL", "file://var/files", _files_url),
+    Setting("MAIL_URL", "file://var/mail", _url("file", "smtp", "smtps")),
+    Setting("PAYMENT", "simulator", _one_of("simulator", "payfip")),
+    Setting("PAYFIP_URL", "https://www.payfip.gouv.fr/tpa/services/securite", _payfip_url),
+    Setting("PAYFIP_MODE", "T", _one_of("T", "X", "W")),
+    Setting("PAYFIP_NUMCLI", "", _payfip_numcli),
+    Setting("BASE_URL", "http://127.0.0.1:8000", _base_url),
+    Setting("LOG_LEVEL", "INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR", upper=True)),
+    Setting("UTILITY_NAME", "Régie des Eaux du Val d'Hérault (démo)", _utility_name),
+    Setting("UTILITY_ADDRESS", "ZAC de la Barthe, 34230 Paulhan", _text),
+    Setting("UTILITY_EMAIL", "contact@eau-demo.example", _text),
+    Setting("UTILITY_PHONE", "04 67 00 00 00", _text),
+    Setting("UTILITY_HOURS", "du lundi au vendredi, 8 h 30 – 12 h et 13 h 30 – 17 h", _text),
+    Setting("SECRET_KEY", "", _secret_key),
+    Setting("SECRET_KEY_FILE", "var/secret_key", _path),
+)
+DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
 
 class SettingsError(Exception):
@@ -66,83 +158,46 @@ class Settings:
         return self.base_url.startswith("https://")
 
 
-def _check_url(problems: list[str], name: str, value: str, schemes: tuple[str, ...]) -> None:
-    scheme = urlsplit(value).scheme.split("+", 1)[0]  # postgresql+psycopg -> postgresql
-    if scheme not in schemes:
-        problems.append(
-            f"PORTAIL_{name}: unknown scheme {scheme + '://' if scheme else repr(value)} "
-            f"(expected {' or '.join(s + '://' for s in schemes)})"
-        )
-
-
 def load_settings(environ: Mapping[str, str] | None = None, *, create_secret: bool = True) -> Settings:
     """Read, merge and validate the settings; raise ``SettingsError`` listing every problem."""
     environ = os.environ if environ is None else environ
     problems: list[str] = []
-    values = dict(DEFAULTS)
-    config_file = environ.get("PORTAIL_CONFIG")
-    if config_file:
+    texts = {**DEFAULTS, **_from_file(environ.get("PORTAIL_CONFIG"), problems)}
+    texts.update({name: environ[f"PORTAIL_{name}"] for name in DEFAULTS if f"PORTAIL_{name}" in environ})
+    values: dict[str, object] = {}
+    for setting in SETTINGS:
         try:
-            with open(config_file, "rb") as fh:
-                loaded = tomllib.load(fh)
-        except OSError as exc:
-            raise SettingsError([f"PORTAIL_CONFIG: cannot read {config_file}: {exc.strerror}"]) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError([f"PORTAIL_CONFIG: {config_file} is not valid TOML: {exc}"]) from None
-        for key, value in loaded.items():
-            name = key.upper().removeprefix("PORTAIL_")
-            if name not in DEFAULTS:
-                problems.append(f"PORTAIL_CONFIG: unknown setting {key!r} in {config_file}")
-            else:
-                values[name] = str(value)
-    for name in DEFAULTS:
-        if f"PORTAIL_{name}" in environ:
-            values[name] = environ[f"PORTAIL_{name}"]
-
-    _check_url(problems, "DATABASE_URL", values["DATABASE_URL"], ("sqlite", "postgresql"))
-    _check_url(problems, "FILES_URL", values["FILES_URL"], ("file", "s3"))
-    _check_url(problems, "MAIL_URL", values["MAIL_URL"], ("file", "smtp", "smtps"))
-    if values["FILES_URL"].startswith("s3://") and not urlsplit(values["FILES_URL"]).netloc:
-        problems.append("PORTAIL_FILES_URL: an s3:// URL names its bucket (s3://bucket?endpoint=…)")
-    if values["PAYMENT"] not in ("simulator", "payfip"):
-        problems.append(f"PORTAIL_PAYMENT: {values['PAYMENT']!r} is not one of simulator, payfip")
-    if values["PAYMENT"] == "payfip":
-        _check_url(problems, "PAYFIP_URL", values["PAYFIP_URL"], ("https", "http"))
-    if values["PAYFIP_MODE"] not in ("T", "X", "W"):
-        problems.append(f"PORTAIL_PAYFIP_MODE: {values['PAYFIP_MODE']!r} is not one of T, X, W")
-    if values["PAYMENT"] == "payfip" and not values["PAYFIP_NUMCLI"].strip().isdigit():
-        problems.append("PORTAIL_PAYFIP_NUMCLI: PayFiP needs the client number (digits) given by the DGFiP")
-    base = urlsplit(values["BASE_URL"])
-    if base.scheme not in ("http", "https") or not base.netloc or base.query or base.fragment:
-        problems.append(f"PORTAIL_BASE_URL: {values['BASE_URL']!r} is not an http(s)://host[:port][/path] URL")
-    if values["LOG_LEVEL"].upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        problems.append(f"PORTAIL_LOG_LEVEL: {values['LOG_LEVEL']!r} is not one of DEBUG, INFO, WARNING, ERROR")
-    if not values["UTILITY_NAME"].strip():
-        problems.append("PORTAIL_UTILITY_NAME: the utility's name cannot be empty")
-    secret = values["SECRET_KEY"].encode()
-    if secret and len(secret) < 32:
-        problems.append("PORTAIL_SECRET_KEY: at least 32 characters")
+            values[setting.name] = setting.parse(texts[setting.name], texts)
+        except ValueError as exc:  # Invalid, or what urlsplit says of a malformed URL ("Invalid IPv6 URL")
+            problems.append(f"PORTAIL_{setting.name}: {exc}")
     if problems:
         raise SettingsError(problems)
-    if not secret:
-        secret = _secret_from_file(Path(values["SECRET_KEY_FILE"]), create=create_secret)
-    return Settings(
-        database_url=values["DATABASE_URL"],
-        files_url=values["FILES_URL"],
-        mail_url=values["MAIL_URL"],
-        payment=values["PAYMENT"],
-        payfip_numcli=values["PAYFIP_NUMCLI"].strip(),
-        payfip_mode=values["PAYFIP_MODE"],
-        payfip_url=values["PAYFIP_URL"],
-        base_url=values["BASE_URL"].rstrip("/"),
-        secret_key=secret,
-        utility_name=values["UTILITY_NAME"],
-        utility_address=values["UTILITY_ADDRESS"],
-        utility_email=values["UTILITY_EMAIL"],
-        utility_phone=values["UTILITY_PHONE"],
-        utility_hours=values["UTILITY_HOURS"],
-        log_level=values["LOG_LEVEL"].upper(),
-    )
+    secret_file = values.pop("SECRET_KEY_FILE")
+    assert isinstance(secret_file, Path)
+    values["SECRET_KEY"] = values["SECRET_KEY"] or _secret_from_file(secret_file, create=create_secret)
+    # Each parser returns its field's type; the table's names are the fields' names in upper case.
+    return Settings(**{name.lower(): value for name, value in values.items()})  # type: ignore[arg-type]
+
+
+def _from_file(config_file: str | None, problems: list[str]) -> dict[str, str]:
+    """The settings of the TOML file named by ``PORTAIL_CONFIG`` (none when it is not set)."""
+    if not config_file:
+        return {}
+    try:
+        with open(config_file, "rb") as fh:
+            loaded = tomllib.load(fh)
+    except OSError as exc:
+        raise SettingsError([f"PORTAIL_CONFIG: cannot read {config_file}: {exc.strerror}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError([f"PORTAIL_CONFIG: {config_file} is not valid TOML: {exc}"]) from None
+    found: dict[str, str] = {}
+    for key, value in loaded.items():
+        name = key.upper().removeprefix("PORTAIL_")
+        if name in DEFAULTS:
+            found[name] = str(value)
+        else:
+            problems.append(f"PORTAIL_CONFIG: unknown setting {key!r} in {config_file}")
+    return found
 
 
 def _secret_from_file(path: Path, *, create: bool) -> bytes:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import attrs
 
-from .ports import Clock, FileStore, Mailer, PasswordHasher, PaymentGateway, Secrets, UnitOfWorkFactory
+from .model.limits import Limits
+from .ports import (
+    Clock,
+    FileStore,
+    Links,
+    MailComposer,
+    Mailer,
+    PasswordHasher,
+    PaymentGateway,
+    Secrets,
+    UnitOfWorkFactory,
+)
 
 
 @attrs.frozen
@@ -20,16 +31,14 @@ class UtilityCard:
 
 @attrs.frozen
 class PortalConfig:
-    base_url: str  # every link in an e-mail starts with this, never with a Host header
+    base_url: str  # every absolute link (``Portal.links``) starts with this, never with a Host header
     utility: UtilityCard
     secret_key: bytes = attrs.field(default=b"", repr=False)  # keys HMACs (tokens, CSRF)
+    limits: Limits = Limits()
 
     @property
     def https(self) -> bool:
         return self.base_url.startswith("https://")
-
-    def link(self, path: str) -> str:
-        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
 @attrs.define
@@ -45,6 +54,8 @@ class Portal:
     secrets: Secrets
     passwords: PasswordHasher
     config: PortalConfig
+    composer: MailComposer  # renders the mails the use cases queue
+    links: Links  # turns link intents into absolute URLs (e-mails, the payment gateway's return)
     mailer: Mailer | None = None
     payments: PaymentGateway | None = None
     files: FileStore | None = None

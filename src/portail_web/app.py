@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portail_domain.errors import DomainError, NotFound
+from portail_domain.model.errors import DomainError, NotConfigured, NotFound, StorageError
 from portail_domain.portal import Portal
 
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
@@ -28,12 +28,13 @@ from .messages import message_for
 from .routes import contracts, documents, invoices, pages, password, personal, requests, session, simulator
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .templating import Templates, render
+from .urls import path_for
 
 log = logging.getLogger("portail")
 security_log = logging.getLogger("portail.security")
 
 STATIC_DIR = Path(__file__).parent / "static"
-MAX_BODY = 11 * 1024 * 1024  # the largest form: one 10 MB upload and its fields
+FORM_MARGIN = 1024 * 1024  # the fields around the largest upload
 # Server-to-server endpoints that carry no browser Origin and no CSRF token.
 # The payment callbacks only trigger a re-check with the gateway: a forged one changes nothing.
 CROSS_SITE_POSTS: set[str] = {"/paiement/notification", "/paiement/retour"}
@@ -118,7 +119,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    status = 404 if isinstance(exc, NotFound) else 400
+    status = 404 if isinstance(exc, NotFound) else 503 if isinstance(exc, StorageError | NotConfigured) else 400
     return render(request, "error.html", {"status": status, "message": message_for(exc)}, status_code=status)
 
 
@@ -127,7 +128,7 @@ async def login_required(request: Request, exc: Exception) -> Response:
         # Logged in, but not as what this page needs (a staff user on a subscriber page): no redirect loop.
         return render(request, "error.html", {"status": 403}, status_code=403)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/connexion?next={quote(target, safe='/')}", status_code=303)
+    return RedirectResponse(path_for(request, "login", query={"next": target}), status_code=303)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -175,7 +176,8 @@ def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float
             Middleware(TooLargePageMiddleware),
             # Inside our middleware (not Starlette(max_body_size=…), which sits outside all of it), so the
             # 413 gets the security headers and the French page.
-            Middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY),
+            # The largest form: one upload of the configured size and its fields.
+            Middleware(RequestBodyLimitMiddleware, max_body_size=portal.config.limits.upload_max_bytes + FORM_MARGIN),
         ],
         exception_handlers={
             HTTPException: http_error,
@@ -187,5 +189,5 @@ def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float
         lifespan=lifespan,
     )
     app.state.portal = portal
-    app.state.templates = Templates()
+    app.state.templates = Templates(portal.config.limits)
     return app

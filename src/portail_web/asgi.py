@@ -9,16 +9,16 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from portail_adapters.bootstrap import bootstrap
 from portail_adapters.settings import Settings, load_settings
 
 from .app import create_app
 from .mail_relay import RELAY_EVERY
+from .wiring import web_portal
 
 
 def build_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
-    return create_app(bootstrap(settings), deliver_mail_every=RELAY_EVERY)
+    return create_app(web_portal(settings), deliver_mail_every=RELAY_EVERY)
 
 
 _app: Starlette | None = None

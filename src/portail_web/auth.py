@@ -12,8 +12,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portail_domain.accounts import Identity, resolve_session
+from portail_domain.model.accounts import Identity
 from portail_domain.portal import Portal
+from portail_domain.services.accounts import resolve_session
 
 from .i18n import pick_language
 from .security import cookie_names, csrf_token_for, new_anonymous_binding
@@ -76,19 +77,13 @@ class VisitorMiddleware:
         self.https = portal.config.https
         self.session_cookie, self.anonymous_cookie = cookie_names(self.https)
 
-    def _resolve(self, token: str) -> Identity | None:
-        with self.portal.uow() as uow:
-            identity = resolve_session(uow, self.portal.clock, token)
-            uow.commit()
-            return identity
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/") or scope["path"] == "/healthz":
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
         token = connection.cookies.get(self.session_cookie, "")
-        identity = await run_in_threadpool(self._resolve, token) if token else None
+        identity = await run_in_threadpool(resolve_session, self.portal, token) if token else None
         anonymous = connection.cookies.get(self.anonymous_cookie, "")
         set_cookie = False
         if identity is None and len(anonymous) < 32:

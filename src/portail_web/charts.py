@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import attrs
 
-from portail_domain.contracts import ConsumptionPeriod
+from portail_domain.model.contracts import ConsumptionPeriod
 
 # A phone-sized drawing (about 1 unit per CSS pixel on a phone); wide screens cap its width.
 WIDTH, HEIGHT = 400, 240

@@ -9,11 +9,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from portail_adapters.bootstrap import bootstrap, check_database, create_engine
+from portail_adapters.bootstrap import check_database, create_engine
+from portail_adapters.exchange_csv import EXPORT_KINDS, IMPORT_KINDS, export_csv, import_csv, parse_since
 from portail_adapters.settings import Settings, SettingsError, load_settings
 from portail_adapters.sql import migrate
-from portail_domain.exchange import EXPORT_KINDS, IMPORT_KINDS, ImportRejected, export_csv, import_csv, parse_since
+from portail_domain.model.exchange import ImportRejected
 from portail_domain.portal import Portal
+
+from .wiring import web_portal
 
 Command = Callable[[argparse.Namespace, Settings], int]
 COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
@@ -28,7 +31,7 @@ def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentPar
 
 
 def portal_from(settings: Settings, *, run_migrations: bool = False) -> Portal:
-    return bootstrap(settings, run_migrations=run_migrations)
+    return web_portal(settings, run_migrations=run_migrations)
 
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
@@ -110,12 +113,13 @@ def _mail_args(p: argparse.ArgumentParser) -> None:
 
 @command("mail", "deliver queued e-mails (the web app also delivers in the background)", _mail_args)
 def mail(args: argparse.Namespace, settings: Settings) -> int:
+    from portail_domain.services.mail import waiting_mail
+
     from .mail_relay import deliver_now
 
     portal = portal_from(settings)
     report = deliver_now(portal)
-    with portal.uow() as uow:
-        waiting = len(uow.outbox.pending())
+    waiting = waiting_mail(portal)
     print(f"{report.sent} sent, {report.failed} failed (retried later), {waiting} waiting in the outbox")
     return 1 if report.failed else 0
 
@@ -130,25 +134,22 @@ def _staff_args(p: argparse.ArgumentParser) -> None:
 @command("staff", "staff users: `staff add EMAIL --role agent|admin` prints a one-time link to set the password",
          _staff_args)
 def staff(args: argparse.Namespace, settings: Settings) -> int:
-    from portail_domain.accounts import StaffRole
-    from portail_domain.activation import STAFF_INVITATION_VALIDITY, invite_staff
-    from portail_domain.errors import InvalidValue
+    from portail_domain.model.accounts import StaffRole
+    from portail_domain.model.errors import InvalidValue
+    from portail_domain.services.activation import invite_staff
 
     portal = portal_from(settings)
     try:
-        with portal.uow() as uow:
-            invitation = invite_staff(uow, portal.clock, portal.secrets, portal.config, args.email,
-                                      StaffRole(args.role), args.name)
-            uow.commit()
+        invitation = invite_staff(portal, args.email, StaffRole(args.role), args.name)
     except InvalidValue as exc:
         reason = "already a subscriber's login" if exc.code == "email_unavailable" else "not an e-mail address"
         print(f"portail: {args.email!r}: {reason}", file=sys.stderr)
         return 2
     state = "created" if invitation.created else "already exists, new link"
-    hours = int(STAFF_INVITATION_VALIDITY.total_seconds() // 3600)
+    hours = int(portal.config.limits.staff_invitation_validity.total_seconds() // 3600)
     print(f"staff user {invitation.staff.email} ({invitation.staff.role.value}) {state}")
     print(f"one-time link to set the password (valid {hours} h, then log in at {settings.base_url}/connexion):")
-    print(invitation.link)
+    print(portal.links.url(invitation.link))
     return 0
 
 
@@ -162,12 +163,12 @@ def _payments_args(p: argparse.ArgumentParser) -> None:
 def payments_command(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import timedelta
 
-    from portail_domain.payments import PaymentDesk
+    from portail_domain.services.billing import reconcile_pending
 
     if args.older_than < 0:
         print("portail: --older-than: a number of minutes, 0 or more", file=sys.stderr)
         return 2
-    summary = PaymentDesk.of(portal_from(settings)).reconcile_pending(timedelta(minutes=args.older_than))
+    summary = reconcile_pending(portal_from(settings), timedelta(minutes=args.older_than))
     print(f"payments reconciled: {summary.checked} checked, {summary.paid} paid, {summary.settled} refused, "
           f"abandoned or expired, {summary.still_pending} still pending, {summary.flagged} flagged, "
           f"{summary.unreachable} unreachable")
@@ -194,8 +195,8 @@ def _documents_args(p: argparse.ArgumentParser) -> None:
 def documents_command(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from portail_domain.documents import publish_document
-    from portail_domain.errors import DomainError, NotFound
+    from portail_domain.model.errors import DomainError, NotFound
+    from portail_domain.services.documents import publish_document
 
     path = Path(args.file)
     try:

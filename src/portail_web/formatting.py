@@ -11,7 +11,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 
-from portail_domain.values import MeterIndex, Money
+from portail_domain.model.values import MeterIndex, Money
 
 from .i18n import BABEL_LOCALES
 
@@ -67,3 +67,11 @@ def file_size(value: int, language: str = "fr") -> str:
     if value < 1024 * 1024:
         return f"{number(Decimal(value) / 1024, language)}\u00a0{units[1]}"
     return f"{number(Decimal(value) / (1024 * 1024), language, 1)}\u00a0{units[2]}"
+
+
+def size_limit(value: int, language: str = "fr") -> str:
+    """A configured size limit as the pages print it: ``10 Mo`` for whole mebibytes, else ``file_size``."""
+    mib = 1024 * 1024
+    if value >= mib and value % mib == 0:
+        return f"{value // mib} {FILE_SIZE_UNITS.get(language, FILE_SIZE_UNITS['en'])[2]}"
+    return file_size(value, language)

@@ -7,9 +7,10 @@ import logging
 
 from starlette.concurrency import run_in_threadpool
 
-from portail_domain.accounts import purge_expired
-from portail_domain.mail import DeliveryReport, deliver_outbox
+from portail_domain.model.mail import DeliveryReport
 from portail_domain.portal import Portal
+from portail_domain.services.accounts import purge_expired
+from portail_domain.services.mail import deliver_outbox
 
 log = logging.getLogger("portail.mail")
 
@@ -21,15 +22,12 @@ def deliver_now(portal: Portal) -> DeliveryReport:
     """Deliver what is due (the CLI's ``portail mail send`` and the background task)."""
     if portal.mailer is None:
         raise RuntimeError("no mailer configured")
-    return deliver_outbox(portal.uow, portal.mailer, portal.clock)
+    return deliver_outbox(portal)
 
 
 def purge_now(portal: Portal) -> int:
     """Housekeeping: dead sessions, expired links, forgotten throttle counters."""
-    with portal.uow() as uow:
-        removed = purge_expired(uow, portal.clock)
-        uow.commit()
-        return removed
+    return purge_expired(portal)
 
 
 async def relay_forever(portal: Portal, every: float = RELAY_EVERY) -> None:

@@ -6,7 +6,7 @@ template's ``_()``.
 
 from __future__ import annotations
 
-from portail_domain.errors import DomainError
+from portail_domain.model.errors import DomainError
 
 
 def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "extract, translate later"
@@ -40,9 +40,9 @@ MESSAGES: dict[str, str] = {
     "upload_rejected": N_("Ce fichier n'a pas pu être enregistré."),
     "file_empty": N_("Le fichier envoyé est vide."),
     "file_type": N_("Ce type de fichier n'est pas accepté : envoyez un document PDF, JPEG ou PNG."),
-    "file_too_large": N_("Le fichier dépasse la taille autorisée (10 Mo par fichier)."),
+    "file_too_large": N_("Le fichier dépasse la taille autorisée (%(upload_max)s par fichier)."),
     "quota_exceeded": N_(
-        "Votre espace documents est plein (200 Mo) : ce fichier ne peut pas être ajouté."
+        "Votre espace documents est plein (%(upload_quota)s) : ce fichier ne peut pas être ajouté."
     ),
     "request_closed": N_("Cette demande est close."),
     # Mes demandes: the fields of a request or message.
@@ -95,7 +95,7 @@ MESSAGES: dict[str, str] = {
     "sessions_ended": N_("Vos autres sessions ont été fermées."),
     "photo_rejected": N_("La photo n'a pas pu être enregistrée."),
     "photo_not_image": N_("La photo doit être une image JPEG ou PNG."),
-    "photo_too_large": N_("La photo dépasse 10 Mo : envoyez une image plus légère."),
+    "photo_too_large": N_("La photo dépasse %(upload_max)s : envoyez une image plus légère."),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -22,15 +23,32 @@ def cookie_names(https: bool) -> tuple[str, str]:
     return f"{prefix}portail_session", f"{prefix}portail_csrf"
 
 
+# What csrf_token_for returns: an HMAC-SHA256 in lowercase hex. ASCII-only by construction,
+# unlike ``\d`` or ``str.isalnum``, which accept other scripts' digits.
+CSRF_TOKEN_SHAPE = re.compile(r"[0-9a-f]{64}")
+
+
 def csrf_token_for(secret_key: bytes, binding: str) -> str:
     """The synchronizer token of a session (or of an anonymous visitor's cookie)."""
     return hmac.new(secret_key, b"csrf|" + binding.encode(), hashlib.sha256).hexdigest()
 
 
 def csrf_valid(secret_key: bytes, binding: str | None, submitted: str | None) -> bool:
-    if not binding or not submitted:
+    """Whether ``submitted`` is the token of ``binding``; anything not shaped like one is refused
+    before comparing (``hmac.compare_digest`` raises TypeError on non-ASCII str, so compare bytes)."""
+    if not binding or not submitted or not CSRF_TOKEN_SHAPE.fullmatch(submitted):
         return False
-    return hmac.compare_digest(csrf_token_for(secret_key, binding), submitted)
+    return hmac.compare_digest(csrf_token_for(secret_key, binding).encode("ascii"), submitted.encode("ascii"))
+
+
+# What the Secrets port issues (URL-safe base64): anything else in ``?jeton=`` is no token of ours,
+# and could not be put in a Set-Cookie header as it is (non-latin-1 characters, ";", spaces).
+LINK_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def token_shaped(value: str) -> bool:
+    """Whether ``value`` could be a session or e-mailed link token the portal issued."""
+    return LINK_TOKEN_SHAPE.fullmatch(value) is not None
 
 
 def new_anonymous_binding() -> str:

@@ -6,32 +6,64 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from portail_domain.model.limits import Limits
+
 from . import formatting
 from .i18n import LANGUAGES, translations
+from .urls import path_for
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
-def _environment(language: str) -> Environment:
+ESCAPED = ("html", "xml", "svg")
+
+
+def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limits = Limits()) -> Environment:
+    """Templates in ``language``: its catalog and the formatting filters (pages and mails alike).
+
+    Templates whose file type is in ``escaped`` are HTML-escaped; translated texts may print ``limits``.
+    """
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html", "xml", "svg"]),
+        autoescape=select_autoescape(escaped),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    # Every translated text may print the configured limits: %(upload_max)s, %(upload_quota)s.
+    _with_limits(env, {
+        "upload_max": formatting.size_limit(limits.upload_max_bytes, language),
+        "upload_quota": formatting.size_limit(limits.upload_quota_bytes, language),
+    })
     env.filters["money"] = partial(_call, formatting.money, language)
     env.filters["day"] = partial(_call, formatting.day, language)
     env.filters["moment"] = partial(_call, formatting.moment, language)
     env.filters["number"] = partial(_call, formatting.number, language)
     env.filters["m3"] = partial(_call, formatting.m3, language)
     env.filters["filesize"] = partial(_call, formatting.file_size, language)
+    env.globals["url_for"] = _url_for
     return env
+
+
+def _with_limits(env: Environment, values: dict[str, str]) -> None:
+    translate = env.globals["gettext"]
+
+    @pass_context
+    def gettext(context: Any, string: str, /, **variables: Any) -> str:
+        return translate(context, string, **{**values, **variables})  # type: ignore[operator]
+
+    env.globals["gettext"] = gettext
+
+
+@pass_context
+def _url_for(context: Any, name: str, /, query: dict[str, Any] | None = None, **path_params: Any) -> str:
+    """``url_for('contract', contract_number=n)``: the route's path (never a Host-derived URL)."""
+    return path_for(context["request"], name, query=query, **path_params)
 
 
 def _call(fn: Any, language: str, value: Any, *args: Any) -> str:
@@ -41,8 +73,8 @@ def _call(fn: Any, language: str, value: Any, *args: Any) -> str:
 class Templates:
     """One Jinja2 environment per UI language."""
 
-    def __init__(self) -> None:
-        self.environments = {language: _environment(language) for language in LANGUAGES}
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.environments = {language: environment(language, limits=limits or Limits()) for language in LANGUAGES}
 
     def render(
         self,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from portail_adapters.bootstrap import bootstrap
 from portail_adapters.passwords import Argon2Hasher
 from portail_adapters.settings import load_settings
 from portail_domain.ports import OutgoingMail
 from portail_web import create_app
+from portail_web.wiring import web_portal
 from tests.integration.test_cli import portail
 from tests.support import BASE_URL, WebClient
 
@@ -19,7 +19,7 @@ def test_mail_send_delivers_the_outbox_through_smtp(tmp_path, monkeypatch, smtp_
     env = {"PORTAIL_MAIL_URL": smtp_server.url}
     assert portail("migrate", cwd=tmp_path, env=env).returncode == 0
     monkeypatch.chdir(tmp_path)
-    portal = bootstrap(load_settings(env), passwords=Argon2Hasher.fast_for_tests())
+    portal = web_portal(load_settings(env), passwords=Argon2Hasher.fast_for_tests())
     with portal.uow() as uow:
         uow.outbox.add(OutgoingMail("marie@example.org", "Objet", "Texte"), portal.clock.now())
         uow.commit()
@@ -47,7 +47,7 @@ def test_staff_add_prints_a_one_time_link_that_sets_the_password(tmp_path, monke
     assert bad.stderr.strip().splitlines()[-1] == "portail: 'pas-une-adresse': not an e-mail address"
     assert portail("staff", "add", "x@eau.example", "--role", "chef", cwd=tmp_path).returncode == 2
     monkeypatch.chdir(tmp_path)
-    portal = bootstrap(load_settings({}), passwords=Argon2Hasher.fast_for_tests())
+    portal = web_portal(load_settings({}), passwords=Argon2Hasher.fast_for_tests())
     with WebClient(create_app(portal), base_url=BASE_URL) as web:
         web.get(path, follow_redirects=False)
         done = web.submit("/mot-de-passe/nouveau", data={"password": NEW, "password_confirm": NEW})

@@ -11,8 +11,8 @@ import pytest
 from portail_adapters.mail import FileMailer, MailRejected, SmtpMailer, build_message, mailer_from_url
 from portail_adapters.settings import SettingsError
 from portail_adapters.sql import SqlUnitOfWorkFactory
-from portail_domain.mail import deliver_outbox
 from portail_domain.ports import OutgoingMail
+from portail_domain.services.mail import deliver_outbox
 from portail_web import create_app
 from portail_web.mail_relay import deliver_now
 from tests.fixtures_smtp import SmtpServer, client_tls_context, password_checker, server_tls_context
@@ -173,12 +173,13 @@ def test_backoff_grows_and_a_lost_relay_lease_is_taken_again(sql_portal, clock):
     from portail_adapters.memory import MemoryMailer
 
     failing = MemoryMailer(fail=True)
+    sql_portal.mailer = failing
     with sql_portal.uow() as uow:
         uow.outbox.add(MAIL, clock.now())
         uow.commit()
     waits = []
     for _ in range(4):
-        deliver_outbox(sql_portal.uow, failing, clock)
+        deliver_outbox(sql_portal)
         with sql_portal.uow() as uow:
             [entry] = uow.outbox.pending()
         waits.append((entry.next_attempt_at - clock.now()).total_seconds())
@@ -188,10 +189,10 @@ def test_backoff_grows_and_a_lost_relay_lease_is_taken_again(sql_portal, clock):
     with sql_portal.uow() as uow:
         assert len(uow.outbox.claim(clock.now(), clock.now() + timedelta(minutes=5), 10)) == 1
         uow.commit()
-    ok = MemoryMailer()
-    assert deliver_outbox(sql_portal.uow, ok, clock).sent == 0
+    ok = sql_portal.mailer = MemoryMailer()
+    assert deliver_outbox(sql_portal).sent == 0
     clock.advance(minutes=5)
-    assert deliver_outbox(sql_portal.uow, ok, clock).sent == 1 and ok.sent == [MAIL]
+    assert deliver_outbox(sql_portal).sent == 1 and ok.sent == [MAIL]
 
 
 def test_the_web_process_delivers_in_the_background(sql_portal, smtp_server):

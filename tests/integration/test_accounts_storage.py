@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import inspect
 
 from portail_adapters.sql import SqlUnitOfWorkFactory
-from portail_domain.accounts import LoginFailed, LoginThrottled, log_in
-from portail_domain.activation import AccountToken, TokenPurpose, hash_activation_code
+from portail_domain.model.accounts import AccountToken, LoginFailed, LoginThrottled, TokenPurpose, hash_activation_code
+from portail_domain.services.accounts import log_in
 from tests.support import add_subscriber
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
@@ -41,7 +41,7 @@ def test_tokens_round_trip_and_die_by_subject_and_purpose(engine):
 
 
 def add_subscriber_sql(uow):
-    from portail_domain.accounts import Subscriber
+    from portail_domain.model.accounts import Subscriber
 
     subscriber = Subscriber(number="100001", name="Marie", activation_code_hash=hash_activation_code("AB12-CD34"))
     with uow() as work:
@@ -101,8 +101,7 @@ def test_login_throttling_holds_in_the_database(sql_portal, clock):
     add_subscriber(sql_portal, password=GOOD)
 
     def attempt(password):
-        return log_in(sql_portal.uow, sql_portal.passwords, sql_portal.secrets, clock, "marie@example.org", password,
-                      client="10.0.0.1")
+        return log_in(sql_portal, "marie@example.org", password, client="10.0.0.1")
 
     for _ in range(5):
         with pytest.raises(LoginFailed):
@@ -124,29 +123,28 @@ def test_the_new_lookups_are_indexed(engine):
 
 
 def test_purge_removes_only_what_is_dead(sql_portal, clock):
-    from portail_domain.accounts import open_session, purge_expired, resolve_session
+    from portail_domain.services.accounts import purge_expired, resolve_session
     from portail_web.mail_relay import purge_now
 
     subscriber = add_subscriber(sql_portal, password=GOOD)
+    _, old = log_in(sql_portal, "marie@example.org", GOOD)
     with sql_portal.uow() as uow:
-        account = uow.accounts.for_subscriber(subscriber.id)
-        old = open_session(uow, sql_portal.secrets, clock, account)
         uow.tokens.add(AccountToken("a" * 64, TokenPurpose.PASSWORD, clock.now(), clock.now() + timedelta(minutes=10),
                                     subscriber_id=subscriber.id))
         uow.throttles.hit("email:x@example.org", clock.now(), timedelta(hours=1))
         uow.commit()
     clock.advance(minutes=31)
+    _, fresh = log_in(sql_portal, "marie@example.org", GOOD)
     with sql_portal.uow() as uow:
-        fresh = open_session(uow, sql_portal.secrets, clock, account)
         uow.throttles.hit("email:y@example.org", clock.now(), timedelta(hours=1))
         uow.commit()
     clock.advance(minutes=30)  # 1 h 01 after the first counter
     assert purge_now(sql_portal) == 3  # the idle session, the expired token, the old counter
+    assert resolve_session(sql_portal, old) is None and resolve_session(sql_portal, fresh) is not None
     with sql_portal.uow() as uow:
-        assert resolve_session(uow, clock, old) is None and resolve_session(uow, clock, fresh) is not None
         assert uow.tokens.get("a" * 64) is None
         assert uow.throttles.get("email:x@example.org") is None and uow.throttles.get("email:y@example.org")
-        assert purge_expired(uow, clock) == 0
+    assert purge_expired(sql_portal) == 0
 
 
 def test_login_rehashes_when_the_parameters_change(sql_portal):
@@ -155,12 +153,12 @@ def test_login_rehashes_when_the_parameters_change(sql_portal):
     old = Argon2Hasher(time_cost=2, memory_cost=16, parallelism=1)  # yesterday's parameters
     subscriber = add_subscriber(sql_portal)
     with sql_portal.uow() as uow:
-        from portail_domain.accounts import Account
+        from portail_domain.model.accounts import Account
 
         uow.accounts.add(Account(password_hash=old.hash(GOOD), created_at=sql_portal.clock.now(),
                                  subscriber_id=subscriber.id))
         uow.commit()
-    log_in(sql_portal.uow, sql_portal.passwords, sql_portal.secrets, sql_portal.clock, "marie@example.org", GOOD)
+    log_in(sql_portal, "marie@example.org", GOOD)
     with sql_portal.uow() as uow:
         stored = uow.accounts.for_subscriber(subscriber.id).password_hash
     assert stored.startswith("$argon2id$v=19$m=8,t=1,p=1$") and sql_portal.passwords.verify(stored, GOOD)

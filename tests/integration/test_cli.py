@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from portail_adapters.bootstrap import bootstrap
 from portail_adapters.demo import load_demo
 from portail_adapters.passwords import Argon2Hasher
 from portail_adapters.settings import load_settings
+from portail_web.wiring import web_portal
 
 
 def portail(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):
@@ -74,7 +74,7 @@ def test_a_bad_setting_stops_with_one_clear_line(tmp_path, env, expected):
 def test_demo_is_believable_and_idempotent(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = load_settings({})
-    portal = bootstrap(settings, passwords=Argon2Hasher.fast_for_tests(), run_migrations=True)
+    portal = web_portal(settings, passwords=Argon2Hasher.fast_for_tests(), run_migrations=True)
     first = load_demo(portal)
     second = load_demo(portal)
     assert first.created and not second.created

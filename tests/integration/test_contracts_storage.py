@@ -8,10 +8,10 @@ import pytest
 
 from portail_adapters.sql import SqlUnitOfWorkFactory
 from portail_adapters.sql.repositories import SqlReadings
-from portail_domain import errors
-from portail_domain.accounts import Subscriber
-from portail_domain.contracts import Contract, MeterReading, OverconsumptionNotice, ReadingSource, Service
-from portail_domain.values import MeterIndex
+from portail_domain.model import errors
+from portail_domain.model.accounts import Subscriber
+from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice, ReadingSource, Service
+from portail_domain.model.values import MeterIndex
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import event, func, select
 
 from portail_adapters.sql import tables as t
-from portail_domain.accounts import Language
-from portail_domain.contracts import MeterReading, ReadingSource, ReadingStatus
-from portail_domain.values import MeterIndex
+from portail_domain.model.accounts import Language
+from portail_domain.model.contracts import MeterReading, ReadingSource, ReadingStatus
+from portail_domain.model.values import MeterIndex
 from tests.support import add_contract, add_subscriber
 
 PASSWORD = "une-phrase-de-passe-solide"

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from portail_adapters.sql import SqlUnitOfWorkFactory
-from portail_domain.accounts import Subscriber
-from portail_domain.documents import AddedBy, Document, QuotaExceeded, check_quota, ensure_default_folders
+from portail_domain.model.accounts import Subscriber
+from portail_domain.model.documents import AddedBy, Document, QuotaExceeded
+from portail_domain.services.documents import check_quota, ensure_default_folders
 from tests.support import run_while_held
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)

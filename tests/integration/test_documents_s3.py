@@ -15,8 +15,9 @@ import pytest
 from portail_adapters.bootstrap import build_files
 from portail_adapters.files.s3 import S3FileStore
 from portail_adapters.settings import SettingsError, load_settings
-from portail_domain.documents import FolderKind, document_tree
-from portail_domain.errors import StorageError
+from portail_domain.model.documents import FolderKind
+from portail_domain.model.errors import StorageError
+from portail_domain.services.documents import document_tree
 from portail_web import create_app
 from tests.fixtures_s3 import S3, free_ports
 from tests.support import BASE_URL, WebClient, add_subscriber

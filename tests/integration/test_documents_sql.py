@@ -9,12 +9,13 @@ import re
 import pytest
 from sqlalchemy import event
 
-from portail_adapters.bootstrap import bootstrap
 from portail_adapters.files import LocalFileStore
 from portail_adapters.memory import PlainPasswordHasher
 from portail_adapters.settings import load_settings
-from portail_domain.documents import AddedBy, DocumentFolder, FolderKind, document_tree, upload_document
+from portail_domain.model.documents import AddedBy, DocumentFolder, FolderKind
+from portail_domain.services.documents import document_tree, upload_document
 from portail_web import create_app
+from portail_web.wiring import web_portal
 from tests.integration.test_cli import portail
 from tests.support import BASE_URL, WebClient, add_subscriber
 
@@ -110,7 +111,7 @@ def test_staff_publish_from_the_command_line(tmp_path):
     (tmp_path / "programme.pdf").write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 100)
     env = {"PORTAIL_FILES_URL": f"file://{tmp_path / 'files'}",
            "PORTAIL_DATABASE_URL": f"sqlite:///{tmp_path / 'portail.db'}", "PORTAIL_SECRET_KEY": "s" * 40}
-    portal = bootstrap(load_settings(env), passwords=PlainPasswordHasher(), run_migrations=True)
+    portal = web_portal(load_settings(env), passwords=PlainPasswordHasher(), run_migrations=True)
     jean = add_subscriber(portal, "100002", email="jean@example.org")
     done = portail("documents", "add", "100002", "Courriers", "avis.pdf", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
@@ -141,7 +142,7 @@ def test_publish_names_what_it_cannot_find(tmp_path, monkeypatch, capsys, number
     (tmp_path / "avis.pdf").write_bytes(PDF)
     env = {"PORTAIL_FILES_URL": f"file://{tmp_path / 'files'}",
            "PORTAIL_DATABASE_URL": f"sqlite:///{tmp_path / 'portail.db'}", "PORTAIL_SECRET_KEY": "s" * 40}
-    portal = bootstrap(load_settings(env), passwords=PlainPasswordHasher(), run_migrations=True)
+    portal = web_portal(load_settings(env), passwords=PlainPasswordHasher(), run_migrations=True)
     add_subscriber(portal, "100002", email="jean@example.org")
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -14,14 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from portail_adapters.exchange_csv import export_csv, import_csv
 from portail_adapters.memory import FixedClock
 from portail_adapters.sql import SqlUnitOfWorkFactory
 from portail_adapters.sql import tables as t
-from portail_domain.contracts import MeterReading, ReadingSource, ReadingStatus
-from portail_domain.exchange import ImportRejected, export_csv, import_csv
-from portail_domain.invoices import Payment, PaymentStatus
-from portail_domain.requests import Request, RequestCategory, RequestStatus
-from portail_domain.values import MeterIndex, Money
+from portail_domain.model.billing import Payment, PaymentStatus
+from portail_domain.model.contracts import MeterReading, ReadingSource, ReadingStatus
+from portail_domain.model.exchange import ImportRejected
+from portail_domain.model.requests import Request, RequestCategory, RequestStatus
+from portail_domain.model.values import MeterIndex, Money
 from tests.support import make_portal
 
 EXAMPLES = Path(__file__).parents[2] / "examples"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from portail_adapters.exchange_csv import import_csv
 from portail_adapters.sql import tables as t
-from portail_domain.exchange import ImportRejected, import_csv
+from portail_domain.model.exchange import ImportRejected
 from tests.support import readings_csv
 
 SUBSCRIBERS = ("subscriber_number;name;email\n"

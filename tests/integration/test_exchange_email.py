@@ -6,8 +6,8 @@ import logging
 
 from sqlalchemy import select
 
+from portail_adapters.exchange_csv import import_csv
 from portail_adapters.sql import tables as t
-from portail_domain.exchange import import_csv
 from tests.support import add_account, change_email_on_portal
 
 PASSWORD = "une-phrase-de-passe-solide"

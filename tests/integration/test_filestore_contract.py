@@ -12,7 +12,7 @@ import pytest
 from portail_adapters.files import LocalFileStore
 from portail_adapters.memory import MemoryFileStore
 from portail_adapters.testing import FileStoreContract
-from portail_domain.errors import StorageError
+from portail_domain.model.errors import StorageError
 
 
 class TestMemoryFileStore(FileStoreContract):
@@ -72,8 +72,9 @@ def test_store_document_writes_object_then_row_and_cleans_up_on_failure(memory_p
     import hashlib
     import uuid
 
-    from portail_domain.accounts import Subscriber
-    from portail_domain.documents import AddedBy, ensure_default_folders, store_document
+    from portail_domain.model.accounts import Subscriber
+    from portail_domain.model.documents import AddedBy
+    from portail_domain.services.documents import ensure_default_folders, store_document
 
     files = memory_portal.files
     with memory_portal.uow() as uow:

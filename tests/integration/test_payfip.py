@@ -11,13 +11,12 @@ from portail_adapters.memory import MemoryDatabase
 from portail_adapters.payment import soap
 from portail_adapters.payment.payfip import PayfipGateway
 from portail_adapters.payment.payfip_standin import StandinServer, fault_xml
-from portail_domain.errors import GatewayError
-from portail_domain.invoices import PaymentStatus
-from portail_domain.payments import PaymentDesk
+from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.errors import GatewayError
+from portail_domain.model.values import Money
 from portail_domain.ports import PaymentOrder
-from portail_domain.values import Money
 from portail_web import create_app
-from tests.support import BASE_URL, WebClient, add_invoice, add_subscriber, make_portal
+from tests.support import BASE_URL, WebClient, add_invoice, add_subscriber, make_portal, payment_desk
 
 NUMCLI = "123456"
 
@@ -163,7 +162,7 @@ def test_full_flow_paid_through_the_web_app(standin, portal):
 def test_tampered_amount_is_flagged_and_pays_nothing(standin, portal):
     marie = add_subscriber(portal)
     add_invoice(portal, marie, amount=4321)
-    desk = PaymentDesk.of(portal)
+    desk = payment_desk(portal)
     idop = desk.start_payment(marie.id, "F2026-0001").rsplit("=", 1)[1]
     standin.decide(idop, "P", montant="100")
     payment = desk.handle_notification(idop)
@@ -175,7 +174,7 @@ def test_tampered_amount_is_flagged_and_pays_nothing(standin, portal):
 def test_refused_then_abandoned_then_paid(standin, portal):
     marie = add_subscriber(portal)
     add_invoice(portal, marie, amount=4321)
-    desk = PaymentDesk.of(portal)
+    desk = payment_desk(portal)
     for resultrans, status in (("R", "refused"), ("A", "abandoned"), ("V", "paid")):
         idop = desk.start_payment(marie.id, "F2026-0001").rsplit("=", 1)[1]
         standin.decide(idop, resultrans)
@@ -197,8 +196,8 @@ def test_portail_serve_in_payfip_mode_is_paid_by_the_standins_server_notificatio
     import urllib.parse
     import urllib.request
 
-    from portail_adapters.bootstrap import bootstrap
     from portail_adapters.settings import load_settings
+    from portail_web.wiring import web_portal
     from tests.support import CSRF
 
     with socket.socket() as s:
@@ -209,7 +208,7 @@ def test_portail_serve_in_payfip_mode_is_paid_by_the_standins_server_notificatio
            "PORTAIL_BASE_URL": base, "PORTAIL_PAYMENT": "payfip", "PORTAIL_PAYFIP_NUMCLI": NUMCLI,
            "PORTAIL_PAYFIP_MODE": "X", "PORTAIL_PAYFIP_URL": standin.service_url}
     monkeypatch.chdir(tmp_path)
-    portal = bootstrap(load_settings(env), run_migrations=True)
+    portal = web_portal(load_settings(env), run_migrations=True)
     assert isinstance(portal.payments, PayfipGateway) and portal.payments.mode == "X"
     marie = add_subscriber(portal, password="une-phrase-de-passe-solide")
     add_invoice(portal, marie, amount=6789)

@@ -10,16 +10,15 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from portail_adapters.bootstrap import bootstrap
 from portail_adapters.memory import FakeGateway
 from portail_adapters.payment import SimulatorGateway
 from portail_adapters.settings import load_settings
 from portail_adapters.sql.tables import outbox
-from portail_domain.invoices import PaymentStatus
-from portail_domain.payments import PaymentDesk
-from portail_domain.values import Money
+from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.values import Money
 from portail_web import create_app
-from tests.support import BASE_URL, CSRF, WebClient, add_invoice, add_subscriber
+from portail_web.wiring import web_portal
+from tests.support import BASE_URL, CSRF, WebClient, add_invoice, add_subscriber, payment_desk
 
 PASSWORD = "une-phrase-de-passe-solide"
 THREADS = 10
@@ -48,14 +47,14 @@ def test_ten_concurrent_notifications_credit_one_payment(engine, sql_portal):
     sql_portal.payments = gateway
     marie = add_subscriber(sql_portal)
     add_invoice(sql_portal, marie, amount=7500)
-    desk = PaymentDesk.of(sql_portal)
+    desk = payment_desk(sql_portal)
     op = desk.start_payment(marie.id, "F2026-0001").rsplit("op=", 1)[1]
     gateway.decide(op, PaymentStatus.PAID)
     errors: list[BaseException] = []
 
     def notify() -> None:
         try:
-            PaymentDesk.of(sql_portal).handle_notification(op)  # each call: its own units of work
+            payment_desk(sql_portal).handle_notification(op)  # each call: its own units of work
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -91,7 +90,7 @@ def test_two_simultaneous_clicks_store_one_payment_and_send_both_to_it(sql_porta
     marie = add_subscriber(sql_portal)
     add_invoice(sql_portal, marie)
     urls: list[str] = []
-    threads = [threading.Thread(target=lambda: urls.append(PaymentDesk.of(sql_portal).start_payment(
+    threads = [threading.Thread(target=lambda: urls.append(payment_desk(sql_portal).start_payment(
         marie.id, "F2026-0001"))) for _ in range(2)]
     for thread in threads:
         thread.start()
@@ -170,10 +169,10 @@ def test_simulator_refuses_a_decision_it_does_not_know(simulated):
 def test_payments_reconcile_command_settles_a_payment_whose_notification_never_came(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     env = {"PORTAIL_DATABASE_URL": f"sqlite:///{tmp_path}/portail.db", "PORTAIL_SECRET_KEY": "s" * 40}
-    portal = bootstrap(load_settings(env), run_migrations=True)
+    portal = web_portal(load_settings(env), run_migrations=True)
     marie = add_subscriber(portal)
     add_invoice(portal, marie, amount=2500)
-    op = PaymentDesk.of(portal).start_payment(marie.id, "F2026-0001").rsplit("/", 1)[1]
+    op = payment_desk(portal).start_payment(marie.id, "F2026-0001").rsplit("/", 1)[1]
     portal.payments.decide(op, "paid")  # the payer paid; the portal was never told
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PORTAIL_")} | env
     result = subprocess.run([sys.executable, "-m", "portail_web.cli", "payments", "reconcile", "--older-than", "0"],

@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from portail_adapters.memory import MemoryDatabase
-from portail_domain.accounts import Account, StaffRole, StaffUser, Subscriber, WebSession
-from portail_domain.contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
-from portail_domain.documents import AddedBy, Document, ensure_default_folders
-from portail_domain.invoices import Invoice, Payment, PaymentStatus
-from portail_domain.requests import Author, Request, RequestCategory, RequestMessage
-from portail_domain.values import EmailAddress, MeterIndex, Money
+from portail_domain.model.accounts import Account, StaffRole, StaffUser, Subscriber, WebSession
+from portail_domain.model.billing import Invoice, Payment, PaymentStatus
+from portail_domain.model.contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
+from portail_domain.model.documents import AddedBy, Document
+from portail_domain.model.requests import Author, Request, RequestCategory, RequestMessage
+from portail_domain.model.values import EmailAddress, MeterIndex, Money
+from portail_domain.services.documents import ensure_default_folders
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from portail_adapters.sql import repositories
-from portail_domain import requests_use_cases as rq
-from portail_domain.requests import ReferenceTaken, RequestStatus
+from portail_domain.model.requests import ReferenceTaken, RequestStatus
+from portail_domain.services.requests import open_request, staff_reply
 from portail_web import create_app
 from tests.support import BASE_URL, WebClient, add_contract, add_staff, add_subscriber, make_portal
 
@@ -66,10 +66,10 @@ def test_file_then_staff_reply_then_subscriber_reads_it(sql_portal, sql_web, clo
 def test_repository_queries(sql_portal, clock):
     marie = add_subscriber(sql_portal, "100001")
     paul = add_subscriber(sql_portal, "100002", email="paul@example.org")
-    first = rq.open_request(sql_portal, marie.id, category="billing", subject="100%_ facture", message="?")
+    first = open_request(sql_portal, marie.id, category="billing", subject="100%_ facture", message="?")
     clock.advance(minutes=1)
-    second = rq.open_request(sql_portal, paul.id, category="meter", subject="Compteur", message="?")
-    rq.staff_reply(sql_portal, add_staff(sql_portal, password=PASSWORD), first.id, message="Vu.")
+    second = open_request(sql_portal, paul.id, category="meter", subject="Compteur", message="?")
+    staff_reply(sql_portal, add_staff(sql_portal, password=PASSWORD), first.id, message="Vu.")
     with sql_portal.uow() as uow:
         assert uow.requests.last_reference("D-2026-") == second.reference == "D-2026-000002"
         assert uow.requests.last_reference("D-2027-") is None
@@ -115,7 +115,7 @@ def test_concurrent_filings_never_share_a_reference(pg_engine, clock, monkeypatc
 
     def one(subscriber):
         try:
-            filed.append(rq.open_request(portal, subscriber.id, category="other", subject="Même instant",
+            filed.append(open_request(portal, subscriber.id, category="other", subject="Même instant",
                                          message="Bonjour"))
         except Exception as exc:  # noqa: BLE001 - reported below
             failures.append(exc)

@@ -8,17 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portail_domain.accounts import LoginFailed, authenticate, log_in, resolve_session
-from portail_domain.activation import (
-    LinkInvalid,
-    TokenPurpose,
-    hash_activation_code,
-    live_token,
+from portail_domain.model.accounts import LinkInvalid, LoginFailed, TokenPurpose, hash_activation_code
+from portail_domain.model.password_policy import PasswordMismatch
+from portail_domain.services.accounts import log_in, resolve_session
+from portail_domain.services.activation import (
+    check_link,
     new_activation_code,
     request_password_link,
     set_password_with_link,
 )
-from portail_domain.password_policy import PasswordMismatch
 from tests.support import add_subscriber
 
 NEW = "un-autre-jardin-fleuri"
@@ -26,10 +24,7 @@ LINK = re.compile(r"http://127\.0\.0\.1:8000/mot-de-passe/nouveau\?jeton=([A-Za-
 
 
 def ask(portal, email, code) -> str:
-    with portal.uow() as uow:
-        outcome = request_password_link(uow, portal.clock, portal.secrets, portal.config, email, code)
-        uow.commit()
-    return outcome
+    return request_password_link(portal, email, code)
 
 
 def outbox(portal):
@@ -42,19 +37,14 @@ def token_of(mail) -> str:
 
 
 def use(portal, token, password=NEW, confirm=None):
-    with portal.uow() as uow:
-        result = set_password_with_link(uow, portal.passwords, portal.clock, portal.config, token, password,
-                                        password if confirm is None else confirm)
-        uow.commit()
-    return result
+    return set_password_with_link(portal, token, password, password if confirm is None else confirm)
 
 
 def can_log_in(portal, email, password) -> bool:
-    with portal.uow() as uow:
-        try:
-            authenticate(uow, portal.passwords, email, password)
-        except LoginFailed:
-            return False
+    try:
+        log_in(portal, email, password)
+    except LoginFailed:
+        return False
     return True
 
 
@@ -74,7 +64,7 @@ def test_subscriber_number_and_email_on_file_send_the_seed_e_mail(memory_portal)
 
 
 def test_english_subscriber_gets_english_mail(memory_portal):
-    from portail_domain.accounts import Language
+    from portail_domain.model.accounts import Language
 
     subscriber = add_subscriber(memory_portal)
     with memory_portal.uow() as uow:
@@ -146,8 +136,7 @@ def test_link_is_alive_at_ten_minutes_and_dead_one_second_later(memory_portal, c
     ask(memory_portal, "marie@example.org", "100001")
     token = token_of(outbox(memory_portal)[0])
     clock.advance(minutes=10)
-    with memory_portal.uow() as uow:
-        assert live_token(uow, clock, token, TokenPurpose.PASSWORD)
+    assert check_link(memory_portal, token, TokenPurpose.PASSWORD)
     clock.advance(seconds=1)
     with pytest.raises(LinkInvalid):
         use(memory_portal, token)
@@ -188,14 +177,12 @@ def test_link_works_once_and_a_newer_link_kills_the_older(memory_portal):
 
 def test_setting_the_password_ends_every_session_and_link_and_confirms_by_mail(memory_portal):
     add_subscriber(memory_portal, password="une-phrase-de-passe-solide")
-    _, session = log_in(memory_portal.uow, memory_portal.passwords, memory_portal.secrets, memory_portal.clock,
-                        "marie@example.org", "une-phrase-de-passe-solide")
+    _, session = log_in(memory_portal, "marie@example.org", "une-phrase-de-passe-solide")
     ask(memory_portal, "marie@example.org", "100001")
     ask(memory_portal, "marie@example.org", "100001")
     token = token_of(outbox(memory_portal)[-1])
     use(memory_portal, token)
-    with memory_portal.uow() as uow:
-        assert resolve_session(uow, memory_portal.clock, session) is None
+    assert resolve_session(memory_portal, session) is None
     assert outbox(memory_portal)[-1].subject.startswith("Votre mot de passe a été modifié")
     assert can_log_in(memory_portal, "marie@example.org", NEW)
     assert not can_log_in(memory_portal, "marie@example.org", "une-phrase-de-passe-solide")

@@ -9,18 +9,27 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from portail_domain import password_policy as pp
-from portail_domain.accounts import LoginFailed, LoginThrottled, log_in
-from portail_domain.personal import InvalidPhone, InvalidPostalCode, PersonalData, update_personal_data
-from portail_domain.throttling import PER_EMAIL, LoginAttempts
-from portail_domain.values import EmailAddress, normalise_email
+from portail_domain.model.accounts import InvalidPhone, InvalidPostalCode, LoginFailed, LoginThrottled, PersonalData
+from portail_domain.model.limits import Limits
+from portail_domain.model.password_policy import (
+    PasswordMismatch,
+    PasswordPersonal,
+    PasswordRejected,
+    PasswordTooCommon,
+    PasswordTooLong,
+    PasswordTooShort,
+    check_password,
+)
+from portail_domain.model.throttling import PER_EMAIL, LoginAttempts
+from portail_domain.model.values import EmailAddress, normalise_email
+from portail_domain.services.accounts import log_in, update_personal_data
 from tests.support import add_subscriber
 
 GOOD = "une-phrase-de-passe-solide"
 
 
 def check(password, **kw):
-    return pp.check_password(password, password, **kw)
+    return check_password(password, password, **kw)
 
 
 def test_policy_accepts_a_long_passphrase_and_normalises_it():
@@ -28,16 +37,16 @@ def test_policy_accepts_a_long_passphrase_and_normalises_it():
 
 
 @pytest.mark.parametrize(("password", "error"), [
-    ("court-11car", pp.PasswordTooShort),
-    ("x" * 129, pp.PasswordTooLong),
-    ("azertyuiop123", pp.PasswordTooCommon),
-    ("MotDePasse2026!", pp.PasswordTooCommon),
-    ("123456789012", pp.PasswordTooCommon),
-    ("abababababab", pp.PasswordTooCommon),
-    ("mon-numero-100001-secret", pp.PasswordPersonal),
-    ("marie.dupont@example.org-secret", pp.PasswordPersonal),
-    ("MARIE.DUPONT et les autres", pp.PasswordPersonal),
-    ("régie des eaux de test !!", pp.PasswordPersonal),
+    ("court-11car", PasswordTooShort),
+    ("x" * 129, PasswordTooLong),
+    ("azertyuiop123", PasswordTooCommon),
+    ("MotDePasse2026!", PasswordTooCommon),
+    ("123456789012", PasswordTooCommon),
+    ("abababababab", PasswordTooCommon),
+    ("mon-numero-100001-secret", PasswordPersonal),
+    ("marie.dupont@example.org-secret", PasswordPersonal),
+    ("MARIE.DUPONT et les autres", PasswordPersonal),
+    ("régie des eaux de test !!", PasswordPersonal),
 ])
 def test_policy_refuses_with_the_reason(password, error):
     with pytest.raises(error):
@@ -46,15 +55,15 @@ def test_policy_refuses_with_the_reason(password, error):
 
 
 def test_policy_refuses_a_confirmation_that_differs():
-    with pytest.raises(pp.PasswordMismatch):
-        pp.check_password(GOOD, GOOD + " ")
+    with pytest.raises(PasswordMismatch):
+        check_password(GOOD, GOOD + " ")
 
 
 def test_length_counts_characters_after_nfkc_and_128_is_accepted_whole():
     assert check("éèêë" * 32) == "éèêë" * 32
     decomposed = "e\u0301a\u0301o\u0301u\u0301"  # 8 code points, 4 letters once composed
     assert check(decomposed * 3) == "éáóú" * 3
-    with pytest.raises(pp.PasswordTooShort):
+    with pytest.raises(PasswordTooShort):
         check(decomposed * 2 + "e\u0301a\u0301o\u0301")  # 22 code points, 11 characters
 
 
@@ -66,13 +75,13 @@ def test_any_long_enough_uncommon_password_is_kept_equal_after_nfkc(password):
     assume(12 <= len(normalised) <= 128 and len(set(normalise_email(normalised))) >= 4)
     try:
         assert check(password) == normalised
-    except pp.PasswordTooCommon:
+    except PasswordTooCommon:
         pass
 
 
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=3, max_size=10))
 def test_the_subscriber_number_is_never_accepted_inside_a_password(number):
-    with pytest.raises(pp.PasswordRejected):
+    with pytest.raises(PasswordRejected):
         check(f"arrosoir-{number}-du-jardin", subscriber_number=number)
 
 
@@ -95,7 +104,7 @@ def test_wait_never_negative_and_never_beyond_the_block(failures, elapsed):
 
 
 def attempt(portal, email, password, client="10.0.0.1"):
-    return log_in(portal.uow, portal.passwords, portal.secrets, portal.clock, email, password, client=client)
+    return log_in(portal, email, password, client=client)
 
 
 def test_login_failures_slow_down_then_block_even_the_right_password(memory_portal, clock):
@@ -184,9 +193,7 @@ def test_login_with_a_look_alike_address_fails(memory_portal):
 def test_personal_data_changes_only_its_fields(memory_portal):
     subscriber = add_subscriber(memory_portal)
     data = PersonalData(" 06 12  34 56 78 ", "3 rue  du Moulin", "34230", "Paulhan", "en", True)
-    with memory_portal.uow() as uow:
-        update_personal_data(uow, subscriber.id, data)
-        uow.commit()
+    update_personal_data(memory_portal, subscriber.id, data)
     with memory_portal.uow() as uow:
         s = uow.subscribers.get(subscriber.id)
     assert (s.phone, s.address, s.postal_code, s.city, s.language.value, s.paperless) == (
@@ -200,8 +207,8 @@ def test_personal_data_changes_only_its_fields(memory_portal):
 ])
 def test_bad_personal_data_is_refused(memory_portal, data, error):
     subscriber = add_subscriber(memory_portal)
-    with memory_portal.uow() as uow, pytest.raises(error):
-        update_personal_data(uow, subscriber.id, data)
+    with pytest.raises(error):
+        update_personal_data(memory_portal, subscriber.id, data)
 
 
 # --- sessions ------------------------------------------------------------------------------
@@ -209,23 +216,26 @@ def test_bad_personal_data_is_refused(memory_portal, data, error):
 
 @given(idle=st.integers(min_value=0, max_value=7200), age=st.integers(min_value=0, max_value=50_000))
 def test_session_lives_30_minutes_idle_and_12_hours_at_most(idle, age):
-    from portail_domain.accounts import WebSession
+    from portail_domain.model.accounts import WebSession
 
     created = T0
     last_seen = T0 + timedelta(seconds=max(0, age - idle))
     now = T0 + timedelta(seconds=max(age, idle))
     session = WebSession("h", uuid4(), created, last_seen)
     expected = (now - last_seen) <= timedelta(minutes=30) and (now - created) <= timedelta(hours=12)
-    assert session.alive(now) is expected
+    assert session.alive(now, Limits()) is expected
 
 
 def test_session_boundaries_exactly():
-    from portail_domain.accounts import WebSession
+    from portail_domain.model.accounts import WebSession
 
     session = WebSession("h", uuid4(), T0, T0)
-    assert session.alive(T0 + timedelta(minutes=30)) and not session.alive(T0 + timedelta(minutes=30, seconds=1))
+    limits = Limits()
+    assert session.alive(T0 + timedelta(minutes=30), limits)
+    assert not session.alive(T0 + timedelta(minutes=30, seconds=1), limits)
     session.last_seen_at = T0 + timedelta(hours=11, minutes=59)
-    assert session.alive(T0 + timedelta(hours=12)) and not session.alive(T0 + timedelta(hours=12, seconds=1))
+    assert session.alive(T0 + timedelta(hours=12), limits)
+    assert not session.alive(T0 + timedelta(hours=12, seconds=1), limits)
 
 
 def test_unknown_and_known_addresses_cost_the_same_hashing_work(memory_portal):

@@ -83,6 +83,17 @@ def test_expired_link_page(web, memory_portal, clock):
     assert response.status_code == 400 and "Demander un nouveau lien" in response.text
 
 
+@pytest.mark.parametrize("path", ["/mot-de-passe/nouveau", "/donnees-personnelles/e-mail/confirmer"])
+@pytest.mark.parametrize("jeton", ["Ā", "tok-1; Path=/", "a" * 129, "tok 1"],
+                         ids=["A-macron", "semicolon", "129-chars", "space"])
+def test_a_link_token_that_is_not_ours_is_a_dead_link_not_500(web, path, jeton):
+    # Found by the fuzz pass: a non-latin-1 ?jeton= could not go into Set-Cookie (UnicodeEncodeError, 500).
+    response = web.get(path, params={"jeton": jeton}, follow_redirects=False)
+    assert response.status_code == 400 and "Lien expiré" in response.text
+    link_cookies = [c for c in response.headers.get_list("set-cookie") if c.startswith("portail_jeton")]
+    assert link_cookies and all("Max-Age=0" in c for c in link_cookies)  # forgotten, never set
+
+
 def test_logout_then_replaying_the_old_cookie_goes_to_connexion(web, memory_portal):
     add_subscriber(memory_portal, password=PASSWORD)
     cookie = web.login("marie@example.org", PASSWORD).cookies["portail_session"]

@@ -5,14 +5,8 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portail_domain.contracts import (
-    MeterReading,
-    ReadingSource,
-    ReadingStatus,
-    consumption,
-    overconsumption,
-)
-from portail_domain.values import MeterIndex
+from portail_domain.model.contracts import MeterReading, ReadingSource, ReadingStatus, consumption, overconsumption
+from portail_domain.model.values import MeterIndex
 
 CONTRACT = uuid.uuid4()
 START = date(2023, 1, 1)

@@ -3,9 +3,9 @@ from datetime import date
 
 import pytest
 
-from portail_domain import errors
-from portail_domain.contracts import Contract, MeterReading, ReadingSource, Service
-from portail_domain.values import MeterIndex
+from portail_domain.model import errors
+from portail_domain.model.contracts import Contract, MeterReading, ReadingSource, Service
+from portail_domain.model.values import MeterIndex
 
 TODAY = date(2026, 3, 10)
 contract = Contract("C1", uuid.uuid4(), Service.BOTH, "1 rue X", "M1", date(2024, 1, 1), meter_digits=5)

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portail_domain.contracts import MeterReading, ReadingSource, consumption, usual_litres_per_day
-from portail_domain.values import MeterIndex
+from portail_domain.model.contracts import MeterReading, ReadingSource, consumption, usual_litres_per_day
+from portail_domain.model.values import MeterIndex
 from portail_web.charts import consumption_chart, nice_step
 
 START = date(2020, 1, 1)

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portail_adapters.memory import FixedClock, MemoryDatabase
-from portail_domain import errors
-from portail_domain.accounts import Language
-from portail_domain.contracts import (
+from portail_domain.model import errors
+from portail_domain.model.accounts import Language
+from portail_domain.model.contracts import (
     Contract,
     MeterReading,
     PhotoNotAnImage,
@@ -21,15 +21,17 @@ from portail_domain.contracts import (
     ReadingStatus,
     Service,
     consumption,
+    yearly,
+)
+from portail_domain.model.documents import FolderKind
+from portail_domain.model.values import MeterIndex
+from portail_domain.services.contracts import (
     contract_detail,
     notify_overconsumption,
     overconsumption_alerts,
     submit_reading,
-    yearly,
 )
-from portail_domain.documents import FolderKind
-from portail_domain.values import MeterIndex
-from tests.support import add_contract, add_subscriber, make_portal
+from tests.support import add_contract, add_subscriber, make_portal, set_limits
 
 TODAY = date(2026, 3, 10)  # the `clock` fixture's day
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
@@ -44,10 +46,8 @@ def setup_contract(portal, *, number="C1", subscriber=None, **kwargs):
 
 
 def submit(portal, subscriber, number="C1", index="1000", read_on=TODAY, photo=None, meter=None):
-    with portal.uow() as uow:
-        return submit_reading(uow, portal.files, portal.clock, portal.config, subscriber_id=subscriber.id,
-                              contract_number=number, index_text=index, read_on=read_on, photo=photo,
-                              meter_number=meter)
+    return submit_reading(portal, subscriber_id=subscriber.id, contract_number=number, index_text=index,
+                          read_on=read_on, photo=photo, meter_number=meter)
 
 
 def state(portal):
@@ -132,11 +132,10 @@ def test_the_photo_is_kept_in_mes_envois_and_named_on_the_reading(memory_portal)
 
 
 def test_a_photo_over_the_upload_quota_is_refused_and_nothing_is_saved(memory_portal, monkeypatch):
-    import portail_domain.documents as documents_module
-    from portail_domain.documents import QuotaExceeded
+    from portail_domain.model.documents import QuotaExceeded
 
     subscriber, contract, _ = setup_contract(memory_portal)
-    monkeypatch.setattr(documents_module, "QUOTA", len(PNG) - 1)
+    set_limits(memory_portal, upload_quota_bytes=len(PNG) - 1)
     before = state(memory_portal)
     with pytest.raises(QuotaExceeded):
         submit(memory_portal, subscriber, index="230", read_on=date(2026, 2, 1), photo=PNG)
@@ -171,7 +170,7 @@ def test_over_consumption_mail_goes_once_per_period_in_the_subscribers_language(
                                                                             "marie@example.org")
     # Running the check again (an import, another page) sends nothing more for that period.
     with memory_portal.uow() as uow:
-        assert notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [contract]) == []
+        assert notify_overconsumption(uow, memory_portal, [contract]) == []
         uow.commit()
     with memory_portal.uow() as uow:
         assert len(uow.outbox.pending()) == 1
@@ -185,10 +184,10 @@ def test_the_mail_is_in_english_for_an_english_speaking_subscriber(memory_portal
         uow.commit()
     _, contract, _ = setup_contract(memory_portal, subscriber=subscriber, leak=True)
     with memory_portal.uow() as uow:
-        (notice,) = notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [contract])
+        (notice,) = notify_overconsumption(uow, memory_portal, [contract])
         (entry,) = uow.outbox.pending()
     assert entry.mail.subject == "Unusual water consumption on your contract C1"
-    assert "1200 litres a day" in entry.mail.text and "29 September 2025" in entry.mail.text
+    assert "1,200 litres a day" in entry.mail.text and "29 September 2025" in entry.mail.text
     assert notice.litres == 91 * 1200
 
 
@@ -196,7 +195,7 @@ def test_no_e_mail_on_file_still_records_the_notice(memory_portal):
     subscriber = add_subscriber(memory_portal, email=None)
     _, contract, _ = setup_contract(memory_portal, subscriber=subscriber, leak=True)
     with memory_portal.uow() as uow:
-        (notice,) = notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [contract])
+        (notice,) = notify_overconsumption(uow, memory_portal, [contract])
         assert notice.emailed_to is None and uow.outbox.pending() == []
 
 
@@ -205,7 +204,7 @@ def test_the_importer_checks_many_contracts_at_once(memory_portal):
                               leak=True)[1] for n in range(3)]
     calm = setup_contract(memory_portal, number="OK", subscriber=add_subscriber(memory_portal, "300000"))[1]
     with memory_portal.uow() as uow:
-        notices = notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [*leaking, calm])
+        notices = notify_overconsumption(uow, memory_portal, [*leaking, calm])
         uow.commit()
     assert sorted(n.contract_id for n in notices) == sorted(c.id for c in leaking)
 
@@ -214,35 +213,31 @@ def test_old_history_is_not_news(memory_portal):
     """An over-consumption that ended more than six months ago sends nothing and shows nothing."""
     subscriber, contract, _ = setup_contract(memory_portal, leak=True, start=date(2023, 1, 1))  # ends 2024-12-31
     with memory_portal.uow() as uow:
-        assert notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [contract]) == []
-        assert overconsumption_alerts(uow, memory_portal.clock, subscriber.id) == []
-        assert contract_detail(uow, memory_portal.clock, subscriber.id, "C1").overconsumption is None
+        assert notify_overconsumption(uow, memory_portal, [contract]) == []
+    assert overconsumption_alerts(memory_portal, subscriber.id) == []
+    assert contract_detail(memory_portal, subscriber.id, "C1").overconsumption is None
 
 
 def test_home_alerts_list_active_contracts_over_twice_the_usual(memory_portal):
     subscriber, _, _ = setup_contract(memory_portal, leak=True)
     setup_contract(memory_portal, number="C2", subscriber=subscriber)
-    with memory_portal.uow() as uow:
-        (alert,) = overconsumption_alerts(uow, memory_portal.clock, subscriber.id)
+    (alert,) = overconsumption_alerts(memory_portal, subscriber.id)
     assert alert.contract.number == "C1" and alert.period.litres_per_day == 1200
     assert alert.usual_litres_per_day == 300
-    assert alert.leak_relief_path == "/demandes/nouvelle?categorie=ecretement&contrat=C1"
 
 
 def test_a_reading_to_review_raises_no_alert(memory_portal):
     subscriber, _, _ = setup_contract(memory_portal)
     submit(memory_portal, subscriber, index="2184", read_on=date(2026, 3, 1))
-    with memory_portal.uow() as uow:
-        assert overconsumption_alerts(uow, memory_portal.clock, subscriber.id) == []
+    assert overconsumption_alerts(memory_portal, subscriber.id) == []
 
 
 def test_contract_detail_is_only_for_its_subscriber(memory_portal):
     subscriber, _, readings = setup_contract(memory_portal)
     stranger = add_subscriber(memory_portal, "100002", email="autre@example.org")
-    with memory_portal.uow() as uow:
-        detail = contract_detail(uow, memory_portal.clock, subscriber.id, "C1")
-        with pytest.raises(errors.NotFound):
-            contract_detail(uow, memory_portal.clock, stranger.id, "C1")
+    detail = contract_detail(memory_portal, subscriber.id, "C1")
+    with pytest.raises(errors.NotFound):
+        contract_detail(memory_portal, stranger.id, "C1")
     assert detail.last_reading.id == readings[-1].id and len(detail.periods) == 8
     assert detail.usual_litres_per_day == 300 and detail.implied(readings[-1].id).period.litres == 91 * 300
 
@@ -265,7 +260,7 @@ def test_the_threshold_is_strictly_more_than_twice_the_usual(usual, days, delta)
     with memory_portal.uow() as uow:
         uow.contracts.add(contract)
         uow.readings.add_many(readings)
-        notices = notify_overconsumption(uow, memory_portal.clock, memory_portal.config, [contract])
+        notices = notify_overconsumption(uow, memory_portal, [contract])
     assert (len(notices) == 1) == (delta > 0)
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portail_domain.documents import (
+from portail_domain.model.documents import (
     MAX_FILENAME,
     AddedBy,
     DocumentFolder,
@@ -21,15 +21,18 @@ from portail_domain.documents import (
     UnsupportedFileType,
     clean_filename,
     detect_content_type,
+    inspect_file,
+)
+from portail_domain.model.errors import NotFound, StorageError
+from portail_domain.model.limits import Limits
+from portail_domain.services.documents import (
     document_tree,
     folder_contents,
-    inspect_file,
     open_document,
     publish_document,
     upload_document,
 )
-from portail_domain.errors import NotFound, StorageError
-from tests.support import add_subscriber
+from tests.support import add_subscriber, set_limits
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -85,7 +88,7 @@ def test_any_name_becomes_a_safe_display_name(name, content_type):
 
 def test_inspection_hashes_measures_and_rewinds():
     data = io.BytesIO(PDF * 5000)
-    inspected = inspect_file(data)
+    inspected = inspect_file(data, max_size=Limits().upload_max_bytes)
     assert inspected.content_type == "application/pdf"
     assert inspected.size == len(PDF) * 5000
     assert inspected.sha256 == hashlib.sha256(PDF * 5000).hexdigest()
@@ -96,7 +99,7 @@ def test_inspection_hashes_measures_and_rewinds():
                                                 (HTML, UnsupportedFileType), (WINDOWS_EXE, UnsupportedFileType)])
 def test_inspection_refuses(content, error):
     with pytest.raises(error):
-        inspect_file(io.BytesIO(content))
+        inspect_file(io.BytesIO(content), max_size=Limits().upload_max_bytes)
 
 
 def test_inspection_stops_reading_as_soon_as_the_limit_is_passed():
@@ -127,7 +130,11 @@ def _folders(portal, subscriber):
     return {node.folder.kind: node.folder for node in document_tree(portal, subscriber.id)}
 
 
-def _upload(portal, subscriber, folder, content=PDF, name="lettre.pdf", **kwargs):
+def _upload(portal, subscriber, folder, content=PDF, name="lettre.pdf", *, max_size=None, quota=None, **kwargs):
+    if max_size is not None:
+        set_limits(portal, upload_max_bytes=max_size)
+    if quota is not None:
+        set_limits(portal, upload_quota_bytes=quota)
     return upload_document(portal, subscriber_id=subscriber.id, folder_id=folder.id, filename=name,
                            data=io.BytesIO(content), **kwargs)
 
@@ -260,7 +267,7 @@ def test_demo_subscribers_have_a_letter_and_their_contract(memory_portal):
     import re
 
     from portail_adapters.demo import load_demo
-    from portail_domain.documents import detect_content_type
+    from portail_domain.model.documents import detect_content_type
 
     load_demo(memory_portal, subscribers=3)
     load_demo(memory_portal, subscribers=3)  # idempotent: nothing added twice
@@ -283,7 +290,7 @@ def test_demo_subscribers_have_a_letter_and_their_contract(memory_portal):
 
 
 def test_utility_documents_land_in_the_standard_folder_of_their_kind(memory_portal, marie):
-    from portail_domain.documents import default_folder
+    from portail_domain.services.documents import default_folder
 
     with memory_portal.uow() as uow:
         invoices = default_folder(uow, marie.id, FolderKind.INVOICES)

@@ -7,8 +7,11 @@ import uuid
 
 import pytest
 
-from portail_domain.documents import FolderKind, document_tree, publish_document
-from tests.support import add_subscriber
+from portail_domain.model.documents import FolderKind
+from portail_domain.services.documents import document_tree, publish_document
+from portail_web import create_app
+from portail_web.formatting import file_size
+from tests.support import BASE_URL, WebClient, add_subscriber, set_limits
 
 PASSWORD = "une-phrase-de-passe-solide"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
@@ -67,7 +70,7 @@ def test_tree_shows_a_marker_and_the_count_on_folders_with_documents(memory_port
 
 
 def test_english_interface_translates_the_standard_folders(memory_portal, web, marie):
-    from portail_domain.accounts import Language
+    from portail_domain.model.accounts import Language
 
     marie.language = Language.EN
     with memory_portal.uow() as uow:
@@ -124,16 +127,15 @@ def test_path_traversal_and_rtl_override_names_are_only_display_names(memory_por
     assert all(key.startswith("documents/") and "passwd" not in key for key in memory_portal.files.objects)
 
 
-def test_over_quota_is_refused_with_a_clear_message(memory_portal, web, marie, monkeypatch):
-    import portail_domain.documents as documents
-
-    monkeypatch.setattr(documents.upload_document, "__kwdefaults__",
-                        {**documents.upload_document.__kwdefaults__, "quota": len(PDF) + 10})
+def test_over_quota_is_refused_with_a_clear_message(memory_portal, marie):
+    set_limits(memory_portal, upload_quota_bytes=len(PDF) + 10)  # as PORTAIL settings would, before the app starts
     folder = folder_of(memory_portal, marie)
-    assert upload(web, folder.id, PDF).status_code == 303
-    response = upload(web, folder.id, PDF, "deuxieme.pdf")
+    with WebClient(create_app(memory_portal), base_url=BASE_URL) as web:
+        web.login("marie@example.org", PASSWORD)
+        assert upload(web, folder.id, PDF).status_code == 303
+        response = upload(web, folder.id, PDF, "deuxieme.pdf")
     assert response.status_code == 422
-    assert "Votre espace documents est plein (200 Mo)" in response.text
+    assert f"Votre espace documents est plein ({file_size(len(PDF) + 10)})" in response.text
     assert len(memory_portal.files.objects) == 1
 
 

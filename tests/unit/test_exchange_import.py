@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from portail_adapters.exchange_csv import import_stream
 from portail_adapters.memory import FixedClock, MemoryDatabase
-from portail_domain import exchange
-from portail_domain.accounts import Account, hash_activation_code
-from portail_domain.documents import FolderKind
-from portail_domain.exchange import ImportRejected, import_stream
-from portail_domain.values import EmailAddress, Money
+from portail_domain.model.accounts import Account, hash_activation_code
+from portail_domain.model.documents import FolderKind
+from portail_domain.model.exchange import ImportLimits, ImportRejected
+from portail_domain.model.values import EmailAddress, Money
 from tests.support import add_account, add_subscriber, change_email_on_portal, make_portal, readings_csv
 
 SUBSCRIBERS = "subscriber_number;name;email;activation_code\n100001;Marie Dupont;marie@example.org;\n"
@@ -24,9 +24,10 @@ CONTRACTS = "contract_number;subscriber_number;service;supply_address;meter_numb
 PDF = b"%PDF-1.4\n%fake but starts like a PDF\n%%EOF\n"
 
 
-def load(portal, kind, text, *, name=None, base_dir=None):
+def load(portal, kind, text, *, name=None, base_dir=None, limits=None):
     data = text.encode() if isinstance(text, str) else text
-    return import_stream(portal, kind, io.BytesIO(data), name=name or f"{kind}.csv", base_dir=base_dir)
+    return import_stream(portal, kind, io.BytesIO(data), name=name or f"{kind}.csv", base_dir=base_dir,
+                         limits=limits)
 
 
 def rejected(portal, kind, text, **kwargs) -> list[str]:
@@ -101,11 +102,10 @@ def test_the_contract_s_dates_and_meter_digits_bound_a_reading(portal):
     ]
 
 
-def test_a_duplicate_key_is_found_across_chunks(portal, monkeypatch):
-    monkeypatch.setattr(exchange, "CHUNK_ROWS", 2)
+def test_a_duplicate_key_is_found_across_chunks(portal):
     text = "contract_number;meter_number;read_on;index\n" + "".join(
         f"C1;M1;2025-01-{d:02d};{d}\n" for d in range(1, 6)) + "C1;M1;2025-01-02;2\n"
-    lines = rejected(portal, "readings", text)
+    lines = rejected(portal, "readings", text, limits=ImportLimits(chunk_rows=2))
     assert lines == ["readings.csv:7: read_on: the reading of meter M1 on 2025-01-02 is already on line 3 of this file"]
     assert readings(portal) == []
 
@@ -305,10 +305,10 @@ def test_a_new_pdf_for_an_invoice_replaces_the_old_one(portal, tmp_path):
 
 
 def test_exports_on_the_fakes_match_the_documented_order_and_filter(portal):
-    from portail_domain.contracts import MeterReading, ReadingSource, ReadingStatus
-    from portail_domain.exchange import export_csv
-    from portail_domain.invoices import Payment, PaymentStatus
-    from portail_domain.values import MeterIndex
+    from portail_adapters.exchange_csv import export_csv
+    from portail_domain.model.billing import Payment, PaymentStatus
+    from portail_domain.model.contracts import MeterReading, ReadingSource, ReadingStatus
+    from portail_domain.model.values import MeterIndex
 
     load(portal, "invoices", INVOICES + "F1;C1;2026-01-01;2026-02-01;30;;\n")
     t1, t2 = datetime(2026, 2, 1, 10, tzinfo=UTC), datetime(2026, 2, 3, 10, tzinfo=UTC)
@@ -436,19 +436,19 @@ def test_usual_readings_queue_nothing_and_a_rejected_file_queues_nothing(portal)
 
 
 @pytest.mark.parametrize("chunk", [5, 7, 5000])
-def test_a_leak_is_told_once_whether_the_file_spans_chunks_or_comes_in_two_files(portal, monkeypatch, chunk):
-    monkeypatch.setattr(exchange, "CHUNK_ROWS", chunk)
+def test_a_leak_is_told_once_whether_the_file_spans_chunks_or_comes_in_two_files(portal, chunk):
+    limits = ImportLimits(chunk_rows=chunk)
     history, last = LEAK.rstrip("\n").rsplit("\n", 1)
-    assert load(portal, "readings", history + "\n").alerts == 0  # usual consumption so far
-    assert load(portal, "readings", "contract_number;meter_number;read_on;index\n" + last + "\n").alerts == 1
+    assert load(portal, "readings", history + "\n", limits=limits).alerts == 0  # usual consumption so far
+    assert load(portal, "readings", "contract_number;meter_number;read_on;index\n" + last + "\n",
+                limits=limits).alerts == 1
     assert len(alert_mails(portal)) == 1
-    assert load(portal, "readings", LEAK).alerts == 0 and len(alert_mails(portal)) == 1
+    assert load(portal, "readings", LEAK, limits=limits).alerts == 0 and len(alert_mails(portal)) == 1
 
 
 @pytest.mark.parametrize("chunk", [4, 5000])
-def test_a_leak_in_a_file_read_in_several_chunks_is_told_once(portal, monkeypatch, chunk):
-    monkeypatch.setattr(exchange, "CHUNK_ROWS", chunk)
+def test_a_leak_in_a_file_read_in_several_chunks_is_told_once(portal, chunk):
     usual = readings_csv("C1", "M1", "2025-01-05", months=14, per_day=150, last_per_day=150)
-    assert load(portal, "readings", usual.replace("C1;M1;2026-03-01;1063,000", "C1;M1;2026-03-01;1090,000")
-                ).alerts == 1
+    assert load(portal, "readings", usual.replace("C1;M1;2026-03-01;1063,000", "C1;M1;2026-03-01;1090,000"),
+                limits=ImportLimits(chunk_rows=chunk)).alerts == 1
     assert len(alert_mails(portal)) == 1

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portail_domain.errors import InvalidAmount, InvalidIndex
-from portail_domain.exchange import detect_delimiter, format_date, parse_date, parse_since
-from portail_domain.values import MAX_INDEX_LITRES, MeterIndex, Money
+from portail_adapters.exchange_csv.cells import format_date, parse_date, parse_since
+from portail_adapters.exchange_csv.reading import detect_delimiter
+from portail_domain.model.errors import InvalidAmount, InvalidIndex
+from portail_domain.model.values import MAX_INDEX_LITRES, MeterIndex, Money
 
 dates = st.dates(min_value=date(1000, 1, 1), max_value=date(9999, 12, 31))
 

@@ -1,32 +1,39 @@
-"""French is the source language; every string a visitor can read has its English translation."""
+"""French is the source language; every string a visitor can read (pages and e-mails) has its English translation."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from portail_domain.values import Money
+from portail_domain.model.values import Money
 from portail_web.formatting import m3, money
 from portail_web.i18n import LOCALE_DIR, pick_language, translations
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = [
     ("src/portail_web/templates/**.html", "jinja2"),
+    ("src/portail_web/templates/mail/**.txt", "jinja2"),
     ("src/portail_web/**.py", "python"),
 ]
-OPTIONS = {"src/portail_web/templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "True",
-                                                  "lstrip_blocks": "True"}}
+JINJA = {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}
+OPTIONS = {"src/portail_web/templates/**.html": JINJA, "src/portail_web/templates/mail/**.txt": JINJA}
 
 
-def source_strings() -> set[str]:
+@cache
+def source_strings() -> frozenset[str]:
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), METHODS, options_map=OPTIONS, keywords={"_": None, "N_": None, "gettext": None}
     ):
         found.add(message if isinstance(message, str) else message[0])
-    return found
+    return frozenset(found)
+
+
+def test_the_mail_templates_are_extracted():
+    assert "Ce lien ne sera valide que pendant %(minutes)s mn." in source_strings()
 
 
 def test_every_source_string_has_an_english_translation():

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portail_domain.errors import InvoiceAlreadyPaid, InvoiceCancelled, PaymentMismatch
-from portail_domain.invoices import Invoice, InvoiceStatus, Payment, PaymentStatus
-from portail_domain.values import Money
+from portail_domain.model.billing import Invoice, InvoiceStatus, Payment, PaymentStatus
+from portail_domain.model.errors import InvoiceAlreadyPaid, InvoiceCancelled, PaymentMismatch
+from portail_domain.model.values import Money
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -5,8 +5,9 @@ import re
 
 import pytest
 
-from portail_domain.documents import AddedBy, ensure_default_folders, store_document
-from portail_domain.invoices import PaymentStatus
+from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.documents import AddedBy
+from portail_domain.services.documents import ensure_default_folders, store_document
 from tests.support import add_invoice, add_subscriber
 
 PASSWORD = "une-phrase-de-passe-solide"
@@ -163,7 +164,7 @@ def test_simulator_pages_do_not_exist_with_another_gateway(web, marie):
 
 
 def test_in_english_for_a_subscriber_who_chose_english(web, marie, memory_portal):
-    from portail_domain.accounts import Language
+    from portail_domain.model.accounts import Language
 
     with memory_portal.uow() as uow:
         subscriber = uow.subscribers.get(marie.id)

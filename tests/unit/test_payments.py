@@ -8,12 +8,11 @@ from hypothesis import strategies as st
 
 from portail_adapters.memory import FakeGateway, FixedClock, MemoryDatabase
 from portail_adapters.payment.payfip import payfip_objet
-from portail_domain.accounts import Language
-from portail_domain.errors import GatewayError, InvoiceAlreadyPaid, InvoiceCancelled, NotFound
-from portail_domain.invoices import PaymentStatus
-from portail_domain.payments import PaymentDesk, payment_reference
-from portail_domain.values import Money
-from tests.support import add_invoice, add_subscriber, make_portal
+from portail_domain.model.accounts import Language
+from portail_domain.model.billing import PaymentStatus, payment_reference
+from portail_domain.model.errors import GatewayError, InvoiceAlreadyPaid, InvoiceCancelled, NotFound
+from portail_domain.model.values import Money
+from tests.support import add_invoice, add_subscriber, make_portal, payment_desk
 
 PAID, REFUSED, ABANDONED, EXPIRED, PENDING = (PaymentStatus.PAID, PaymentStatus.REFUSED, PaymentStatus.ABANDONED,
                                               PaymentStatus.EXPIRED, PaymentStatus.PENDING)
@@ -26,7 +25,8 @@ def marie(memory_portal):
 
 @pytest.fixture
 def desk(memory_portal):
-    return PaymentDesk.of(memory_portal)
+    """The billing use cases, each called with the test's portal."""
+    return payment_desk(memory_portal)
 
 
 def stored(portal, number="F2026-0001"):
@@ -97,7 +97,7 @@ def test_only_the_gateways_confirmation_pays_and_a_replay_changes_nothing(memory
     assert payments[0].gateway_reference == "AUTO42" and payments[0].paid_at is not None
     mails = outbox(memory_portal)
     assert len(mails) == 1 and mails[0].to == "marie@example.org"
-    assert mails[0].subject == "Paiement reçu pour la facture F2026-0001" and "42,00 €" in mails[0].text
+    assert mails[0].subject == "Paiement reçu pour la facture F2026-0001" and "42,00\u00a0€" in mails[0].text
 
 
 def test_a_later_refusal_never_undoes_paid(memory_portal, marie, desk):
@@ -236,7 +236,7 @@ def test_receipt_in_the_subscribers_language(memory_portal, desk):
     memory_portal.payments.decide(op, PAID)
     desk.handle_notification(op)
     (mail,) = outbox(memory_portal)
-    assert mail.subject == "Payment received for invoice F9" and "€1234.56" in mail.text
+    assert mail.subject == "Payment received for invoice F9" and "€1,234.56" in mail.text
 
 
 # --- properties -----------------------------------------------------------------------------
@@ -258,7 +258,7 @@ def test_no_sequence_of_gateway_answers_pays_an_invoice_twice(steps):
     portal = make_portal(MemoryDatabase(), clock)
     marie = add_subscriber(portal)
     add_invoice(portal, marie, amount=5000)
-    desk = PaymentDesk.of(portal)
+    desk = payment_desk(portal)
     gateway: FakeGateway = portal.payments
     ops: list[str] = []
     clean_paid_words: set[str] = set()  # operations the gateway once reported paid, untampered

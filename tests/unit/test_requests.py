@@ -10,14 +10,34 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import portail_domain.documents as documents_module
-from portail_domain import errors
-from portail_domain import requests_use_cases as rq
-from portail_domain.accounts import Language, StaffUser
-from portail_domain.documents import QUOTA, AddedBy, FolderKind, UnsupportedFileType
-from portail_domain.requests import NEXT, Request, RequestCategory, RequestStatus
-from portail_domain.values import EmailAddress
-from tests.support import add_contract, add_subscriber
+from portail_domain.model import errors
+from portail_domain.model.accounts import Language, StaffUser
+from portail_domain.model.documents import AddedBy, FolderKind, QuotaExceeded, UnsupportedFileType
+from portail_domain.model.limits import Limits
+from portail_domain.model.requests import (
+    NEXT,
+    Attachment,
+    CategoryInvalid,
+    MessageMissing,
+    MessageTooLong,
+    Request,
+    RequestCategory,
+    RequestInvalid,
+    RequestStatus,
+    SubjectMissing,
+    SubjectTooLong,
+)
+from portail_domain.model.values import EmailAddress
+from portail_domain.services.requests import (
+    add_subscriber_message,
+    list_requests,
+    open_request,
+    request_detail,
+    staff_attachment,
+    staff_reply,
+    staff_requests,
+)
+from tests.support import add_contract, add_subscriber, set_limits
 
 PDF = b"%PDF-1.7\n" + b"x" * 2000 + b"\n%%EOF\n"
 EXE = b"MZ\x90\x00" + b"\x00" * 500
@@ -31,7 +51,7 @@ def new_request(status: RequestStatus = RequestStatus.NEW) -> Request:
 
 def file(portal, subscriber, **kwargs):
     values = {"category": "installation", "subject": "Fuite sous l'évier", "message": "Bonjour, une fuite."}
-    return rq.open_request(portal, subscriber.id, **{**values, **kwargs})
+    return open_request(portal, subscriber.id, **{**values, **kwargs})
 
 
 def outbox(portal):
@@ -91,13 +111,13 @@ def test_filing_gives_references_in_sequence_and_acknowledges_by_mail(memory_por
     first = file(memory_portal, marie)
     second = file(memory_portal, marie, subject="Compteur bloqué", category="meter")
     assert (first.reference, second.reference) == ("D-2026-000001", "D-2026-000002")
-    assert [r.request.reference for r in rq.list_requests(memory_portal, marie.id)] == [second.reference,
+    assert [r.request.reference for r in list_requests(memory_portal, marie.id)] == [second.reference,
                                                                                         first.reference]
     mails = outbox(memory_portal)
     assert [m.to for m in mails] == ["marie@example.org"] * 2
     assert "D-2026-000001" in mails[0].subject and "bien été reçue" in mails[0].subject
     assert f"http://127.0.0.1:8000/demandes/{first.id}" in mails[0].text
-    assert "Fuite sous l&#x27;évier" in mails[0].html  # the subscriber's words are escaped in HTML
+    assert "Fuite sous l&#39;évier" in mails[0].html  # the subscriber's words are escaped in HTML
 
 
 def test_acknowledgement_in_the_subscribers_language_and_none_without_email(memory_portal):
@@ -137,25 +157,25 @@ def test_references_restart_each_year_and_never_repeat(memory_portal, clock):
 
 
 @pytest.mark.parametrize(("kwargs", "error", "field"), [
-    ({"category": "vacances"}, rq.CategoryInvalid, "category"),
-    ({"subject": "  \n "}, rq.SubjectMissing, "subject"),
-    ({"subject": "x" * 201}, rq.SubjectTooLong, "subject"),
-    ({"message": "\x00\x01 "}, rq.MessageMissing, "message"),
-    ({"message": "x" * 5001}, rq.MessageTooLong, "message"),
+    ({"category": "vacances"}, CategoryInvalid, "category"),
+    ({"subject": "  \n "}, SubjectMissing, "subject"),
+    ({"subject": "x" * 201}, SubjectTooLong, "subject"),
+    ({"message": "\x00\x01 "}, MessageMissing, "message"),
+    ({"message": "x" * 5001}, MessageTooLong, "message"),
 ])
 def test_bad_fields_are_refused_and_nothing_is_kept(memory_portal, kwargs, error, field):
     marie = add_subscriber(memory_portal)
     with pytest.raises(error) as caught:
         file(memory_portal, marie, **kwargs)
     assert caught.value.field == field
-    assert rq.list_requests(memory_portal, marie.id) == [] and outbox(memory_portal) == []
+    assert list_requests(memory_portal, marie.id) == [] and outbox(memory_portal) == []
 
 
 def test_limits_are_inclusive_and_subject_is_one_line(memory_portal):
     marie = add_subscriber(memory_portal)
     request = file(memory_portal, marie, subject="a\nb" + "x" * 197, message="y" * 5000)
     assert request.subject == "a b" + "x" * 197
-    assert rq.request_detail(memory_portal, marie.id, request.id).messages[0].body == "y" * 5000
+    assert request_detail(memory_portal, marie.id, request.id).messages[0].body == "y" * 5000
 
 
 def test_another_subscribers_contract_is_not_found(memory_portal):
@@ -166,22 +186,22 @@ def test_another_subscribers_contract_is_not_found(memory_portal):
         file(memory_portal, marie, contract_number="C-PAUL")
     with pytest.raises(errors.NotFound):
         file(memory_portal, marie, contract_number="C-NONE")
-    assert rq.list_requests(memory_portal, marie.id) == []
+    assert list_requests(memory_portal, marie.id) == []
 
 
 def test_own_contract_is_named_on_the_request(memory_portal):
     marie = add_subscriber(memory_portal)
     add_contract(memory_portal, marie, "C-MARIE", periods=1)
     request = file(memory_portal, marie, category="ecretement", contract_number="C-MARIE")
-    (summary,) = rq.list_requests(memory_portal, marie.id)
+    (summary,) = list_requests(memory_portal, marie.id)
     assert summary.contract_number == "C-MARIE" and request.category is RequestCategory.LEAK_RELIEF
 
 
 def test_attachment_lands_in_mes_envois_and_counts_against_the_quota(memory_portal):
     marie = add_subscriber(memory_portal)
-    request = file(memory_portal, marie, attachment=rq.Attachment("../../attestation plombier.exe",
+    request = file(memory_portal, marie, attachment=Attachment("../../attestation plombier.exe",
                                                                   io.BytesIO(PDF)))
-    thread = rq.request_detail(memory_portal, marie.id, request.id)
+    thread = request_detail(memory_portal, marie.id, request.id)
     (document,) = thread.attachments.values()
     assert thread.messages[0].attachment_id == document.id
     assert document.filename == "attestation plombier.exe.pdf" and document.content_type == "application/pdf"
@@ -194,21 +214,21 @@ def test_attachment_lands_in_mes_envois_and_counts_against_the_quota(memory_port
 def test_refused_attachment_keeps_nothing(memory_portal):
     marie = add_subscriber(memory_portal)
     with pytest.raises(UnsupportedFileType):
-        file(memory_portal, marie, attachment=rq.Attachment("facture.pdf", io.BytesIO(EXE)))
+        file(memory_portal, marie, attachment=Attachment("facture.pdf", io.BytesIO(EXE)))
     with memory_portal.uow() as uow:
         assert list(uow.documents.for_subscriber(marie.id)) == []
-    assert rq.list_requests(memory_portal, marie.id) == [] and outbox(memory_portal) == []
+    assert list_requests(memory_portal, marie.id) == [] and outbox(memory_portal) == []
     assert memory_portal.files.objects == {}
 
 
 def test_attachment_over_the_quota_is_refused(memory_portal, monkeypatch):
     marie = add_subscriber(memory_portal)
-    monkeypatch.setattr(documents_module, "QUOTA", len(PDF) * 2 - 1)
-    file(memory_portal, marie, attachment=rq.Attachment("a.pdf", io.BytesIO(PDF)))
-    with pytest.raises(documents_module.QuotaExceeded):
-        file(memory_portal, marie, attachment=rq.Attachment("b.pdf", io.BytesIO(PDF)))
-    assert len(rq.list_requests(memory_portal, marie.id)) == 1
-    assert QUOTA == 200 * 1024 * 1024
+    set_limits(memory_portal, upload_quota_bytes=len(PDF) * 2 - 1)
+    file(memory_portal, marie, attachment=Attachment("a.pdf", io.BytesIO(PDF)))
+    with pytest.raises(QuotaExceeded):
+        file(memory_portal, marie, attachment=Attachment("b.pdf", io.BytesIO(PDF)))
+    assert len(list_requests(memory_portal, marie.id)) == 1
+    assert Limits().upload_quota_bytes == 200 * 1024 * 1024  # the default quota
 
 
 # --- the thread -----------------------------------------------------------------------------
@@ -219,18 +239,18 @@ def test_another_subscribers_request_is_not_found(memory_portal):
     paul = add_subscriber(memory_portal, "100002", email="paul@example.org")
     request = file(memory_portal, paul)
     with pytest.raises(errors.NotFound):
-        rq.request_detail(memory_portal, marie.id, request.id)
+        request_detail(memory_portal, marie.id, request.id)
     with pytest.raises(errors.NotFound):
-        rq.add_subscriber_message(memory_portal, marie.id, request.id, message="Je m'invite")
-    assert len(rq.request_detail(memory_portal, paul.id, request.id).messages) == 1
+        add_subscriber_message(memory_portal, marie.id, request.id, message="Je m'invite")
+    assert len(request_detail(memory_portal, paul.id, request.id).messages) == 1
 
 
 def test_staff_answer_then_follow_up_reopens_then_closed_refuses(memory_portal, clock):
     marie = add_subscriber(memory_portal)
     request = file(memory_portal, marie)
     clock.advance(hours=2)
-    rq.staff_reply(memory_portal, AGENT, request.id, message="Un technicien passera jeudi.")
-    thread = rq.request_detail(memory_portal, marie.id, request.id)
+    staff_reply(memory_portal, AGENT, request.id, message="Un technicien passera jeudi.")
+    thread = request_detail(memory_portal, marie.id, request.id)
     assert thread.request.status is RequestStatus.ANSWERED
     assert [(m.author.value, m.author_name) for m in thread.messages] == [("subscriber", "Marie Dupont"),
                                                                           ("staff", "Paul Agent")]
@@ -239,18 +259,18 @@ def test_staff_answer_then_follow_up_reopens_then_closed_refuses(memory_portal, 
     assert "technicien" not in answered.text  # the answer itself is read on the portal, after login
 
     clock.advance(hours=1)
-    rq.add_subscriber_message(memory_portal, marie.id, request.id, message="Jeudi je ne suis pas là.")
-    assert rq.request_detail(memory_portal, marie.id, request.id).request.status is RequestStatus.IN_PROGRESS
+    add_subscriber_message(memory_portal, marie.id, request.id, message="Jeudi je ne suis pas là.")
+    assert request_detail(memory_portal, marie.id, request.id).request.status is RequestStatus.IN_PROGRESS
 
     clock.advance(hours=1)
-    rq.staff_reply(memory_portal, AGENT, request.id, message="Rendez-vous vendredi. Demande close.",
+    staff_reply(memory_portal, AGENT, request.id, message="Rendez-vous vendredi. Demande close.",
                    status="closed")
     with pytest.raises(errors.RequestClosed):
-        rq.add_subscriber_message(memory_portal, marie.id, request.id, message="Merci !",
-                                  attachment=rq.Attachment("a.pdf", io.BytesIO(PDF)))
+        add_subscriber_message(memory_portal, marie.id, request.id, message="Merci !",
+                                  attachment=Attachment("a.pdf", io.BytesIO(PDF)))
     with pytest.raises(errors.RequestClosed):
-        rq.staff_reply(memory_portal, AGENT, request.id, message="Encore")
-    thread = rq.request_detail(memory_portal, marie.id, request.id)
+        staff_reply(memory_portal, AGENT, request.id, message="Encore")
+    thread = request_detail(memory_portal, marie.id, request.id)
     assert len(thread.messages) == 4 and thread.request.status is RequestStatus.CLOSED
     assert memory_portal.files.objects == {}  # the refused follow-up's file was never kept
 
@@ -258,17 +278,17 @@ def test_staff_answer_then_follow_up_reopens_then_closed_refuses(memory_portal, 
 def test_follow_up_on_a_new_request_keeps_it_new(memory_portal):
     marie = add_subscriber(memory_portal)
     request = file(memory_portal, marie)
-    rq.add_subscriber_message(memory_portal, marie.id, request.id, message="J'oubliais : c'est urgent.")
-    assert rq.request_detail(memory_portal, marie.id, request.id).request.status is RequestStatus.NEW
+    add_subscriber_message(memory_portal, marie.id, request.id, message="J'oubliais : c'est urgent.")
+    assert request_detail(memory_portal, marie.id, request.id).request.status is RequestStatus.NEW
 
 
 @pytest.mark.parametrize("status", ["new", "bogus"])
 def test_staff_cannot_pick_a_status_outside_the_reply_choices(memory_portal, status):
     marie = add_subscriber(memory_portal)
     request = file(memory_portal, marie)
-    with pytest.raises(rq.RequestInvalid):
-        rq.staff_reply(memory_portal, AGENT, request.id, message="ok", status=status)
-    assert len(rq.request_detail(memory_portal, marie.id, request.id).messages) == 1
+    with pytest.raises(RequestInvalid):
+        staff_reply(memory_portal, AGENT, request.id, message="ok", status=status)
+    assert len(request_detail(memory_portal, marie.id, request.id).messages) == 1
 
 
 def test_staff_list_newest_first_filtered_by_status(memory_portal, clock):
@@ -277,21 +297,21 @@ def test_staff_list_newest_first_filtered_by_status(memory_portal, clock):
     old = file(memory_portal, marie)
     clock.advance(minutes=5)
     new = file(memory_portal, paul)
-    rq.staff_reply(memory_portal, AGENT, old.id, message="Réglé.")
-    assert [s.request.reference for s in rq.staff_requests(memory_portal)] == [new.reference, old.reference]
-    (answered,) = rq.staff_requests(memory_portal, RequestStatus.ANSWERED)
+    staff_reply(memory_portal, AGENT, old.id, message="Réglé.")
+    assert [s.request.reference for s in staff_requests(memory_portal)] == [new.reference, old.reference]
+    (answered,) = staff_requests(memory_portal, RequestStatus.ANSWERED)
     assert answered.request.id == old.id and answered.subscriber.number == "100001"
-    assert rq.staff_requests(memory_portal, RequestStatus.CLOSED) == []
+    assert staff_requests(memory_portal, RequestStatus.CLOSED) == []
 
 
 def test_staff_reads_only_the_attachments_of_the_request(memory_portal):
     marie = add_subscriber(memory_portal)
-    with_file = file(memory_portal, marie, attachment=rq.Attachment("a.pdf", io.BytesIO(PDF)))
+    with_file = file(memory_portal, marie, attachment=Attachment("a.pdf", io.BytesIO(PDF)))
     other = file(memory_portal, marie)
-    (document,) = rq.request_detail(memory_portal, marie.id, with_file.id).attachments.values()
-    assert rq.staff_attachment(memory_portal, with_file.id, document.id).id == document.id
+    (document,) = request_detail(memory_portal, marie.id, with_file.id).attachments.values()
+    assert staff_attachment(memory_portal, with_file.id, document.id).document.id == document.id
     with pytest.raises(errors.NotFound):
-        rq.staff_attachment(memory_portal, other.id, document.id)
+        staff_attachment(memory_portal, other.id, document.id)
 
 
 def test_demo_has_believable_requests_one_answered_by_staff(memory_portal):
@@ -300,16 +320,16 @@ def test_demo_has_believable_requests_one_answered_by_staff(memory_portal):
     load_demo(memory_portal, subscribers=3)
     with memory_portal.uow() as uow:
         marie = uow.subscribers.by_number("100001")
-    found = rq.list_requests(memory_portal, marie.id)
+    found = list_requests(memory_portal, marie.id)
     statuses = {s.request.status for s in found}
     assert len(found) == 3 and RequestStatus.ANSWERED in statuses and RequestStatus.NEW in statuses
     assert len({s.request.reference for s in found}) == 3
     answered = next(s for s in found if s.request.status is RequestStatus.ANSWERED)
-    thread = rq.request_detail(memory_portal, marie.id, answered.request.id)
+    thread = request_detail(memory_portal, marie.id, answered.request.id)
     assert [m.author.value for m in thread.messages] == ["subscriber", "staff"]
     leak = next(s for s in found if s.request.category is RequestCategory.LEAK_RELIEF)
     assert leak.contract_number == "C100001-1"
-    (certificate,) = rq.request_detail(memory_portal, marie.id, leak.request.id).attachments.values()
+    (certificate,) = request_detail(memory_portal, marie.id, leak.request.id).attachments.values()
     assert certificate.content_type == "application/pdf"
     assert memory_portal.files.objects[certificate.storage_key].startswith(b"%PDF-")
     file(memory_portal, marie)  # a new filing after the demo takes a free reference

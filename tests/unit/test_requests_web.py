@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from portail_domain import requests_use_cases as rq
-from portail_domain.requests import RequestStatus
+from portail_domain.model.requests import RequestStatus
+from portail_domain.services.requests import open_request, request_detail
 from tests.support import BASE_URL, WebClient, add_contract, add_staff, add_subscriber
 
 PASSWORD = "une-phrase-de-passe-solide"
@@ -113,18 +113,18 @@ def test_leak_relief_link_with_someone_elses_contract_preselects_nothing(memory_
 
 def test_another_subscribers_request_is_404(memory_portal, web, marie):
     paul = add_subscriber(memory_portal, "100002", email="paul@example.org")
-    request = rq.open_request(memory_portal, paul.id, category="billing", subject="Secret", message="Privé")
+    request = open_request(memory_portal, paul.id, category="billing", subject="Secret", message="Privé")
     assert web.get(f"/demandes/{request.id}").status_code == 404
     token = web.csrf("/demandes")
     response = web.post(f"/demandes/{request.id}/messages", data={"message": "coucou", "csrf_token": token},
                         follow_redirects=False)
     assert response.status_code == 404
-    assert len(rq.request_detail(memory_portal, paul.id, request.id).messages) == 1
+    assert len(request_detail(memory_portal, paul.id, request.id).messages) == 1
     assert "Secret" not in web.get("/demandes").text
 
 
 def test_follow_up_message_and_closed_request(memory_portal, web, marie):
-    request = rq.open_request(memory_portal, marie.id, category="meter", subject="Compteur", message="Bloqué")
+    request = open_request(memory_portal, marie.id, category="meter", subject="Compteur", message="Bloqué")
     page = f"/demandes/{request.id}"
     response = web.submit(page, f"{page}/messages", {"message": "Toujours bloqué."})
     assert response.status_code == 303
@@ -141,7 +141,7 @@ def test_follow_up_message_and_closed_request(memory_portal, web, marie):
     refused = web.post(f"{page}/messages", data={"message": "Encore ?", "csrf_token": token},
                        follow_redirects=False)
     assert refused.status_code == 409 and "Cette demande est close" in refused.text
-    assert len(rq.request_detail(memory_portal, marie.id, request.id).messages) == 2
+    assert len(request_detail(memory_portal, marie.id, request.id).messages) == 2
     assert f'action="{page}/messages"' not in web.get(page).text
 
 
@@ -164,7 +164,7 @@ def agent_web(memory_portal, web):
 
 
 def test_staff_list_detail_reply_and_subscriber_sees_the_answer(memory_portal, web, marie, agent_web, clock):
-    request = rq.open_request(memory_portal, marie.id, category="installation", subject="Fuite",
+    request = open_request(memory_portal, marie.id, category="installation", subject="Fuite",
                               message="Fuite au regard.")
     clock.advance(minutes=30)
     listing = agent_web.get("/agent/demandes")
@@ -182,7 +182,7 @@ def test_staff_list_detail_reply_and_subscriber_sees_the_answer(memory_portal, w
 
 
 def test_staff_reply_refusals(memory_portal, marie, agent_web):
-    request = rq.open_request(memory_portal, marie.id, category="other", subject="Question", message="?")
+    request = open_request(memory_portal, marie.id, category="other", subject="Question", message="?")
     page = f"/agent/demandes/{request.id}"
     empty = agent_web.submit(page, f"{page}/reponse", {"message": "", "status": "answered"})
     assert empty.status_code == 422 and 'id="message-error"' in empty.text
@@ -190,7 +190,7 @@ def test_staff_reply_refusals(memory_portal, marie, agent_web):
     assert bogus.status_code == 422 and 'id="status-error"' in bogus.text
     no_token = agent_web.post(f"{page}/reponse", data={"message": "ok"}, follow_redirects=False)
     assert no_token.status_code == 403
-    assert len(rq.request_detail(memory_portal, marie.id, request.id).messages) == 1
+    assert len(request_detail(memory_portal, marie.id, request.id).messages) == 1
 
 
 def test_subscriber_cannot_reach_staff_pages_and_staff_reads_attachments(memory_portal, web, marie, agent_web):
@@ -232,12 +232,12 @@ def test_staff_reply_to_an_unknown_request_is_404_and_subscriber_cannot_reply_as
     unknown = "/agent/demandes/00000000-0000-4000-8000-000000000000"
     assert agent_web.get(unknown).status_code == 404
     assert agent_web.submit("/agent/demandes", f"{unknown}/reponse", {"message": "ok"}).status_code == 404
-    request = rq.open_request(memory_portal, marie.id, category="other", subject="Question", message="?")
+    request = open_request(memory_portal, marie.id, category="other", subject="Question", message="?")
     token = web.csrf("/demandes")
     response = web.post(f"/agent/demandes/{request.id}/reponse", data={"message": "Réglé !", "csrf_token": token},
                         follow_redirects=False)
     assert response.status_code == 403
-    assert rq.request_detail(memory_portal, marie.id, request.id).request.status is RequestStatus.NEW
+    assert request_detail(memory_portal, marie.id, request.id).request.status is RequestStatus.NEW
 
 
 def test_staff_land_on_the_requests_after_login(agent_web):

@@ -1,6 +1,10 @@
+import attrs
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_of_hypothesis
+from hypothesis import strategies as st
 
-from portail_adapters.settings import SettingsError, load_settings
+from portail_adapters.settings import DEFAULTS, SETTINGS, Settings, SettingsError, load_settings
 
 
 def settings(tmp_path, **env):
@@ -29,6 +33,13 @@ def test_defaults_are_the_embedded_setup(tmp_path):
         ({"PAYFIP_MODE": "Q"}, "PORTAIL_PAYFIP_MODE:"),
         ({"BASE_URL": "portail.example.fr"}, "PORTAIL_BASE_URL:"),
         ({"SECRET_KEY": "short"}, "PORTAIL_SECRET_KEY: at least 32 characters"),
+        ({"FILES_URL": "s3://?endpoint=https://s3.example"}, "PORTAIL_FILES_URL: an s3:// URL names its bucket"),
+        ({"PAYMENT": "payfip", "PAYFIP_NUMCLI": "123456", "PAYFIP_URL": "ftp://x"},
+         "PORTAIL_PAYFIP_URL: unknown scheme ftp://"),
+        ({"LOG_LEVEL": "verbose"}, "PORTAIL_LOG_LEVEL: 'verbose' is not one of DEBUG, INFO, WARNING, ERROR"),
+        ({"UTILITY_NAME": "  "}, "PORTAIL_UTILITY_NAME: the utility's name cannot be empty"),
+        ({"BASE_URL": "http://[::1"}, "PORTAIL_BASE_URL: Invalid IPv6 URL"),
+        ({"SECRET_KEY_FILE": "var/\x00"}, "PORTAIL_SECRET_KEY_FILE: a path cannot hold a NUL character"),
     ],
 )
 def test_a_wrong_setting_is_one_line_naming_the_variable(tmp_path, env, line):
@@ -61,3 +72,32 @@ def test_toml_problems_are_named(tmp_path):
     config.write_text("not toml [")
     with pytest.raises(SettingsError, match="PORTAIL_CONFIG: .* is not valid TOML"):
         settings(tmp_path, CONFIG=str(config))
+
+
+def test_parsed_values(tmp_path):
+    s = settings(tmp_path, LOG_LEVEL="debug", BASE_URL="https://portail.example.fr/", PAYMENT="payfip",
+                 PAYFIP_NUMCLI=" 012345 ", SECRET_KEY="s" * 32)
+    assert s.log_level == "DEBUG" and s.base_url == "https://portail.example.fr" and s.https
+    assert s.payfip_numcli == "012345" and s.secret_key == b"s" * 32
+    assert not (tmp_path / "secret").exists()  # a key given: no file made
+
+
+def test_the_table_is_the_settings():
+    """Adding a setting is one entry in SETTINGS and its field on Settings: nothing else to keep in step."""
+    fields = {field.name for field in attrs.fields(Settings)}
+    assert {setting.name.lower() for setting in SETTINGS} - {"secret_key_file"} == fields
+    assert {setting.name: setting.default for setting in SETTINGS} == DEFAULTS
+
+
+@settings_of_hypothesis(max_examples=150, derandomize=True, deadline=None,
+                        suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from([s.name for s in SETTINGS if s.name != "SECRET_KEY_FILE"]),
+       value=st.text(st.characters(exclude_categories=("Cs",)), max_size=60))
+def test_any_value_gives_settings_or_one_line_naming_the_variable(tmp_path, name, value):
+    try:
+        load_settings({"PORTAIL_SECRET_KEY_FILE": str(tmp_path / "secret"), f"PORTAIL_{name}": value},
+                      create_secret=False)
+    except SettingsError as exc:
+        assert len(exc.problems) == 1
+        [line] = exc.problems
+        assert line.startswith(f"PORTAIL_{name}: ") and "\n" not in line

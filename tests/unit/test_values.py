@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portail_domain.errors import InvalidAmount, InvalidEmail, InvalidIndex
-from portail_domain.values import EmailAddress, MeterIndex, Money, normalise_email
+from portail_domain.model.errors import InvalidAmount, InvalidEmail, InvalidIndex
+from portail_domain.model.values import EmailAddress, MeterIndex, Money, normalise_email
 
 cents = st.integers(min_value=-(10**12), max_value=10**12)
 

@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from tests.support import add_subscriber
 
 PASSWORD = "une-phrase-de-passe-solide"
@@ -90,6 +92,29 @@ def test_post_without_or_with_a_wrong_csrf_token_is_403(web, memory_portal):
     web.login("marie@example.org", PASSWORD)
     assert web.post("/deconnexion", data={}).status_code == 403
     assert web.get("/").status_code == 200  # still logged in
+
+
+WRONG_SHAPES = {"e-acute": "é", "64-e-acute": "é" * 64, "fullwidth-digits": "０" * 64,
+                "hex-then-e-acute": "f" * 63 + "é", "upper-hex": "F" * 64, "hex-newline": "f" * 64 + "\n",
+                "nul": "\x00" * 64}
+
+
+@pytest.mark.parametrize("token", WRONG_SHAPES.values(), ids=WRONG_SHAPES.keys())
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_a_token_of_the_wrong_shape_is_403_not_500(web, memory_portal, caplog, token, logged_in):
+    # Found by a scanner: a non-ASCII token made hmac.compare_digest raise TypeError (500, traceback in the logs).
+    add_subscriber(memory_portal, password=PASSWORD)
+    if logged_in:
+        web.login("marie@example.org", PASSWORD)
+    web.get("/connexion")
+    caplog.clear()
+    for path, data in [("/mot-de-passe", {"email": "marie@example.org", "code": "100001"}),
+                       ("/connexion", {"email": "marie@example.org", "password": PASSWORD}),
+                       ("/deconnexion", {})]:
+        assert web.post(path, data={**data, "csrf_token": token}).status_code == 403
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage().split()[0] for r in caplog.records] == ["csrf_refused"] * 3
+    assert (web.get("/", follow_redirects=False).status_code == 200) is logged_in  # still logged in, or still not
 
 
 def test_cross_site_post_is_refused_even_with_a_token(web, memory_portal):

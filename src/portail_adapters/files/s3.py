@@ -18,7 +18,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from portail_domain.errors import NotFound, StorageError
+from portail_domain.model.errors import NotFound, StorageError
 
 from ..settings import url_options
 from .local import CHUNK, check_key

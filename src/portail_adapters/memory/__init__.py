@@ -10,6 +10,8 @@ from .ports import (
     FixedClock,
     MemoryFileStore,
     MemoryMailer,
+    PlainComposer,
+    PlainLinks,
     PlainPasswordHasher,
     SequenceSecrets,
 )
@@ -22,6 +24,8 @@ __all__ = [
     "MemoryFileStore",
     "MemoryMailer",
     "MemoryUnitOfWork",
+    "PlainComposer",
+    "PlainLinks",
     "PlainPasswordHasher",
     "SequenceSecrets",
 ]

@@ -7,10 +7,10 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from portail_domain.accounts import Subscriber
-from portail_domain.contracts import Contract, MeterReading, ReadingSource
-from portail_domain.exchange import PaymentLine, ReadingLine, RequestLine
-from portail_domain.invoices import Invoice, PaymentStatus
+from portail_domain.model.accounts import Subscriber
+from portail_domain.model.billing import Invoice, PaymentStatus
+from portail_domain.model.contracts import Contract, MeterReading, ReadingSource
+from portail_domain.model.exchange import PaymentLine, ReadingLine, RequestLine
 
 if TYPE_CHECKING:
     from .repositories import MemoryUnitOfWork

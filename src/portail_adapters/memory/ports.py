@@ -1,4 +1,4 @@
-"""Fakes of the non-storage ports: clock, secrets, passwords, mail, payment, files."""
+"""Fakes of the non-storage ports: clock, secrets, passwords, links, mail, payment, files."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import BinaryIO
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import attrs
 
-from portail_domain.errors import GatewayError, NotFound, StorageError
-from portail_domain.invoices import PaymentStatus
-from portail_domain.ports import GatewayResult, OutgoingMail, PaymentOrder, StartedPayment
+from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.errors import GatewayError, NotFound, StorageError
+from portail_domain.model.links import Link
+from portail_domain.model.mail import Mail
+from portail_domain.ports import GatewayResult, Links, OutgoingMail, PaymentOrder, StartedPayment
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -59,6 +62,30 @@ class PlainPasswordHasher:
 
     def needs_rehash(self, stored_hash: str) -> bool:
         return not stored_hash.startswith(self.prefix)
+
+
+@attrs.frozen
+class PlainLinks:
+    """Links without a front end: ``BASE/ROUTE/PATH-PARAMS?QUERY`` (the real ones are the web's routes)."""
+
+    base_url: str
+
+    def url(self, link: Link) -> str:
+        parts = [self.base_url.rstrip("/"), quote(link.route, safe=""),
+                 *(quote(str(value), safe="") for value in link.path.values())]
+        return "/".join(parts) + ("?" + urlencode(dict(link.query)) if link.query else "")
+
+
+@attrs.frozen
+class PlainComposer:
+    """Mails without templates: the kind as subject, one ``name: value`` line per parameter."""
+
+    links: Links
+
+    def compose(self, mail: Mail) -> OutgoingMail:
+        lines = [f"{name}: {self.links.url(value) if isinstance(value, Link) else value}"
+                 for name, value in mail.params.items()]
+        return OutgoingMail(to=mail.to, subject=f"{mail.kind.value} ({mail.language})", text="\n".join(lines) + "\n")
 
 
 @attrs.define

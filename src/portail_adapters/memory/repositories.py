@@ -16,22 +16,25 @@ from typing import Any, Self
 
 import attrs
 
-from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
-from portail_domain.activation import AccountToken, TokenPurpose
-from portail_domain.contracts import Contract, MeterReading, OverconsumptionNotice
-from portail_domain.documents import AddedBy, Document, DocumentFolder
-from portail_domain.errors import ReadingDuplicateDay
-from portail_domain.invoices import Invoice, Payment, PaymentStatus
-from portail_domain.mail import OutboxEntry
+from portail_domain.model.accounts import Account, AccountToken, StaffUser, Subscriber, TokenPurpose, WebSession
+from portail_domain.model.billing import Invoice, Payment, PaymentStatus
+from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
+from portail_domain.model.documents import AddedBy, Document, DocumentFolder
+from portail_domain.model.errors import ReadingDuplicateDay
+from portail_domain.model.mail import OutboxEntry
+from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
+from portail_domain.model.throttling import LoginAttempts
 from portail_domain.ports import OutgoingMail
-from portail_domain.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
-from portail_domain.throttling import LoginAttempts
 
 from .exchange import MemoryExchange
 
 
 class DuplicateKey(Exception):
     """Raised like a unique constraint would be."""
+
+
+class ReadOnlyUnitOfWork(Exception):
+    """``commit()`` on a unit of work opened with ``read_only=True``: a programming error."""
 
 
 @attrs.define
@@ -42,8 +45,8 @@ class MemoryDatabase:
     lock: threading.RLock = attrs.field(factory=threading.RLock)
     extensions: dict[str, Any] = attrs.field(factory=dict)  # room for feature tables
 
-    def uow(self) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self)
+    def uow(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self, read_only=read_only)
 
     __call__ = uow
 
@@ -358,8 +361,9 @@ TABLES = (
 
 
 class MemoryUnitOfWork:
-    def __init__(self, database: MemoryDatabase) -> None:
+    def __init__(self, database: MemoryDatabase, *, read_only: bool = False) -> None:
         self.database = database
+        self.read_only = read_only
         self._state: dict[str, dict[Any, Any]] = {}
 
     def __enter__(self) -> Self:
@@ -390,6 +394,8 @@ class MemoryUnitOfWork:
         self._state = {}
 
     def commit(self) -> None:
+        if self.read_only:
+            raise ReadOnlyUnitOfWork("a read-only unit of work cannot commit")
         with self.database.lock:
             self.database.tables = copy.deepcopy(self._state)
 

@@ -17,10 +17,10 @@ import unicodedata
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
-from portail_domain.errors import GatewayError
-from portail_domain.invoices import PaymentStatus
+from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.errors import GatewayError
+from portail_domain.model.values import Money
 from portail_domain.ports import Clock, GatewayResult, PaymentOrder, StartedPayment
-from portail_domain.values import Money
 
 from . import soap
 

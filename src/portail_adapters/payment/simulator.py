@@ -17,10 +17,10 @@ from datetime import timedelta
 import attrs
 from sqlalchemy import Engine, insert, select, update
 
-from portail_domain.errors import NotFound
-from portail_domain.invoices import PaymentStatus
+from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.errors import NotFound
+from portail_domain.model.values import Money
 from portail_domain.ports import Clock, GatewayResult, PaymentOrder, StartedPayment
-from portail_domain.values import Money
 
 from ..sql.tables import payment_simulator_operations as table
 
@@ -67,6 +67,8 @@ class SimulatorGateway:
         return f"{self.base_url}{PAGE_PATH}{operation_id}"
 
     def operation(self, operation_id: str) -> SimulatedOperation:
+        if not operation_id.isprintable():  # never one of ours (and PostgreSQL refuses a NUL in a query)
+            raise NotFound(what="simulated operation")
         with self.engine.connect() as connection:
             row = connection.execute(select(table).where(table.c.operation_id == operation_id[:64])).mappings().first()
         if row is None:

@@ -30,11 +30,11 @@ from sqlalchemy import (
     update,
 )
 
-from portail_domain.accounts import Subscriber
-from portail_domain.contracts import Contract, MeterReading, ReadingSource, ReadingStatus
-from portail_domain.exchange import PaymentLine, ReadingLine, RequestLine
-from portail_domain.invoices import Invoice, PaymentStatus
-from portail_domain.values import MeterIndex, Money
+from portail_domain.model.accounts import Subscriber
+from portail_domain.model.billing import Invoice, PaymentStatus
+from portail_domain.model.contracts import Contract, MeterReading, ReadingSource, ReadingStatus
+from portail_domain.model.exchange import PaymentLine, ReadingLine, RequestLine
+from portail_domain.model.values import MeterIndex, Money
 
 from . import mapping as m
 from . import tables as t

@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from portail_domain.accounts import Account, Language, StaffRole, StaffUser, Subscriber, WebSession
-from portail_domain.activation import AccountToken, TokenPurpose
-from portail_domain.contracts import (
+from portail_domain.model.accounts import (
+    Account,
+    AccountToken,
+    Language,
+    StaffRole,
+    StaffUser,
+    Subscriber,
+    TokenPurpose,
+    WebSession,
+)
+from portail_domain.model.billing import Invoice, Payment, PaymentStatus
+from portail_domain.model.contracts import (
     Contract,
     MeterReading,
     OverconsumptionNotice,
@@ -15,13 +24,12 @@ from portail_domain.contracts import (
     ReadingStatus,
     Service,
 )
-from portail_domain.documents import AddedBy, Document, DocumentFolder, FolderKind
-from portail_domain.invoices import Invoice, Payment, PaymentStatus
-from portail_domain.mail import OutboxEntry
+from portail_domain.model.documents import AddedBy, Document, DocumentFolder, FolderKind
+from portail_domain.model.mail import OutboxEntry
+from portail_domain.model.requests import Author, Request, RequestCategory, RequestMessage, RequestStatus
+from portail_domain.model.throttling import LoginAttempts
+from portail_domain.model.values import EmailAddress, MeterIndex, Money
 from portail_domain.ports import OutgoingMail
-from portail_domain.requests import Author, Request, RequestCategory, RequestMessage, RequestStatus
-from portail_domain.throttling import LoginAttempts
-from portail_domain.values import EmailAddress, MeterIndex, Money
 
 Row = Mapping[str, Any]
 

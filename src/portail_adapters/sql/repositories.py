@@ -16,16 +16,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
-from portail_domain.accounts import Account, StaffUser, Subscriber, WebSession
-from portail_domain.activation import AccountToken, TokenPurpose
-from portail_domain.contracts import Contract, MeterReading, OverconsumptionNotice
-from portail_domain.documents import AddedBy, Document, DocumentFolder
-from portail_domain.errors import ReadingDuplicateDay
-from portail_domain.invoices import Invoice, Payment, PaymentStatus
-from portail_domain.mail import OutboxEntry
+from portail_domain.model.accounts import Account, AccountToken, StaffUser, Subscriber, TokenPurpose, WebSession
+from portail_domain.model.billing import Invoice, Payment, PaymentStatus
+from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
+from portail_domain.model.documents import AddedBy, Document, DocumentFolder
+from portail_domain.model.errors import ReadingDuplicateDay
+from portail_domain.model.mail import OutboxEntry
+from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
+from portail_domain.model.throttling import LoginAttempts
 from portail_domain.ports import OutgoingMail
-from portail_domain.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
-from portail_domain.throttling import LoginAttempts
 
 from . import mapping as m
 from . import tables as t

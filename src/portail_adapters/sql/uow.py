@@ -29,8 +29,9 @@ from .repositories import (
 class SqlUnitOfWork:
     connection: Connection
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
+        self.read_only = read_only
 
     def __enter__(self) -> Self:
         self.connection = self.engine.connect()
@@ -62,6 +63,8 @@ class SqlUnitOfWork:
             self.connection.close()
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self._transaction.commit()
         self._transaction = self.connection.begin()
 
@@ -79,5 +82,5 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, read_only=read_only)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from portail_domain.errors import NotFound
+from portail_domain.model.errors import NotFound
 
 
 class FileStoreContract:

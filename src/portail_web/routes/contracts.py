@@ -11,24 +11,33 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
-from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain import contracts as domain
-from portail_domain import errors
-from portail_domain.contracts import ContractDetail, ReadingSource, ReadingStatus, Service
-from portail_domain.documents import QuotaExceeded
+from portail_domain.model import errors
+from portail_domain.model.contracts import (
+    ContractDetail,
+    ImpliedConsumption,
+    OverconsumptionAlert,
+    PhotoRejected,
+    ReadingSource,
+    ReadingStatus,
+    Service,
+    YearConsumption,
+)
+from portail_domain.model.documents import QuotaExceeded
 from portail_domain.portal import Portal
+from portail_domain.services import contracts as service
 
 from ..auth import require_subscriber
 from ..charts import consumption_chart
 from ..forms import check_csrf, field, is_upload
 from ..messages import N_, message_for
 from ..templating import render
+from ..urls import path_for
 
 SERVICES = {
     Service.WATER: N_("Eau potable"),
@@ -54,24 +63,19 @@ FIELD_OF: tuple[tuple[type[Exception], str], ...] = (
     (errors.InvalidIndex, "index"),
     (errors.IndexGoesDown, "index"),
     (errors.IndexTooLarge, "index"),
-    (domain.PhotoRejected, "photo"),
+    (PhotoRejected, "photo"),
     (QuotaExceeded, "photo"),
     (errors.ReadingRejected, "read_on"),
 )
-MAX_READING_BODY = domain.MAX_PHOTO_BYTES + 64 * 1024  # the photo and a few small fields
 
 
 def _portal(request: Request) -> Portal:
     return request.app.state.portal
 
 
-def _read(portal: Portal, use_case: Any, *args: Any) -> Any:
-    with portal.uow() as uow:
-        return use_case(uow, *args)
-
-
-def contract_path(number: str) -> str:
-    return "/contrats/" + quote(number, safe="")
+def leak_relief_path(request: Request, contract_number: str) -> str:
+    """The écrêtement request form, with the category and this contract preselected."""
+    return path_for(request, "request_new", query={"categorie": "ecretement", "contrat": contract_number})
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -80,9 +84,9 @@ def contract_path(number: str) -> str:
 async def contract_list(request: Request) -> Response:
     subscriber = require_subscriber(request)
     portal = _portal(request)
-    found = await run_in_threadpool(_read, portal, domain.list_contracts, subscriber.id)
+    found = await run_in_threadpool(service.list_contracts, portal, subscriber.id)
     return render(request, "contracts/list.html", {
-        "contracts": found, "today": portal.clock.today(), "services": SERVICES, "contract_path": contract_path,
+        "contracts": found, "today": portal.clock.today(), "services": SERVICES,
     })
 
 
@@ -90,10 +94,10 @@ def _detail(request: Request) -> ContractDetail:
     subscriber = require_subscriber(request)
     portal = _portal(request)
     number = request.path_params["contract_number"]
-    return _read(portal, domain.contract_detail, portal.clock, subscriber.id, number)
+    return service.contract_detail(portal, subscriber.id, number)
 
 
-def _year_rows(years: list[domain.YearConsumption]) -> list[tuple[domain.YearConsumption, Fraction | None]]:
+def _year_rows(years: list[YearConsumption]) -> list[tuple[YearConsumption, Fraction | None]]:
     """Each year with its change in litres per day against the year before (in %)."""
     rows = []
     for k, year in enumerate(years):
@@ -124,8 +128,7 @@ async def contract_page(request: Request) -> Response:
         "services": SERVICES,
         "sources": SOURCES,
         "statuses": STATUSES,
-        "contract_path": contract_path(detail.contract.number),
-        "leak_relief_path": domain.leak_relief_path(detail.contract.number),
+        "leak_relief_path": leak_relief_path(request, detail.contract.number),
     })
 
 
@@ -170,7 +173,6 @@ def _form_context(detail: ContractDetail, today: date, values: dict[str, str] | 
         "values": values or {"index": "", "read_on": today.isoformat()},
         "error": error,
         "error_field": error_field,
-        "contract_path": contract_path(detail.contract.number),
     }
 
 
@@ -180,12 +182,9 @@ async def reading_form(request: Request) -> Response:
 
 
 def _submit(portal: Portal, subscriber_id: uuid.UUID, number: str, index_text: str, read_on: date,
-            photo: bytes | None) -> domain.ImpliedConsumption:
-    with portal.uow() as uow:
-        return domain.submit_reading(
-            uow, portal.files, portal.clock, portal.config,
-            subscriber_id=subscriber_id, contract_number=number, index_text=index_text, read_on=read_on, photo=photo,
-        )
+            photo: bytes | None) -> ImpliedConsumption:
+    return service.submit_reading(portal, subscriber_id=subscriber_id, contract_number=number, index_text=index_text,
+                                  read_on=read_on, photo=photo)
 
 
 def _parse_day(text: str) -> date | None:
@@ -206,7 +205,7 @@ async def submit_reading(request: Request) -> Response:
         text = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
         values = {"index": field(text, "index", 40), "read_on": field(text, "read_on", 20)}
         upload = form.get("photo")
-        photo = await upload.read(domain.MAX_PHOTO_BYTES + 1) if is_upload(upload) else None
+        photo = await upload.read(portal.config.limits.upload_max_bytes + 1) if is_upload(upload) else None
     read_on = _parse_day(values["read_on"])
     problem: tuple[str, str] | None = None
     status = 422
@@ -224,23 +223,23 @@ async def submit_reading(request: Request) -> Response:
         detail = await run_in_threadpool(_detail, request)
         context = _form_context(detail, portal.clock.today(), values, *problem)
         return render(request, "contracts/reading.html", context, status_code=status)
-    return RedirectResponse(f"{contract_path(number)}?releve={implied.reading.id}", status_code=303)
+    return RedirectResponse(path_for(request, "contract", contract_number=number, query={"releve": implied.reading.id}),
+                            status_code=303)
 
 
 # --- home page ------------------------------------------------------------------------------
 
 
-def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[domain.OverconsumptionAlert]:
+def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[OverconsumptionAlert]:
     """The over-consumption alerts for the home page partial (run in a thread)."""
-    return _read(portal, domain.overconsumption_alerts, portal.clock, subscriber_id)
+    return service.overconsumption_alerts(portal, subscriber_id)
 
 
-# Contract numbers may hold a "/" (sent as %2F): hence the path converter, suffixed routes first.
+# Contract numbers may hold a "/" (sent as %2F): hence the quoted converter (see urls.py), suffixed routes first.
 routes = [
     Route("/contrats", contract_list, name="contracts"),
-    Route("/contrats/{contract_number:path}/consommations.csv", consumption_csv, name="consumption_csv"),
-    Route("/contrats/{contract_number:path}/releve", reading_form, methods=["GET"], name="reading_form"),
-    Route("/contrats/{contract_number:path}/releve", submit_reading, methods=["POST"], name="submit_reading",
-          max_body_size=MAX_READING_BODY),
-    Route("/contrats/{contract_number:path}", contract_page, name="contract"),
+    Route("/contrats/{contract_number:quoted}/consommations.csv", consumption_csv, name="consumption_csv"),
+    Route("/contrats/{contract_number:quoted}/releve", reading_form, methods=["GET"], name="reading_form"),
+    Route("/contrats/{contract_number:quoted}/releve", submit_reading, methods=["POST"], name="submit_reading"),
+    Route("/contrats/{contract_number:quoted}", contract_page, name="contract"),
 ]

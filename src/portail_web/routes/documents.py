@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_adapters.files import content_disposition
-from portail_domain.documents import (
-    MAX_FILE_SIZE,
-    Document,
+from portail_domain.model.documents import (
     DocumentFolder,
     FileTooLarge,
     FolderKind,
     UploadRejected,
-    document_tree,
-    folder_contents,
-    open_document,
-    upload_document,
 )
-from portail_domain.errors import StorageError
+from portail_domain.model.errors import StorageError
+from portail_domain.services.documents import document_tree, folder_contents, open_document, upload_document
 
 from ..auth import require_subscriber
+from ..downloads import send_download
 from ..forms import check_csrf, is_upload
 from ..messages import N_, message_for
 from ..templating import render
-
-# The body of one upload: the file (10 MB at most) plus the multipart framing and the CSRF field.
-# Anything larger is answered 413 by Starlette before it is read.
-UPLOAD_BODY_LIMIT = MAX_FILE_SIZE + 64 * 1024
+from ..urls import path_for
 
 # The standard folders' names, translated on screen (the stored name is the French one).
 FOLDER_NAMES = {
@@ -86,7 +77,7 @@ async def upload(request: Request) -> Response:
         sent = form.get("file")
         if not is_upload(sent):
             error = N_("Choisissez le fichier à envoyer.")
-        elif sent.size is not None and sent.size > MAX_FILE_SIZE:
+        elif sent.size is not None and sent.size > _portal(request).config.limits.upload_max_bytes:
             error, status_code = message_for(FileTooLarge()), 413
         else:
             try:
@@ -97,39 +88,21 @@ async def upload(request: Request) -> Response:
             except StorageError as exc:
                 error, status_code = message_for(exc), 503
     if error is None:
-        return RedirectResponse(f"/documents/dossiers/{folder_id}?envoye=1", status_code=303)
+        return RedirectResponse(path_for(request, "document_folder", folder_id=folder_id, query={"envoye": 1}),
+                                status_code=303)
     return await _folder_page(request, folder_id, error=error, status_code=status_code)
 
 
 async def download(request: Request) -> Response:
     """The document as an attachment: never rendered by the browser, streamed from the store."""
     subscriber = require_subscriber(request)
-    try:
-        found = await run_in_threadpool(open_document, _portal(request), subscriber.id,
-                                        request.path_params["document_id"])
-    except StorageError as exc:
-        return render(request, "error.html", {"status": 503, "message": message_for(exc)}, status_code=503)
-    if found.url is not None:  # a presigned link to the S3 object, issued after the ownership check
-        return RedirectResponse(found.url, status_code=303)
-    return stream_document(found.document, found.chunks)
-
-
-def stream_document(document: Document, chunks: Iterator[bytes]) -> StreamingResponse:
-    """A stored document's bytes as an attachment the browser never renders."""
-    headers = {
-        "Content-Disposition": content_disposition(document.filename),
-        "Content-Length": str(document.size),
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox",
-        "Cache-Control": "private, no-store",
-    }
-    return StreamingResponse(chunks, media_type=document.content_type, headers=headers)
+    document_id = request.path_params["document_id"]
+    return await send_download(request, lambda: open_document(_portal(request), subscriber.id, document_id))
 
 
 routes = [
     Route("/documents", tree, name="documents"),
     Route("/documents/dossiers/{folder_id:uuid}", folder, name="document_folder"),
-    Route("/documents/dossiers/{folder_id:uuid}/envoyer", upload, methods=["POST"], name="document_upload",
-          max_body_size=UPLOAD_BODY_LIMIT),
+    Route("/documents/dossiers/{folder_id:uuid}/envoyer", upload, methods=["POST"], name="document_upload"),
     Route("/documents/{document_id:uuid}", download, name="document_download"),
 ]

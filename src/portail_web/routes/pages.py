@@ -11,12 +11,13 @@ from ..auth import VisitorMiddleware, require_subscriber, visitor
 from ..i18n import LANGUAGES
 from ..security import safe_next
 from ..templating import render
+from ..urls import path_for
 from . import contracts, invoices
 
 
 async def home(request: Request) -> Response:
     if visitor(request).staff is not None:  # staff have no subscriber home: their page is the requests
-        return RedirectResponse("/agent/demandes", status_code=303)
+        return RedirectResponse(path_for(request, "staff_requests"), status_code=303)
     subscriber = require_subscriber(request)
     invoices_summary = await run_in_threadpool(invoices.home_summary, request.app.state.portal, subscriber.id)
     contract_alerts = await run_in_threadpool(contracts.home_alerts, request.app.state.portal, subscriber.id)
@@ -30,7 +31,7 @@ async def about(request: Request) -> Response:
 
 def _database_answers(request: Request) -> bool:
     try:
-        with request.app.state.portal.uow() as uow:
+        with request.app.state.portal.uow(read_only=True) as uow:
             return uow.ping()
     except Exception:  # noqa: BLE001 - any failure means "not healthy"
         return False
@@ -44,7 +45,7 @@ async def healthz(request: Request) -> Response:
 async def language(request: Request) -> Response:
     """``/langue?code=en&next=/…``: remember the UI language in a cookie, go back."""
     code = request.query_params.get("code", "")
-    response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    response = RedirectResponse(safe_next(request.query_params.get("next"), path_for(request, "home")), status_code=303)
     if code in LANGUAGES:
         response.set_cookie(VisitorMiddleware.LANGUAGE_COOKIE, code, max_age=365 * 86400, httponly=True,
                             samesite="lax", secure=request.app.state.portal.config.https)

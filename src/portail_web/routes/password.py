@@ -14,22 +14,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain.activation import (
-    LINK_VALIDITY,
-    LinkInvalid,
-    TokenPurpose,
-    live_token,
-    request_password_link,
-    set_password_with_link,
-)
-from portail_domain.errors import InvalidValue
+from portail_domain.model.accounts import LinkInvalid, TokenPurpose
+from portail_domain.model.errors import InvalidValue
+from portail_domain.model.values import EmailAddress
 from portail_domain.portal import Portal
-from portail_domain.values import EmailAddress
+from portail_domain.services.activation import check_link, request_password_link, set_password_with_link
 
 from ..forms import field, read_form
 from ..messages import MESSAGES, message_for
-from ..security import escape_for_log
+from ..security import escape_for_log, token_shaped
 from ..templating import render
+from ..urls import path_for
 
 security_log = logging.getLogger("portail.security")
 
@@ -45,12 +40,16 @@ def link_cookie_name(portal: Portal, purpose: TokenPurpose) -> str:
 
 
 def take_token_from_url(request: Request, purpose: TokenPurpose) -> Response:
-    """``?jeton=…`` -> a short-lived HttpOnly cookie, then 303 to the same path without it."""
+    """``?jeton=…`` -> a short-lived HttpOnly cookie, then 303 to the same path without it.
+    A value that cannot be one of our tokens is a dead link at once."""
     portal: Portal = request.app.state.portal
+    token = request.query_params["jeton"]
+    if not token_shaped(token):
+        return dead_link(request, purpose)
     response = RedirectResponse(request.url.path, status_code=303)
-    response.set_cookie(link_cookie_name(portal, purpose), request.query_params["jeton"][:128],
-                        max_age=int(LINK_VALIDITY.total_seconds()), path="/", httponly=True, samesite="lax",
-                        secure=portal.config.https)
+    response.set_cookie(link_cookie_name(portal, purpose), token,
+                        max_age=int(portal.config.limits.link_validity.total_seconds()), path="/", httponly=True,
+                        samesite="lax", secure=portal.config.https)
     return response
 
 
@@ -66,13 +65,11 @@ def token_from_cookie(request: Request, purpose: TokenPurpose) -> str:
 
 
 def token_is_live(portal: Portal, token: str, purpose: TokenPurpose) -> bool:
-    with portal.uow() as uow:
-        try:
-            live_token(uow, portal.clock, token, purpose)
-        except LinkInvalid:
-            uow.commit()  # an expired token is deleted on sight
-            return False
-        return True
+    try:
+        check_link(portal, token, purpose)
+    except LinkInvalid:
+        return False
+    return True
 
 
 def dead_link(request: Request, purpose: TokenPurpose) -> Response:
@@ -98,13 +95,6 @@ async def request_page(request: Request) -> Response:
     return render(request, "accounts/password_request.html")
 
 
-def _request_link(portal: Portal, email: str, code: str) -> str:
-    with portal.uow() as uow:
-        outcome = request_password_link(uow, portal.clock, portal.secrets, portal.config, email, code)
-        uow.commit()
-        return outcome
-
-
 async def request_link(request: Request) -> Response:
     form = await read_form(request)
     email, code = field(form, "email", 254), field(form, "code", 100)
@@ -116,7 +106,7 @@ async def request_link(request: Request) -> Response:
     if not code:
         return render(request, "accounts/password_request.html",
                       {"error": MESSAGES["code_missing"], "email": email}, status_code=400)
-    outcome = await run_in_threadpool(_request_link, request.app.state.portal, email, code)
+    outcome = await run_in_threadpool(request_password_link, request.app.state.portal, email, code)
     security_log.info("password_link_requested email=%s client=%s outcome=%s", escape_for_log(email),
                       escape_for_log(client_of(request)), outcome)
     return render(request, "accounts/password_sent.html", {"email": email})
@@ -130,10 +120,7 @@ async def new_password_page(request: Request) -> Response:
 
 
 def _set_password(portal: Portal, token: str, password: str, confirm: str) -> str:
-    with portal.uow() as uow:
-        result = set_password_with_link(uow, portal.passwords, portal.clock, portal.config, token, password, confirm)
-        uow.commit()
-        return result.login
+    return set_password_with_link(portal, token, password, confirm).login
 
 
 async def set_password(request: Request) -> Response:
@@ -147,13 +134,13 @@ async def set_password(request: Request) -> Response:
     except InvalidValue as exc:
         return render(request, "accounts/password_new.html", {"error": message_for(exc)}, status_code=400)
     security_log.info("password_set email=%s client=%s", escape_for_log(login), escape_for_log(client_of(request)))
-    return forget_token(request, RedirectResponse("/connexion?mot-de-passe=enregistre", status_code=303),
-                        TokenPurpose.PASSWORD)
+    return forget_token(request, RedirectResponse(path_for(request, "login", query={"mot-de-passe": "enregistre"}),
+                                                  status_code=303), TokenPurpose.PASSWORD)
 
 
 routes = [
     Route("/mot-de-passe", request_page, methods=["GET"], name="password_request"),
-    Route("/mot-de-passe", request_link, methods=["POST"]),
+    Route("/mot-de-passe", request_link, methods=["POST"], name="password_link_send"),
     Route("/mot-de-passe/nouveau", new_password_page, methods=["GET"], name="password_new"),
-    Route("/mot-de-passe/nouveau", set_password, methods=["POST"]),
+    Route("/mot-de-passe/nouveau", set_password, methods=["POST"], name="password_set"),
 ]

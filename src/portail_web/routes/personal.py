@@ -10,24 +10,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain.accounts import Identity, LoginFailed, active_sessions, end_other_sessions
-from portail_domain.activation import (
-    LinkInvalid,
-    TokenPurpose,
-    WrongPassword,
-    change_password,
-    confirm_email_change,
-    request_email_change,
-)
-from portail_domain.errors import DomainError, InvalidValue
-from portail_domain.personal import PersonalData, update_personal_data
+from portail_domain.model.accounts import Identity, LinkInvalid, LoginFailed, PersonalData, TokenPurpose, WrongPassword
+from portail_domain.model.errors import DomainError, InvalidValue
 from portail_domain.portal import Portal
+from portail_domain.services.accounts import active_sessions, end_other_sessions, update_personal_data
+from portail_domain.services.activation import change_password, confirm_email_change, request_email_change
 
 from ..auth import require_subscriber, visitor
 from ..forms import field, read_form
 from ..messages import MESSAGES, message_for
 from ..security import escape_for_log
 from ..templating import render
+from ..urls import path_for
 from .password import client_of, dead_link, forget_token, link_page, token_from_cookie
 
 security_log = logging.getLogger("portail.security")
@@ -43,14 +37,9 @@ def _identity(request: Request) -> Identity:
     return identity
 
 
-def _sessions(portal: Portal, identity: Identity) -> list[Any]:
-    with portal.uow() as uow:
-        return active_sessions(uow, portal.clock, identity)
-
-
 async def _page(request: Request, identity: Identity, status_code: int = 200, **context: Any) -> Response:
     portal: Portal = request.app.state.portal
-    sessions = await run_in_threadpool(_sessions, portal, identity)
+    sessions = await run_in_threadpool(active_sessions, portal, identity)
     return render(request, "accounts/personal.html", {
         "subscriber": identity.subscriber, "sessions": sessions, "current": identity.session.token_hash,
         "notice": MESSAGES.get(NOTICES.get(request.query_params.get("fait", ""), "")), **context,
@@ -59,12 +48,6 @@ async def _page(request: Request, identity: Identity, status_code: int = 200, **
 
 async def personal_page(request: Request) -> Response:
     return await _page(request, _identity(request))
-
-
-def _save(portal: Portal, identity: Identity, data: PersonalData) -> None:
-    with portal.uow() as uow:
-        update_personal_data(uow, identity.subscriber.id, data)
-        uow.commit()
 
 
 async def save_personal(request: Request) -> Response:
@@ -76,10 +59,10 @@ async def save_personal(request: Request) -> Response:
         paperless=form.get("paperless", "") in ("1", "on", "true", "oui"),
     )
     try:
-        await run_in_threadpool(_save, request.app.state.portal, identity, data)
+        await run_in_threadpool(update_personal_data, request.app.state.portal, identity.subscriber.id, data)
     except InvalidValue as exc:
         return await _page(request, identity, 400, error=message_for(exc), error_field=exc.field, form=data)
-    return RedirectResponse("/donnees-personnelles?fait=enregistre", status_code=303)
+    return RedirectResponse(path_for(request, "personal", query={"fait": "enregistre"}), status_code=303)
 
 
 # --- password --------------------------------------------------------------------------------
@@ -90,17 +73,11 @@ async def password_page(request: Request) -> Response:
     return render(request, "accounts/personal_password.html", {})
 
 
-def _change_password(portal: Portal, identity: Identity, current: str, password: str, confirm: str) -> None:
-    with portal.uow() as uow:
-        change_password(uow, portal.passwords, portal.clock, portal.config, identity, current, password, confirm)
-        uow.commit()
-
-
 async def save_password(request: Request) -> Response:
     identity = _identity(request)
     form = await read_form(request)
     try:
-        await run_in_threadpool(_change_password, request.app.state.portal, identity,
+        await run_in_threadpool(change_password, request.app.state.portal, identity,
                                 form.get("current_password", "")[:1024], form.get("password", "")[:1024],
                                 form.get("password_confirm", "")[:1024])
     except (LoginFailed, WrongPassword, InvalidValue) as exc:
@@ -110,17 +87,10 @@ async def save_password(request: Request) -> Response:
         return render(request, "accounts/personal_password.html", {"error": message_for(exc)}, 400)
     security_log.info("password_changed account=%s client=%s", identity.account.id,
                       escape_for_log(client_of(request)))
-    return RedirectResponse("/donnees-personnelles?fait=mot-de-passe", status_code=303)
+    return RedirectResponse(path_for(request, "personal", query={"fait": "mot-de-passe"}), status_code=303)
 
 
 # --- login e-mail ----------------------------------------------------------------------------
-
-
-def _request_email(portal: Portal, identity: Identity, email: str, password: str) -> None:
-    with portal.uow() as uow:
-        request_email_change(uow, portal.passwords, portal.clock, portal.secrets, portal.config, identity, email,
-                             password)
-        uow.commit()
 
 
 async def change_email(request: Request) -> Response:
@@ -128,7 +98,7 @@ async def change_email(request: Request) -> Response:
     form = await read_form(request)
     email = field(form, "email", 254)
     try:
-        await run_in_threadpool(_request_email, request.app.state.portal, identity, email,
+        await run_in_threadpool(request_email_change, request.app.state.portal, identity, email,
                                 form.get("password", "")[:1024])
     except DomainError as exc:
         security_log.warning("email_change_refused account=%s reason=%s client=%s", identity.account.id, exc.code,
@@ -136,7 +106,7 @@ async def change_email(request: Request) -> Response:
         return await _page(request, identity, 400, email_error=message_for(exc), new_email=email)
     security_log.info("email_change_requested account=%s client=%s", identity.account.id,
                       escape_for_log(client_of(request)))
-    return RedirectResponse("/donnees-personnelles?fait=e-mail", status_code=303)
+    return RedirectResponse(path_for(request, "personal", query={"fait": "e-mail"}), status_code=303)
 
 
 async def confirm_email_page(request: Request) -> Response:
@@ -144,10 +114,7 @@ async def confirm_email_page(request: Request) -> Response:
 
 
 def _confirm_email(portal: Portal, token: str) -> str:
-    with portal.uow() as uow:
-        subscriber = confirm_email_change(uow, portal.clock, token)
-        uow.commit()
-        return subscriber.number
+    return confirm_email_change(portal, token).number
 
 
 async def confirm_email(request: Request) -> Response:
@@ -161,36 +128,31 @@ async def confirm_email(request: Request) -> Response:
         return render(request, "accounts/email_confirm.html", {"error": message_for(exc)}, 400)
     security_log.info("email_changed subscriber=%s client=%s", escape_for_log(number),
                       escape_for_log(client_of(request)))
-    target = "/donnees-personnelles?fait=e-mail-confirme" if visitor(request).identity else "/connexion"
+    target = (path_for(request, "personal", query={"fait": "e-mail-confirme"}) if visitor(request).identity
+              else path_for(request, "login"))
     return forget_token(request, RedirectResponse(target, status_code=303), TokenPurpose.EMAIL)
 
 
 # --- sessions --------------------------------------------------------------------------------
 
 
-def _end_others(portal: Portal, identity: Identity) -> int:
-    with portal.uow() as uow:
-        ended = end_other_sessions(uow, identity)
-        uow.commit()
-        return ended
-
 
 async def end_sessions(request: Request) -> Response:
     identity = _identity(request)
     await read_form(request)
-    ended = await run_in_threadpool(_end_others, request.app.state.portal, identity)
+    ended = await run_in_threadpool(end_other_sessions, request.app.state.portal, identity)
     security_log.info("sessions_ended account=%s count=%d client=%s", identity.account.id, ended,
                       escape_for_log(client_of(request)))
-    return RedirectResponse("/donnees-personnelles?fait=sessions", status_code=303)
+    return RedirectResponse(path_for(request, "personal", query={"fait": "sessions"}), status_code=303)
 
 
 routes = [
     Route("/donnees-personnelles", personal_page, methods=["GET"], name="personal"),
-    Route("/donnees-personnelles", save_personal, methods=["POST"]),
+    Route("/donnees-personnelles", save_personal, methods=["POST"], name="personal_save"),
     Route("/donnees-personnelles/mot-de-passe", password_page, methods=["GET"], name="personal_password"),
-    Route("/donnees-personnelles/mot-de-passe", save_password, methods=["POST"]),
+    Route("/donnees-personnelles/mot-de-passe", save_password, methods=["POST"], name="personal_password_save"),
     Route("/donnees-personnelles/e-mail", change_email, methods=["POST"], name="personal_email"),
     Route("/donnees-personnelles/e-mail/confirmer", confirm_email_page, methods=["GET"], name="email_confirm"),
-    Route("/donnees-personnelles/e-mail/confirmer", confirm_email, methods=["POST"]),
+    Route("/donnees-personnelles/e-mail/confirmer", confirm_email, methods=["POST"], name="email_confirm_submit"),
     Route("/donnees-personnelles/sessions/fermer", end_sessions, methods=["POST"], name="end_sessions"),
 ]

@@ -4,7 +4,6 @@ follow-ups; and the staff's side (/agent/demandes): the list, a request, the rep
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -12,17 +11,25 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain import errors
-from portail_domain import requests_use_cases as domain
-from portail_domain.documents import MAX_FILE_SIZE, FileTooLarge, UploadRejected
+from portail_domain.model import errors
+from portail_domain.model.documents import FileTooLarge, UploadRejected
+from portail_domain.model.requests import (
+    MAX_MESSAGE,
+    MAX_SUBJECT,
+    STAFF_STATUSES,
+    Attachment,
+    RequestCategory,
+    RequestStatus,
+)
 from portail_domain.portal import Portal
-from portail_domain.requests import RequestCategory, RequestStatus
+from portail_domain.services import requests as service
 
 from ..auth import require_staff, require_subscriber
+from ..downloads import send_download
 from ..forms import check_csrf, field, is_upload, read_form
 from ..messages import N_, message_for
 from ..templating import render
-from .documents import UPLOAD_BODY_LIMIT, stream_document
+from ..urls import path_for
 
 CATEGORIES = {
     RequestCategory.INSTALLATION: N_("Problème sur mon installation"),
@@ -62,13 +69,13 @@ def _error_of(exc: errors.DomainError) -> tuple[str, str, int]:
     return getattr(exc, "field", "") or "message", message_for(exc), 422
 
 
-def _attachment(form: FormData) -> tuple[domain.Attachment | None, tuple[str, str, int] | None]:
+def _attachment(form: FormData, max_bytes: int) -> tuple[Attachment | None, tuple[str, str, int] | None]:
     sent = form.get("attachment")
     if not is_upload(sent):
         return None, None
-    if sent.size is not None and sent.size > MAX_FILE_SIZE:  # type: ignore[union-attr]
+    if sent.size is not None and sent.size > max_bytes:  # type: ignore[union-attr]
         return None, _error_of(FileTooLarge())
-    return domain.Attachment(sent.filename or "", sent.file), None  # type: ignore[union-attr]
+    return Attachment(sent.filename or "", sent.file), None  # type: ignore[union-attr]
 
 
 def _text(form: FormData, name: str, max_length: int) -> str:
@@ -81,7 +88,7 @@ def _text(form: FormData, name: str, max_length: int) -> str:
 
 async def request_list(request: Request) -> Response:
     subscriber = require_subscriber(request)
-    found = await run_in_threadpool(domain.list_requests, _portal(request), subscriber.id)
+    found = await run_in_threadpool(service.list_requests, _portal(request), subscriber.id)
     return render(request, "requests/list.html", {"requests": found, "categories": CATEGORIES,
                                                   "statuses": STATUSES})
 
@@ -89,7 +96,7 @@ async def request_list(request: Request) -> Response:
 async def _new_page(request: Request, values: dict[str, str], errors_by_field: dict[str, str] | None = None,
                     status_code: int = 200) -> Response:
     subscriber = require_subscriber(request)
-    contracts = await run_in_threadpool(domain.request_form_contracts, _portal(request), subscriber.id)
+    contracts = await run_in_threadpool(service.request_form_contracts, _portal(request), subscriber.id)
     return render(request, "requests/new.html", {
         "values": values,
         "errors": errors_by_field or {},
@@ -99,8 +106,8 @@ async def _new_page(request: Request, values: dict[str, str], errors_by_field: d
         # "Écrêtement — contrat N" proposed as the subject when the alert's link brought them here
         "prefill_subject": values.get("category") == RequestCategory.LEAK_RELIEF.value and bool(values.get("contract"))
         and not errors_by_field,
-        "max_subject": domain.MAX_SUBJECT,
-        "max_message": domain.MAX_MESSAGE,
+        "max_subject": MAX_SUBJECT,
+        "max_message": MAX_MESSAGE,
     }, status_code=status_code)
 
 
@@ -110,7 +117,7 @@ async def new_request_form(request: Request) -> Response:
     category = request.query_params.get("categorie", "")
     category = category if category in {c.value for c in RequestCategory} else ""
     wanted = request.query_params.get("contrat", "")
-    contracts = await run_in_threadpool(domain.request_form_contracts, _portal(request), subscriber.id)
+    contracts = await run_in_threadpool(service.request_form_contracts, _portal(request), subscriber.id)
     contract = wanted if any(c.number == wanted for c in contracts) else ""  # someone else's: ignored
     return await _new_page(request, {"category": category, "contract": contract, "subject": "", "message": ""})
 
@@ -122,21 +129,22 @@ async def file_request(request: Request) -> Response:
         check_csrf(request, form)
         values = {
             "category": _text(form, "category", 20).strip(),
-            "subject": _text(form, "subject", domain.MAX_SUBJECT),
-            "message": _text(form, "message", domain.MAX_MESSAGE),
+            "subject": _text(form, "subject", MAX_SUBJECT),
+            "message": _text(form, "message", MAX_MESSAGE),
             "contract": _text(form, "contract", 64).strip(),
         }
-        attachment, problem = _attachment(form)
+        attachment, problem = _attachment(form, _portal(request).config.limits.upload_max_bytes)
         if problem is None:
             try:
                 filed = await run_in_threadpool(
-                    lambda: domain.open_request(
+                    lambda: service.open_request(
                         _portal(request), subscriber.id, category=values["category"], subject=values["subject"],
                         message=values["message"], contract_number=values["contract"], attachment=attachment))
             except errors.DomainError as exc:
                 problem = _error_of(exc)
     if problem is None:
-        return RedirectResponse(f"/demandes/{filed.id}?envoyee=1", status_code=303)
+        return RedirectResponse(path_for(request, "request", request_id=filed.id, query={"envoyee": 1}),
+                                status_code=303)
     name, text, status = problem
     return await _new_page(request, values, {name: text}, status_code=status)
 
@@ -144,7 +152,7 @@ async def file_request(request: Request) -> Response:
 async def _detail_page(request: Request, *, values: dict[str, str] | None = None,
                        errors_by_field: dict[str, str] | None = None, status_code: int = 200) -> Response:
     subscriber = require_subscriber(request)
-    thread = await run_in_threadpool(domain.request_detail, _portal(request), subscriber.id,
+    thread = await run_in_threadpool(service.request_detail, _portal(request), subscriber.id,
                                      request.path_params["request_id"])
     return render(request, "requests/detail.html", {
         "thread": thread,
@@ -154,8 +162,8 @@ async def _detail_page(request: Request, *, values: dict[str, str] | None = None
         "errors": errors_by_field or {},
         "filed": request.query_params.get("envoyee") == "1" and not errors_by_field,
         "sent": request.query_params.get("message") == "1" and not errors_by_field,
-        "max_message": domain.MAX_MESSAGE,
-        "attachment_url": lambda document: f"/documents/{document.id}",
+        "max_message": MAX_MESSAGE,
+        "attachment_url": lambda document: path_for(request, "document_download", document_id=document.id),
     }, status_code=status_code)
 
 
@@ -169,19 +177,20 @@ async def add_message(request: Request) -> Response:
     problem: tuple[str, str, int] | None = None
     async with request.form(max_files=1, max_fields=20) as form:
         check_csrf(request, form)
-        values = {"message": _text(form, "message", domain.MAX_MESSAGE)}
-        attachment, problem = _attachment(form)
+        values = {"message": _text(form, "message", MAX_MESSAGE)}
+        attachment, problem = _attachment(form, _portal(request).config.limits.upload_max_bytes)
         if problem is None:
             try:
                 await run_in_threadpool(
-                    lambda: domain.add_subscriber_message(_portal(request), subscriber.id, request_id,
+                    lambda: service.add_subscriber_message(_portal(request), subscriber.id, request_id,
                                                           message=values["message"], attachment=attachment))
             except errors.NotFound:
                 raise
             except errors.DomainError as exc:
                 problem = _error_of(exc)
     if problem is None:
-        return RedirectResponse(f"/demandes/{request_id}?message=1#fil", status_code=303)
+        return RedirectResponse(path_for(request, "request", request_id=request_id, query={"message": 1}) + "#fil",
+                                status_code=303)
     name, text, status = problem
     return await _detail_page(request, values=values, errors_by_field={name: text}, status_code=status)
 
@@ -193,7 +202,7 @@ async def staff_list(request: Request) -> Response:
     require_staff(request)
     wanted = request.query_params.get("statut", "")
     status = RequestStatus(wanted) if wanted in {s.value for s in RequestStatus} else None
-    found = await run_in_threadpool(domain.staff_requests, _portal(request), status)
+    found = await run_in_threadpool(service.staff_requests, _portal(request), status)
     return render(request, "requests/staff_list.html", {"requests": found, "status": status,
                                                         "categories": CATEGORIES, "statuses": STATUSES})
 
@@ -201,18 +210,19 @@ async def staff_list(request: Request) -> Response:
 async def _staff_page(request: Request, *, values: dict[str, str] | None = None,
                       errors_by_field: dict[str, str] | None = None, status_code: int = 200) -> Response:
     require_staff(request)
-    thread = await run_in_threadpool(domain.staff_request_detail, _portal(request),
+    thread = await run_in_threadpool(service.staff_request_detail, _portal(request),
                                      request.path_params["request_id"])
     return render(request, "requests/staff_detail.html", {
         "thread": thread,
         "categories": CATEGORIES,
         "statuses": STATUSES,
-        "reply_statuses": domain.STAFF_STATUSES,
+        "reply_statuses": STAFF_STATUSES,
         "values": values or {"message": "", "status": RequestStatus.ANSWERED.value},
         "errors": errors_by_field or {},
         "sent": request.query_params.get("reponse") == "1" and not errors_by_field,
-        "max_message": domain.MAX_MESSAGE,
-        "attachment_url": lambda document: f"/agent/demandes/{thread.request.id}/pieces/{document.id}",
+        "max_message": MAX_MESSAGE,
+        "attachment_url": lambda document: path_for(request, "staff_request_attachment",
+                                                    request_id=thread.request.id, document_id=document.id),
     }, status_code=status_code)
 
 
@@ -224,45 +234,32 @@ async def staff_reply(request: Request) -> Response:
     staff = require_staff(request)
     request_id: uuid.UUID = request.path_params["request_id"]
     form = await read_form(request)
-    values = {"message": field(form, "message", domain.MAX_MESSAGE + 1), "status": field(form, "status", 20)}
+    values = {"message": field(form, "message", MAX_MESSAGE + 1), "status": field(form, "status", 20)}
     try:
-        await run_in_threadpool(lambda: domain.staff_reply(_portal(request), staff, request_id,
+        await run_in_threadpool(lambda: service.staff_reply(_portal(request), staff, request_id,
                                                            message=values["message"], status=values["status"]))
     except errors.NotFound:
         raise
     except errors.DomainError as exc:
         name, text, status = _error_of(exc)
         return await _staff_page(request, values=values, errors_by_field={name: text}, status_code=status)
-    return RedirectResponse(f"/agent/demandes/{request_id}?reponse=1", status_code=303)
+    return RedirectResponse(path_for(request, "staff_request", request_id=request_id, query={"reponse": 1}),
+                            status_code=303)
 
 
 async def staff_download(request: Request) -> Response:
     """An attachment of the request, for staff (only documents joined to this request's messages)."""
     require_staff(request)
-    portal = _portal(request)
-
-    def find() -> tuple[Any, Any]:
-        document = domain.staff_attachment(portal, request.path_params["request_id"],
-                                           request.path_params["document_id"])
-        if portal.files is None:
-            raise errors.StorageError("no file store is configured")
-        return document, portal.files.open(document.storage_key)
-
-    try:
-        document, chunks = await run_in_threadpool(find)
-    except errors.StorageError:
-        return render(request, "error.html", {"status": 503, "message": NO_FILE_STORE}, status_code=503)
-    return stream_document(document, chunks)
+    request_id, document_id = request.path_params["request_id"], request.path_params["document_id"]
+    return await send_download(request, lambda: service.staff_attachment(_portal(request), request_id, document_id))
 
 
 routes = [
     Route("/demandes", request_list, name="requests"),
     Route("/demandes/nouvelle", new_request_form, name="request_new"),
-    Route("/demandes/nouvelle", file_request, methods=["POST"], name="request_file",
-          max_body_size=UPLOAD_BODY_LIMIT),
+    Route("/demandes/nouvelle", file_request, methods=["POST"], name="request_file"),
     Route("/demandes/{request_id:uuid}", request_page, name="request"),
-    Route("/demandes/{request_id:uuid}/messages", add_message, methods=["POST"], name="request_message",
-          max_body_size=UPLOAD_BODY_LIMIT),
+    Route("/demandes/{request_id:uuid}/messages", add_message, methods=["POST"], name="request_message"),
     Route("/agent/demandes", staff_list, name="staff_requests"),
     Route("/agent/demandes/{request_id:uuid}", staff_request, name="staff_request"),
     Route("/agent/demandes/{request_id:uuid}/reponse", staff_reply, methods=["POST"], name="staff_reply",

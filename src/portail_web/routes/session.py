@@ -9,36 +9,37 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain.accounts import LoginFailed, LoginThrottled, close_session, log_in
+from portail_domain.model.accounts import LoginFailed, LoginThrottled
 from portail_domain.portal import Portal
+from portail_domain.services.accounts import log_in, log_out
 
 from ..auth import visitor
 from ..forms import field, read_form
 from ..messages import MESSAGES
 from ..security import cookie_names, escape_for_log, safe_next
 from ..templating import render
+from ..urls import path_for
 
 security_log = logging.getLogger("portail.security")
 
 
 async def login_page(request: Request) -> Response:
     if visitor(request).identity is not None:
-        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+        return RedirectResponse(safe_next(request.query_params.get("next"), path_for(request, "home")), status_code=303)
     notice = MESSAGES["password_saved"] if request.query_params.get("mot-de-passe") == "enregistre" else None
     return render(request, "login.html", {"next": safe_next(request.query_params.get("next"), ""),
                                           "notice": notice})
 
 
 def _login(portal: Portal, email: str, password: str, old_token: str, user_agent: str, ip: str) -> str:
-    _account, token = log_in(portal.uow, portal.passwords, portal.secrets, portal.clock, email, password,
-                             client=ip, user_agent=user_agent, old_token=old_token)
+    _account, token = log_in(portal, email, password, client=ip, user_agent=user_agent, old_token=old_token)
     return token
 
 
 async def login(request: Request) -> Response:
     form = await read_form(request)
     email, password = field(form, "email", 254), form.get("password", "")[:1024]
-    target = safe_next(form.get("next"))
+    target = safe_next(form.get("next"), path_for(request, "home"))
     portal: Portal = request.app.state.portal
     session_cookie, _ = cookie_names(portal.config.https)
     ip = request.client.host if request.client else ""
@@ -71,27 +72,21 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _logout(portal: Portal, token: str) -> None:
-    with portal.uow() as uow:
-        close_session(uow, token)
-        uow.commit()
-
-
 async def logout(request: Request) -> Response:
     await read_form(request)
     portal: Portal = request.app.state.portal
     session_cookie, _ = cookie_names(portal.config.https)
     token = request.cookies.get(session_cookie, "")
     if token:
-        await run_in_threadpool(_logout, portal, token)
+        await run_in_threadpool(log_out, portal, token)
         security_log.info("logout client=%s", escape_for_log(request.client.host if request.client else "-"))
-    response = RedirectResponse("/connexion", status_code=303)
+    response = RedirectResponse(path_for(request, "login"), status_code=303)
     response.delete_cookie(session_cookie, path="/", secure=portal.config.https, httponly=True, samesite="lax")
     return response
 
 
 routes = [
     Route("/connexion", login_page, methods=["GET"], name="login"),
-    Route("/connexion", login, methods=["POST"]),
+    Route("/connexion", login, methods=["POST"], name="login_submit"),
     Route("/deconnexion", logout, methods=["POST"], name="logout"),
 ]

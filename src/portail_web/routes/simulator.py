@@ -15,8 +15,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portail_adapters.payment.simulator import DECISIONS, SimulatorGateway
-from portail_domain.errors import GatewayError, NotFound
-from portail_domain.payments import PaymentDesk
+from portail_domain.model.errors import GatewayError, NotFound
+from portail_domain.services.billing import handle_notification
 
 from ..forms import read_form
 from ..templating import render
@@ -45,9 +45,8 @@ async def simulator_decide(request: Request) -> Response:
         return render(request, "simulator/page.html", {"operation": operation, "error": True}, status_code=400)
     operation = await run_in_threadpool(gateway.decide, operation_id, decision)
     # As PayFiP does: first the server notification, then the browser goes back to the portal.
-    desk = PaymentDesk.of(request.app.state.portal)
     try:
-        await run_in_threadpool(desk.handle_notification, operation.operation_id)
+        await run_in_threadpool(handle_notification, request.app.state.portal, operation.operation_id)
     except GatewayError:
         pass  # the return page re-asks anyway
     separator = "&" if "?" in operation.return_url else "?"

@@ -123,3 +123,9 @@ class RequestClosed(DomainError):
 
 class StatusGoesBack(DomainError):
     code = "status_goes_back"
+
+
+class NotConfigured(DomainError):
+    """The portal was built without the port this use case needs (``what``: mailer, file store, gateway)."""
+
+    code = "not_configured"

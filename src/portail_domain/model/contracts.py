@@ -1,35 +1,19 @@
-"""Contracts, meter readings (relèves) and the consumption derived from them."""
+"""Contracts, meter readings (relevés) and the consumption derived from them."""
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import hashlib
 import io
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from fractions import Fraction
-from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 import attrs
 
 from . import errors
-from .accounts import Language, Subscriber
-from .documents import (
-    AddedBy,
-    FolderKind,
-    check_quota,
-    detect_content_type,
-    ensure_default_folders,
-    store_document,
-)
+from .documents import FileTooLarge, UploadRejected, inspect_file
 from .values import MeterIndex
-
-if TYPE_CHECKING:
-    from .portal import PortalConfig
-    from .ports import Clock, FileStore, OutgoingMail, UnitOfWork
 
 
 class Service(enum.StrEnum):
@@ -245,9 +229,6 @@ def usual_before_latest(periods: Sequence[ConsumptionPeriod], *, years: int = 3)
     return usual_litres_per_day(previous)
 
 
-# --- year-on-year comparison ------------------------------------------------------------
-
-
 @attrs.frozen
 class YearConsumption:
     """The consumption of one calendar year: each period spread evenly over its days."""
@@ -277,9 +258,6 @@ def yearly(periods: Iterable[ConsumptionPeriod]) -> list[YearConsumption]:
     return [YearConsumption(year, days[year], litres[year]) for year in sorted(days)]
 
 
-# --- what a reading implies ---------------------------------------------------------------
-
-
 @attrs.frozen
 class ImpliedConsumption:
     """What a reading means for the subscriber: the period it closes, against the usual."""
@@ -304,24 +282,6 @@ def implied_consumption(readings: Iterable[MeterReading], reading: MeterReading)
     return ImpliedConsumption(reading, period, usual_before_latest(until))
 
 
-# --- use cases: reading the contracts ------------------------------------------------------
-
-
-def list_contracts(uow: UnitOfWork, subscriber_id: uuid.UUID) -> list[Contract]:
-    """The subscriber's contracts, oldest first (one query)."""
-    return list(uow.contracts.for_subscriber(subscriber_id))
-
-
-def own_contract(uow: UnitOfWork, subscriber_id: uuid.UUID, contract_number: str) -> Contract:
-    """The contract with this number if it is the subscriber's; ``NotFound`` otherwise (never say which)."""
-    if not contract_number.isprintable() or not 0 < len(contract_number) <= 64:  # not a number ever issued
-        raise errors.NotFound("no such contract for this subscriber")
-    contract = uow.contracts.by_number(contract_number)
-    if contract is None or contract.subscriber_id != subscriber_id:
-        raise errors.NotFound("no such contract for this subscriber")
-    return contract
-
-
 @attrs.frozen
 class ContractDetail:
     """Everything the contract page shows, from two queries whatever the history's length."""
@@ -343,27 +303,6 @@ class ContractDetail:
         reading = next((r for r in self.readings if r.id == reading_id), None)
         return implied_consumption(self.readings, reading) if reading is not None else None
 
-
-def contract_detail(uow: UnitOfWork, clock: Clock, subscriber_id: uuid.UUID, contract_number: str) -> ContractDetail:
-    """One of the subscriber's contracts with its readings and consumption; ``NotFound`` if not theirs."""
-    contract = own_contract(uow, subscriber_id, contract_number)
-    readings = list(uow.readings.for_contract(contract.id))
-    periods = consumption(readings)
-    over = alert_period(readings, clock.today())
-    if over is not None:  # the same span among the periods shown, so pages can point at it
-        over = next((p for p in periods if (p.meter_number, p.start, p.end) == (over.meter_number, over.start,
-                                                                                 over.end)), over)
-    return ContractDetail(
-        contract=contract,
-        readings=readings,
-        periods=periods,
-        years=yearly(periods),
-        usual_litres_per_day=usual_litres_per_day(periods),
-        overconsumption=over,
-    )
-
-
-# --- over-consumption (loi Warsmann, décret 2012-1078) -------------------------------------
 
 ALERT_FRESH_DAYS = 183  # a period that ended longer ago is history, not news: no alert, no mail
 
@@ -411,12 +350,9 @@ class OverconsumptionAlert:
     period: ConsumptionPeriod
     usual_litres_per_day: Fraction
 
-    @property
-    def leak_relief_path(self) -> str:
-        return leak_relief_path(self.contract.number)
 
-
-def _alerts(contracts: Sequence[Contract], readings: Iterable[MeterReading], today: date) -> list[OverconsumptionAlert]:
+def alerts_for(contracts: Sequence[Contract], readings: Iterable[MeterReading],
+               today: date) -> list[OverconsumptionAlert]:
     by_contract: dict[uuid.UUID, list[MeterReading]] = {c.id: [] for c in contracts}
     for reading in readings:
         by_contract.setdefault(reading.contract_id, []).append(reading)
@@ -428,126 +364,6 @@ def _alerts(contracts: Sequence[Contract], readings: Iterable[MeterReading], tod
     return alerts
 
 
-def overconsumption_alerts(uow: UnitOfWork, clock: Clock, subscriber_id: uuid.UUID) -> list[OverconsumptionAlert]:
-    """The home page alerts: active contracts whose latest period is over twice the usual (two queries)."""
-    today = clock.today()
-    contracts = [c for c in uow.contracts.for_subscriber(subscriber_id) if c.is_active(today)]
-    if not contracts:
-        return []
-    return _alerts(contracts, uow.readings.for_contracts([c.id for c in contracts]), today)
-
-
-def notify_overconsumption(
-    uow: UnitOfWork, clock: Clock, config: PortalConfig, contracts: Iterable[Contract]
-) -> list[OverconsumptionNotice]:
-    """Queue an e-mail (in the subscriber's language) for each contract whose latest period is an
-    over-consumption not told yet, and record it, so each period is told once.
-
-    Runs in ``uow`` (the caller commits): ``submit_reading`` calls it after a validated reading;
-    an import of readings calls it once with every contract it touched. Costs two queries for
-    all the contracts, plus one per new notice.
-    """
-    contracts = list(contracts)
-    if not contracts:
-        return []
-    ids = [c.id for c in contracts]
-    today = clock.today()
-    told = {n.key for n in uow.overconsumption_notices.for_contracts(ids)}
-    notices = []
-    for alert in _alerts(contracts, uow.readings.for_contracts(ids), today):
-        contract, period = alert.contract, alert.period
-        notice = OverconsumptionNotice(contract.id, period.meter_number, period.start, period.end, period.litres,
-                                       notified_at=clock.now())
-        if notice.key in told:
-            continue
-        subscriber = uow.subscribers.get(contract.subscriber_id)
-        mail = None
-        if subscriber is not None and subscriber.email is not None:
-            mail = overconsumption_mail(subscriber, alert, config)
-            notice.emailed_to = mail.to
-        told.add(notice.key)
-        if not uow.overconsumption_notices.claim(notice):
-            continue  # a concurrent transaction told this period first: tell it once
-        if mail is not None:
-            uow.outbox.add(mail, clock.now())
-        notices.append(notice)
-    return notices
-
-
-def leak_relief_path(contract_number: str) -> str:
-    """Where the alert leads: a new request of category "écrêtement" for this contract (stable URL)."""
-    return f"/demandes/nouvelle?categorie=ecretement&contrat={quote(contract_number, safe='')}"
-
-
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December")
-
-_MAIL = {
-    Language.FR: (
-        "Consommation d'eau anormale sur votre contrat {number}",
-        "Bonjour {name},\n\n"
-        "Entre le {start} et le {end}, votre consommation d'eau sur le contrat {number} ({address}) "
-        "a été de {m3} m³, soit {lpd} litres par jour en moyenne : plus du double de votre consommation "
-        "habituelle ({usual} litres par jour).\n\n"
-        "Cela peut être le signe d'une fuite après le compteur. Si une fuite sur une canalisation est réparée "
-        "par une entreprise de plomberie, vous pouvez demander l'écrêtement de votre facture (loi Warsmann) "
-        "en joignant l'attestation de réparation :\n{link}\n\n"
-        "Vos relèves et votre consommation : {contract_link}\n\n{utility}\n{phone}\n",
-    ),
-    Language.EN: (
-        "Unusual water consumption on your contract {number}",
-        "Hello {name},\n\n"
-        "Between {start} and {end}, your water consumption on contract {number} ({address}) was {m3} m³, "
-        "that is {lpd} litres a day on average: more than twice your usual consumption "
-        "({usual} litres a day).\n\n"
-        "This may be the sign of a leak after the meter. If a leak on a pipe is repaired by a plumber, you can "
-        "ask for your bill to be capped (écrêtement, loi Warsmann) by attaching the repair certificate:\n"
-        "{link}\n\n"
-        "Your readings and consumption: {contract_link}\n\n{utility}\n{phone}\n",
-    ),
-}
-
-
-def _mail_day(value: date, language: Language) -> str:
-    if language == Language.FR:
-        return value.strftime("%d/%m/%Y")
-    return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
-
-
-def _mail_m3(litres: int, language: Language) -> str:
-    text = str(MeterIndex(litres))
-    return text.replace(".", ",") if language == Language.FR else text
-
-
-def overconsumption_mail(subscriber: Subscriber, alert: OverconsumptionAlert, config: PortalConfig) -> OutgoingMail:
-    """The over-consumption e-mail, in the subscriber's language."""
-    from .ports import OutgoingMail
-
-    language = subscriber.language if subscriber.language in _MAIL else Language.FR
-    subject, body = _MAIL[language]
-    contract, period = alert.contract, alert.period
-    values = {
-        "name": subscriber.name,
-        "number": contract.number,
-        "address": contract.supply_address,
-        "start": _mail_day(period.start, language),
-        "end": _mail_day(period.end, language),
-        "m3": _mail_m3(period.litres, language),
-        "lpd": round(period.litres_per_day),
-        "usual": round(alert.usual_litres_per_day),
-        "link": config.link(leak_relief_path(contract.number)),
-        "contract_link": config.link("/contrats/" + quote(contract.number, safe="")),
-        "utility": config.utility.name,
-        "phone": config.utility.phone,
-    }
-    one_line = " ".join(subject.format(**values).split())  # header values are single lines
-    assert subscriber.email is not None
-    return OutgoingMail(to=subscriber.email.address, subject=one_line, text=body.format(**values))
-
-
-# --- use case: submitting a reading (transmettre une relève) -------------------------------
-
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
 _PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 
 
@@ -565,81 +381,14 @@ class PhotoTooLarge(PhotoRejected):
     code = "photo_too_large"
 
 
-def photo_type(data: bytes) -> tuple[str, str]:
+def photo_type(data: bytes, max_bytes: int) -> tuple[str, str]:
     """``(content type, extension)`` of a JPEG or PNG photo, judged by its content, never its name."""
-    if len(data) > MAX_PHOTO_BYTES:
-        raise PhotoTooLarge(size=len(data), limit=MAX_PHOTO_BYTES)
-    content_type = detect_content_type(data)  # the same recognition as any other upload
+    try:  # the one check of every file that enters the portal
+        content_type = inspect_file(io.BytesIO(data), max_size=max_bytes).content_type
+    except FileTooLarge:
+        raise PhotoTooLarge(size=len(data), limit=max_bytes) from None
+    except UploadRejected:
+        raise PhotoNotAnImage() from None
     if content_type not in _PHOTO_EXTENSIONS or len(data) <= 8:
         raise PhotoNotAnImage()
     return content_type, _PHOTO_EXTENSIONS[content_type]
-
-
-def submit_reading(
-    uow: UnitOfWork,
-    files: FileStore | None,
-    clock: Clock,
-    config: PortalConfig,
-    *,
-    subscriber_id: uuid.UUID,
-    contract_number: str,
-    index_text: str,
-    read_on: date,
-    photo: bytes | None = None,
-    meter_number: str | None = None,
-) -> ImpliedConsumption:
-    """Record a reading sent by the subscriber, and commit.
-
-    Bad input raises before anything is written (``InvalidIndex``, a ``ReadingRejected``
-    reason, a ``PhotoRejected`` reason, ``NotFound``). An implausible jump is kept with the
-    status "to review" rather than refused. The photo, if any, goes to the subscriber's
-    "Mes envois" folder and its storage key onto the reading; if the commit fails the object
-    is deleted again. A validated reading runs the over-consumption check (mail once per period).
-    Returns the consumption the reading implies.
-    """
-    contract = own_contract(uow, subscriber_id, contract_number)
-    index = MeterIndex.parse(index_text)
-    kind = photo_type(photo) if photo is not None else None
-    meter = meter_number if meter_number is not None else contract.meter_number
-    history = list(uow.readings.for_contract(contract.id))
-    contract.check_reading(meter_number=meter, read_on=read_on, index=index, history=history, today=clock.today())
-    plausible = contract.plausible(read_on=read_on, index=index, history=history)
-    reading = MeterReading(
-        contract.id, meter, read_on, index, ReadingSource.SUBSCRIBER,
-        status=ReadingStatus.VALIDATED if plausible else ReadingStatus.TO_REVIEW,
-        recorded_at=clock.now(),
-    )
-    try:
-        if photo is not None and kind is not None:
-            if files is None:
-                raise errors.StorageError("no file store configured")
-            reading.photo_key = _store_photo(uow, files, clock, contract, reading, photo, *kind)
-        uow.readings.add(reading)
-        if plausible:
-            notify_overconsumption(uow, clock, config, [contract])
-        uow.commit()
-    except BaseException:
-        if reading.photo_key is not None and files is not None:
-            with contextlib.suppress(Exception):  # a failing store must not hide the first error
-                files.delete(reading.photo_key)
-        raise
-    return implied_consumption([*history, reading], reading)
-
-
-def _store_photo(uow: UnitOfWork, files: FileStore, clock: Clock, contract: Contract, reading: MeterReading,
-                 photo: bytes, content_type: str, extension: str) -> str:
-    check_quota(uow, contract.subscriber_id, len(photo))  # a meter photo is one of the subscriber's uploads
-    folders = ensure_default_folders(uow, contract.subscriber_id)
-    uploads = next(f for f in folders if f.kind == FolderKind.UPLOADS and f.parent_id is None)
-    document = store_document(
-        uow, files, clock,
-        subscriber_id=contract.subscriber_id,
-        folder_id=uploads.id,
-        filename=f"releve-{contract.number}-{reading.read_on.isoformat()}.{extension}",
-        content_type=content_type,
-        data=io.BytesIO(photo),
-        size=len(photo),
-        sha256=hashlib.sha256(photo).hexdigest(),
-        added_by=AddedBy.SUBSCRIBER,
-    )
-    return document.storage_key

@@ -1,22 +1,19 @@
-"""Invoices (factures) and online payments (paiements)."""
+"""Invoices (factures) and the online payments that settle them."""
 
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
-from typing import TYPE_CHECKING
+from datetime import date, datetime, timedelta
+from hashlib import sha256
 
 import attrs
 
 from . import errors
+from .contracts import Contract
 from .values import Money
-
-if TYPE_CHECKING:
-    from .contracts import Contract
-    from .documents import Document
-    from .ports import UnitOfWork
 
 
 class InvoiceStatus(enum.StrEnum):
@@ -131,9 +128,6 @@ class Payment:
         return False
 
 
-# --- use cases: what the subscriber sees (Mes factures) ----------------------------------
-
-
 @attrs.frozen
 class InvoiceLine:
     """One row of the invoice list: the invoice and the number of its contract."""
@@ -160,31 +154,6 @@ class InvoiceOverview:
         return [line for line in self.lines if line.invoice.payable]
 
 
-def invoice_overview(uow: UnitOfWork, subscriber_id: uuid.UUID, *, unpaid_only: bool = False,
-                     today: date | None = None) -> InvoiceOverview:
-    """All invoices of all the subscriber's contracts, newest first (two queries, whatever the count).
-
-    ``unpaid_only`` keeps the "À payer" tab: invoices to pay or partly paid. The total due
-    and the next due date always count every unpaid invoice.
-    """
-    contracts = {c.id: c.number for c in uow.contracts.for_subscriber(subscriber_id)}
-    invoices = [i for i in uow.invoices.for_subscriber(subscriber_id) if i.contract_id in contracts]
-    unpaid = [i for i in invoices if i.payable]
-    total = Money(sum(i.remaining.cents for i in unpaid))
-    next_due = min((i.due_on for i in unpaid), default=None)
-    shown = unpaid if unpaid_only else invoices
-    return InvoiceOverview([InvoiceLine(i, contracts[i.contract_id]) for i in shown], total, next_due, today)
-
-
-def owned_invoice(uow: UnitOfWork, subscriber_id: uuid.UUID, number: str) -> tuple[Invoice, Contract]:
-    """The invoice ``number`` with its contract; ``NotFound`` when absent or someone else's."""
-    invoice = uow.invoices.by_number(number)
-    contract = uow.contracts.get(invoice.contract_id) if invoice is not None else None
-    if invoice is None or contract is None or contract.subscriber_id != subscriber_id:
-        raise errors.NotFound(what="invoice")
-    return invoice, contract
-
-
 @attrs.frozen
 class InvoiceDetail:
     invoice: Invoice
@@ -196,15 +165,102 @@ class InvoiceDetail:
         return self.invoice.pdf_document_id is not None
 
 
-def invoice_detail(uow: UnitOfWork, subscriber_id: uuid.UUID, number: str) -> InvoiceDetail:
-    invoice, contract = owned_invoice(uow, subscriber_id, number)
-    return InvoiceDetail(invoice, contract, list(uow.payments.for_invoice(invoice.id)))
+@attrs.frozen
+class PaymentOrder:
+    """What the portal asks a gateway to collect."""
+
+    reference: str  # PayFiP refdet
+    label: str  # PayFiP objet
+    amount: Money
+    email: str
+    return_url: str
+    notify_url: str
+    year: int | None = None  # the debt's year (PayFiP exer); the current year when None
 
 
-def invoice_pdf(uow: UnitOfWork, subscriber_id: uuid.UUID, number: str) -> Document:
-    """The stored PDF of one of the subscriber's invoices; ``NotFound`` when there is none."""
-    invoice, _contract = owned_invoice(uow, subscriber_id, number)
-    document = uow.documents.get(invoice.pdf_document_id) if invoice.pdf_document_id else None
-    if document is None or document.subscriber_id != subscriber_id:
-        raise errors.NotFound(what="invoice pdf")
-    return document
+@attrs.frozen
+class StartedPayment:
+    operation_id: str  # PayFiP idOp
+    redirect_url: str
+
+
+@attrs.frozen
+class GatewayResult:
+    """The gateway's own, server-side account of an operation."""
+
+    operation_id: str
+    status: str  # a PaymentStatus value
+    amount: Money | None = None
+    reference: str | None = None
+    client_number: str | None = None
+    transaction_reference: str | None = None
+
+
+OPERATION_LIFETIME = timedelta(minutes=15)  # a PayFiP idOp lives 15 minutes
+RECONCILE_AFTER = timedelta(minutes=5)  # leave the notification time to arrive first
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+
+
+def payment_reference(invoice_number: str) -> str:
+    """The debt's reference as the gateway knows it (PayFiP refdet: 6 to 30 letters or digits).
+
+    Deterministic, so every attempt on one invoice carries the same reference; a long
+    number keeps its start and gains a short hash, so two invoices never share one.
+    """
+    cleaned = _NOT_ALNUM.sub("", invoice_number.upper())
+    if len(cleaned) > 30:
+        cleaned = cleaned[:22] + sha256(invoice_number.encode()).hexdigest()[:8].upper()
+    return cleaned.rjust(6, "0")
+
+
+def payment_label(invoice: Invoice, utility_name: str) -> str:
+    """What the payer reads on the gateway's page (PayFiP objet; the adapter narrows the charset)."""
+    return f"Facture {invoice.number} {utility_name}"[:100]
+
+
+@attrs.frozen
+class ReconcileSummary:
+    checked: int = 0
+    paid: int = 0
+    settled: int = 0  # refused, abandoned or expired
+    still_pending: int = 0
+    flagged: int = 0
+    unreachable: int = 0
+
+
+def _open(payment: Payment, gateway_name: str) -> bool:
+    return (payment.status == PaymentStatus.PENDING and payment.gateway == gateway_name
+            and payment.operation_id is not None and payment.flag is None)
+
+
+def _reusable(payments: Sequence[Payment], gateway_name: str, invoice: Invoice, now: datetime) -> str | None:
+    """The operation id of a pending payment the payer can still use for this amount."""
+    for payment in reversed(payments):
+        if (_open(payment, gateway_name) and payment.amount == invoice.remaining
+                and now - payment.created_at < OPERATION_LIFETIME):
+            return payment.operation_id
+    return None
+
+
+def result_problems(result: GatewayResult, payment: Payment, client_number: str) -> list[str]:
+    """Why a gateway result cannot be trusted for ``payment`` (empty when it can).
+
+    A "paid" result must state the amount, the reference and the client number, and each
+    must be the stored one; any other result must not contradict them.
+    """
+    problems: list[str] = []
+    if result.operation_id != payment.operation_id:
+        problems.append("operation id differs")
+    if result.status not in {s.value for s in PaymentStatus}:
+        problems.append(f"unknown status {result.status[:20]!r}")
+        return problems
+    must = result.status == PaymentStatus.PAID.value
+    checks = (("amount", result.amount, payment.amount), ("reference", result.reference, payment.reference),
+              ("client number", result.client_number, client_number))
+    for name, got, expected in checks:
+        if got is None:
+            if must:
+                problems.append(f"{name} missing")
+        elif got != expected:
+            problems.append(f"{name} differs ({str(got)[:30]} instead of {expected})")
+    return problems

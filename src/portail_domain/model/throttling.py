@@ -54,6 +54,8 @@ class ThrottlePolicy:
 
 PER_EMAIL = ThrottlePolicy(free=4, block_at=10, block_for=timedelta(minutes=15))
 PER_CLIENT = ThrottlePolicy(free=20, block_at=100, block_for=timedelta(minutes=15))
+
+
 # "Créer / Renouveler": at most 5 links per subscriber per hour, then silence (same answer page).
 LINKS_PER_HOUR = 5
 

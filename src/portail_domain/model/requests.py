@@ -1,0 +1,189 @@
+"""Mes demandes: requests (demandes), their thread and their statuses."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import BinaryIO
+
+import attrs
+
+from . import errors
+from .accounts import Subscriber
+from .documents import Document
+
+
+class RequestStatus(enum.StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+# Where each status may go (staying put is always allowed, except when closed).
+NEXT: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.NEW: frozenset({RequestStatus.IN_PROGRESS, RequestStatus.ANSWERED, RequestStatus.CLOSED}),
+    RequestStatus.IN_PROGRESS: frozenset({RequestStatus.ANSWERED, RequestStatus.CLOSED}),
+    RequestStatus.ANSWERED: frozenset({RequestStatus.IN_PROGRESS, RequestStatus.CLOSED}),  # reopened
+    RequestStatus.CLOSED: frozenset(),
+}
+
+
+class RequestCategory(enum.StrEnum):
+    INSTALLATION = "installation"  # problème sur l'installation
+    BILLING = "billing"  # facturation
+    METER = "meter"  # compteur
+    MOVING = "moving"  # emménagement / déménagement
+    LEAK_RELIEF = "ecretement"  # écrêtement (fuite), loi Warsmann
+    OTHER = "other"
+
+
+class ReferenceTaken(errors.DomainError):
+    """Raised by ``uow.requests.add`` when the reference is already used (a concurrent filing)."""
+
+    code = "request_reference_taken"
+
+
+class Author(enum.StrEnum):
+    SUBSCRIBER = "subscriber"
+    STAFF = "staff"
+
+
+@attrs.define(eq=False)
+class Request:
+    reference: str
+    subscriber_id: uuid.UUID
+    category: RequestCategory
+    subject: str
+    created_at: datetime
+    status: RequestStatus = RequestStatus.NEW
+    contract_id: uuid.UUID | None = None
+    updated_at: datetime | None = None
+    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+    def move_to(self, status: RequestStatus, now: datetime) -> None:
+        """Status moves forward (``NEXT``); the one step back is a subscriber's follow-up that
+        reopens an answered request (answered -> in progress). A closed request stays closed."""
+        if self.status is RequestStatus.CLOSED:
+            raise errors.RequestClosed(reference=self.reference)
+        if status is not self.status and status not in NEXT[self.status]:
+            raise errors.StatusGoesBack(current=self.status, wanted=status)
+        self.status = status
+        self.updated_at = now
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status is RequestStatus.CLOSED
+
+
+@attrs.define(eq=False)
+class RequestMessage:
+    request_id: uuid.UUID
+    author: Author
+    author_name: str
+    body: str
+    created_at: datetime
+    attachment_id: uuid.UUID | None = None  # a Document
+    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+
+MAX_SUBJECT = 200
+MAX_MESSAGE = 5000
+REFERENCE_ATTEMPTS = 10
+STAFF_PAGE = 200  # requests shown to staff at once, newest first
+
+
+class RequestInvalid(errors.InvalidValue):
+    """A field of a request or message is missing or too long (``field`` names it)."""
+
+    code = "request_invalid"
+
+
+class CategoryInvalid(RequestInvalid):
+    code = "request_category_invalid"
+
+
+class SubjectMissing(RequestInvalid):
+    code = "request_subject_missing"
+
+
+class SubjectTooLong(RequestInvalid):
+    code = "request_subject_too_long"
+
+
+class MessageMissing(RequestInvalid):
+    code = "request_message_missing"
+
+
+class MessageTooLong(RequestInvalid):
+    code = "request_message_too_long"
+
+
+@attrs.frozen
+class Attachment:
+    """A file the subscriber joins to a message: its name as sent and its bytes (a file object)."""
+
+    filename: str
+    data: BinaryIO
+
+
+@attrs.frozen
+class RequestSummary:
+    request: Request
+    contract_number: str | None = None
+    subscriber: Subscriber | None = None  # filled on the staff side
+
+
+@attrs.frozen
+class RequestThread:
+    request: Request
+    messages: tuple[RequestMessage, ...]
+    attachments: dict[uuid.UUID, Document]  # by document id
+    contract_number: str | None = None
+    subscriber: Subscriber | None = None
+
+
+def parse_category(value: str) -> RequestCategory:
+    try:
+        return RequestCategory(value.strip())
+    except ValueError:
+        raise CategoryInvalid(field="category") from None
+
+
+def clean_subject(value: str) -> str:
+    """One line, 1 to 200 characters (spaces collapsed, control characters dropped)."""
+    subject = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    if not subject:
+        raise SubjectMissing(field="subject")
+    if len(subject) > MAX_SUBJECT:
+        raise SubjectTooLong(field="subject", max=MAX_SUBJECT)
+    return subject
+
+
+def clean_message(value: str) -> str:
+    """1 to 5000 characters; line breaks kept, other control characters dropped."""
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t").strip()
+    if not text:
+        raise MessageMissing(field="message")
+    if len(text) > MAX_MESSAGE:
+        raise MessageTooLong(field="message", max=MAX_MESSAGE)
+    return text
+
+
+def reference_for(year: int, number: int) -> str:
+    return f"D-{year}-{number:06d}"
+
+
+def next_reference(last: str | None, year: int) -> str:
+    """The reference after ``last`` (the year's highest so far, or None)."""
+    try:
+        number = int((last or "").rsplit("-", 1)[-1]) + 1
+    except ValueError:
+        number = 1
+    return reference_for(year, number)
+
+
+STAFF_STATUSES: Sequence[RequestStatus] = (RequestStatus.ANSWERED, RequestStatus.IN_PROGRESS, RequestStatus.CLOSED)

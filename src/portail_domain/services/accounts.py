@@ -1,0 +1,193 @@
+"""Logging in and out, sessions, and the subscriber's own personal data."""
+
+from __future__ import annotations
+
+import uuid
+import weakref
+
+from ..model import errors
+from ..model.accounts import (
+    Account,
+    Identity,
+    Language,
+    LoginFailed,
+    LoginThrottled,
+    PersonalData,
+    Subscriber,
+    WebSession,
+    hash_token,
+    normalise_password,
+)
+from ..model.throttling import PER_CLIENT, PER_EMAIL, client_key, email_key
+from ..model.values import normalise_email
+from ..portal import Portal
+from ..ports import PasswordHasher, UnitOfWork
+
+
+def find_account_for_login(uow: UnitOfWork, email: str) -> Account | None:
+    """The account whose login e-mail matches (subscriber first, then staff), or None."""
+    normalised = normalise_email(email)
+    for subscriber in uow.subscribers.by_email(normalised):
+        account = uow.accounts.for_subscriber(subscriber.id)
+        if account is not None:
+            return account
+    staff = uow.staff.by_email(normalised)
+    if staff is not None and staff.active:
+        return uow.accounts.for_staff(staff.id)
+    return None
+
+
+# A real hash of a throwaway password: verifying against it costs what a real check costs,
+# so a wrong e-mail takes as long as a wrong password. Hashed once per hasher, not per login
+# (hashing then verifying would make unknown addresses twice as slow, which is a tell).
+_DUMMY_PASSWORD = "not-a-real-password-" + "x" * 16
+_dummy_hashes: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+
+
+def _dummy_hash(passwords: PasswordHasher) -> str:
+    stored = _dummy_hashes.get(passwords)
+    if stored is None:
+        stored = _dummy_hashes[passwords] = passwords.hash(_DUMMY_PASSWORD)
+    return stored
+
+
+def _open_session(uow: UnitOfWork, portal: Portal, account: Account, *, user_agent: str = "", ip: str = "") -> str:
+    """Start a session for ``account``; returns the token for the cookie (never stored)."""
+    token = portal.secrets.token(32)
+    now = portal.clock.now()
+    uow.sessions.add(
+        WebSession(hash_token(token), account.id, now, now, user_agent=user_agent[:200], ip=ip[:45])
+    )
+    return token
+
+
+def resolve_session(portal: Portal, token: str) -> Identity | None:
+    """The identity behind a session token, or None if unknown, expired or revoked.
+
+    Writes only when something changes: a dead session is removed, and "last seen" is
+    written at most once a minute.
+    """
+    if not token or len(token) > 128:
+        return None
+    limits = portal.config.limits
+    with portal.uow() as uow:
+        session = uow.sessions.get(hash_token(token))
+        now = portal.clock.now()
+        if session is None:
+            return None
+        if not session.alive(now, limits):
+            uow.sessions.remove(session.token_hash)
+            uow.commit()
+            return None
+        account = uow.accounts.get(session.account_id)
+        if account is None:
+            return None
+        subscriber = uow.subscribers.get(account.subscriber_id) if account.subscriber_id else None
+        staff = uow.staff.get(account.staff_id) if account.staff_id else None
+        if staff is not None and not staff.active:
+            return None
+        if session.needs_touch(now):
+            session.last_seen_at = now
+            uow.sessions.touch(session.token_hash, now)
+            uow.commit()
+    return Identity(account, subscriber, staff, session)
+
+
+def log_out(portal: Portal, token: str) -> None:
+    """End the session on the server: its cookie is worthless from now on."""
+    with portal.uow() as uow:
+        uow.sessions.remove(hash_token(token))
+        uow.commit()
+
+
+def log_in(
+    portal: Portal, email: str, password: str, *, client: str = "", user_agent: str = "", old_token: str = "",
+) -> tuple[Account, str]:
+    """Log in with throttling: (account, new session token) or ``LoginFailed`` / ``LoginThrottled``.
+
+    The password check (argon2, a few hundred milliseconds) runs between two short
+    transactions, never while one is open, so
+    logins do not hold a database lock (SQLite) or a pooled connection while hashing.
+    Failures are committed before the error is raised; a success forgets the e-mail's
+    failures and replaces the old session with a new id.
+    """
+    passwords, clock = portal.passwords, portal.clock
+    keys = ((email_key(normalise_email(email)), PER_EMAIL), (client_key(client), PER_CLIENT))
+    with portal.uow() as work:
+        now = clock.now()
+        for key, policy in keys:
+            attempts = work.throttles.get(key)
+            wait = policy.wait(attempts, now)
+            if wait:
+                raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)),
+                                     blocked=policy.blocks(attempts), key=key)
+        account = find_account_for_login(work, email)
+    value = normalise_password(password)
+    checked_hash = account.password_hash if account is not None else _dummy_hash(passwords)
+    ok = passwords.verify(checked_hash, value) and account is not None
+    rehashed = passwords.hash(value) if ok and passwords.needs_rehash(checked_hash) else None
+    with portal.uow() as work:
+        current = work.accounts.get(account.id) if ok and account is not None else None
+        if current is None or current.password_hash != checked_hash:  # wrong, or changed meanwhile
+            for key, policy in keys:
+                work.throttles.hit(key, clock.now(), policy.window)
+            work.commit()
+            raise LoginFailed()
+        if rehashed is not None:
+            current.password_hash = rehashed
+            work.accounts.update(current)
+        work.throttles.clear(keys[0][0])
+        if old_token:
+            work.sessions.remove(hash_token(old_token))  # a new id at every login
+        token = _open_session(work, portal, current, user_agent=user_agent, ip=client)
+        work.commit()
+    return current, token
+
+
+def active_sessions(portal: Portal, identity: Identity) -> list[WebSession]:
+    """The account's live sessions, most recently used first."""
+    now = portal.clock.now()
+    with portal.uow(read_only=True) as uow:
+        return [s for s in uow.sessions.for_account(identity.account.id) if s.alive(now, portal.config.limits)]
+
+
+def end_other_sessions(portal: Portal, identity: Identity) -> int:
+    """Log out everywhere else ("Déconnecter les autres appareils"); returns how many ended."""
+    ended = 0
+    with portal.uow() as uow:
+        for session in uow.sessions.for_account(identity.account.id):
+            if session.token_hash != identity.session.token_hash:
+                uow.sessions.remove(session.token_hash)
+                ended += 1
+        uow.commit()
+    return ended
+
+
+def purge_expired(portal: Portal) -> int:
+    """Delete dead sessions, expired link tokens and forgotten throttle counters; returns how many."""
+    now = portal.clock.now()
+    limits = portal.config.limits
+    with portal.uow() as uow:
+        removed = uow.sessions.remove_dead(now - limits.session_idle, now - limits.session_absolute)
+        removed += uow.tokens.remove_expired(now)
+        removed += uow.throttles.remove_idle(now - max(PER_EMAIL.window, PER_CLIENT.window))
+        uow.commit()
+    return removed
+
+
+def update_personal_data(portal: Portal, subscriber_id: uuid.UUID, data: PersonalData) -> Subscriber:
+    """Save the changeable fields of the subscriber; nothing else moves."""
+    clean = data.checked()
+    with portal.uow() as uow:
+        subscriber = uow.subscribers.get(subscriber_id)
+        if subscriber is None:
+            raise errors.NotFound()
+        subscriber.phone = clean.phone
+        subscriber.address = clean.address
+        subscriber.postal_code = clean.postal_code
+        subscriber.city = clean.city
+        subscriber.language = Language(clean.language)
+        subscriber.paperless = clean.paperless
+        uow.subscribers.update(subscriber)
+        uow.commit()
+    return subscriber

@@ -1,0 +1,135 @@
+"""Importing invoices: an upsert by invoice number; each PDF passes the portal's one file check
+and lands in the subscriber's "Factures" folder."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from ..model.billing import Invoice
+from ..model.contracts import Contract
+from ..model.documents import AddedBy, FolderKind, InspectedFile, UploadRejected, inspect_file
+from ..model.exchange import ImportRow, InvoiceRow
+from .documents import ensure_default_folders, store_document
+from .exchange_importer import Importer, changed
+
+
+class InvoicesImport(Importer):
+    kind = "invoices"
+    key_column = "invoice_number"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.pdfs: dict[int, InspectedFile] = {}  # line -> the checked PDF, for the chunk being applied
+        self.stored: list[str] = []  # objects written during this import: removed if it fails
+        self.replaced: list[str] = []  # objects of replaced PDFs: removed once it is committed
+
+    def add(self, rows: Sequence[ImportRow]) -> None:
+        self.pdfs = {}
+        super().add(rows)
+
+    def check(self, row: InvoiceRow) -> bool:
+        if row.pdf is not None and not self._check_pdf(row):
+            return False
+        before = self.problems.count
+        if row.due_on < row.issued_on:
+            self.problems.add(row.line, "due_on", "before the issue date")
+        if row.amount.cents < 0:
+            self.problems.add(row.line, "amount", "negative (credit notes are not imported)")
+        elif row.amount_paid.cents < 0:
+            self.problems.add(row.line, "amount_paid", "negative")
+        elif row.amount_paid > row.amount:
+            self.problems.add(row.line, "amount_paid", f"more than the amount ({row.amount})")
+        return self.problems.count == before
+
+    def _check_pdf(self, row: InvoiceRow) -> bool:
+        """The invoice's PDF, checked now like every file that enters the portal: a PDF by its content."""
+        assert row.pdf is not None
+        if self.portal.files is None:
+            self.problems.add(row.line, "pdf_file", "no file store is configured for documents")
+            return False
+        try:
+            with row.pdf.open() as data:
+                inspected = inspect_file(data, max_size=self.limits.max_pdf_size)
+        except OSError as exc:
+            self.problems.add(row.line, "pdf_file", f"cannot read {row.pdf.reference!r} ({exc.strerror})")
+            return False
+        except UploadRejected:
+            inspected = None
+        if inspected is None or inspected.content_type != "application/pdf":
+            self.problems.add(row.line, "pdf_file", f"{row.pdf.reference!r} is not a PDF file")
+            return False
+        self.pdfs[row.line] = inspected
+        return True
+
+    def apply(self, rows: list[InvoiceRow]) -> None:
+        contracts = self.exchange.contracts_by_number({r.contract_number for r in rows})
+        existing = self.exchange.invoices_by_number([r.number for r in rows])
+        hashes = self.exchange.document_hashes(
+            {i.pdf_document_id for i in existing.values() if i.pdf_document_id is not None})
+        new: list[Invoice] = []
+        updated: list[Invoice] = []
+        folders: dict[uuid.UUID, uuid.UUID] = {}
+        for row in rows:
+            contract = contracts.get(row.contract_number)
+            if contract is None:
+                self.problems.add(row.line, "contract_number",
+                                  f"unknown contract {row.contract_number!r} (import contracts first)")
+                continue
+            invoice = existing.get(row.number)
+            if invoice is not None and invoice.contract_id != contract.id:
+                self.problems.add(row.line, "contract_number",
+                                  f"invoice {row.number} is already recorded for another contract")
+                continue
+            values = self.given({"issued_on": row.issued_on, "due_on": row.due_on, "amount": row.amount,
+                                 "amount_paid": row.amount_paid})
+            if invoice is not None and "amount_paid" in values:
+                # A payment confirmed on the portal is never forgotten by a file written before it.
+                values["amount_paid"] = max(values["amount_paid"], invoice.amount_paid)
+            pdf = self.pdfs.get(row.line)
+            if pdf is not None and invoice is not None and hashes.get(invoice.pdf_document_id) == pdf.sha256:
+                pdf = None  # the same PDF is already stored
+            if invoice is None:
+                invoice = Invoice(number=row.number, contract_id=contract.id, **values)
+                new.append(invoice)
+                created: bool | None = True
+            else:
+                created = False if changed(invoice, values) or pdf is not None else None
+                if created is False:
+                    updated.append(invoice)
+            if pdf is not None and not self.problems:
+                self._store(invoice, contract, row, pdf, folders)
+            self.count(created)
+        self.exchange.save_invoices(new, updated)
+
+    def _store(self, invoice: Invoice, contract: Contract, row: InvoiceRow, pdf: InspectedFile,
+               folders: dict[uuid.UUID, uuid.UUID]) -> None:
+        """Put the PDF in the subscriber's "Factures" folder; the invoice points at it."""
+        assert self.portal.files is not None and row.pdf is not None
+        folder_id = folders.get(contract.subscriber_id)
+        if folder_id is None:
+            all_folders = ensure_default_folders(self.uow, contract.subscriber_id)
+            folder_id = next(f.id for f in all_folders if f.kind == FolderKind.INVOICES and f.parent_id is None)
+            folders[contract.subscriber_id] = folder_id
+        with row.pdf.open() as data:
+            document = store_document(self.uow, self.portal.files, self.portal.clock,
+                                      subscriber_id=contract.subscriber_id, folder_id=folder_id,
+                                      filename=f"facture-{invoice.number}.pdf", content_type=pdf.content_type,
+                                      data=data, size=pdf.size, sha256=pdf.sha256, added_by=AddedBy.UTILITY)
+        self.stored.append(document.storage_key)
+        if invoice.pdf_document_id is not None:
+            old = self.uow.documents.get(invoice.pdf_document_id)
+            if old is not None:
+                self.uow.documents.remove(old.id)
+                self.replaced.append(old.storage_key)
+        invoice.pdf_document_id = document.id
+        invoice.pdf_file = row.pdf.filename
+
+    def discard(self) -> None:
+        for key in self.stored:
+            self.portal.files.delete(key)  # type: ignore[union-attr]
+
+    def committed(self) -> None:
+        for key in self.replaced:
+            self.portal.files.delete(key)  # type: ignore[union-attr]
