@@ -1,24 +1,41 @@
-# Portail usager — the two commands: `make run` and `make test`.
+# Portail usager — the two commands: `make run` and `make test` (then `make deploy-check`, `make docs`).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 export PIP_NO_INPUT := 1
 
-.PHONY: run test install install-test system-packages bench-packages lint unit integration bench messages clean
+UV_VERSION := 0.13.9
+
+.PHONY: run test install install-test system-packages bench-packages lint unit integration bench messages clean lock docs deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-# Reinstall whenever pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+# Exactly the versions in the lock files (requirements/*.txt, with hashes; `make lock` refreshes them),
+# then the portal itself, editable, without touching them; `pip check` fails when pyproject.toml asks
+# for something the lock lacks (run `make lock`). Reinstall whenever a lock changes.
+$(VENV)/.installed: requirements/portail.txt pyproject.toml | $(BIN)/python
+	$(PIP) install --require-hashes --no-deps -r requirements/portail.txt
+	$(PIP) install --no-deps -e .
+	$(BIN)/python -m pip check
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[test]'
+$(VENV)/.installed-test: requirements/dev.txt pyproject.toml | $(BIN)/python
+	$(PIP) install --require-hashes --no-deps -r requirements/dev.txt
+	$(PIP) install --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	@touch $@ $(VENV)/.installed
+
+# Resolve pyproject.toml's ranges again (newest versions) into the lock files, hashes included.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --upgrade --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command "make lock"
+lock: | $(BIN)/python
+	$(PIP) install uv==$(UV_VERSION)
+	$(UV_COMPILE) pyproject.toml --extra postgres -o requirements/portail.txt
+	$(UV_COMPILE) pyproject.toml requirements/build.in --extra postgres --extra test --extra docs \
+	  -c requirements/portail.txt -o requirements/dev.txt
 
 # axe-core (npm) for the accessibility checks of the browser tests.
 node_modules/.installed: package.json package-lock.json
@@ -42,10 +59,19 @@ run: install
 
 lint: install-test
 	$(BIN)/lint-imports
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples deploy
 
 test: install-test lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# The production layout of docs/production.md on this machine (PostgreSQL, SeaweedFS as S3, an SMTP
+# relay, two workers), started from the guide's own commands, and a subscriber's journey through it.
+deploy-check: install-test
+	$(BIN)/python deploy/check/run.py
+
+# The embedders' documentation (MkDocs + mkdocstrings), warnings are errors.
+docs: install-test
+	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 
 unit: install-test
 	$(BIN)/python -m pytest tests/unit

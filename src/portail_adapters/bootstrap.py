@@ -25,10 +25,18 @@ from .system import SystemClock, SystemSecrets
 log = logging.getLogger("portail")
 
 
+POSTGRES_DRIVER = 'pip install "portail-usager[postgres]"'
+
+
 def create_engine(settings: Settings) -> Engine:
     try:
         # The web app runs CONCURRENCY threads: one pooled connection each.
         return create_engine_from_url(settings.database_url, pool_size=CONCURRENCY)
+    except ModuleNotFoundError as exc:  # the URL names a driver that is not installed
+        fix = {"psycopg": POSTGRES_DRIVER,
+               "psycopg2": f"write the URL as postgresql+psycopg://… and {POSTGRES_DRIVER}"}.get(exc.name or "")
+        raise SettingsError([f"PORTAIL_DATABASE_URL: the database driver {exc.name} is not installed: "
+                             f"{fix or f'pip install {exc.name}'}"]) from None
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise SettingsError([f"PORTAIL_DATABASE_URL: {exc}"]) from None
 

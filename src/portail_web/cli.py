@@ -1,4 +1,4 @@
-"""The ``portail`` command line: serve, migrate, demo, mail, staff (more commands arrive with their areas)."""
+"""The ``portail`` command line: serve, check, migrate, demo, mail, staff, payments, documents, import, export."""
 
 from __future__ import annotations
 
@@ -44,10 +44,15 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from portail_adapters.checks import probe_files, probe_mail
+
     engine = create_engine(settings)
     check_database(engine)
     migrate(engine)
     engine.dispose()
+    for check in (probe_files(settings), probe_mail(settings)):  # serve anyway: mail waits in the outbox
+        if not check.ok:
+            print(f"portail: warning: {check.part}: {check.detail}", file=sys.stderr)
     if args.workers > 1:
         uvicorn.run("portail_web.asgi:app", host=args.host, port=args.port, workers=args.workers,
                     proxy_headers=True, log_level=settings.log_level.lower())
@@ -57,6 +62,21 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         uvicorn.run(build_app(settings), host=args.host, port=args.port, proxy_headers=True,
                     log_level=settings.log_level.lower())
     return 0
+
+
+@command("check", "try every configured part (database, files, mail, payment) and print one line each")
+def check_command(args: argparse.Namespace, settings: Settings) -> int:
+    from portail_adapters.checks import check_all
+
+    for noisy in ("botocore", "alembic"):  # one line per part, not the libraries' chatter
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    checks = check_all(settings)
+    for check in checks:
+        print(check.line())
+    failed = [check.part for check in checks if not check.ok]
+    if failed:
+        print(f"portail: {', '.join(failed)}: not working (see above)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 @command("migrate", "apply the database migrations")

@@ -1,64 +1,38 @@
-"""One FileStore contract for every adapter: in memory, local disk, and S3 on a real SeaweedFS."""
+"""One FileStore contract for every adapter: in memory, local disk, and S3 on a real SeaweedFS.
+
+The contract itself is shipped in ``portail_adapters.testing`` so integrators run it on their own adapters.
+"""
 
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 
 from portail_adapters.files import LocalFileStore
 from portail_adapters.memory import MemoryFileStore
-from portail_domain.model.errors import NotFound, StorageError
-from tests.fixtures_s3 import S3
+from portail_adapters.testing import FileStoreContract
+from portail_domain.model.errors import StorageError
 
 
-@pytest.fixture(params=["memory", "local", pytest.param("s3", marks=S3)])
-def store(request, tmp_path):
-    if request.param == "memory":
+class TestMemoryFileStore(FileStoreContract):
+    @pytest.fixture
+    def store(self):
         return MemoryFileStore()
-    if request.param == "s3":
-        return request.getfixturevalue("seaweedfs").store()
-    return LocalFileStore(tmp_path / "files")
 
 
-def test_put_open_delete_round_trip(store):
-    body = os.urandom(300_000)
-    store.put("documents/ab/abcdef", io.BytesIO(body), content_type="application/pdf", size=len(body))
-    assert store.exists("documents/ab/abcdef")
-    assert b"".join(store.open("documents/ab/abcdef")) == body
-    store.delete("documents/ab/abcdef")
-    assert not store.exists("documents/ab/abcdef")
-    with pytest.raises(NotFound):
-        b"".join(store.open("documents/ab/abcdef"))
+class TestLocalFileStore(FileStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path):
+        return LocalFileStore(tmp_path / "files")
 
 
-def test_large_object_round_trip_in_parts(store):
-    """20 MB: more than one 8 MB part on S3 (multipart upload), streamed back in chunks."""
-    body = os.urandom(20 * 1024 * 1024 + 123)
-    store.put("documents/cd/large", io.BytesIO(body), content_type="application/pdf", size=len(body))
-    chunks = store.open("documents/cd/large")
-    first = next(chunks)
-    assert len(first) < len(body)  # streamed, not handed over whole
-    assert first + b"".join(chunks) == body
-
-
-def test_missing_object(store):
-    assert not store.exists("documents/ee/missing")
-    with pytest.raises(NotFound):
-        b"".join(store.open("documents/ee/missing"))
-    store.delete("documents/ee/missing")  # deleting what is absent is not an error
-
-
-def test_no_download_link_unless_asked(store):
-    store.put("k/2", io.BytesIO(b"%PDF-1.4"), content_type="application/pdf")
-    assert store.download_url("k/2", filename="a.pdf", content_type="application/pdf") is None
-
-
-def test_overwrite_replaces_whole_object(store):
-    store.put("k/1", io.BytesIO(b"first version"), content_type="text/plain")
-    store.put("k/1", io.BytesIO(b"2"), content_type="text/plain")
-    assert b"".join(store.open("k/1")) == b"2"
+@pytest.mark.s3
+@pytest.mark.xdist_group("seaweedfs")
+class TestS3FileStore(FileStoreContract):
+    @pytest.fixture
+    def store(self, seaweedfs):
+        return seaweedfs.store()
 
 
 @pytest.mark.parametrize("key", ["../etc/passwd", "/abs", "a/../../b", "A/B", "a//b", "", "a/.hidden"])

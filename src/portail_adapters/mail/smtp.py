@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
+from collections.abc import Iterator
 
 import attrs
 
@@ -28,6 +30,18 @@ class SmtpMailer:
     def send(self, mail: OutgoingMail) -> None:
         """Deliver now or raise (the outbox relay retries)."""
         message = build_message(mail, sender=self.sender, sender_name=self.sender_name)
+        with self._session() as client:
+            refused = client.send_message(message)
+            if refused:
+                raise smtplib.SMTPRecipientsRefused(refused)
+
+    def check(self) -> None:
+        """Connect, greet, upgrade and log in as ``send`` does, then quit without sending; raise if refused."""
+        with self._session() as client:
+            client.noop()
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[smtplib.SMTP]:
         context = self.tls_context or ssl.create_default_context()
         if self.tls:
             client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
@@ -38,6 +52,4 @@ class SmtpMailer:
                 client.starttls(context=context)
             if self.username:
                 client.login(self.username, self.password)
-            refused = client.send_message(message)
-            if refused:
-                raise smtplib.SMTPRecipientsRefused(refused)
+            yield client

@@ -23,6 +23,7 @@ class _MeterTimeline:
         self.by_day: dict[date, MeterReading] = {}
         self.days: list[date] = []
         self.litres: dict[date, int] = {}
+        self.lines: dict[date, int] = {}  # the file's line for the days a row of the chunk writes
         for reading in readings:
             self.by_day[reading.read_on] = reading
             if reading.counts:
@@ -37,10 +38,16 @@ class _MeterTimeline:
         after = self.days[after_at] if after_at < len(self.days) else None
         return before, after
 
+    def expect(self, day: date, litres: int, line: int | None = None) -> None:
+        """The index ``day`` will have once the chunk is written (``line``: the file's row that writes it)."""
+        if day not in self.litres:
+            bisect.insort(self.days, day)
+        self.litres[day] = litres
+        if line is not None:
+            self.lines[day] = line
+
     def put(self, reading: MeterReading) -> None:
-        if reading.read_on not in self.litres:
-            bisect.insort(self.days, reading.read_on)
-        self.litres[reading.read_on] = reading.index.litres
+        self.expect(reading.read_on, reading.index.litres)
         self.by_day[reading.read_on] = reading
 
 
@@ -84,6 +91,10 @@ class ReadingsImport(Importer):
             elif self._dates_fit(record, contract):
                 checked.append((record, contract))
         timelines, complete = self._timelines(checked)
+        # Each row is judged against the meter's indexes as they will be once the chunk is written
+        # (a row may correct a later day's index that an earlier row of the file would be below).
+        for record, contract in checked:
+            timelines[(contract.id, record.meter_number)].expect(record.read_on, record.index.litres, record.line)
         new: list[MeterReading] = []
         updated: list[MeterReading] = []
         for record, contract in checked:
@@ -139,8 +150,11 @@ class ReadingsImport(Importer):
         return reason is None
 
     def _index_fits(self, record: ReadingRow, timeline: _MeterTimeline) -> bool:
-        """The index never goes down on a meter: it lies between its neighbours' indexes."""
+        """The index never goes down on a meter: it lies between its neighbours' indexes, as they
+        will be once the chunk is written. Two rows of the file out of order: the later row is told."""
         before, after = timeline.neighbours(record.read_on)
+        before, after = (day if day is None or timeline.lines.get(day, 0) < record.line else None
+                         for day in (before, after))
         litres = record.index.litres
         if before is not None and litres < timeline.litres[before]:
             other = MeterIndex(timeline.litres[before])
