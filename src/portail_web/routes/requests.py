@@ -47,7 +47,6 @@ STATUSES = {
     RequestStatus.CLOSED: (N_("Close"), "info"),
 }
 NO_CONTRACT = N_("Choisissez un de vos contrats dans la liste.")
-NO_FILE_STORE = N_("Le stockage des documents ne répond pas. Réessayez dans quelques minutes.")
 
 
 def _portal(request: Request) -> Portal:
