@@ -15,7 +15,7 @@ from pathlib import Path
 
 import attrs
 
-from portail_domain.ports import OutgoingMail
+from portail_domain.model.mail import OutgoingMail
 
 from .message import build_message
 

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.billing import GatewayResult, PaymentOrder, PaymentStatus, StartedPayment
 from portail_domain.model.errors import GatewayError, NotFound, StorageError
 from portail_domain.model.links import Link
-from portail_domain.model.mail import Mail
-from portail_domain.ports import GatewayResult, Links, OutgoingMail, PaymentOrder, StartedPayment
+from portail_domain.model.mail import Mail, OutgoingMail
+from portail_domain.ports import Links
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -29,10 +29,9 @@ from portail_domain.model.billing import Invoice, Payment, PaymentStatus
 from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
-from portail_domain.model.mail import OutboxEntry
+from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.model.throttling import LoginAttempts
-from portail_domain.ports import OutgoingMail
 
 from .exchange import MemoryExchange
 

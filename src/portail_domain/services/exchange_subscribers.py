@@ -95,7 +95,7 @@ class SubscribersImport(Importer):
             if _spelling(old) != _spelling(sent):
                 subscriber.email = sent
                 differs = True
-        elif old is not None and old == sent and old.address != sent.address:  # type: ignore[union-attr]
+        elif old is not None and old == sent and old.address != sent.address:
             subscriber.email = sent  # billing's new spelling of the same address
             differs = True
         remembered = last != _sent(sent)
