@@ -85,11 +85,12 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
                 _contract_with_history(uow, rng, subscriber, n, k, today, leak=(n == 0 and k == 0),
                                        meter_change=(n == 3))
             add_demo_invoice_pdfs(uow, portal, subscriber, folders)
-        subscriber = uow.subscribers.by_number("100001")
-        add_demo_requests(uow, portal, subscriber)
+        holder = uow.subscribers.by_number("100001")
+        assert holder is not None
+        add_demo_requests(uow, portal, holder)
         uow.accounts.add(
             Account(password_hash=portal.passwords.hash(DEMO_PASSWORD), created_at=portal.clock.now(),
-                    subscriber_id=subscriber.id)
+                    subscriber_id=holder.id)
         )
         activation_email = _activation_email(uow)
         uow.commit()

@@ -12,7 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portail_domain.model.accounts import Identity
+from portail_domain.model.accounts import Identity, StaffUser, Subscriber
 from portail_domain.portal import Portal
 from portail_domain.services.accounts import resolve_session
 
@@ -33,11 +33,11 @@ class Visitor:
         return csrf_token_for(self.secret_key, self.csrf_binding)
 
     @property
-    def subscriber(self):  # noqa: ANN201 - Subscriber | None
+    def subscriber(self) -> Subscriber | None:
         return self.identity.subscriber if self.identity else None
 
     @property
-    def staff(self):  # noqa: ANN201 - StaffUser | None
+    def staff(self) -> StaffUser | None:
         return self.identity.staff if self.identity else None
 
 
@@ -50,10 +50,11 @@ class StaffRequired(Exception):
 
 
 def visitor(request: Request) -> Visitor:
-    return request.state.visitor
+    found: Visitor = request.state.visitor
+    return found
 
 
-def require_subscriber(request: Request):  # noqa: ANN201 - Subscriber
+def require_subscriber(request: Request) -> Subscriber:
     """The logged-in subscriber, from the session (never from the URL)."""
     subscriber = visitor(request).subscriber
     if subscriber is None:
@@ -61,7 +62,7 @@ def require_subscriber(request: Request):  # noqa: ANN201 - Subscriber
     return subscriber
 
 
-def require_staff(request: Request):  # noqa: ANN201 - StaffUser
+def require_staff(request: Request) -> StaffUser:
     staff = visitor(request).staff
     if staff is None:
         raise StaffRequired()

@@ -72,7 +72,9 @@ def _sqlite_engine(url: str, database: str, pool_size: int, **kwargs: Any) -> En
         if pooled.info.get(READ_ONLY) != read_only:
             # query_only makes a write in a read-only unit of work fail, as on PostgreSQL; it is
             # an in-process flag (no I/O), switched only when the pooled connection changes role.
-            pooled.driver_connection.execute(f"PRAGMA query_only={int(read_only)}")
+            cursor = pooled.cursor()
+            cursor.execute(f"PRAGMA query_only={int(read_only)}")
+            cursor.close()
             pooled.info[READ_ONLY] = read_only
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 

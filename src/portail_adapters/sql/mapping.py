@@ -30,7 +30,8 @@ from portail_domain.model.requests import Author, Request, RequestCategory, Requ
 from portail_domain.model.throttling import LoginAttempts
 from portail_domain.model.values import EmailAddress, MeterIndex, Money
 
-Row = Mapping[str, Any]
+# A result's RowMapping (SQLAlchemy keys it by name or by column) or a plain dict by column name.
+Row = Mapping[Any, Any]
 
 
 def subscriber_to_row(s: Subscriber) -> dict[str, Any]:
