@@ -144,9 +144,13 @@ class InvoicesImport(Importer):
         invoice.pdf_file = row.pdf.filename
 
     def discard(self) -> None:
-        for key in self.stored:
-            self.portal.files.delete(key)  # type: ignore[union-attr]
+        self._delete(self.stored)
 
     def committed(self) -> None:
-        for key in self.replaced:
-            self.portal.files.delete(key)  # type: ignore[union-attr]
+        self._delete(self.replaced)
+
+    def _delete(self, keys: list[str]) -> None:
+        files = self.portal.files
+        if files is not None:  # without a file store no PDF was stored nor replaced
+            for key in keys:
+                files.delete(key)
