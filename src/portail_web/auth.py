@@ -38,15 +38,21 @@ class Visitor:
 
     @property
     def staff(self) -> StaffUser | None:
-        return self.identity.staff if self.identity else None
+        """The member of staff, once this session has passed the second factor (else None)."""
+        if self.identity is None or not self.identity.session.second_factor:
+            return None
+        return self.identity.staff
+
+    @property
+    def staff_pending(self) -> StaffUser | None:
+        """A member of staff signed in with the password only: the second factor is still to give."""
+        if self.identity is None or self.identity.session.second_factor:
+            return None
+        return self.identity.staff
 
 
 class LoginRequired(Exception):
     """Raised by endpoints that need a subscriber; answered with 303 to /connexion?next=…"""
-
-
-class StaffRequired(Exception):
-    """Raised by back-office endpoints; answered with 303 to /connexion?next=…"""
 
 
 def visitor(request: Request) -> Visitor:
@@ -55,18 +61,11 @@ def visitor(request: Request) -> Visitor:
 
 
 def require_subscriber(request: Request) -> Subscriber:
-    """The logged-in subscriber, from the session (never from the URL)."""
+    """The logged-in subscriber, from the session (never from the URL). Staff: see ``portail_web.staff``."""
     subscriber = visitor(request).subscriber
     if subscriber is None:
         raise LoginRequired()
     return subscriber
-
-
-def require_staff(request: Request) -> StaffUser:
-    staff = visitor(request).staff
-    if staff is None:
-        raise StaffRequired()
-    return staff
 
 
 class VisitorMiddleware:

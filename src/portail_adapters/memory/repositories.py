@@ -33,6 +33,7 @@ from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.model.throttling import LoginAttempts
 
+from .backoffice import MemoryAudit
 from .exchange import MemoryExchange
 
 
@@ -122,6 +123,9 @@ class MemorySubscribers(_Table):
 class MemoryStaff(_Table):
     def by_email(self, normalised_email: str) -> StaffUser | None:
         return next((s for s in self.rows.values() if s.email.normalised == normalised_email), None)
+
+    def list(self) -> list[StaffUser]:
+        return sorted(self.rows.values(), key=lambda s: (s.name, s.email.normalised))
 
 
 class MemoryAccounts(_Table):
@@ -390,6 +394,7 @@ class MemoryThrottles(_Rows):
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
     "documents", "requests", "request_messages", "outbox", "tokens", "throttles", "overconsumption_notices",
+    "audit",
 )
 
 
@@ -421,6 +426,7 @@ class MemoryUnitOfWork:
         self.throttles = MemoryThrottles(t["throttles"])
         self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
         self.exchange = MemoryExchange(self)
+        self.audit = MemoryAudit(t["audit"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:
