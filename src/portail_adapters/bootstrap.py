@@ -11,10 +11,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from portail_domain.model.limits import MIB, Limits
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
-from portail_domain.ports import Links, MailComposer, PasswordHasher
+from portail_domain.ports import FileStore, Links, MailComposer, PasswordHasher, PaymentGateway
 
 from .files import LocalFileStore
-from .mail import mailer_from_url
+from .mail import FileMailer, SmtpMailer, mailer_from_url
 from .passwords import Argon2Hasher
 from .payment import PayfipGateway, SimulatorGateway
 from .settings import Settings, SettingsError
@@ -72,7 +72,7 @@ def config_from(settings: Settings) -> PortalConfig:
     )
 
 
-def build_files(settings: Settings):  # noqa: ANN201 - a FileStore
+def build_files(settings: Settings) -> FileStore:
     """``file://PATH`` (relative to the working directory) or ``s3://bucket?…``."""
     url = urlsplit(settings.files_url)
     if url.scheme == "file":
@@ -87,14 +87,15 @@ def build_files(settings: Settings):  # noqa: ANN201 - a FileStore
     raise SettingsError([f"PORTAIL_FILES_URL: {url.scheme}:// storage is not available in this version"])
 
 
-def build_payments(settings: Settings, engine: Engine, clock: SystemClock):  # noqa: ANN201 - a PaymentGateway
-    """``simulator`` (pages inside the app, operations in the database) or ``payfip``."""
+def build_payments(settings: Settings, engine: Engine | None, clock: SystemClock) -> PaymentGateway:
+    """``simulator`` (pages inside the app, operations in the database) or ``payfip`` (no ``engine``)."""
     if settings.payment == "payfip":
         return PayfipGateway(settings.payfip_url, settings.payfip_numcli, settings.payfip_mode, clock)
+    assert engine is not None, "the simulator keeps its operations in the database"
     return SimulatorGateway(engine, clock, settings.base_url)
 
 
-def build_mailer(settings: Settings):  # noqa: ANN201 - a Mailer
+def build_mailer(settings: Settings) -> FileMailer | SmtpMailer:
     """From ``PORTAIL_MAIL_URL``; the sender is the utility's e-mail unless the URL says ``?from=``."""
     return mailer_from_url(settings.mail_url, sender=settings.utility_email, sender_name=settings.utility_name)
 

@@ -63,7 +63,9 @@ def _files_url(value: str, others: Mapping[str, str]) -> str:
 
 
 def _payfip_url(value: str, others: Mapping[str, str]) -> str:
-    return _url("https", "http")(value, others) if others["PAYMENT"] == "payfip" else value
+    if others["PAYMENT"] == "payfip":
+        _url("https", "http")(value, others)
+    return value
 
 
 def _payfip_numcli(value: str, others: Mapping[str, str]) -> str:

@@ -6,7 +6,7 @@ import re
 
 from portail_adapters.passwords import Argon2Hasher
 from portail_adapters.settings import load_settings
-from portail_domain.ports import OutgoingMail
+from portail_domain.model.mail import OutgoingMail
 from portail_web import create_app
 from portail_web.wiring import web_portal
 from tests.integration.test_cli import portail

@@ -8,17 +8,17 @@ import itertools
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import attrs
 
-from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.billing import GatewayResult, PaymentOrder, PaymentStatus, StartedPayment
 from portail_domain.model.errors import GatewayError, NotFound, StorageError
 from portail_domain.model.links import Link
-from portail_domain.model.mail import Mail
-from portail_domain.ports import GatewayResult, Links, OutgoingMail, PaymentOrder, StartedPayment
+from portail_domain.model.mail import Mail, OutgoingMail
+from portail_domain.ports import Links
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -124,7 +124,7 @@ class FakeGateway:
     def redirect_url(self, operation_id: str) -> str:
         return f"https://gateway.invalid/pay?op={operation_id}"
 
-    def decide(self, operation_id: str, status: PaymentStatus, /, **changes: object) -> None:
+    def decide(self, operation_id: str, status: PaymentStatus, /, **changes: Any) -> None:
         self.results[operation_id] = attrs.evolve(self.results[operation_id], status=status.value, **changes)
 
     def fetch_result(self, operation_id: str) -> GatewayResult:

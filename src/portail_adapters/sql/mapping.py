@@ -25,13 +25,13 @@ from portail_domain.model.contracts import (
     Service,
 )
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder, FolderKind
-from portail_domain.model.mail import OutboxEntry
+from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.requests import Author, Request, RequestCategory, RequestMessage, RequestStatus
 from portail_domain.model.throttling import LoginAttempts
 from portail_domain.model.values import EmailAddress, MeterIndex, Money
-from portail_domain.ports import OutgoingMail
 
-Row = Mapping[str, Any]
+# A result's RowMapping (SQLAlchemy keys it by name or by column) or a plain dict by column name.
+Row = Mapping[Any, Any]
 
 
 def subscriber_to_row(s: Subscriber) -> dict[str, Any]:

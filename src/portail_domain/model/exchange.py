@@ -64,7 +64,7 @@ class ReadingRow(NamedTuple):
     contract_number: str
     meter_number: str
     read_on: date
-    index: MeterIndex
+    index: MeterIndex  # type: ignore[assignment]  # a field may shadow tuple.index; mypy takes it for the method
     source: ReadingSource | None  # None: the file has no source column
 
 

@@ -76,7 +76,7 @@ class OutboxEntry:
 def backoff(attempts: int) -> timedelta:
     """Wait before the next try after ``attempts`` failed ones: 30 s, 1 min, 2 min… at most 1 h."""
     exponent = min(max(attempts, 1) - 1, 20)
-    return min(FIRST_RETRY * 2**exponent, LONGEST_WAIT)
+    return min(FIRST_RETRY * (1 << exponent), LONGEST_WAIT)
 
 
 @attrs.frozen

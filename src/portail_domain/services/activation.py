@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..model import errors
 from ..model.accounts import (
@@ -168,40 +168,24 @@ def check_link(portal: Portal, token: str, purpose: TokenPurpose) -> AccountToke
 
 def set_password_with_link(portal: Portal, token: str, password: str, confirm: str) -> PasswordSet:
     """Use the link: check the policy, set the password, end every link and session, confirm by e-mail."""
-    clock, passwords, config = portal.clock, portal.passwords, portal.config
+    utility_name = portal.config.utility.name
     with portal.uow() as uow:
-        found = _live_token(uow, clock, token, TokenPurpose.PASSWORD)
-        subscriber = uow.subscribers.get(found.subscriber_id) if found.subscriber_id else None
-        staff = uow.staff.get(found.staff_id) if found.staff_id else None
-        if subscriber is None and (staff is None or not staff.active):
-            raise LinkInvalid()
+        found = _live_token(uow, portal.clock, token, TokenPurpose.PASSWORD)
+        subscriber, staff = _link_owner(uow, found)
         new_login = EmailAddress.parse(found.email) if found.email else None
         if subscriber is not None:
-            login = new_login or subscriber.email
-            if login is None:
-                raise LinkInvalid()
-            if new_login is not None and _login_taken(uow, new_login.normalised, besides=subscriber.id):
-                raise EmailUnavailable(field="email")
+            login = _subscriber_login(uow, subscriber, new_login)
             value = check_password(password, confirm, subscriber_number=subscriber.number, email=login.address,
-                                   utility_name=config.utility.name)
+                                   utility_name=utility_name)
             account = uow.accounts.for_subscriber(subscriber.id)
             language = subscriber.language.value
         else:
             assert staff is not None
             login = staff.email
-            value = check_password(password, confirm, email=login.address, utility_name=config.utility.name)
+            value = check_password(password, confirm, email=login.address, utility_name=utility_name)
             account = uow.accounts.for_staff(staff.id)
             language = "fr"
-        now = clock.now()
-        hashed = passwords.hash(value)
-        if account is None:
-            account = Account(password_hash=hashed, created_at=now, subscriber_id=subscriber.id if subscriber else None,
-                              staff_id=staff.id if staff else None, password_changed_at=now)
-            uow.accounts.add(account)
-        else:
-            account.password_hash = hashed
-            account.password_changed_at = now
-            uow.accounts.update(account)
+        account = _save_password(uow, account, portal.passwords.hash(value), portal.clock.now(), subscriber, staff)
         if subscriber is not None and new_login is not None:
             subscriber.email = new_login
             subscriber.activation_code_hash = None  # the code has done its job
@@ -212,6 +196,39 @@ def set_password_with_link(portal: Portal, token: str, password: str, confirm: s
         queue_mail(uow, portal, Mail(MailKind.PASSWORD_CHANGED, login.address, language, {"account": login.address}))
         uow.commit()
         return PasswordSet(account, login.address)
+
+
+def _link_owner(uow: UnitOfWork, found: AccountToken) -> tuple[Subscriber | None, StaffUser | None]:
+    """Whom a password link is for: a subscriber, or else an active staff member (``LinkInvalid``)."""
+    subscriber = uow.subscribers.get(found.subscriber_id) if found.subscriber_id else None
+    staff = uow.staff.get(found.staff_id) if found.staff_id else None
+    if subscriber is None and (staff is None or not staff.active):
+        raise LinkInvalid()
+    return subscriber, staff
+
+
+def _subscriber_login(uow: UnitOfWork, subscriber: Subscriber, new_login: EmailAddress | None) -> EmailAddress:
+    """The address the subscriber logs in with once the link is used: the link's new one, if free."""
+    login = new_login or subscriber.email
+    if login is None:
+        raise LinkInvalid()
+    if new_login is not None and _login_taken(uow, new_login.normalised, besides=subscriber.id):
+        raise EmailUnavailable(field="email")
+    return login
+
+
+def _save_password(uow: UnitOfWork, account: Account | None, hashed: str, now: datetime,
+                   subscriber: Subscriber | None, staff: StaffUser | None) -> Account:
+    """Set the password on the account, created on first use."""
+    if account is None:
+        account = Account(password_hash=hashed, created_at=now, subscriber_id=subscriber.id if subscriber else None,
+                          staff_id=staff.id if staff else None, password_changed_at=now)
+        uow.accounts.add(account)
+    else:
+        account.password_hash = hashed
+        account.password_changed_at = now
+        uow.accounts.update(account)
+    return account
 
 
 def _check_current_password(

@@ -120,7 +120,7 @@ def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str)
         reusable = _reusable(payments, gateway.name, invoice, now)
         if reusable is not None:
             return gateway.redirect_url(reusable)
-        stale = [p.operation_id for p in payments if _watched(p, gateway.name, now)]
+        stale = [p.operation_id for p in payments if p.operation_id is not None and _watched(p, gateway.name, now)]
         subscriber = uow.subscribers.get(subscriber_id)
     for operation_id in stale:
         try:
@@ -142,14 +142,14 @@ def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str)
     )
     started = gateway.start(order)  # outside any transaction: never hold a lock over the network
     with portal.uow() as uow:
-        invoice = uow.invoices.lock(invoice.id)
-        assert invoice is not None
-        invoice.ensure_payable()
-        reusable = _reusable(uow.payments.for_invoice(invoice.id), gateway.name, invoice, now)
+        locked = uow.invoices.lock(invoice.id)
+        assert locked is not None
+        locked.ensure_payable()
+        reusable = _reusable(uow.payments.for_invoice(locked.id), gateway.name, locked, now)
         if reusable is not None:  # a concurrent click won: its operation is the one to use
             return gateway.redirect_url(reusable)
         uow.payments.add(Payment(
-            invoice_id=invoice.id,
+            invoice_id=locked.id,
             amount=order.amount,
             gateway=gateway.name,
             reference=order.reference,

@@ -16,7 +16,8 @@ from . import contracts, invoices
 
 
 async def home(request: Request) -> Response:
-    if visitor(request).identity is not None and visitor(request).identity.staff is not None:
+    identity = visitor(request).identity
+    if identity is not None and identity.staff is not None:
         # Staff have no subscriber home: theirs is the back office (or its second-factor step).
         return RedirectResponse(path_for(request, "staff_dashboard"), status_code=303)
     subscriber = require_subscriber(request)

@@ -59,7 +59,7 @@ async def save_personal(request: Request) -> Response:
         paperless=form.get("paperless", "") in ("1", "on", "true", "oui"),
     )
     try:
-        await run_in_threadpool(update_personal_data, request.app.state.portal, identity.subscriber.id, data)
+        await run_in_threadpool(update_personal_data, request.app.state.portal, require_subscriber(request).id, data)
     except InvalidValue as exc:
         return await _page(request, identity, 400, error=message_for(exc), error_field=exc.field, form=data)
     return RedirectResponse(path_for(request, "personal", query={"fait": "enregistre"}), status_code=303)

@@ -67,9 +67,9 @@ async def login(request: Request) -> Response:
             status_code=400,
         )
     security_log.info("login email=%s client=%s", escape_for_log(email), escape_for_log(ip))
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(session_cookie, token, httponly=True, samesite="lax", secure=portal.config.https, path="/")
-    return response
+    redirect = RedirectResponse(target, status_code=303)
+    redirect.set_cookie(session_cookie, token, httponly=True, samesite="lax", secure=portal.config.https, path="/")
+    return redirect
 
 
 async def logout(request: Request) -> Response:
