@@ -41,6 +41,9 @@ ANONYMOUS_BINDING = "a" * 43  # what an anonymous visitor's CSRF cookie holds (>
 FIELDS: dict[str, tuple[str, ...]] = {
     "GET /": (),
     "GET /a-propos": (),
+    "GET /accessibilite": (),
+    "GET /mentions-legales": (),
+    "GET /confidentialite": (),
     "GET /healthz": (),
     "GET /langue": ("code", "next"),
     "GET /connexion": ("next", "mot-de-passe"),

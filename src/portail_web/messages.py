@@ -113,6 +113,10 @@ MESSAGES: dict[str, str] = {
 }
 
 
+# The accessibility statuses (``AccessibilityStatus`` values), translated where the footer prints them.
+ACCESSIBILITY_STATUSES = (N_("conforme"), N_("partiellement conforme"), N_("non conforme"))
+
+
 def message_for(error: DomainError) -> str:
     """The untranslated (French) message of a domain error, most specific class first."""
     for cls in type(error).__mro__:
