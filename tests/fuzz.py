@@ -46,7 +46,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /confidentialite": (),
     "GET /healthz": (),
     "GET /langue": ("code", "next"),
-    "GET /connexion": ("next", "mot-de-passe"),
+    "GET /connexion": ("next", "mot-de-passe", "compte"),
     "POST /connexion": ("email", "password", "next"),
     "POST /deconnexion": (),
     "GET /mot-de-passe": (),
@@ -88,6 +88,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /donnees-personnelles/e-mail/confirmer": ("jeton",),
     "POST /donnees-personnelles/e-mail/confirmer": (),
     "POST /donnees-personnelles/sessions/fermer": (),
+    "GET /donnees-personnelles/export": (),
+    "POST /donnees-personnelles/fermer": ("password",),
 }
 ALL_FIELDS = tuple(sorted({name for names in FIELDS.values() for name in names}))
 FILE_FIELDS = frozenset({"photo", "file", "attachment"})

@@ -37,6 +37,9 @@ SAMPLES = {
                                 "link": Link("request", {"request_id": REQUEST_ID})},
     MailKind.REQUEST_ANSWERED: {"reference": "D-2026-000001", "subject": "Fuite <sous> l'évier",
                                 "link": Link("request", {"request_id": REQUEST_ID})},
+    MailKind.ACCOUNT_CLOSED: {"name": "Marie Dupont", "number": "100001", "link": Link("password_request")},
+    MailKind.ACCOUNT_UNUSED: {"name": "Marie Dupont", "number": "100001", "closes_on": date(2026, 4, 9),
+                              "link": Link("login")},
 }
 LINKED = {kind for kind, params in SAMPLES.items() if any(isinstance(v, Link) for v in params.values())}
 

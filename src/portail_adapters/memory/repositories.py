@@ -35,6 +35,7 @@ from portail_domain.model.throttling import LoginAttempts
 from portail_domain.ports import OutgoingMail
 
 from .exchange import MemoryExchange
+from .privacy import MemoryPrivacy
 
 
 class DuplicateKey(Exception):
@@ -382,6 +383,7 @@ class MemoryThrottles(_Table):
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
     "documents", "requests", "request_messages", "outbox", "tokens", "throttles", "overconsumption_notices",
+    "security_events",
 )
 
 
@@ -413,6 +415,7 @@ class MemoryUnitOfWork:
         self.throttles = MemoryThrottles(t["throttles"])
         self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
         self.exchange = MemoryExchange(self)
+        self.privacy = MemoryPrivacy(self, t["security_events"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, text
 
 from .database import read_only_options
 from .exchange import SqlExchange
+from .privacy import SqlPrivacy
 from .repositories import (
     SqlAccounts,
     SqlContracts,
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
         self.throttles = SqlThrottles(c)
         self.overconsumption_notices = SqlOverconsumptionNotices(c)
         self.exchange = SqlExchange(c)
+        self.privacy = SqlPrivacy(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
