@@ -113,3 +113,16 @@ def test_retention_by_the_clock_on_sql(sql_portal, clock):
         assert uow.subscribers.get(ids["accounts"]["200001"]) is not None  # the subscriber stays
     assert closed_mail.to == "200001@example.org" and "est fermé" in closed_mail.subject
     assert apply_retention(portal).closed == 0
+
+
+def test_the_retention_command_prints_counts(tmp_path):
+    from tests.integration.test_cli import portail
+
+    assert portail("migrate", cwd=tmp_path).returncode == 0
+    dry = portail("retention", "apply", "--dry-run", cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("retention: would delete 0 invoices (with their payments), 0 closed requests")
+    done = portail("retention", "apply", cwd=tmp_path, env={"PORTAIL_RETENTION_SECURITY_DAYS": "10"})
+    assert done.returncode == 2 and "PORTAIL_RETENTION_SECURITY_DAYS: '10' is not a whole number of days" in done.stderr
+    done = portail("retention", "apply", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("retention: deleted 0 invoices")
