@@ -41,9 +41,12 @@ ANONYMOUS_BINDING = "a" * 43  # what an anonymous visitor's CSRF cookie holds (>
 FIELDS: dict[str, tuple[str, ...]] = {
     "GET /": (),
     "GET /a-propos": (),
+    "GET /accessibilite": (),
+    "GET /mentions-legales": (),
+    "GET /confidentialite": (),
     "GET /healthz": (),
     "GET /langue": ("code", "next"),
-    "GET /connexion": ("next", "mot-de-passe"),
+    "GET /connexion": ("next", "mot-de-passe", "compte"),
     "POST /connexion": ("email", "password", "next"),
     "POST /deconnexion": (),
     "GET /mot-de-passe": (),
@@ -95,6 +98,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /donnees-personnelles/e-mail/confirmer": ("jeton",),
     "POST /donnees-personnelles/e-mail/confirmer": (),
     "POST /donnees-personnelles/sessions/fermer": (),
+    "GET /donnees-personnelles/export": (),
+    "POST /donnees-personnelles/fermer": ("password",),
 }
 ALL_FIELDS = tuple(sorted({name for names in FIELDS.values() for name in names}))
 FILE_FIELDS = frozenset({"photo", "file", "attachment"})

@@ -9,6 +9,15 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+from portail_domain.model.legal import (
+    Accessibility,
+    AccessibilityStatus,
+    Host,
+    LegalInfo,
+    Mediator,
+    Publisher,
+    Retention,
+)
 from portail_domain.model.limits import MIB, Limits
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
 from portail_domain.ports import FileStore, Links, MailComposer, PasswordHasher, PaymentGateway
@@ -68,6 +77,33 @@ def config_from(settings: Settings) -> PortalConfig:
             link_validity=timedelta(minutes=settings.link_validity_minutes),
             session_idle=timedelta(minutes=settings.session_idle_minutes),
             session_absolute=timedelta(hours=settings.session_max_hours),
+        ),
+        legal=legal_from(settings),
+    )
+
+
+def legal_from(settings: Settings) -> LegalInfo:
+    """The legal pages' facts; the publisher defaults to the utility's own card."""
+    return LegalInfo(
+        accessibility=Accessibility(AccessibilityStatus(settings.accessibility_status),
+                                    settings.accessibility_audit_date,
+                                    settings.accessibility_contact or settings.utility_email),
+        mediator=Mediator(settings.mediator_name, settings.mediator_address, settings.mediator_url),
+        publisher=Publisher(
+            name=settings.publisher_name or settings.utility_name,
+            address=settings.publisher_address or settings.utility_address,
+            phone=settings.publisher_phone or settings.utility_phone,
+            siret=settings.publisher_siret,
+            director=settings.publisher_director,
+            dpo_email=settings.publisher_dpo_email or settings.utility_email,
+        ),
+        host=Host(settings.host_name, settings.host_address, settings.host_phone),
+        retention=Retention(
+            invoices_years=settings.retention_invoices_years,
+            requests_years=settings.retention_requests_years,
+            security_days=settings.retention_security_days,
+            unused_account_years=settings.retention_unused_account_years,
+            warning_days=settings.retention_warning_days,
         ),
     )
 

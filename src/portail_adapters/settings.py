@@ -13,6 +13,7 @@ import os
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
+from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -95,6 +96,24 @@ def _secret_key(value: str, _others: Mapping[str, str]) -> bytes:
     return secret
 
 
+def _iso_date(value: str, _others: Mapping[str, str]) -> date | None:
+    """A date YYYY-MM-DD, or empty for none."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def _accessibility_status(value: str, others: Mapping[str, str]) -> str:
+    status = " ".join(value.lower().split())
+    _one_of("conforme", "partiellement conforme", "non conforme")(status, others)
+    if status != "non conforme" and not others["ACCESSIBILITY_AUDIT_DATE"].strip():
+        raise Invalid(f"{status!r} needs the audit that found it: set PORTAIL_ACCESSIBILITY_AUDIT_DATE")
+    return status
+
+
 def _path(value: str, _others: Mapping[str, str]) -> Path:
     if "\x00" in value:  # a TOML string may hold one; the file system refuses it
         raise Invalid("a path cannot hold a NUL character")
@@ -142,6 +161,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LINK_VALIDITY_MINUTES", "10", _whole("minutes", 5, 60)),
     Setting("SESSION_IDLE_MINUTES", "30", _whole("minutes", 5, 240)),
     Setting("SESSION_MAX_HOURS", "12", _whole("hours", 1, 24)),
+    # Legal pages (/accessibilite, /mentions-legales, /confidentialite) and the mediator in every e-mail.
+    Setting("ACCESSIBILITY_STATUS", "non conforme", _accessibility_status),
+    Setting("ACCESSIBILITY_AUDIT_DATE", "", _iso_date),
+    Setting("ACCESSIBILITY_CONTACT", "", _text),
+    Setting("MEDIATOR_NAME", "Médiation de l'eau", _text),
+    Setting("MEDIATOR_ADDRESS", "BP 40463, 75366 Paris Cedex 08", _text),
+    Setting("MEDIATOR_URL", "https://www.mediation-eau.fr", _url("https", "http")),
+    Setting("PUBLISHER_NAME", "", _text),  # empty: the utility's name, address, phone
+    Setting("PUBLISHER_ADDRESS", "", _text),
+    Setting("PUBLISHER_PHONE", "", _text),
+    Setting("PUBLISHER_SIRET", "", _text),
+    Setting("PUBLISHER_DIRECTOR", "", _text),
+    Setting("PUBLISHER_DPO_EMAIL", "", _text),
+    Setting("HOST_NAME", "", _text),
+    Setting("HOST_ADDRESS", "", _text),
+    Setting("HOST_PHONE", "", _text),
+    # Retention (privacy page; `portail retention apply`).
+    Setting("RETENTION_INVOICES_YEARS", "10", _whole("years", 1, 50)),
+    Setting("RETENTION_REQUESTS_YEARS", "5", _whole("years", 1, 50)),
+    Setting("RETENTION_SECURITY_DAYS", "365", _whole("days", 30, 3650)),
+    Setting("RETENTION_UNUSED_ACCOUNT_YEARS", "3", _whole("years", 1, 20)),
+    Setting("RETENTION_WARNING_DAYS", "30", _whole("days", 7, 365)),
 )
 DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
@@ -176,6 +217,26 @@ class Settings:
     link_validity_minutes: int
     session_idle_minutes: int
     session_max_hours: int
+    accessibility_status: str
+    accessibility_audit_date: date | None
+    accessibility_contact: str
+    mediator_name: str
+    mediator_address: str
+    mediator_url: str
+    publisher_name: str
+    publisher_address: str
+    publisher_phone: str
+    publisher_siret: str
+    publisher_director: str
+    publisher_dpo_email: str
+    host_name: str
+    host_address: str
+    host_phone: str
+    retention_invoices_years: int
+    retention_requests_years: int
+    retention_security_days: int
+    retention_unused_account_years: int
+    retention_warning_days: int
 
     @property
     def https(self) -> bool:

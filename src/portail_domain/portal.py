@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from .model.legal import LegalInfo
 from .model.limits import Limits
 from .ports import (
     Clock,
@@ -35,6 +36,7 @@ class PortalConfig:
     utility: UtilityCard
     secret_key: bytes = attrs.field(default=b"", repr=False)  # keys HMACs (tokens, CSRF)
     limits: Limits = Limits()
+    legal: LegalInfo = LegalInfo()  # legal pages, mediator in mails, retention periods
 
     @property
     def https(self) -> bool:

@@ -19,6 +19,7 @@ from .model.documents import AddedBy, Document, DocumentFolder
 from .model.exchange import FileHeader, PaymentLine, ReadingLine, RequestLine, RowChunk
 from .model.links import Link
 from .model.mail import Mail, OutboxEntry, OutgoingMail
+from .model.privacy import SecurityEvent
 from .model.requests import Request, RequestMessage, RequestStatus
 from .model.throttling import LoginAttempts
 
@@ -379,6 +380,51 @@ class ExchangeRepository(Protocol):
         ...
 
 
+class PrivacyRepository(Protocol):
+    """The security log, the bulk reads of a subscriber's data export, and the retention rules' deletions.
+
+    Each method is one statement (or a fixed few) for a whole batch, never one per row.
+    """
+
+    def add_event(self, event: SecurityEvent) -> None: ...
+    def events_for(self, subscriber_id: uuid.UUID) -> Sequence[SecurityEvent]:
+        """The subscriber's security events, newest first."""
+        ...
+
+    def payments_of(self, invoice_ids: Collection[uuid.UUID]) -> Sequence[Payment]: ...
+    def messages_of(self, request_ids: Collection[uuid.UUID]) -> Sequence[RequestMessage]: ...
+
+    def expired_invoices(self, issued_before: date, limit: int) -> Sequence[Invoice]:
+        """Invoices issued before ``issued_before`` that are paid or cancelled (nothing left to collect)."""
+        ...
+
+    def expired_requests(self, closed_before: datetime, limit: int) -> Sequence[Request]:
+        """Closed requests whose last change is before ``closed_before``."""
+        ...
+
+    def remove_invoices(self, invoice_ids: Collection[uuid.UUID]) -> list[str]:
+        """Delete these invoices, their payments and their PDF documents; the storage keys to delete."""
+        ...
+
+    def remove_requests(self, request_ids: Collection[uuid.UUID]) -> list[str]:
+        """Delete these requests, their messages and attachments; the storage keys to delete."""
+        ...
+
+    def remove_events(self, before: datetime) -> int: ...
+
+    def unused_accounts(self, used_before: datetime, limit: int) -> Sequence[Account]:
+        """Subscribers' accounts not warned yet, with no login (or creation) since ``used_before``."""
+        ...
+
+    def warned_accounts(self, warned_before: datetime, limit: int) -> Sequence[Account]:
+        """Subscribers' accounts warned before ``warned_before`` and not logged in to since the warning."""
+        ...
+
+    def remove_account(self, account_id: uuid.UUID) -> None:
+        """Delete the account (the login) and its sessions; the subscriber and their data stay."""
+        ...
+
+
 class ImportSource(Protocol):
     """A file from the billing system, read by an adapter (``portail_adapters.exchange_csv``) into
     typed rows; ``import_rows`` reads it once: the header, then the chunks."""
@@ -432,6 +478,8 @@ class UnitOfWork(Protocol):
     def exchange(self) -> ExchangeRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
+    @property
+    def privacy(self) -> PrivacyRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

@@ -175,6 +175,20 @@ def payments_command(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if summary.unreachable else 0
 
 
+def _retention_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["apply"], help="apply: delete or close what is past its retention period")
+    p.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
+
+
+@command("retention", "apply the retention periods (PORTAIL_RETENTION_*): run daily; prints counts", _retention_args)
+def retention_command(args: argparse.Namespace, settings: Settings) -> int:
+    from portail_domain.services.privacy import apply_retention
+
+    report = apply_retention(portal_from(settings), dry_run=args.dry_run)
+    print(report.line())
+    return 0
+
+
 CLI_REFUSALS = {
     "file_empty": "the file is empty",
     "file_type": "not a PDF, JPEG or PNG file (recognised by its content)",

@@ -108,9 +108,40 @@ MESSAGES: dict[str, str] = {
     ),
     "email_changed": N_("Votre nouvelle adresse e-mail est enregistrée : utilisez-la pour vous connecter."),
     "sessions_ended": N_("Vos autres sessions ont été fermées."),
+    "account_closed": N_(
+        "Votre compte du portail est fermé et vos sessions sont terminées. Votre abonnement, vos contrats, relèves, "
+        "factures et paiements restent enregistrés par le service des eaux pour la facturation, pendant les durées "
+        "de conservation indiquées dans « Données personnelles et cookies ». Vous pouvez rouvrir un compte à tout "
+        "moment avec « Créer / Renouveler mot de passe »."
+    ),
     "photo_rejected": N_("La photo n'a pas pu être enregistrée."),
     "photo_not_image": N_("La photo doit être une image JPEG ou PNG."),
     "photo_too_large": N_("La photo dépasse %(upload_max)s : envoyez une image plus légère."),
+}
+
+
+# The accessibility statuses (``AccessibilityStatus`` values), translated where the footer prints them.
+ACCESSIBILITY_STATUSES = (N_("conforme"), N_("partiellement conforme"), N_("non conforme"))
+
+
+# The key of the data export (``/donnees-personnelles/export``): what each section of the file holds.
+EXPORT_KEY: dict[str, str] = {
+    "exported_at": N_("Date et heure de l'export (UTC)."),
+    "personal_data": N_("Vos coordonnées telles que le service des eaux les connaît : numéro d'abonné, nom, e-mail, "
+                        "téléphone, adresse, langue, choix de la facture électronique."),
+    "account": N_("Votre compte du portail : identifiant, date de création, dernier changement de mot de passe, "
+                  "dernière connexion (le mot de passe lui-même n'est jamais conservé en clair, ni exporté)."),
+    "contracts": N_("Vos contrats d'abonnement : service, adresse desservie, compteur, dates."),
+    "readings": N_("Les relèves de vos compteurs (index en m³), leur origine et leur état."),
+    "overconsumption_notices": N_("Les alertes de consommation anormale qui vous ont été envoyées, et leur date."),
+    "invoices": N_("Vos factures : montants en euros, dates, état."),
+    "payments": N_("Vos paiements en ligne : montant, service de paiement, référence, état, dates."),
+    "requests": N_("Vos demandes et tous les messages échangés avec le service des eaux."),
+    "documents": N_("La liste de vos documents (nom, dossier, taille, empreinte SHA-256) ; les fichiers se "
+                    "téléchargent dans Mes documents."),
+    "sessions": N_("Les sessions ouvertes sur votre compte : navigateur, adresse IP, dates."),
+    "security_events": N_("Le journal de sécurité de votre compte : connexions, échecs, changements de mot de "
+                          "passe, avec l'adresse IP."),
 }
 
 

@@ -94,6 +94,7 @@ class Templates:
             "visitor": visitor,
             "language": language,
             "utility": request.app.state.portal.config.utility,
+            "legal": request.app.state.portal.config.legal,
             "csrf_token": visitor.csrf_token if visitor else "",
         }
         ctx.update(context or {})

@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from portail_adapters.bootstrap import bootstrap, config_from
 from portail_adapters.settings import Settings
+from portail_domain.model.legal import Mediator
 from portail_domain.portal import Portal, UtilityCard
 from portail_domain.ports import PasswordHasher
 
@@ -14,16 +15,17 @@ from .mail import TemplateMailComposer
 from .urls import RouteLinks
 
 
-def web_mail(base_url: str, utility: UtilityCard) -> tuple[TemplateMailComposer, RouteLinks]:
+def web_mail(base_url: str, utility: UtilityCard,
+             mediator: Mediator | None = None) -> tuple[TemplateMailComposer, RouteLinks]:
     """The mail composer and the links of this front end: its templates, its route table."""
     links = RouteLinks(base_url, all_routes())
-    return TemplateMailComposer(utility, links), links
+    return TemplateMailComposer(utility, links, mediator), links
 
 
 def web_portal(settings: Settings, *, engine: Engine | None = None, passwords: PasswordHasher | None = None,
                run_migrations: bool = False) -> Portal:
     """The portal of ``settings``, its mails and links those of this front end (every web entry point's)."""
     config = config_from(settings)
-    composer, links = web_mail(config.base_url, config.utility)
+    composer, links = web_mail(config.base_url, config.utility, config.legal.mediator)
     return bootstrap(settings, composer=composer, links=links, engine=engine, passwords=passwords,
                      run_migrations=run_migrations)

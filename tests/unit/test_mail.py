@@ -37,6 +37,9 @@ SAMPLES = {
                                 "link": Link("request", {"request_id": REQUEST_ID})},
     MailKind.REQUEST_ANSWERED: {"reference": "D-2026-000001", "subject": "Fuite <sous> l'évier",
                                 "link": Link("request", {"request_id": REQUEST_ID})},
+    MailKind.ACCOUNT_CLOSED: {"name": "Marie Dupont", "number": "100001", "link": Link("password_request")},
+    MailKind.ACCOUNT_UNUSED: {"name": "Marie Dupont", "number": "100001", "closes_on": date(2026, 4, 9),
+                              "link": Link("login")},
 }
 LINKED = {kind for kind, params in SAMPLES.items() if any(isinstance(v, Link) for v in params.values())}
 
@@ -56,7 +59,10 @@ def test_every_kind_renders_subject_text_and_html(kind, language):
     mail = compose(kind, language)
     assert mail.to == "marie@example.org"
     assert mail.subject and "\n" not in mail.subject and mail.subject == mail.subject.strip()
-    assert mail.text.endswith(f"-- \n{UTILITY.name}\n{UTILITY.address}\n{UTILITY.phone}\n")
+    assert f"-- \n{UTILITY.name}\n{UTILITY.address}\n{UTILITY.phone}\n\n" in mail.text
+    # The consumer mediator closes every mail (Code de la consommation L616-1), in text and HTML.
+    assert mail.text.endswith("Médiation de l'eau, BP 40463, 75366 Paris Cedex 08, https://www.mediation-eau.fr\n")
+    assert "Médiation de l&#39;eau, BP 40463, 75366 Paris Cedex 08, https://www.mediation-eau.fr" in mail.html
     assert mail.html.startswith("<!doctype html>") and f'<html lang="{language}">' in mail.html
     assert mail.html.count("<p>") >= 3 and "{{" not in mail.text + mail.html and "%(" not in mail.text + mail.html
     if kind in LINKED:

@@ -35,6 +35,7 @@ from portail_domain.model.throttling import LoginAttempts
 
 from .backoffice import MemoryAudit
 from .exchange import MemoryExchange
+from .privacy import MemoryPrivacy
 
 
 class DuplicateKey(Exception):
@@ -395,6 +396,7 @@ TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
     "documents", "requests", "request_messages", "outbox", "tokens", "throttles", "overconsumption_notices",
     "audit",
+    "security_events",
 )
 
 
@@ -427,6 +429,7 @@ class MemoryUnitOfWork:
         self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
         self.exchange = MemoryExchange(self)
         self.audit = MemoryAudit(t["audit"])
+        self.privacy = MemoryPrivacy(self, t["security_events"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

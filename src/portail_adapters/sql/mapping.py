@@ -294,13 +294,15 @@ def message_from_row(r: Row) -> RequestMessage:
 
 def account_to_row(a: Account) -> dict[str, Any]:
     return {"id": a.id, "subscriber_id": a.subscriber_id, "staff_id": a.staff_id, "password_hash": a.password_hash,
-            "created_at": a.created_at, "password_changed_at": a.password_changed_at}
+            "created_at": a.created_at, "password_changed_at": a.password_changed_at,
+            "last_login_at": a.last_login_at, "unused_warned_at": a.unused_warned_at}
 
 
 def account_from_row(r: Row) -> Account:
     return Account(id=r["id"], subscriber_id=r["subscriber_id"], staff_id=r["staff_id"],
                    password_hash=r["password_hash"], created_at=r["created_at"],
-                   password_changed_at=r["password_changed_at"])
+                   password_changed_at=r["password_changed_at"], last_login_at=r["last_login_at"],
+                   unused_warned_at=r["unused_warned_at"])
 
 
 def session_to_row(s: WebSession) -> dict[str, Any]:

@@ -80,6 +80,8 @@ accounts = Table(
     Column("password_hash", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("password_changed_at", UTCDateTime),
+    Column("last_login_at", UTCDateTime),
+    Column("unused_warned_at", UTCDateTime),
 )
 
 web_sessions = Table(
@@ -298,4 +300,18 @@ audit_entries = Table(
     Column("after", Text, nullable=False, default=""),
     Index("ix_audit_entries_staff_email_at", "staff_email", "at"),
     Index("ix_audit_entries_subscriber_number_at", "subscriber_number", "at"),
+)
+
+
+# The subscriber's security log (logins, failures, password changes, closing): exported with their data,
+# deleted after Retention.security_days.
+security_events = Table(
+    "security_events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), index=True),
+    Column("staff_id", Uuid, ForeignKey("staff_users.id"), index=True),
+    Column("ip", String(45), nullable=False, default=""),
 )

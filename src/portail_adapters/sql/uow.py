@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, text
 from .backoffice import SqlAudit
 from .database import read_only_options
 from .exchange import SqlExchange
+from .privacy import SqlPrivacy
 from .repositories import (
     SqlAccounts,
     SqlContracts,
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
         self.overconsumption_notices = SqlOverconsumptionNotices(c)
         self.exchange = SqlExchange(c)
         self.audit = SqlAudit(c)
+        self.privacy = SqlPrivacy(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

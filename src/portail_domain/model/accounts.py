@@ -80,7 +80,13 @@ class Account:
     subscriber_id: uuid.UUID | None = None
     staff_id: uuid.UUID | None = None
     password_changed_at: datetime | None = None
+    last_login_at: datetime | None = None  # an account unused for years is closed (Retention)
+    unused_warned_at: datetime | None = None  # when the "unused account" warning e-mail went
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+    @property
+    def last_used_at(self) -> datetime:
+        return self.last_login_at or self.created_at
 
     @property
     def is_staff(self) -> bool:

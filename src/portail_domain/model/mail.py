@@ -26,6 +26,8 @@ class MailKind(StrEnum):
     PAYMENT_RECEIPT = auto()  # name, number, amount, paid_on, transaction
     REQUEST_RECEIVED = auto()  # reference, subject, link
     REQUEST_ANSWERED = auto()  # reference, subject, link
+    ACCOUNT_CLOSED = auto()  # name, number, link (to activate again)
+    ACCOUNT_UNUSED = auto()  # name, number, closes_on, link (to log in)
 
 
 MailValue = str | int | Decimal | Fraction | date | datetime | Money | Link

@@ -18,6 +18,7 @@ from ..model.accounts import (
     hash_token,
     normalise_password,
 )
+from ..model.privacy import SecurityEvent, SecurityEventKind
 from ..model.throttling import PER_CLIENT, PER_EMAIL, client_key, email_key
 from ..model.values import normalise_email
 from ..portal import Portal
@@ -130,17 +131,26 @@ def log_in(
         if current is None or current.password_hash != checked_hash:  # wrong, or changed meanwhile
             for key, policy in keys:
                 work.throttles.hit(key, clock.now(), policy.window)
+            if account is not None:
+                record_event(work, portal, SecurityEventKind.LOGIN_FAILED, account, ip=client)
             work.commit()
             raise LoginFailed()
         if rehashed is not None:
             current.password_hash = rehashed
-            work.accounts.update(current)
+        current.last_login_at, current.unused_warned_at = clock.now(), None  # used: not closed as unused
+        work.accounts.update(current)
+        record_event(work, portal, SecurityEventKind.LOGIN, current, ip=client)
         work.throttles.clear(keys[0][0])
         if old_token:
             work.sessions.remove(hash_token(old_token))  # a new id at every login
         token = _open_session(work, portal, current, user_agent=user_agent, ip=client)
         work.commit()
     return current, token
+
+
+def record_event(uow: UnitOfWork, portal: Portal, kind: SecurityEventKind, account: Account, *, ip: str = "") -> None:
+    """Write one line of the account's security log (exported with the subscriber's data, kept a year)."""
+    uow.privacy.add_event(SecurityEvent(kind, portal.clock.now(), account.subscriber_id, account.staff_id, ip[:45]))
 
 
 def active_sessions(portal: Portal, identity: Identity) -> list[WebSession]:

@@ -49,10 +49,12 @@ from ..model.accounts import (
 from ..model.links import Link
 from ..model.mail import Mail, MailKind
 from ..model.password_policy import check_password
+from ..model.privacy import SecurityEventKind
 from ..model.throttling import LINKS_PER_HOUR, PER_EMAIL, email_key, link_key
 from ..model.values import EmailAddress
 from ..portal import Portal
 from ..ports import Clock, PasswordHasher, Secrets, UnitOfWork
+from .accounts import record_event
 from .mail import queue_mail
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -231,7 +233,7 @@ def _save_password(uow: UnitOfWork, account: Account | None, hashed: str, now: d
     return account
 
 
-def _check_current_password(
+def check_current_password(
     uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, identity: Identity, password: str
 ) -> None:
     """The logged-in user's current password, counted like login failures (a stolen session
@@ -255,7 +257,7 @@ def change_password(portal: Portal, identity: Identity, current: str, password: 
     clock, passwords, config = portal.clock, portal.passwords, portal.config
     with portal.uow() as uow:
         account = identity.account
-        _check_current_password(uow, passwords, clock, identity, current)
+        check_current_password(uow, passwords, clock, identity, current)
         login = identity.subscriber.email if identity.subscriber else identity.staff.email if identity.staff else None
         number = identity.subscriber.number if identity.subscriber else None
         value = check_password(password, confirm, subscriber_number=number, email=login.address if login else None,
@@ -268,6 +270,7 @@ def change_password(portal: Portal, identity: Identity, current: str, password: 
             if session.token_hash != identity.session.token_hash:
                 uow.sessions.remove(session.token_hash)
         uow.tokens.remove_for(subscriber_id=account.subscriber_id, staff_id=account.staff_id)
+        record_event(uow, portal, SecurityEventKind.PASSWORD_CHANGED, account)
         if login is not None:
             language = identity.subscriber.language.value if identity.subscriber else "fr"
             queue_mail(uow, portal, Mail(MailKind.PASSWORD_CHANGED, login.address, language,
@@ -283,7 +286,7 @@ def request_email_change(portal: Portal, identity: Identity, new_email: str, pas
         if subscriber is None:
             raise errors.NotFound()
         new = EmailAddress.parse(new_email)
-        _check_current_password(uow, passwords, clock, identity, password)
+        check_current_password(uow, passwords, clock, identity, password)
         if (subscriber.email is not None and subscriber.email.normalised == new.normalised) or _login_taken(
             uow, new.normalised, besides=subscriber.id
         ):

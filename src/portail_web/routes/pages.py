@@ -1,4 +1,4 @@
-"""Home, about, health, language choice."""
+"""Home, about, the legal pages, health, language choice."""
 
 from __future__ import annotations
 
@@ -31,6 +31,18 @@ async def about(request: Request) -> Response:
     return render(request, "about.html")
 
 
+async def accessibility(request: Request) -> Response:
+    return render(request, "legal/accessibility.html")
+
+
+async def legal_notices(request: Request) -> Response:
+    return render(request, "legal/notices.html")
+
+
+async def privacy(request: Request) -> Response:
+    return render(request, "legal/privacy.html")
+
+
 def _database_answers(request: Request) -> bool:
     try:
         with request.app.state.portal.uow(read_only=True) as uow:
@@ -57,6 +69,9 @@ async def language(request: Request) -> Response:
 routes = [
     Route("/", home, name="home"),
     Route("/a-propos", about, name="about"),
+    Route("/accessibilite", accessibility, name="accessibility"),
+    Route("/mentions-legales", legal_notices, name="legal_notices"),
+    Route("/confidentialite", privacy, name="privacy"),
     Route("/healthz", healthz, name="healthz"),
     Route("/langue", language, name="language"),
 ]

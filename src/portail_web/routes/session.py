@@ -26,7 +26,8 @@ security_log = logging.getLogger("portail.security")
 async def login_page(request: Request) -> Response:
     if visitor(request).identity is not None:
         return RedirectResponse(safe_next(request.query_params.get("next"), path_for(request, "home")), status_code=303)
-    notice = MESSAGES["password_saved"] if request.query_params.get("mot-de-passe") == "enregistre" else None
+    notice = (MESSAGES["password_saved"] if request.query_params.get("mot-de-passe") == "enregistre"
+              else MESSAGES["account_closed"] if request.query_params.get("compte") == "ferme" else None)
     return render(request, "login.html", {"next": safe_next(request.query_params.get("next"), ""),
                                           "notice": notice})
 
