@@ -140,6 +140,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LINK_VALIDITY_MINUTES", "10", _whole("minutes", 5, 60)),
     Setting("SESSION_IDLE_MINUTES", "30", _whole("minutes", 5, 240)),
     Setting("SESSION_MAX_HOURS", "12", _whole("hours", 1, 24)),
+    Setting("STAFF_SESSION_IDLE_MINUTES", "15", _whole("minutes", 5, 60)),
+    Setting("STAFF_SESSION_MAX_HOURS", "8", _whole("hours", 1, 12)),
 )
 DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
@@ -174,6 +176,8 @@ class Settings:
     link_validity_minutes: int
     session_idle_minutes: int
     session_max_hours: int
+    staff_session_idle_minutes: int
+    staff_session_max_hours: int
 
     @property
     def https(self) -> bool:

@@ -138,6 +138,25 @@ class StaffRepository(Protocol):
         """Every member, active or not, by name then e-mail."""
         ...
 
+    def advance_totp_step(self, staff_id: uuid.UUID, step: int) -> bool:
+        """Record ``step`` as the last accepted TOTP step, atomically, only if it is later than the
+        stored one; False when it is not (the code was used meanwhile, by this or another request)."""
+        ...
+
+
+class RecoveryCodeRepository(Protocol):
+    """A member's single-use recovery codes, by hash."""
+
+    def replace(self, staff_id: uuid.UUID, code_hashes: Sequence[str]) -> None:
+        """Forget the member's codes and keep these instead (or none)."""
+        ...
+
+    def use(self, staff_id: uuid.UUID, code_hash: str, when: datetime) -> bool:
+        """Mark the code used, atomically; False when it is unknown or already used."""
+        ...
+
+    def remaining(self, staff_id: uuid.UUID) -> int: ...
+
 
 class AuditRepository(Protocol):
     """The audit log: entries are appended, never changed or removed (there is no method for it)."""
@@ -414,6 +433,7 @@ class UnitOfWork(Protocol):
     overconsumption_notices: OverconsumptionNoticeRepository
     exchange: ExchangeRepository
     audit: AuditRepository
+    recovery_codes: RecoveryCodeRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

@@ -37,6 +37,8 @@ SAMPLES = {
                                 "link": Link("request", {"request_id": REQUEST_ID})},
     MailKind.REQUEST_ANSWERED: {"reference": "D-2026-000001", "subject": "Fuite <sous> l'évier",
                                 "link": Link("request", {"request_id": REQUEST_ID})},
+    MailKind.STAFF_INVITATION: {"name": "Paul <Agent>", "inviter": "Alice Admin", "role": "agent",
+                                "link": Link("password_new", query={"jeton": TOKEN}), "validity_hours": 24},
 }
 LINKED = {kind for kind, params in SAMPLES.items() if any(isinstance(v, Link) for v in params.values())}
 

@@ -34,7 +34,7 @@ from portail_domain.model.requests import ReferenceTaken, Request, RequestMessag
 from portail_domain.model.throttling import LoginAttempts
 from portail_domain.ports import OutgoingMail
 
-from .backoffice import MemoryAudit
+from .backoffice import MemoryAudit, MemoryRecoveryCodes
 from .exchange import MemoryExchange
 
 
@@ -118,6 +118,13 @@ class MemoryStaff(_Table):
 
     def list(self) -> list[StaffUser]:
         return sorted(self.rows.values(), key=lambda s: (s.name, s.email.normalised))
+
+    def advance_totp_step(self, staff_id: uuid.UUID, step: int) -> bool:
+        staff = self.rows.get(staff_id)
+        if staff is None or (staff.totp_last_step is not None and staff.totp_last_step >= step):
+            return False
+        staff.totp_last_step = step
+        return True
 
 
 class MemoryAccounts(_Table):
@@ -386,7 +393,7 @@ class MemoryThrottles(_Table):
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
     "documents", "requests", "request_messages", "outbox", "tokens", "throttles", "overconsumption_notices",
-    "audit",
+    "audit", "recovery_codes",
 )
 
 
@@ -419,6 +426,7 @@ class MemoryUnitOfWork:
         self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
         self.exchange = MemoryExchange(self)
         self.audit = MemoryAudit(t["audit"])
+        self.recovery_codes = MemoryRecoveryCodes(t["recovery_codes"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

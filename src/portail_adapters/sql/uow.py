@@ -12,7 +12,7 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, text
 
-from .backoffice import SqlAudit
+from .backoffice import SqlAudit, SqlRecoveryCodes
 from .database import read_only_options
 from .exchange import SqlExchange
 from .repositories import (
@@ -65,6 +65,7 @@ class SqlUnitOfWork:
         self.overconsumption_notices = SqlOverconsumptionNotices(c)
         self.exchange = SqlExchange(c)
         self.audit = SqlAudit(c)
+        self.recovery_codes = SqlRecoveryCodes(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

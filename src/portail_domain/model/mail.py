@@ -26,6 +26,7 @@ class MailKind(StrEnum):
     PAYMENT_RECEIPT = auto()  # name, number, amount, paid_on, transaction
     REQUEST_RECEIVED = auto()  # reference, subject, link
     REQUEST_ANSWERED = auto()  # reference, subject, link
+    STAFF_INVITATION = auto()  # name, inviter, role, link, validity_hours
 
 
 MailValue = str | int | Decimal | Fraction | date | datetime | Money | Link
