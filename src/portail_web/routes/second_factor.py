@@ -66,6 +66,8 @@ async def code_page(request: Request) -> Response:
 async def code_submit(request: Request) -> Response:
     form = await read_form(request)
     code, next_ = field(form, "code", MAX_CODE), safe_next(form.get("next"), "")
+    if visitor(request).staff is not None:  # already past it (a second tab)
+        return RedirectResponse(next_ or path_for(request, "staff_dashboard"), status_code=303)
     if visitor(request).staff_pending is None:
         return RedirectResponse(path_for(request, "login"), status_code=303)
     portal, client = _portal(request), _client(request)
