@@ -86,10 +86,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /agent/paiements": (),
     "GET /agent/documents": (),
     "GET /agent/courriels": (),
-    "GET /agent/equipe": (),
-    "GET /agent/securite": (),
+    "GET /agent/equipe": ("fait",),
+    "POST /agent/equipe": ("email", "name", "role"),
+    "POST /agent/equipe/{staff_id}": ("action", "role"),
+    "GET /agent/securite": ("secours",),
+    "POST /agent/securite": ("code",),
     "GET /agent/journal": ("agent", "abonne", "depuis", "page"),
-    "GET /connexion/code": (),
+    "GET /connexion/code": ("next",),
+    "POST /connexion/code": ("code", "next"),
     "GET /donnees-personnelles": ("fait",),
     "POST /donnees-personnelles": ("phone", "address", "postal_code", "city", "language", "paperless"),
     "GET /donnees-personnelles/mot-de-passe": (),
@@ -112,6 +116,7 @@ PLAUSIBLE = {
     "city": "Paulhan", "language": "fr", "paperless": "1", "decision": "paid", "status": "answered",
     "onglet": "a-payer", "categorie": "ecretement", "contrat": "C1", "statut": "new", "fait": "enregistre",
     "agent": "agent@eau-test.example", "abonne": "100001", "depuis": "2026-01-01", "page": "2",
+    "name": "Nina Nouvelle", "role": "agent", "action": "role", "secours": "9",
 }
 NEAR_MISSES = [
     "", " ", "0", "-1", "1e309", "NaN", "Infinity", "9" * 400, "0x1F", "1_000", "١٢٣", "²", "½", "１２３",
@@ -176,7 +181,8 @@ class World:
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
         marie = add_subscriber(portal, password=PASSWORD)
-        staff = self.staff = add_staff(portal, password=PASSWORD, role="admin", totp_secret="JBSWY3DPEHPK3PXP")
+        staff = self.staff = add_staff(portal, password=PASSWORD, role="admin", totp_secret="JBSWY3DPEHPK3PXP" * 2)
+        colleague = add_staff(portal, "collegue@eau-test.example", password=PASSWORD, name="Nina Collègue")
         add_contract(portal, marie, "C1", periods=4)
         invoice = add_invoice(portal, marie, "F2026-0001", contract_number="C1")
         start_payment(portal, marie.id, invoice.number)
@@ -189,7 +195,8 @@ class World:
             self.accounts = {"subscriber": uow.accounts.for_subscriber(marie.id),
                              "staff": uow.accounts.for_staff(staff.id)}
         self.params = {"contract_number": "C1", "number": "F2026-0001", "operation_id": operation,
-                       "folder_id": folder.id, "request_id": filed.id, "document_id": document.id}
+                       "folder_id": folder.id, "request_id": filed.id, "document_id": document.id,
+                       "staff_id": colleague.id}
         self.link_cookies = {"portail_jeton": self._password_link(), "portail_jeton_email": self._email_link()}
         self.client = self.new_client()
 

@@ -77,6 +77,8 @@ def config_from(settings: Settings) -> PortalConfig:
             link_validity=timedelta(minutes=settings.link_validity_minutes),
             session_idle=timedelta(minutes=settings.session_idle_minutes),
             session_absolute=timedelta(hours=settings.session_max_hours),
+            staff_session_idle=timedelta(minutes=settings.staff_session_idle_minutes),
+            staff_session_absolute=timedelta(hours=settings.staff_session_max_hours),
         ),
         legal=legal_from(settings),
     )

@@ -20,6 +20,7 @@ from portail_domain.services.documents import ensure_default_folders
 
 from .demo_documents import add_demo_documents, add_demo_invoice_pdfs
 from .demo_requests import add_demo_requests
+from .demo_staff import DEMO_STAFF, DemoStaff, add_demo_staff
 
 DEMO_EMAIL = "marie.dupont@example.org"
 DEMO_PASSWORD = "eau-potable-demo-2026"  # noqa: S105 - demo data only, printed by `portail demo`
@@ -52,6 +53,7 @@ class DemoSummary:
     activation_number: str = DEMO_ACTIVATION_NUMBER
     claim_number: str = DEMO_CLAIM_NUMBER
     claim_code: str = DEMO_CLAIM_CODE
+    staff: tuple[DemoStaff, ...] = DEMO_STAFF
 
 
 def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> DemoSummary:
@@ -59,6 +61,8 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
     today = portal.clock.today()
     with portal.uow() as uow:
         if uow.subscribers.by_number("100001") is not None:
+            add_demo_staff(uow, portal)  # a demo loaded before the back office had staff gets them now
+            uow.commit()
             return DemoSummary(False, subscribers, DEMO_EMAIL, DEMO_PASSWORD, _activation_email(uow))
         for n in range(subscribers):
             postal_code, city = TOWNS[n % len(TOWNS)]
@@ -92,6 +96,7 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
             Account(password_hash=portal.passwords.hash(DEMO_PASSWORD), created_at=portal.clock.now(),
                     subscriber_id=holder.id)
         )
+        add_demo_staff(uow, portal)
         activation_email = _activation_email(uow)
         uow.commit()
     return DemoSummary(True, subscribers, DEMO_EMAIL, DEMO_PASSWORD, activation_email)

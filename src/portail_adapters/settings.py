@@ -183,6 +183,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETENTION_SECURITY_DAYS", "365", _whole("days", 30, 3650)),
     Setting("RETENTION_UNUSED_ACCOUNT_YEARS", "3", _whole("years", 1, 20)),
     Setting("RETENTION_WARNING_DAYS", "30", _whole("days", 7, 365)),
+    Setting("STAFF_SESSION_IDLE_MINUTES", "15", _whole("minutes", 5, 60)),
+    Setting("STAFF_SESSION_MAX_HOURS", "8", _whole("hours", 1, 12)),
 )
 DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
@@ -237,6 +239,8 @@ class Settings:
     retention_security_days: int
     retention_unused_account_years: int
     retention_warning_days: int
+    staff_session_idle_minutes: int
+    staff_session_max_hours: int
 
     @property
     def https(self) -> bool:

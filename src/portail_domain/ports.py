@@ -139,6 +139,25 @@ class StaffRepository(Protocol):
         """Every member, active or not, by name then e-mail."""
         ...
 
+    def advance_totp_step(self, staff_id: uuid.UUID, step: int) -> bool:
+        """Record ``step`` as the last accepted TOTP step, atomically, only if it is later than the
+        stored one; False when it is not (the code was used meanwhile, by this or another request)."""
+        ...
+
+
+class RecoveryCodeRepository(Protocol):
+    """A member's single-use recovery codes, by hash."""
+
+    def replace(self, staff_id: uuid.UUID, code_hashes: Sequence[str]) -> None:
+        """Forget the member's codes and keep these instead (or none)."""
+        ...
+
+    def use(self, staff_id: uuid.UUID, code_hash: str, when: datetime) -> bool:
+        """Mark the code used, atomically; False when it is unknown or already used."""
+        ...
+
+    def remaining(self, staff_id: uuid.UUID) -> int: ...
+
 
 class AuditRepository(Protocol):
     """The audit log: entries are appended, never changed or removed (there is no method for it)."""
@@ -480,6 +499,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditRepository: ...
     @property
     def privacy(self) -> PrivacyRepository: ...
+    @property
+    def recovery_codes(self) -> RecoveryCodeRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

@@ -37,8 +37,10 @@ from .routes import (
     password,
     personal,
     requests,
+    second_factor,
     session,
     simulator,
+    team,
 )
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .staff import AdminOnly, StaffAreaMiddleware
@@ -67,6 +69,8 @@ def all_routes() -> list[BaseRoute]:
         *personal.routes,
         *requests.routes,
         *journal.routes,
+        *second_factor.routes,
+        *team.routes,
         # Last: a page not built yet ("bientôt"); a real route of the same name listed above wins.
         *agent.placeholder_routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

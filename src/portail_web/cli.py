@@ -104,6 +104,12 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  or, for subscriber {summary.claim_number} who has no e-mail on file: any e-mail, "
           f"code: {summary.claim_code}")
     print("  the e-mailed link is printed on the console of `portail serve` and saved under var/mail")
+    print(f"the back office: sign in at {settings.base_url}/connexion, then give the code of the TOTP secret")
+    print("  (add the secret to an authenticator app, or run "
+          "python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\")")
+    for staff in summary.staff:
+        print(f"  {staff.role.value}: e-mail: {staff.email}, password: {staff.password}, "
+              f"TOTP secret: {staff.totp_secret}")
     return 0
 
 

@@ -17,6 +17,12 @@ MESSAGES: dict[str, str] = {
     "domain_error": N_("La demande n'a pas pu être traitée."),
     "not_found": N_("Cette page n'existe pas ou n'est pas accessible avec votre compte."),
     "admin_only": N_("Cette page est réservée aux administrateurs."),
+    "second_factor_failed": N_("Code incorrect, expiré ou déjà utilisé. Saisissez le code affiché maintenant par votre "
+                               "application, ou un code de secours."),
+    "staff_own_account": N_("Vous ne pouvez pas faire cela sur votre propre compte : demandez-le à un autre "
+                            "administrateur."),
+    "invalid_role": N_("Choisissez le rôle agent ou administrateur."),
+    "staff_disabled": N_("Ce membre de l'équipe est désactivé."),
     "invalid_value": N_("Une valeur saisie n'est pas valide."),
     "invalid_email": N_("Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."),
     "invalid_amount": N_("Saisissez un montant en euros, par exemple 12,50."),

@@ -40,6 +40,8 @@ SAMPLES = {
     MailKind.ACCOUNT_CLOSED: {"name": "Marie Dupont", "number": "100001", "link": Link("password_request")},
     MailKind.ACCOUNT_UNUSED: {"name": "Marie Dupont", "number": "100001", "closes_on": date(2026, 4, 9),
                               "link": Link("login")},
+    MailKind.STAFF_INVITATION: {"name": "Paul <Agent>", "inviter": "Alice Admin", "role": "agent",
+                                "link": Link("password_new", query={"jeton": TOKEN}), "validity_hours": 24},
 }
 LINKED = {kind for kind, params in SAMPLES.items() if any(isinstance(v, Link) for v in params.values())}
 

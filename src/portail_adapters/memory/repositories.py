@@ -33,7 +33,7 @@ from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.model.throttling import LoginAttempts
 
-from .backoffice import MemoryAudit
+from .backoffice import MemoryAudit, MemoryRecoveryCodes
 from .exchange import MemoryExchange
 from .privacy import MemoryPrivacy
 
@@ -127,6 +127,13 @@ class MemoryStaff(_Table):
 
     def list(self) -> list[StaffUser]:
         return sorted(self.rows.values(), key=lambda s: (s.name, s.email.normalised))
+
+    def advance_totp_step(self, staff_id: uuid.UUID, step: int) -> bool:
+        staff = self.rows.get(staff_id)
+        if staff is None or (staff.totp_last_step is not None and staff.totp_last_step >= step):
+            return False
+        staff.totp_last_step = step
+        return True
 
 
 class MemoryAccounts(_Table):
@@ -397,6 +404,7 @@ TABLES = (
     "documents", "requests", "request_messages", "outbox", "tokens", "throttles", "overconsumption_notices",
     "audit",
     "security_events",
+    "recovery_codes",
 )
 
 
@@ -430,6 +438,7 @@ class MemoryUnitOfWork:
         self.exchange = MemoryExchange(self)
         self.audit = MemoryAudit(t["audit"])
         self.privacy = MemoryPrivacy(self, t["security_events"])
+        self.recovery_codes = MemoryRecoveryCodes(t["recovery_codes"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -72,13 +72,13 @@ def subscriber_from_row(r: Row) -> Subscriber:
 def staff_to_row(s: StaffUser) -> dict[str, Any]:
     return {"id": s.id, "email": s.email.address, "email_normalised": s.email.normalised, "name": s.name,
             "role": s.role.value, "active": s.active, "totp_secret": s.totp_secret,
-            "totp_last_step": s.totp_last_step}
+            "totp_last_step": s.totp_last_step, "totp_pending_secret": s.totp_pending_secret}
 
 
 def staff_from_row(r: Row) -> StaffUser:
     return StaffUser(id=r["id"], email=EmailAddress(r["email"], r["email_normalised"]), name=r["name"],
                      role=StaffRole(r["role"]), active=r["active"], totp_secret=r["totp_secret"],
-                     totp_last_step=r["totp_last_step"])
+                     totp_last_step=r["totp_last_step"], totp_pending_secret=r["totp_pending_secret"])
 
 
 def contract_to_row(c: Contract) -> dict[str, Any]:

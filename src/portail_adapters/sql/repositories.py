@@ -118,6 +118,12 @@ class SqlStaff(_Repository[StaffUser]):
     def list(self) -> list[StaffUser]:
         return self._all(select(self.table).order_by(self.table.c.name, self.table.c.email_normalised))
 
+    def advance_totp_step(self, staff_id: uuid.UUID, step: int) -> bool:
+        c = self.table.c
+        later = or_(c.totp_last_step.is_(None), c.totp_last_step < step)
+        return self.connection.execute(
+            update(self.table).where(c.id == staff_id, later).values(totp_last_step=step)).rowcount == 1
+
 
 class SqlAccounts(_Repository[Account]):
     table = t.accounts

@@ -59,6 +59,7 @@ staff_users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("totp_secret", String(64)),  # base32, None until enrolled
     Column("totp_last_step", BigInteger),  # the last TOTP time step accepted (a code is used once)
+    Column("totp_pending_secret", String(64)),  # shown at enrolment until a code confirms it
 )
 
 # Ten single-use codes per member, for the day the phone is lost; stored hashed.

@@ -12,7 +12,7 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, text
 
-from .backoffice import SqlAudit
+from .backoffice import SqlAudit, SqlRecoveryCodes
 from .database import read_only_options
 from .exchange import SqlExchange
 from .privacy import SqlPrivacy
@@ -67,6 +67,7 @@ class SqlUnitOfWork:
         self.exchange = SqlExchange(c)
         self.audit = SqlAudit(c)
         self.privacy = SqlPrivacy(c)
+        self.recovery_codes = SqlRecoveryCodes(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

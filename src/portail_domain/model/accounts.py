@@ -59,6 +59,7 @@ class StaffUser:
     # The TOTP secret (RFC 6238, base32) once enrolled; None until then, and after an admin's reset.
     totp_secret: str | None = attrs.field(default=None, repr=False)
     totp_last_step: int | None = None  # the last time step a code was accepted for: never accepted twice
+    totp_pending_secret: str | None = attrs.field(default=None, repr=False)  # shown for enrolment, not yet confirmed
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
 
     @property

@@ -28,6 +28,7 @@ class MailKind(StrEnum):
     REQUEST_ANSWERED = auto()  # reference, subject, link
     ACCOUNT_CLOSED = auto()  # name, number, link (to activate again)
     ACCOUNT_UNUSED = auto()  # name, number, closes_on, link (to log in)
+    STAFF_INVITATION = auto()  # name, inviter, role, link, validity_hours
 
 
 MailValue = str | int | Decimal | Fraction | date | datetime | Money | Link

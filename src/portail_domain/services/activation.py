@@ -325,19 +325,26 @@ def confirm_email_change(portal: Portal, token: str) -> Subscriber:
 
 def invite_staff(portal: Portal, email: str, role: StaffRole, name: str = "") -> StaffInvitation:
     """Create (or find) a staff user and return a one-time set-password link for them."""
-    clock, secrets, config = portal.clock, portal.secrets, portal.config
     with portal.uow() as uow:
-        address = EmailAddress.parse(email)
-        staff = uow.staff.by_email(address.normalised)
-        created = staff is None
-        if staff is None:
-            if any(uow.accounts.for_subscriber(s.id) for s in uow.subscribers.by_email(address.normalised)):
-                raise EmailUnavailable(field="email")
-            staff = StaffUser(email=address, name=name or address.address.split("@")[0], role=role)
-            uow.staff.add(staff)
-        token = _issue(uow, secrets, clock, TokenPurpose.PASSWORD, staff_id=staff.id,
-                       validity=config.limits.staff_invitation_validity)
+        invitation = issue_staff_invitation(uow, portal, email, role, name)
         uow.commit()
-        return StaffInvitation(staff, password_link(token), created)
+        return invitation
+
+
+def issue_staff_invitation(uow: UnitOfWork, portal: Portal, email: str, role: StaffRole,
+                           name: str = "") -> StaffInvitation:
+    """In the caller's unit of work: create (or find) the staff user and a set-password link valid
+    ``limits.staff_invitation_validity``; an older link of theirs dies."""
+    address = EmailAddress.parse(email)
+    staff = uow.staff.by_email(address.normalised)
+    created = staff is None
+    if staff is None:
+        if any(uow.accounts.for_subscriber(s.id) for s in uow.subscribers.by_email(address.normalised)):
+            raise EmailUnavailable(field="email")
+        staff = StaffUser(email=address, name=name or address.address.split("@")[0], role=role)
+        uow.staff.add(staff)
+    token = _issue(uow, portal.secrets, portal.clock, TokenPurpose.PASSWORD, staff_id=staff.id,
+                   validity=portal.config.limits.staff_invitation_validity)
+    return StaffInvitation(staff, password_link(token), created)
 
 
