@@ -10,9 +10,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from portail_domain.model.limits import MIB, Limits
+from portail_domain.model.mandates import SepaCreditor
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
-from portail_domain.ports import Links, MailComposer, PasswordHasher
+from portail_domain.ports import Links, MailComposer, PasswordHasher, Printer
 
+from .banking import SchwiftyBankDirectory
 from .files import LocalFileStore
 from .mail import mailer_from_url
 from .passwords import Argon2Hasher
@@ -69,6 +71,7 @@ def config_from(settings: Settings) -> PortalConfig:
             session_idle=timedelta(minutes=settings.session_idle_minutes),
             session_absolute=timedelta(hours=settings.session_max_hours),
         ),
+        sepa_creditor=SepaCreditor(settings.sepa_creditor_name or settings.utility_name, settings.sepa_creditor_id),
     )
 
 
@@ -104,14 +107,16 @@ def bootstrap(
     *,
     composer: MailComposer,
     links: Links,
+    printer: Printer | None = None,
     engine: Engine | None = None,
     passwords: PasswordHasher | None = None,
     run_migrations: bool = False,
 ) -> Portal:
     """Wire a portal from settings. Any adapter can be handed in instead (tests, embedders).
 
-    The mail ``composer`` and the ``links`` belong to the front end (its templates, its routes):
-    the client hands them in (``portail_web.wiring``; ``memory.PlainComposer`` without one).
+    The mail ``composer``, the ``links`` and the ``printer`` belong to the front end (its templates,
+    its routes, its wording): the client hands them in (``portail_web.wiring``; ``memory.PlainComposer``
+    and ``memory.PlainPrinter`` without one).
     """
     engine = engine or create_engine(settings)
     check_database(engine)
@@ -131,4 +136,6 @@ def bootstrap(
         files=build_files(settings),
         payments=build_payments(settings, engine, clock),
         mailer=build_mailer(settings),
+        banks=SchwiftyBankDirectory(),
+        printer=printer,
     )

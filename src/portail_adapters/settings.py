@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
+from portail_domain.model.mandates import creditor_id_problem
+
 
 class Invalid(ValueError):
     """A parser's refusal: what is wrong with the value (``load_settings`` names the variable)."""
@@ -110,6 +112,15 @@ def _whole(unit: str, low: int, high: int) -> Parser:
     return parse
 
 
+def _creditor_id(value: str, _others: Mapping[str, str]) -> str:
+    """A SEPA creditor identifier (ICS, given by the utility's bank), e.g. FR72ZZZ123456."""
+    identifier = "".join(value.split()).upper()
+    problem = creditor_id_problem(identifier)
+    if problem:
+        raise Invalid(f"{value!r} is not a SEPA creditor identifier: {problem}")
+    return identifier
+
+
 @attrs.frozen
 class Setting:
     name: str  # PORTAIL_<name> in the environment, <name> in lower case in the TOML file
@@ -140,6 +151,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LINK_VALIDITY_MINUTES", "10", _whole("minutes", 5, 60)),
     Setting("SESSION_IDLE_MINUTES", "30", _whole("minutes", 5, 240)),
     Setting("SESSION_MAX_HOURS", "12", _whole("hours", 1, 24)),
+    # Direct debit (prélèvement): who collects. The demo's identifier is the usual example, not a real one.
+    Setting("SEPA_CREDITOR_ID", "FR72ZZZ123456", _creditor_id),
+    Setting("SEPA_CREDITOR_NAME", "", _text),  # empty: the utility's name
 )
 DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
@@ -174,6 +188,8 @@ class Settings:
     link_validity_minutes: int
     session_idle_minutes: int
     session_max_hours: int
+    sepa_creditor_id: str
+    sepa_creditor_name: str
 
     @property
     def https(self) -> bool:

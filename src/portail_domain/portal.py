@@ -5,7 +5,9 @@ from __future__ import annotations
 import attrs
 
 from .model.limits import Limits
+from .model.mandates import SepaCreditor
 from .ports import (
+    BankDirectory,
     Clock,
     FileStore,
     Links,
@@ -13,6 +15,7 @@ from .ports import (
     Mailer,
     PasswordHasher,
     PaymentGateway,
+    Printer,
     Secrets,
     UnitOfWorkFactory,
 )
@@ -35,6 +38,7 @@ class PortalConfig:
     utility: UtilityCard
     secret_key: bytes = attrs.field(default=b"", repr=False)  # keys HMACs (tokens, CSRF)
     limits: Limits = Limits()
+    sepa_creditor: SepaCreditor | None = None  # who collects direct debits; none: no online mandate
 
     @property
     def https(self) -> bool:
@@ -59,3 +63,5 @@ class Portal:
     mailer: Mailer | None = None
     payments: PaymentGateway | None = None
     files: FileStore | None = None
+    banks: BankDirectory | None = None  # checks IBANs and finds BICs (direct-debit mandates)
+    printer: Printer | None = None  # the PDFs the portal files for the subscriber (signed mandates)

@@ -382,6 +382,7 @@ class MemoryThrottles(_Table):
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
     "documents", "requests", "request_messages", "outbox", "tokens", "throttles", "overconsumption_notices",
+    "mandates",
 )
 
 
@@ -412,6 +413,9 @@ class MemoryUnitOfWork:
         self.tokens = MemoryTokens(t["tokens"])
         self.throttles = MemoryThrottles(t["throttles"])
         self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
+        from .mandates import MemoryMandates  # built on this module's tables
+
+        self.mandates = MemoryMandates(t["mandates"], self.contracts)
         self.exchange = MemoryExchange(self)
         return self
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, text
 
 from .database import read_only_options
 from .exchange import SqlExchange
+from .mandates import SqlMandates
 from .repositories import (
     SqlAccounts,
     SqlContracts,
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
         self.tokens = SqlTokens(c)
         self.throttles = SqlThrottles(c)
         self.overconsumption_notices = SqlOverconsumptionNotices(c)
+        self.mandates = SqlMandates(c)
         self.exchange = SqlExchange(c)
         return self
 

@@ -26,6 +26,9 @@ class MailKind(StrEnum):
     PAYMENT_RECEIPT = auto()  # name, number, amount, paid_on, transaction
     REQUEST_RECEIVED = auto()  # reference, subject, link
     REQUEST_ANSWERED = auto()  # reference, subject, link
+    MANDATE_CODE = auto()  # code, rum, contract, creditor, validity_minutes
+    MANDATE_SIGNED = auto()  # name, rum, contract, mode, iban (masked), creditor, signed_at
+    MANDATE_REVOKED = auto()  # name, rum, contract, revoked_at
 
 
 MailValue = str | int | Decimal | Fraction | date | datetime | Money | Link
