@@ -158,6 +158,7 @@ def sign_mandate(portal: Portal, subscriber_id: uuid.UUID, code: str, *, client_
         mandate = uow.mandates.lock(pending.id) if pending is not None else None
         if mandate is None:
             raise NoPendingMandate()
+        replaced = uow.mandates.active_for_contracts([mandate.contract_id]).get(mandate.contract_id)
         try:
             mandate.sign(code, secret_key=portal.config.secret_key, now=now, client_address=client_address,
                          user_agent=user_agent)
@@ -167,10 +168,10 @@ def sign_mandate(portal: Portal, subscriber_id: uuid.UUID, code: str, *, client_
             log.warning("mandate_code_refused rum=%s tries_left=%s", mandate.rum,
                         mandate.challenge.tries_left if mandate.challenge else 0)
             raise
-        for other in uow.mandates.active_for_contracts([mandate.contract_id]).values():
-            other.revoke(now)
-            uow.mandates.update(other)
-            log.info("mandate_replaced rum=%s by=%s", other.rum, mandate.rum)
+        if replaced is not None:
+            replaced.revoke(now)
+            uow.mandates.update(replaced)
+            log.info("mandate_replaced rum=%s by=%s", replaced.rum, mandate.rum)
         key = _file_pdf(portal, uow, mandate)
         try:
             uow.mandates.update(mandate)
