@@ -34,6 +34,7 @@ from portail_domain.model.requests import ReferenceTaken, Request, RequestMessag
 from portail_domain.model.throttling import LoginAttempts
 from portail_domain.ports import OutgoingMail
 
+from .backoffice import MemoryAudit
 from .exchange import MemoryExchange
 
 
@@ -114,6 +115,9 @@ class MemorySubscribers(_Table):
 class MemoryStaff(_Table):
     def by_email(self, normalised_email: str) -> StaffUser | None:
         return next((s for s in self.rows.values() if s.email.normalised == normalised_email), None)
+
+    def list(self) -> list[StaffUser]:
+        return sorted(self.rows.values(), key=lambda s: (s.name, s.email.normalised))
 
 
 class MemoryAccounts(_Table):
@@ -382,6 +386,7 @@ class MemoryThrottles(_Table):
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
     "documents", "requests", "request_messages", "outbox", "tokens", "throttles", "overconsumption_notices",
+    "audit",
     "mandates",
 )
 
@@ -417,6 +422,7 @@ class MemoryUnitOfWork:
 
         self.mandates = MemoryMandates(t["mandates"], self.contracts)
         self.exchange = MemoryExchange(self)
+        self.audit = MemoryAudit(t["audit"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

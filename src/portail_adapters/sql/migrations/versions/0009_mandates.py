@@ -1,7 +1,7 @@
 """sepa_mandates: direct-debit mandates signed online, with the evidence of their signature
 
 Revision ID: 0009_mandates
-Revises: 0005_billing_email
+Revises: 0006_staff_backoffice
 Create Date: 2026-11-28
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_mandates"
-down_revision = "0005_billing_email"
+down_revision = "0006_staff_backoffice"
 branch_labels = None
 depends_on = None
 
