@@ -83,6 +83,7 @@ def config_from(settings: Settings) -> PortalConfig:
             staff_session_absolute=timedelta(hours=settings.staff_session_max_hours),
         ),
         legal=legal_from(settings),
+        sepa_creditor=SepaCreditor(settings.sepa_creditor_name or settings.utility_name, settings.sepa_creditor_id),
     )
 
 
@@ -109,7 +110,6 @@ def legal_from(settings: Settings) -> LegalInfo:
             unused_account_years=settings.retention_unused_account_years,
             warning_days=settings.retention_warning_days,
         ),
-        sepa_creditor=SepaCreditor(settings.sepa_creditor_name or settings.utility_name, settings.sepa_creditor_id),
     )
 
 
