@@ -29,7 +29,7 @@ class Bar:
     width: float
     height: float
     period: ConsumptionPeriod
-    kind: str  # "normal", "estimated", "over"
+    kind: str  # "normal", "estimated", "over", "to_review" (drawn apart, capped at the top of the scale)
 
 
 @attrs.frozen
@@ -63,6 +63,10 @@ class Chart:
     def has_over(self) -> bool:
         return any(b.kind == "over" for b in self.bars)
 
+    @property
+    def has_to_review(self) -> bool:
+        return any(b.kind == "to_review" for b in self.bars)
+
 
 def nice_step(maximum: float, ticks: int = 4) -> int:
     """A round step (1, 2 or 5 times a power of ten) giving about ``ticks`` gridlines."""
@@ -79,7 +83,9 @@ def consumption_chart(
         return None
     first, last = periods[0].start, max(p.end for p in periods)
     span = max((last - first).days, 1)
-    maximum = max(max(p.litres_per_day for p in periods), usual, Fraction(1))
+    # A period that ends on a reading still to review may be a typo: it does not set the scale.
+    checked = [p for p in periods if not p.to_review] or list(periods)
+    maximum = max(max(p.litres_per_day for p in checked), usual, Fraction(1))
     step = nice_step(float(maximum))
     top_value = step * math.ceil(float(maximum) / step)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -94,8 +100,9 @@ def consumption_chart(
     bars = []
     for period in periods:
         x0, x1 = x_of(period.start), x_of(period.end)
-        y = y_of(period.litres_per_day)
-        kind = "over" if period is over else "estimated" if period.estimated else "normal"
+        y = max(y_of(period.litres_per_day), TOP)
+        kind = ("to_review" if period.to_review else "over" if period is over
+                else "estimated" if period.estimated else "normal")
         gap = 0.6 if x1 - x0 > 2 else 0
         width = max(x1 - x0 - gap, 0.8)  # a one-day period stays visible...
         x = min(x0 + gap / 2, LEFT + plot_w - width)  # ...without leaving the plot

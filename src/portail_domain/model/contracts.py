@@ -88,6 +88,17 @@ class Contract:
             if index < last.index:
                 raise errors.IndexGoesDown(index=index, last_index=last.index)
 
+    def reading_to_replace(
+        self, *, meter_number: str, read_on: date, history: Sequence[MeterReading]
+    ) -> MeterReading | None:
+        """The subscriber's own reading of that meter and day still "to review", if any.
+
+        A new index for the same meter and day replaces it (a typo is corrected, not refused);
+        a validated reading, or one from an agent or the billing system, is never replaced.
+        """
+        return next((r for r in history if r.meter_number == meter_number and r.read_on == read_on
+                     and r.correctable), None)
+
     def plausible(self, *, read_on: date, index: MeterIndex, history: Sequence[MeterReading]) -> bool:
         """Whether the consumption a new reading implies is in line with the usual one.
 
@@ -129,6 +140,18 @@ class MeterReading:
         """Rejected readings take no part in the rules nor in the consumption."""
         return self.status != ReadingStatus.REJECTED
 
+    @property
+    def correctable(self) -> bool:
+        """The subscriber may replace it: their own reading, kept "to review" (perhaps a typo)."""
+        return self.source == ReadingSource.SUBSCRIBER and self.status == ReadingStatus.TO_REVIEW
+
+    def replace_index(self, index: MeterIndex, status: ReadingStatus, recorded_at: object) -> MeterIndex:
+        """Put the corrected ``index`` in place of the one under review; returns the replaced one."""
+        if not self.correctable:
+            raise errors.ReadingDuplicateDay(read_on=self.read_on)
+        replaced, self.index, self.status, self.recorded_at = self.index, index, status, recorded_at
+        return replaced
+
 
 def latest(readings: Iterable[MeterReading]) -> MeterReading | None:
     return max(readings, key=lambda r: r.read_on, default=None)
@@ -157,6 +180,11 @@ class ConsumptionPeriod:
     @property
     def estimated(self) -> bool:
         return ReadingSource.ESTIMATED in (self.start_reading.source, self.end_reading.source)
+
+    @property
+    def to_review(self) -> bool:
+        """One of its ends is a reading not checked yet (perhaps a typo): not a real consumption yet."""
+        return ReadingStatus.TO_REVIEW in (self.start_reading.status, self.end_reading.status)
 
 
 def consumption(readings: Iterable[MeterReading]) -> list[ConsumptionPeriod]:
@@ -296,7 +324,13 @@ class ContractDetail:
 
     @property
     def last_reading(self) -> MeterReading | None:
-        return latest(r for r in self.readings if r.counts)
+        """The last known index: a reading still to review (perhaps a typo) is not one."""
+        return latest(r for r in self.readings if r.status == ReadingStatus.VALIDATED)
+
+    @property
+    def under_review(self) -> MeterReading | None:
+        """The subscriber's latest reading still to review, which a new index of that day replaces."""
+        return latest(r for r in self.readings if r.correctable)
 
     def implied(self, reading_id: uuid.UUID) -> ImpliedConsumption | None:
         """What one of this contract's readings implies (``None`` if it is not one of them)."""

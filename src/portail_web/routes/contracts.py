@@ -169,6 +169,7 @@ def _form_context(detail: ContractDetail, today: date, values: dict[str, str] | 
     return {
         "contract": detail.contract,
         "last": detail.last_reading,
+        "under_review": detail.under_review,
         "today": today,
         "values": values or {"index": "", "read_on": today.isoformat()},
         "error": error,
@@ -177,8 +178,12 @@ def _form_context(detail: ContractDetail, today: date, values: dict[str, str] | 
 
 
 async def reading_form(request: Request) -> Response:
+    """The form; ``?date=YYYY-MM-DD`` (the "correct" link of a reading under review) preselects that day."""
     detail = await run_in_threadpool(_detail, request)
-    return render(request, "contracts/reading.html", _form_context(detail, _portal(request).clock.today()))
+    today = _portal(request).clock.today()
+    day = _parse_day(request.query_params.get("date", ""))
+    values = {"index": "", "read_on": (day if day is not None and day <= today else today).isoformat()}
+    return render(request, "contracts/reading.html", _form_context(detail, today, values))
 
 
 def _submit(portal: Portal, subscriber_id: uuid.UUID, number: str, index_text: str, read_on: date,
