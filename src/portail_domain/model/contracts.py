@@ -338,6 +338,51 @@ class ContractDetail:
         return implied_consumption(self.readings, reading) if reading is not None else None
 
 
+def litres_per_day_between(periods: Iterable[ConsumptionPeriod], start: date, end: date) -> Fraction | None:
+    """The daily consumption over ``[start, end)`` from the periods covering it (each spread evenly
+    over its days); ``None`` unless the periods cover every day of it."""
+    days, litres = 0, Fraction(0)
+    for period in periods:
+        overlap = (min(period.end, end) - max(period.start, start)).days
+        if overlap > 0:
+            days += overlap
+            litres += period.litres_per_day * overlap
+    return litres / days if days and days >= (end - start).days else None
+
+
+def _a_year_before(day: date) -> date:
+    return day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else date(day.year - 1, 2, 28)
+
+
+@attrs.frozen
+class ContractGlance:
+    """One contract on the home page: its last known index, its last period against a year before."""
+
+    contract: Contract
+    last_reading: MeterReading | None  # validated only: a reading to review may be a typo
+    last_period: ConsumptionPeriod | None
+    year_before_litres_per_day: Fraction | None  # the same span a year earlier, when the history covers it
+
+    @property
+    def change_percent(self) -> Fraction | None:
+        if self.last_period is None or not self.year_before_litres_per_day:
+            return None
+        return (self.last_period.litres_per_day / self.year_before_litres_per_day - 1) * 100
+
+
+def glance(contract: Contract, readings: Iterable[MeterReading]) -> ContractGlance:
+    """What the home page says about ``contract`` from its ``readings`` (validated ones only)."""
+    checked = [r for r in readings if r.status == ReadingStatus.VALIDATED]
+    periods = consumption(checked)
+    last_period = periods[-1] if periods else None
+    before = None
+    if last_period is not None:
+        same_meter = [p for p in periods if p.meter_number == last_period.meter_number]
+        before = litres_per_day_between(same_meter, _a_year_before(last_period.start),
+                                        _a_year_before(last_period.end))
+    return ContractGlance(contract, latest(checked), last_period, before)
+
+
 ALERT_FRESH_DAYS = 183  # a period that ended longer ago is history, not news: no alert, no mail
 
 

@@ -14,6 +14,7 @@ from ..model.accounts import Subscriber
 from ..model.contracts import (
     Contract,
     ContractDetail,
+    ContractGlance,
     ImpliedConsumption,
     MeterReading,
     OverconsumptionAlert,
@@ -23,6 +24,7 @@ from ..model.contracts import (
     alert_period,
     alerts_for,
     consumption,
+    glance,
     implied_consumption,
     photo_type,
     usual_litres_per_day,
@@ -86,6 +88,18 @@ def overconsumption_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[Ove
             return []
         readings = uow.readings.for_contracts([c.id for c in contracts])
     return alerts_for(contracts, readings, today)
+
+
+def contracts_at_a_glance(portal: Portal, subscriber_id: uuid.UUID) -> list[ContractGlance]:
+    """The home page's summary of each active contract (two queries, whatever the history)."""
+    today = portal.clock.today()
+    with portal.uow(read_only=True) as uow:
+        contracts = [c for c in uow.contracts.for_subscriber(subscriber_id) if c.is_active(today)]
+        readings = uow.readings.for_contracts([c.id for c in contracts]) if contracts else []
+    by_contract: dict[uuid.UUID, list[MeterReading]] = {c.id: [] for c in contracts}
+    for reading in readings:
+        by_contract.setdefault(reading.contract_id, []).append(reading)
+    return [glance(c, by_contract[c.id]) for c in contracts]
 
 
 def notify_overconsumption(

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from portail_domain.model import errors
 from portail_domain.model.contracts import (
     ContractDetail,
+    ContractGlance,
     ImpliedConsumption,
     OverconsumptionAlert,
     PhotoRejected,
@@ -233,6 +234,11 @@ async def submit_reading(request: Request) -> Response:
 
 
 # --- home page ------------------------------------------------------------------------------
+
+
+def home_glance(portal: Portal, subscriber_id: uuid.UUID) -> list[ContractGlance]:
+    """Each active contract's last reading and consumption for the home page (run in a thread)."""
+    return service.contracts_at_a_glance(portal, subscriber_id)
 
 
 def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[OverconsumptionAlert]:

@@ -21,8 +21,9 @@ async def home(request: Request) -> Response:
     subscriber = require_subscriber(request)
     invoices_summary = await run_in_threadpool(invoices.home_summary, request.app.state.portal, subscriber.id)
     contract_alerts = await run_in_threadpool(contracts.home_alerts, request.app.state.portal, subscriber.id)
+    glances = await run_in_threadpool(contracts.home_glance, request.app.state.portal, subscriber.id)
     return render(request, "home.html", {"subscriber": subscriber, "invoices_summary": invoices_summary,
-                                         "contract_alerts": contract_alerts})
+                                         "contract_alerts": contract_alerts, "glances": glances})
 
 
 async def about(request: Request) -> Response:
