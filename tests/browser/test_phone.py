@@ -6,9 +6,17 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import login
+from tests.browser.live import running_portal
 from tests.browser.tour import HEIGHTS, tour
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+
+@pytest.fixture(scope="module")
+def live_portal(tmp_path_factory, browser_tools):
+    """A demo portal of this module's own: the other browser tests pay the demo's invoices."""
+    with running_portal(tmp_path_factory.mktemp("phone")) as base_url:
+        yield base_url
 
 
 def test_every_subscriber_page_fits_both_widths_and_is_accessible(browser, live_portal):
