@@ -27,7 +27,7 @@ from portail_domain.portal import Portal
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
 from .mail_relay import relay_forever
 from .messages import message_for
-from .routes import contracts, documents, invoices, pages, password, personal, requests, session, simulator
+from .routes import contracts, documents, invoices, pages, password, personal, requests, session, simulator, support
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .templating import Templates, render
 from .urls import path_for
@@ -53,6 +53,7 @@ def all_routes() -> list[BaseRoute]:
         *password.routes,
         *personal.routes,
         *requests.routes,
+        *support.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

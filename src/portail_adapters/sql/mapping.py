@@ -27,6 +27,7 @@ from portail_domain.model.contracts import (
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder, FolderKind
 from portail_domain.model.mail import OutboxEntry
 from portail_domain.model.requests import Author, Request, RequestCategory, RequestMessage, RequestStatus
+from portail_domain.model.support import SearchKey, contract_keys, subscriber_keys
 from portail_domain.model.throttling import LoginAttempts
 from portail_domain.model.values import EmailAddress, MeterIndex, Money
 from portail_domain.ports import OutgoingMail
@@ -292,13 +293,14 @@ def message_from_row(r: Row) -> RequestMessage:
 
 def account_to_row(a: Account) -> dict[str, Any]:
     return {"id": a.id, "subscriber_id": a.subscriber_id, "staff_id": a.staff_id, "password_hash": a.password_hash,
-            "created_at": a.created_at, "password_changed_at": a.password_changed_at}
+            "created_at": a.created_at, "password_changed_at": a.password_changed_at,
+            "last_login_at": a.last_login_at}
 
 
 def account_from_row(r: Row) -> Account:
     return Account(id=r["id"], subscriber_id=r["subscriber_id"], staff_id=r["staff_id"],
                    password_hash=r["password_hash"], created_at=r["created_at"],
-                   password_changed_at=r["password_changed_at"])
+                   password_changed_at=r["password_changed_at"], last_login_at=r["last_login_at"])
 
 
 def session_to_row(s: WebSession) -> dict[str, Any]:
@@ -336,3 +338,18 @@ def outbox_from_row(r: Row) -> OutboxEntry:
         sent_at=r["sent_at"],
         last_error=r["last_error"],
     )
+
+
+def search_row(key: SearchKey, subscriber_id: Any, contract_id: Any = None) -> dict[str, Any]:
+    return {"key": key.key, "subscriber_id": subscriber_id, "contract_id": contract_id, "kind": key.kind.value,
+            "label": key.label[:300]}
+
+
+def subscriber_search_rows(s: Subscriber) -> list[dict[str, Any]]:
+    """The search keys of the subscriber's own fields (``subscriber_search`` rows)."""
+    return [search_row(k, s.id) for k in subscriber_keys(s.number, s.name, s.email)]
+
+
+def contract_search_rows(c: Contract) -> list[dict[str, Any]]:
+    """The search keys a contract adds to its subscriber."""
+    return [search_row(k, c.subscriber_id, c.id) for k in contract_keys(c.number, c.meter_number)]

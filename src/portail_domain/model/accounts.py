@@ -68,6 +68,7 @@ class Account:
     subscriber_id: uuid.UUID | None = None
     staff_id: uuid.UUID | None = None
     password_changed_at: datetime | None = None
+    last_login_at: datetime | None = None  # the last successful sign-in (support sees it)
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
 
     @property

@@ -134,7 +134,8 @@ def log_in(
             raise LoginFailed()
         if rehashed is not None:
             current.password_hash = rehashed
-            work.accounts.update(current)
+        current.last_login_at = clock.now()
+        work.accounts.update(current)
         work.throttles.clear(keys[0][0])
         if old_token:
             work.sessions.remove(hash_token(old_token))  # a new id at every login
