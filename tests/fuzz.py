@@ -85,6 +85,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /donnees-personnelles/e-mail/confirmer": ("jeton",),
     "POST /donnees-personnelles/e-mail/confirmer": (),
     "POST /donnees-personnelles/sessions/fermer": (),
+    "GET /agent/abonnes": ("q",),
+    "GET /agent/abonnes/{subscriber_number}": ("fait",),
+    "POST /agent/abonnes/{subscriber_number}/code-activation": (),
+    "POST /agent/abonnes/{subscriber_number}/debloquer": (),
+    "POST /agent/abonnes/{subscriber_number}/sessions/fermer": (),
 }
 ALL_FIELDS = tuple(sorted({name for names in FIELDS.values() for name in names}))
 FILE_FIELDS = frozenset({"photo", "file", "attachment"})
@@ -96,6 +101,7 @@ PLAUSIBLE = {
     "contract": "C1", "phone": "06 00 00 00 00", "address": "1 rue de la Fontaine", "postal_code": "34230",
     "city": "Paulhan", "language": "fr", "paperless": "1", "decision": "paid", "status": "answered",
     "onglet": "a-payer", "categorie": "ecretement", "contrat": "C1", "statut": "new", "fait": "enregistre",
+    "q": "dupont",
 }
 NEAR_MISSES = [
     "", " ", "0", "-1", "1e309", "NaN", "Infinity", "9" * 400, "0x1F", "1_000", "١٢٣", "²", "½", "１２３",
@@ -172,8 +178,9 @@ class World:
             operation = uow.payments.for_invoice(invoice.id)[0].operation_id
             self.accounts = {"subscriber": uow.accounts.for_subscriber(marie.id),
                              "staff": uow.accounts.for_staff(staff.id)}
-        self.params = {"contract_number": "C1", "number": "F2026-0001", "operation_id": operation,
-                       "folder_id": folder.id, "request_id": filed.id, "document_id": document.id}
+        self.params = {"contract_number": "C1", "subscriber_number": "100001", "number": "F2026-0001",
+                       "operation_id": operation, "folder_id": folder.id, "request_id": filed.id,
+                       "document_id": document.id}
         self.link_cookies = {"portail_jeton": self._password_link(), "portail_jeton_email": self._email_link()}
         self.client = self.new_client()
 

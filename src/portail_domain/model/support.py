@@ -10,6 +10,7 @@ indexed column, so a search is a range scan, never a pass over every subscriber.
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
@@ -46,12 +47,15 @@ class SearchKey:
     label: str  # the value as written, to show what matched
 
 
+_SEPARATORS = re.compile(r"[\W_]+")  # anything but letters and digits
+
+
 def fold(text: str) -> str:
     """Lower case, no accents, words separated by one space (``"Éloïse  D'Arc"`` → ``"eloise d arc"``)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    words = "".join(ch if ch.isalnum() else " " for ch in bare).split()
-    return " ".join(words)[:MAX_KEY]
+    bare = text.casefold()
+    if not bare.isascii():  # (the import folds every name: the common case stays cheap)
+        bare = "".join(ch for ch in unicodedata.normalize("NFKD", bare) if not unicodedata.combining(ch))
+    return _SEPARATORS.sub(" ", bare).strip()[:MAX_KEY]
 
 
 def compact(text: str) -> str:
