@@ -181,3 +181,42 @@ def test_dead_sessions_do_not_count_as_open(memory_portal, clock):
         uow.sessions.add(WebSession("x" * 64, account.id, old, old))
         uow.commit()
     assert subscriber_card(memory_portal, STAFF, "100001").account.active_sessions == 0
+
+
+# --- the audit log -----------------------------------------------------------------------------
+
+
+def _journal(portal) -> list:
+    with portal.uow(read_only=True) as uow:
+        return list(uow.audit.since(None))
+
+
+def test_every_view_and_action_is_in_the_audit_log_and_never_the_code(memory_portal, clock):
+    add_subscriber(memory_portal, password=PASSWORD)
+    subscriber_card(memory_portal, STAFF, "100001")
+    clock.advance(seconds=1)  # entries at the same moment have no order of their own
+    letter = issue_activation_code(memory_portal, STAFF, "100001")
+    clock.advance(seconds=1)
+    issue_activation_code(memory_portal, STAFF, "100001")
+    log_in(memory_portal, "marie@example.org", PASSWORD)
+    _fail_logins(memory_portal, clock, 2)
+    unblock_login(memory_portal, STAFF, "100001")
+    clock.advance(seconds=1)
+    end_subscriber_sessions(memory_portal, STAFF, "100001")
+    entries = _journal(memory_portal)
+    assert [(e.action.value, e.before, e.after) for e in entries] == [
+        ("subscriber.view", {}, {}),
+        ("subscriber.activation_code", {"activation_code": "none"}, {"activation_code": "new"}),
+        ("subscriber.activation_code", {"activation_code": "pending"}, {"activation_code": "new"}),
+        ("subscriber.unblock", {"failures": "2"}, {"failures": "0"}),
+        ("subscriber.end_sessions", {"sessions": "1"}, {"sessions": "0"}),
+    ]
+    assert {(e.staff_email, e.subscriber_number) for e in entries} == {("agent@eau-test.example", "100001")}
+    assert not any(letter.code in str(e.cells()) for e in entries)
+
+
+def test_nothing_is_logged_for_an_unknown_subscriber(memory_portal):
+    for action in (subscriber_card, issue_activation_code, unblock_login, end_subscriber_sessions):
+        with pytest.raises(errors.NotFound):
+            action(memory_portal, STAFF, "nobody")
+    assert _journal(memory_portal) == []

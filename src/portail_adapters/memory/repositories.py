@@ -35,6 +35,7 @@ from portail_domain.model.support import SearchHit, contract_keys, subscriber_ke
 from portail_domain.model.throttling import LoginAttempts
 from portail_domain.ports import OutgoingMail
 
+from .backoffice import MemoryAudit
 from .exchange import MemoryExchange
 
 
@@ -132,6 +133,9 @@ class MemorySubscribers(_Table):
 class MemoryStaff(_Table):
     def by_email(self, normalised_email: str) -> StaffUser | None:
         return next((s for s in self.rows.values() if s.email.normalised == normalised_email), None)
+
+    def list(self) -> list[StaffUser]:
+        return sorted(self.rows.values(), key=lambda s: (s.name, s.email.normalised))
 
 
 class MemoryAccounts(_Table):
@@ -404,6 +408,7 @@ class MemoryThrottles(_Table):
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
     "documents", "requests", "request_messages", "outbox", "tokens", "throttles", "overconsumption_notices",
+    "audit",
 )
 
 
@@ -435,6 +440,7 @@ class MemoryUnitOfWork:
         self.throttles = MemoryThrottles(t["throttles"])
         self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
         self.exchange = MemoryExchange(self)
+        self.audit = MemoryAudit(t["audit"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

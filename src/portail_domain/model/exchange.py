@@ -17,7 +17,7 @@ from .contracts import ReadingSource, ReadingStatus, Service
 from .values import EmailAddress, MeterIndex, Money
 
 IMPORT_KINDS = ("subscribers", "contracts", "readings", "invoices")
-EXPORT_KINDS = ("payments", "readings", "requests")
+EXPORT_KINDS = ("payments", "readings", "requests", "audit")
 
 
 @attrs.frozen

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..model import errors
 from ..model.accounts import StaffUser, Subscriber, hash_activation_code
+from ..model.audit import AuditAction
 from ..model.support import (
     SEARCH_LIMIT,
     AccountState,
@@ -25,6 +26,7 @@ from ..model.throttling import PER_EMAIL, email_key, link_key
 from ..portal import Portal
 from ..ports import UnitOfWork
 from .activation import new_activation_code
+from .audit import record_audit
 
 
 def search_subscribers(portal: Portal, query: str) -> SearchResult:
@@ -45,6 +47,11 @@ def _subscriber(uow: UnitOfWork, number: str) -> Subscriber:
     return subscriber
 
 
+def _code_state(subscriber: Subscriber) -> str:
+    """What the audit log says of the activation code (never the code, nor its hash)."""
+    return "pending" if subscriber.activation_code_hash is not None else "none"
+
+
 def _login_keys(subscriber: Subscriber) -> list[str]:
     """The throttle counters that can keep this subscriber out: failed logins on their e-mail, and
     the set-password links asked for the account."""
@@ -54,7 +61,8 @@ def _login_keys(subscriber: Subscriber) -> list[str]:
 
 def subscriber_card(portal: Portal, staff: StaffUser, number: str) -> SubscriberCard:
     """The subscriber's card: what they see on the portal and their account's state, read in one
-    read-only unit of work with a fixed number of queries (``NotFound`` for an unknown number)."""
+    read-only unit of work with a fixed number of queries (``NotFound`` for an unknown number).
+    The view is written to the audit log (in a short transaction of its own, after the reading)."""
     now = portal.clock.now()
     limits = portal.config.limits
     with portal.uow(read_only=True) as uow:
@@ -68,6 +76,9 @@ def subscriber_card(portal: Portal, staff: StaffUser, number: str) -> Subscriber
         payments = uow.payments.for_invoices([i.id for i in invoices]) if invoices else []
         documents = list(uow.documents.for_subscriber(subscriber.id))
         requests = list(uow.requests.for_subscriber(subscriber.id))
+    with portal.uow() as uow:
+        record_audit(uow, portal, staff, AuditAction.SUBSCRIBER_VIEW, subscriber=subscriber)
+        uow.commit()
     wait = PER_EMAIL.wait(attempts, now)
     state = AccountState.of(account, sessions, attempts, now + wait if wait else None,
                             has_code=subscriber.activation_code_hash is not None)
@@ -87,8 +98,11 @@ def issue_activation_code(portal: Portal, staff: StaffUser, number: str) -> Acti
     with portal.uow() as uow:
         subscriber = _subscriber(uow, number)
         code = new_activation_code(portal.secrets)
+        before = _code_state(subscriber)
         subscriber.activation_code_hash = hash_activation_code(code)
         uow.subscribers.update(subscriber)
+        record_audit(uow, portal, staff, AuditAction.ACTIVATION_CODE, subscriber=subscriber,
+                     before={"activation_code": before}, after={"activation_code": "new"})
         uow.commit()
     return ActivationLetter(subscriber, code)
 
@@ -102,6 +116,8 @@ def unblock_login(portal: Portal, staff: StaffUser, number: str) -> int:
         failures = sum(a.failures for a in found if a is not None)
         for key in keys:
             uow.throttles.clear(key)
+        record_audit(uow, portal, staff, AuditAction.UNBLOCK_LOGIN, subscriber=subscriber,
+                     before={"failures": failures}, after={"failures": 0})
         uow.commit()
     return failures
 
@@ -111,9 +127,10 @@ def end_subscriber_sessions(portal: Portal, staff: StaffUser, number: str) -> in
     with portal.uow() as uow:
         subscriber = _subscriber(uow, number)
         account = uow.accounts.for_subscriber(subscriber.id)
-        if account is None:
-            return 0
-        ended = len(uow.sessions.for_account(account.id))
-        uow.sessions.remove_for_account(account.id)
+        ended = len(uow.sessions.for_account(account.id)) if account is not None else 0
+        if account is not None:
+            uow.sessions.remove_for_account(account.id)
+        record_audit(uow, portal, staff, AuditAction.END_SESSIONS, subscriber=subscriber,
+                     before={"sessions": ended}, after={"sessions": 0})
         uow.commit()
     return ended

@@ -24,10 +24,11 @@ from portail_domain.model.requests import (
 from portail_domain.portal import Portal
 from portail_domain.services import requests as service
 
-from ..auth import require_staff, require_subscriber
+from ..auth import require_subscriber
 from ..downloads import send_download
 from ..forms import check_csrf, field, is_upload, read_form
 from ..messages import N_, message_for
+from ..staff import require_staff
 from ..templating import render
 from ..urls import path_for
 

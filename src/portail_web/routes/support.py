@@ -15,15 +15,16 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portail_adapters.files.naming import content_disposition
+from portail_domain.model.accounts import StaffUser
 from portail_domain.model.support import MAX_QUERY
 from portail_domain.portal import Portal
 from portail_domain.services import support as service
 
-from ..auth import require_staff
 from ..forms import read_form
 from ..letters import activation_letter_pdf
 from ..messages import N_
 from ..security import escape_for_log
+from ..staff import staff_page
 from ..templating import render
 from ..urls import path_for
 from .contracts import SERVICES
@@ -55,15 +56,15 @@ def _number(request: Request) -> str:
     return str(request.path_params["subscriber_number"])[:32]
 
 
-async def search_page(request: Request) -> Response:
-    require_staff(request)
+@staff_page
+async def search_page(request: Request, staff: StaffUser) -> Response:
     query = request.query_params.get("q", "")[:MAX_QUERY].strip()
     result = await run_in_threadpool(service.search_subscribers, _portal(request), query) if query else None
     return render(request, "support/search.html", {"query": query, "result": result, "kinds": KINDS})
 
 
-async def card_page(request: Request) -> Response:
-    staff = require_staff(request)
+@staff_page
+async def card_page(request: Request, staff: StaffUser) -> Response:
     card = await run_in_threadpool(service.subscriber_card, _portal(request), staff, _number(request))
     return render(request, "support/card.html", {
         "card": card, "services": SERVICES, "reading_sources": READING_SOURCES,
@@ -73,8 +74,8 @@ async def card_page(request: Request) -> Response:
     })
 
 
-async def activation_code(request: Request) -> Response:
-    staff = require_staff(request)
+@staff_page
+async def activation_code(request: Request, staff: StaffUser) -> Response:
     await read_form(request)
     portal = _portal(request)
     letter = await run_in_threadpool(service.issue_activation_code, portal, staff, _number(request))
@@ -89,8 +90,8 @@ async def activation_code(request: Request) -> Response:
     })
 
 
-async def unblock(request: Request) -> Response:
-    staff = require_staff(request)
+@staff_page
+async def unblock(request: Request, staff: StaffUser) -> Response:
     await read_form(request)
     number = _number(request)
     forgotten = await run_in_threadpool(service.unblock_login, _portal(request), staff, number)
@@ -100,8 +101,8 @@ async def unblock(request: Request) -> Response:
                                      query={"fait": "debloque"}), status_code=303)
 
 
-async def end_sessions(request: Request) -> Response:
-    staff = require_staff(request)
+@staff_page
+async def end_sessions(request: Request, staff: StaffUser) -> Response:
     await read_form(request)
     number = _number(request)
     ended = await run_in_threadpool(service.end_subscriber_sessions, _portal(request), staff, number)

@@ -2,7 +2,7 @@
 accounts.last_login_at
 
 Revision ID: 0007_subscriber_search
-Revises: 0005_billing_email
+Revises: 0006_staff_backoffice
 Create Date: 2026-11-28
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_subscriber_search"
-down_revision = "0005_billing_email"
+down_revision = "0006_staff_backoffice"
 branch_labels = None
 depends_on = None
 
