@@ -52,13 +52,6 @@ def _code_state(subscriber: Subscriber) -> str:
     return "pending" if subscriber.activation_code_hash is not None else "none"
 
 
-def _login_keys(subscriber: Subscriber) -> list[str]:
-    """The throttle counters that can keep this subscriber out: failed logins on their e-mail, and
-    the set-password links asked for the account."""
-    keys = [email_key(subscriber.email.normalised)] if subscriber.email is not None else []
-    return [*keys, link_key(subscriber.id)]
-
-
 def subscriber_card(portal: Portal, staff: StaffUser, number: str) -> SubscriberCard:
     """The subscriber's card: what they see on the portal and their account's state, read in one
     read-only unit of work with a fixed number of queries (``NotFound`` for an unknown number).
@@ -108,18 +101,22 @@ def issue_activation_code(portal: Portal, staff: StaffUser, number: str) -> Acti
 
 
 def unblock_login(portal: Portal, staff: StaffUser, number: str) -> int:
-    """Lift the throttle on the subscriber's logins and link requests; returns the failures forgotten."""
+    """Lift what can keep the subscriber out: the failed logins counted on their e-mail, and the
+    set-password links they asked for this hour. Returns the login failures forgotten."""
     with portal.uow() as uow:
         subscriber = _subscriber(uow, number)
-        keys = _login_keys(subscriber)
-        found = [uow.throttles.get(key) for key in keys]
-        failures = sum(a.failures for a in found if a is not None)
-        for key in keys:
-            uow.throttles.clear(key)
-        record_audit(uow, portal, staff, AuditAction.UNBLOCK_LOGIN, subscriber=subscriber,
-                     before={"failures": failures}, after={"failures": 0})
+        counters = {"login_failures": email_key(subscriber.email.normalised) if subscriber.email else None,
+                    "link_requests": link_key(subscriber.id)}
+        before: dict[str, int] = {}
+        for name, key in counters.items():
+            found = uow.throttles.get(key) if key else None
+            before[name] = found.failures if found else 0
+            if key:
+                uow.throttles.clear(key)
+        record_audit(uow, portal, staff, AuditAction.UNBLOCK_LOGIN, subscriber=subscriber, before=before,
+                     after=dict.fromkeys(before, 0))
         uow.commit()
-    return failures
+    return before["login_failures"]
 
 
 def end_subscriber_sessions(portal: Portal, staff: StaffUser, number: str) -> int:
