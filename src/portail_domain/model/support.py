@@ -52,10 +52,12 @@ _SEPARATORS = re.compile(r"[\W_]+")  # anything but letters and digits
 
 def fold(text: str) -> str:
     """Lower case, no accents, words separated by one space (``"Éloïse  D'Arc"`` → ``"eloise d arc"``)."""
-    bare = text.casefold()
-    if not bare.isascii():  # (the import folds every name: the common case stays cheap)
-        bare = "".join(ch for ch in unicodedata.normalize("NFKD", bare) if not unicodedata.combining(ch))
-    return _SEPARATORS.sub(" ", bare).strip()[:MAX_KEY]
+    if text.isascii():  # the import folds every name: the common case stays cheap
+        bare = text.lower()
+    else:  # decomposed before and after case folding: "ℌ" → "H" → "h", "ǰ" → "j" + caron
+        folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+        bare = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return _SEPARATORS.sub(" ", bare).strip()[:MAX_KEY].rstrip()
 
 
 def compact(text: str) -> str:
