@@ -95,8 +95,9 @@ def test_card_shows_what_the_subscriber_sees_and_the_account_state(memory_portal
 def test_card_of_an_unknown_number_is_not_found(memory_portal):
     with pytest.raises(errors.NotFound):
         subscriber_card(memory_portal, STAFF, "999999")
-    with pytest.raises(errors.NotFound):
-        subscriber_card(memory_portal, STAFF, "")
+    for number in ("", "100001\x00", "\ud800"):
+        with pytest.raises(errors.NotFound):
+            subscriber_card(memory_portal, STAFF, number)
 
 
 def test_card_of_a_subscriber_without_account(memory_portal):

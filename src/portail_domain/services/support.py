@@ -41,7 +41,8 @@ def search_subscribers(portal: Portal, query: str) -> SearchResult:
 
 
 def _subscriber(uow: UnitOfWork, number: str) -> Subscriber:
-    subscriber = uow.subscribers.by_number(number[:32]) if number else None
+    # never a number on file when empty or unprintable (and PostgreSQL refuses a NUL in a query)
+    subscriber = uow.subscribers.by_number(number[:32]) if number and number.isprintable() else None
     if subscriber is None:
         raise errors.NotFound()
     return subscriber
