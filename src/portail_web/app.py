@@ -33,13 +33,16 @@ from .routes import (
     documents,
     invoices,
     journal,
+    mandates,
     pages,
     password,
     personal,
     requests,
+    second_factor,
     session,
     simulator,
     support,
+    team,
 )
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .staff import AdminOnly, StaffAreaMiddleware
@@ -62,6 +65,7 @@ def all_routes() -> list[BaseRoute]:
         *session.routes,
         *contracts.routes,
         *invoices.routes,
+        *mandates.routes,
         *simulator.routes,
         *documents.routes,
         *password.routes,
@@ -69,6 +73,8 @@ def all_routes() -> list[BaseRoute]:
         *requests.routes,
         *support.routes,
         *journal.routes,
+        *second_factor.routes,
+        *team.routes,
         # Last: a page not built yet ("bientôt"); a real route of the same name listed above wins.
         *agent.placeholder_routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

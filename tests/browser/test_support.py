@@ -23,8 +23,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 @pytest.fixture
-def agent_page(browser, live_portal, live_workdir):
-    engine = create_engine_from_url(f"sqlite:///{live_workdir / 'var' / 'portail.db'}")
+def agent_page(browser, live_portal, live_portal_dir):
+    engine = create_engine_from_url(f"sqlite:///{live_portal_dir / 'var' / 'portail.db'}")
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     with SqlUnitOfWorkFactory(engine)() as uow:

@@ -1,8 +1,7 @@
-"""subscriber_search: support's search keys (filled from the existing subscribers and contracts);
-accounts.last_login_at
+"""subscriber_search: support's search keys (filled from the existing subscribers and contracts)
 
 Revision ID: 0007_subscriber_search
-Revises: 0006_staff_backoffice
+Revises: 0009_mandates
 Create Date: 2026-11-28
 """
 
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_subscriber_search"
-down_revision = "0006_staff_backoffice"
+down_revision = "0009_mandates"
 branch_labels = None
 depends_on = None
 
@@ -37,8 +36,6 @@ def upgrade() -> None:
     op.create_index("ix_subscriber_search_key", "subscriber_search", ["key", "subscriber_id"])
     op.create_index(op.f("ix_subscriber_search_subscriber_id"), "subscriber_search", ["subscriber_id"])
     op.create_index(op.f("ix_subscriber_search_contract_id"), "subscriber_search", ["contract_id"])
-    with op.batch_alter_table("accounts") as batch:
-        batch.add_column(sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True))
     # The keys are derived data: written with today's folding rules from what is already stored.
     from portail_adapters.sql.search import rebuild
 
@@ -46,6 +43,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("accounts") as batch:
-        batch.drop_column("last_login_at")
     op.drop_table("subscriber_search")
