@@ -1,48 +1,59 @@
-"""Subscriber support in a real browser: an agent finds a subscriber, opens the card, acts.
+"""Subscriber support in a real browser: an agent signs in (password, then the TOTP code), finds a
+subscriber, opens the card, downloads the activation letter and unblocks the login; axe on each page.
 
-Main has no staff sign-in with the second factor yet (``/connexion/code`` is a placeholder), so
-the agent's session is written straight into the live portal's database as the code step will
-leave it (past the second factor), and its cookie given to the browser. When the code step
-lands, sign in through it instead.
+Uses the demo's administrator (``portail demo``; the back-office test resets the demo agent's
+second factor) and the browser fixtures of ``tests/browser/conftest.py``.
 """
 
 from __future__ import annotations
 
-import secrets
-from datetime import UTC, datetime
+import re
+import time
 
+import pyotp
 import pypdf
 import pytest
 
-from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url
-from portail_domain.model.accounts import Account, StaffUser, WebSession, hash_token
-from portail_domain.model.values import EmailAddress
+from portail_adapters.demo_staff import DEMO_STAFF
 from tests.browser.conftest import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
+ADMIN = DEMO_STAFF[0]
+CODE_FIELD = "Code à 6 chiffres de votre application, ou un code de secours"
+
+
+def _sign_in(page, base_url: str) -> None:
+    """Password, then the current TOTP code; a code already used in its 30-second step (another
+    test signed in just before) is refused, so wait for the next step and give that one."""
+    page.goto(f"{base_url}/connexion")
+    page.get_by_label("Identifiant (e-mail)").fill(ADMIN.email)
+    page.get_by_label("Mot de passe").fill(ADMIN.password)
+    page.get_by_role("button", name="Connexion").click()
+    page.wait_for_url(re.compile(r".*/connexion/code"))
+    for _attempt in range(2):
+        page.get_by_label(CODE_FIELD).fill(pyotp.TOTP(ADMIN.totp_secret).now())
+        page.get_by_role("button", name="Valider").click()
+        page.wait_for_load_state()
+        if page.url == f"{base_url}/agent":
+            return
+        time.sleep(30.5 - time.time() % 30)
+    raise AssertionError(f"the code step did not let the administrator in: {page.url}")
+
+
+@pytest.fixture(scope="module")
+def agent_context(browser, live_portal):
+    context = browser.new_context(bypass_csp=True, locale="fr-FR", accept_downloads=True)
+    _sign_in(context.new_page(), live_portal)
+    yield context
+    context.close()
+
 
 @pytest.fixture
-def agent_page(browser, live_portal, live_portal_dir):
-    engine = create_engine_from_url(f"sqlite:///{live_portal_dir / 'var' / 'portail.db'}")
-    token = secrets.token_urlsafe(32)
-    now = datetime.now(UTC)
-    with SqlUnitOfWorkFactory(engine)() as uow:
-        staff = uow.staff.by_email("support.browser@eau-test.example")
-        if staff is None:
-            staff = StaffUser(EmailAddress.parse("support.browser@eau-test.example"), "Sophie Support",
-                              totp_secret="JBSWY3DPEHPK3PXP")
-            uow.staff.add(staff)
-            uow.accounts.add(Account(password_hash="-", created_at=now, staff_id=staff.id))
-        account = uow.accounts.for_staff(staff.id)
-        uow.sessions.add(WebSession(hash_token(token), account.id, now, now, second_factor=True))
-        uow.commit()
-    engine.dispose()
-    context = browser.new_context(bypass_csp=True, locale="fr-FR", accept_downloads=True)
-    context.add_cookies([{"name": "portail_session", "value": token, "url": live_portal}])
-    page = context.new_page()
+def agent_page(agent_context):
+    page = agent_context.new_page()
     yield page
-    context.close()
+    page.close()
 
 
 def test_agent_finds_a_subscriber_without_accents_and_opens_the_card(agent_page, live_portal):
