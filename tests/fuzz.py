@@ -92,7 +92,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "POST /agent/demandes/{request_id}/reponse": ("message", "status", "attachment"),
     "GET /agent/demandes/{request_id}/pieces/{document_id}": (),
     "GET /agent": (),
-    "GET /agent/abonnes": (),
     "GET /agent/releves": (),
     "GET /agent/paiements": (),
     "GET /agent/documents": (),
@@ -113,6 +112,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /donnees-personnelles/e-mail/confirmer": ("jeton",),
     "POST /donnees-personnelles/e-mail/confirmer": (),
     "POST /donnees-personnelles/sessions/fermer": (),
+    "GET /agent/abonnes": ("q",),
+    "GET /agent/abonnes/{subscriber_number}": ("fait",),
+    "POST /agent/abonnes/{subscriber_number}/code-activation": (),
+    "POST /agent/abonnes/{subscriber_number}/debloquer": (),
+    "POST /agent/abonnes/{subscriber_number}/sessions/fermer": (),
     "GET /donnees-personnelles/export": (),
     "POST /donnees-personnelles/fermer": ("password",),
     "GET /prelevement": ("fait",),
@@ -133,6 +137,7 @@ PLAUSIBLE = {
     "agent": "agent@eau-test.example", "abonne": "100001", "depuis": "2026-01-01", "page": "2",
     "name": "Nina Nouvelle", "role": "agent", "action": "role", "secours": "9",
     "mode": "echeance", "holder": "Marie Dupont", "iban": "FR76 3000 6000 0000 0100 0123 420", "bic": "AGRIFRPP",
+    "q": "dupont",
 }
 NEAR_MISSES = [
     "", " ", "0", "-1", "1e309", "NaN", "Infinity", "9" * 400, "0x1F", "1_000", "١٢٣", "²", "½", "１２３",
@@ -212,9 +217,9 @@ class World:
             operation = uow.payments.for_invoice(invoice.id)[0].operation_id
             self.accounts = {"subscriber": uow.accounts.for_subscriber(marie.id),
                              "staff": uow.accounts.for_staff(staff.id)}
-        self.params = {"contract_number": "C1", "number": "F2026-0001", "operation_id": operation,
-                       "folder_id": folder.id, "request_id": filed.id, "document_id": document.id,
-                       "staff_id": colleague.id, "rum": mandate.rum}
+        self.params = {"contract_number": "C1", "subscriber_number": "100001", "number": "F2026-0001",
+                       "operation_id": operation, "folder_id": folder.id, "request_id": filed.id,
+                       "document_id": document.id, "staff_id": colleague.id, "rum": mandate.rum}
         self.link_cookies = {"portail_jeton": self._password_link(), "portail_jeton_email": self._email_link()}
         self.client = self.new_client()
 

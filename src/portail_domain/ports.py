@@ -22,6 +22,7 @@ from .model.mail import Mail, OutboxEntry, OutgoingMail
 from .model.mandates import BankAccount, Mandate, MandateDocument
 from .model.privacy import SecurityEvent
 from .model.requests import Request, RequestMessage, RequestStatus
+from .model.support import SearchHit
 from .model.throttling import LoginAttempts
 
 
@@ -149,6 +150,13 @@ class SubscriberRepository(Protocol):
     def list(self) -> Sequence[Subscriber]: ...
     def by_activation_code(self, code_hash: str) -> Subscriber | None: ...
 
+    def search(self, prefixes: Sequence[str], limit: int) -> Sequence[SearchHit]:
+        """At most ``limit`` subscribers having a search key (``model.support``: their number,
+        name, e-mail, contracts' and meters' numbers, folded) that starts with one of
+        ``prefixes``; ordered by the first such key (then the subscriber's id), each with it.
+        Served by an index: the cost depends on ``limit``, not on the number of subscribers."""
+        ...
+
 
 class StaffRepository(Protocol):
     def add(self, staff: StaffUser) -> None: ...
@@ -273,6 +281,10 @@ class PaymentRepository(Protocol):
     def get(self, payment_id: uuid.UUID) -> Payment | None: ...
     def by_operation(self, gateway: str, operation_id: str) -> Payment | None: ...
     def for_invoice(self, invoice_id: uuid.UUID) -> Sequence[Payment]: ...
+    def for_invoices(self, invoice_ids: Sequence[uuid.UUID]) -> Sequence[Payment]:
+        """The payments of these invoices, oldest first (one query per few hundred invoices)."""
+        ...
+
     def pending(self, abandoned_since: datetime | None = None) -> Sequence[Payment]:
         """Pending payments, oldest first; with ``abandoned_since``, also the abandoned ones
         started at or after it (their operation may still be paid)."""

@@ -41,6 +41,7 @@ from .routes import (
     second_factor,
     session,
     simulator,
+    support,
     team,
 )
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
@@ -70,6 +71,7 @@ def all_routes() -> list[BaseRoute]:
         *password.routes,
         *personal.routes,
         *requests.routes,
+        *support.routes,
         *journal.routes,
         *second_factor.routes,
         *team.routes,

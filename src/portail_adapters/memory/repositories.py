@@ -31,6 +31,7 @@ from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
 from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
+from portail_domain.model.support import SearchHit, contract_keys, subscriber_keys
 from portail_domain.model.throttling import LoginAttempts
 
 from .backoffice import MemoryAudit, MemoryRecoveryCodes
@@ -104,6 +105,23 @@ class _Table(_Rows):
 
 
 class MemorySubscribers(_Table):
+    def __init__(self, rows: dict[Any, Any], contracts: _Table, unique: Sequence[str] = ()) -> None:
+        super().__init__(rows, unique)
+        self.contracts = contracts
+
+    def search(self, prefixes: Sequence[str], limit: int) -> list[SearchHit]:
+        # The SQL adapter's order (first matching key, then subscriber id), by computing every key.
+        keyed = [(k, s.id) for s in self.rows.values() for k in subscriber_keys(s.number, s.name, s.email)]
+        keyed += [(k, c.subscriber_id) for c in self.contracts.rows.values()
+                  for k in contract_keys(c.number, c.meter_number)]
+        matching = sorted(((k.key, str(i), k) for k, i in keyed if any(k.key.startswith(p) for p in prefixes)),
+                          key=lambda item: item[:2])
+        found: dict[uuid.UUID, SearchHit] = {}
+        for _key, subscriber_id, key in matching:
+            subscriber = self.rows[uuid.UUID(subscriber_id)]
+            found.setdefault(subscriber.id, SearchHit(subscriber, key.kind, key.label))
+        return list(found.values())[:limit]
+
     def lock(self, subscriber_id: uuid.UUID) -> Subscriber | None:
         return self.get(subscriber_id)  # one unit of work at a time publishes: nothing to wait for
 
@@ -263,6 +281,10 @@ class MemoryPayments(_Table):
     def by_operation(self, gateway: str, operation_id: str) -> Payment | None:
         return self.one(gateway=gateway, operation_id=operation_id)
 
+    def for_invoices(self, invoice_ids: Sequence[uuid.UUID]) -> list[Payment]:
+        wanted = set(invoice_ids)
+        return sorted((p for p in self.rows.values() if p.invoice_id in wanted), key=lambda p: p.created_at)
+
     def for_invoice(self, invoice_id: uuid.UUID) -> list[Payment]:
         return sorted(self.where(invoice_id=invoice_id), key=lambda p: p.created_at)
 
@@ -421,11 +443,11 @@ class MemoryUnitOfWork:
                 self.database.tables.setdefault(name, {})
             self._state = copy.deepcopy(self.database.tables)
         t = self._state
-        self.subscribers = MemorySubscribers(t["subscribers"], unique=("number",))
+        self.contracts = MemoryContracts(t["contracts"], unique=("number",))
+        self.subscribers = MemorySubscribers(t["subscribers"], self.contracts, unique=("number",))
         self.staff = MemoryStaff(t["staff"])
         self.accounts = MemoryAccounts(t["accounts"], unique=("subscriber_id", "staff_id"))
         self.sessions = MemorySessions(t["sessions"], self.accounts, self.subscribers, self.staff)
-        self.contracts = MemoryContracts(t["contracts"], unique=("number",))
         self.readings = MemoryReadings(t["readings"])
         self.invoices = MemoryInvoices(t["invoices"], self.contracts)
         self.payments = MemoryPayments(t["payments"])

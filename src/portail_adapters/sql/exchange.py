@@ -37,6 +37,7 @@ from portail_domain.model.exchange import PaymentLine, ReadingLine, RequestLine
 from portail_domain.model.values import MeterIndex, Money
 
 from . import mapping as m
+from . import search as search_keys
 from . import tables as t
 
 # Not in the schema: created per import, gone with the transaction (PostgreSQL) or connection (SQLite).
@@ -143,10 +144,7 @@ class SqlExchange:
 
     def _save(self, table: Table, to_row: Callable[[Any], dict[str, Any]], new: Sequence[Any],
               changed: Sequence[Any]) -> None:
-        if new and self._postgresql:
-            self._copy(table, (to_row(e) for e in new))
-        elif new:
-            self._insert_many(table, [to_row(e) for e in new])
+        self._insert_rows(table, [to_row(e) for e in new])
         if changed:
             columns = [col.name for col in table.columns if col.name != "id"]
             statement = (
@@ -167,6 +165,12 @@ class SqlExchange:
         finally:
             cursor.close()
 
+    def _insert_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if rows and self._postgresql:
+            self._copy(table, iter(rows))
+        elif rows:
+            self._insert_many(table, rows)
+
     def _insert_many(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """One ``executemany`` on the driver, with the columns' own bind conversions applied
         (what SQLAlchemy does per row, without its per-row bookkeeping)."""
@@ -185,9 +189,13 @@ class SqlExchange:
 
     def save_subscribers(self, new: Sequence[Subscriber], changed: Sequence[Subscriber]) -> None:
         self._save(t.subscribers, m.subscriber_to_row, new, changed)
+        search_keys.stale_subscriber_keys(self.connection, [s.id for s in changed])
+        self._insert_rows(t.subscriber_search, search_keys.key_rows(subscribers=[*new, *changed]))
 
     def save_contracts(self, new: Sequence[Contract], changed: Sequence[Contract]) -> None:
         self._save(t.contracts, m.contract_to_row, new, changed)
+        search_keys.stale_contract_keys(self.connection, [c.id for c in changed])
+        self._insert_rows(t.subscriber_search, search_keys.key_rows(contracts=[*new, *changed]))
 
     def save_readings(self, new: Sequence[MeterReading], changed: Sequence[MeterReading]) -> None:
         self._save(t.meter_readings, m.reading_to_row, new, changed)

@@ -35,6 +35,7 @@ from portail_domain.model.mandates import (
     SigningChallenge,
 )
 from portail_domain.model.requests import Author, Request, RequestCategory, RequestMessage, RequestStatus
+from portail_domain.model.support import SearchKey, contract_keys, subscriber_keys
 from portail_domain.model.throttling import LoginAttempts
 from portail_domain.model.values import EmailAddress, MeterIndex, Money
 
@@ -352,6 +353,19 @@ def outbox_from_row(r: Row) -> OutboxEntry:
     )
 
 
+def search_row(key: SearchKey, subscriber_id: Any, contract_id: Any = None) -> dict[str, Any]:
+    return {"key": key.key, "subscriber_id": subscriber_id, "contract_id": contract_id, "kind": key.kind.value,
+            "label": key.label[:300]}
+
+
+def subscriber_search_rows(s: Subscriber) -> list[dict[str, Any]]:
+    """The search keys of the subscriber's own fields (``subscriber_search`` rows)."""
+    return [search_row(k, s.id) for k in subscriber_keys(s.number, s.name, s.email)]
+
+
+def contract_search_rows(c: Contract) -> list[dict[str, Any]]:
+    """The search keys a contract adds to its subscriber."""
+    return [search_row(k, c.subscriber_id, c.id) for k in contract_keys(c.number, c.meter_number)]
 def mandate_to_row(m: Mandate) -> dict[str, Any]:
     challenge, evidence = m.challenge, m.evidence
     return {

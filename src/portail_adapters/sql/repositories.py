@@ -31,9 +31,11 @@ from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
 from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
+from portail_domain.model.support import SearchHit
 from portail_domain.model.throttling import LoginAttempts
 
 from . import mapping as m
+from . import search as search_keys
 from . import tables as t
 
 E = TypeVar("E")
@@ -88,6 +90,17 @@ class SqlSubscribers(_Repository[Subscriber]):
     table = t.subscribers
     to_row = staticmethod(m.subscriber_to_row)
     from_row = staticmethod(m.subscriber_from_row)
+
+    def add(self, entity: Subscriber) -> None:
+        super().add(entity)
+        search_keys.write_keys(self.connection, subscribers=[entity], replace=False)
+
+    def update(self, entity: Subscriber) -> None:
+        super().update(entity)
+        search_keys.write_keys(self.connection, subscribers=[entity])
+
+    def search(self, prefixes: Sequence[str], limit: int) -> list[SearchHit]:
+        return search_keys.search(self.connection, prefixes, limit)
 
     def by_number(self, number: str) -> Subscriber | None:
         return self._one(select(self.table).where(self.table.c.number == number))
@@ -197,6 +210,14 @@ class SqlContracts(_Repository[Contract]):
     to_row = staticmethod(m.contract_to_row)
     from_row = staticmethod(m.contract_from_row)
 
+    def add(self, entity: Contract) -> None:
+        super().add(entity)
+        search_keys.write_keys(self.connection, contracts=[entity], replace=False)
+
+    def update(self, entity: Contract) -> None:
+        super().update(entity)
+        search_keys.write_keys(self.connection, contracts=[entity])
+
     def by_number(self, number: str) -> Contract | None:
         return self._one(select(self.table).where(self.table.c.number == number))
 
@@ -280,6 +301,9 @@ class SqlPayments(_Repository[Payment]):
     def for_invoice(self, invoice_id: uuid.UUID) -> list[Payment]:
         c = self.table.c
         return self._all(select(self.table).where(c.invoice_id == invoice_id).order_by(c.created_at))
+
+    def for_invoices(self, invoice_ids: Sequence[uuid.UUID]) -> list[Payment]:
+        return sorted(self._all_in("invoice_id", invoice_ids), key=lambda p: p.created_at)
 
     def pending(self, abandoned_since: datetime | None = None) -> list[Payment]:
         c = self.table.c

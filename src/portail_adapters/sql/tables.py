@@ -345,3 +345,21 @@ sepa_mandates = Table(
     Index("uq_sepa_mandates_active_contract", "contract_id", unique=True,
           sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
 )
+
+
+# Support's search (model/support.py): one row per folded key of a subscriber's number, name and
+# e-mail (contract_id NULL) and of their contracts' numbers and meters (contract_id set), written
+# with the subscriber or contract. Compared in code point order on both databases (C collation on
+# PostgreSQL), so a prefix is an index range: key >= prefix AND key < prefix_end(prefix).
+SEARCH_KEY = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+subscriber_search = Table(
+    "subscriber_search",
+    metadata,
+    Column("key", SEARCH_KEY, nullable=False),
+    Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), nullable=False, index=True),
+    Column("contract_id", Uuid, ForeignKey("contracts.id"), index=True),
+    Column("kind", String(10), nullable=False),
+    Column("label", String(300), nullable=False),
+    Index("ix_subscriber_search_key", "key", "subscriber_id"),
+)
