@@ -13,6 +13,7 @@ import io
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from urllib.parse import quote, quote_from_bytes
 
 import pytest
@@ -26,6 +27,7 @@ from portail_domain.portal import Portal
 from portail_domain.services.accounts import log_in
 from portail_domain.services.activation import request_email_change, request_password_link
 from portail_domain.services.billing import start_payment
+from portail_domain.services.contracts import submit_reading
 from portail_domain.services.documents import document_tree
 from portail_domain.services.requests import open_request
 from portail_web import create_app
@@ -82,7 +84,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /agent/demandes/{request_id}/pieces/{document_id}": (),
     "GET /agent": (),
     "GET /agent/abonnes": (),
-    "GET /agent/releves": (),
+    "GET /agent/releves": ("fait",),
+    "POST /agent/releves/{reading_id}": ("decision", "reason"),
     "GET /agent/paiements": (),
     "GET /agent/documents": (),
     "GET /agent/courriels": (),
@@ -117,6 +120,7 @@ PLAUSIBLE = {
     "onglet": "a-payer", "categorie": "ecretement", "contrat": "C1", "statut": "new", "fait": "enregistre",
     "agent": "agent@eau-test.example", "abonne": "100001", "depuis": "2026-01-01", "page": "2",
     "name": "Nina Nouvelle", "role": "agent", "action": "role", "secours": "9",
+    "reason": "Index illisible",
 }
 NEAR_MISSES = [
     "", " ", "0", "-1", "1e309", "NaN", "Infinity", "9" * 400, "0x1F", "1_000", "١٢٣", "²", "½", "１２３",
@@ -189,6 +193,8 @@ class World:
         filed = open_request(portal, marie.id, category="other", subject="Fuite", message="Bonjour",
                              attachment=Attachment("photo.pdf", io.BytesIO(PDF)))
         folder = next(n.folder for n in document_tree(portal, marie.id) if n.folder.kind is FolderKind.UPLOADS)
+        to_review = submit_reading(portal, subscriber_id=marie.id, contract_number="C1", index_text="1009,2",
+                                   read_on=date(2026, 3, 1)).reading  # implausible: "to review"
         with portal.uow() as uow:
             document = uow.documents.for_subscriber(marie.id)[0]
             operation = uow.payments.for_invoice(invoice.id)[0].operation_id
@@ -196,7 +202,7 @@ class World:
                              "staff": uow.accounts.for_staff(staff.id)}
         self.params = {"contract_number": "C1", "number": "F2026-0001", "operation_id": operation,
                        "folder_id": folder.id, "request_id": filed.id, "document_id": document.id,
-                       "staff_id": colleague.id}
+                       "staff_id": colleague.id, "reading_id": to_review.id}
         self.link_cookies = {"portail_jeton": self._password_link(), "portail_jeton_email": self._email_link()}
         self.client = self.new_client()
 

@@ -21,6 +21,7 @@ from .model.links import Link
 from .model.mail import Mail, OutboxEntry, OutgoingMail
 from .model.privacy import SecurityEvent
 from .model.requests import Request, RequestMessage, RequestStatus
+from .model.review import ReadingReview
 from .model.throttling import LoginAttempts
 
 
@@ -217,6 +218,17 @@ class ReadingRepository(Protocol):
 
     def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> Sequence[MeterReading]:
         """All readings of these contracts, oldest first (one query per few hundred contracts)."""
+        ...
+
+    def get(self, reading_id: uuid.UUID) -> MeterReading | None: ...
+
+    def to_review(self, limit: int) -> Sequence[MeterReading]:
+        """Readings with status "to review", the longest waiting first, at most ``limit``."""
+        ...
+
+    def review(self, reading_id: uuid.UUID, review: ReadingReview) -> bool:
+        """Store staff's decision only if the reading is still "to review" in storage (atomically);
+        False when another decision came first."""
         ...
 
 

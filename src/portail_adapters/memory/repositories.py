@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 import attrs
@@ -26,16 +26,19 @@ from portail_domain.model.accounts import (
     WebSession,
 )
 from portail_domain.model.billing import Invoice, Payment, PaymentStatus
-from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
+from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice, ReadingStatus
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
 from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
+from portail_domain.model.review import ReadingReview
 from portail_domain.model.throttling import LoginAttempts
 
 from .backoffice import MemoryAudit, MemoryRecoveryCodes
 from .exchange import MemoryExchange
 from .privacy import MemoryPrivacy
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class DuplicateKey(Exception):
@@ -217,6 +220,17 @@ class MemoryReadings(_Table):
         wanted = set(contract_ids)
         found = [r for r in self.rows.values() if r.contract_id in wanted]
         return sorted(found, key=lambda r: (r.read_on, r.meter_number))
+
+    def to_review(self, limit: int) -> list[MeterReading]:
+        found = self.where(status=ReadingStatus.TO_REVIEW)
+        return sorted(found, key=lambda r: (r.recorded_at or _EPOCH, r.read_on))[:limit]
+
+    def review(self, reading_id: uuid.UUID, review: ReadingReview) -> bool:
+        stored = self.rows.get(reading_id)
+        if stored is None or stored.status != ReadingStatus.TO_REVIEW:
+            return False
+        self.rows[reading_id] = review.applied_to(stored)
+        return True
 
 
 class MemoryOverconsumptionNotices(_Table):

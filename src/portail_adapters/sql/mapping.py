@@ -120,6 +120,8 @@ def reading_to_row(m: MeterReading) -> dict[str, Any]:
         "status": m.status.value,
         "recorded_at": m.recorded_at,
         "photo_key": m.photo_key,
+        "reviewed_at": m.reviewed_at,
+        "review_reason": m.review_reason,
     }
 
 
@@ -134,6 +136,8 @@ def reading_from_row(r: Row) -> MeterReading:
         status=ReadingStatus(r["status"]),
         recorded_at=r["recorded_at"],
         photo_key=r["photo_key"],
+        reviewed_at=r["reviewed_at"],
+        review_reason=r["review_reason"],
     )
 
 

@@ -26,11 +26,12 @@ from portail_domain.model.accounts import (
     WebSession,
 )
 from portail_domain.model.billing import Invoice, Payment, PaymentStatus
-from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
+from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice, ReadingStatus
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
 from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
+from portail_domain.model.review import ReadingReview
 from portail_domain.model.throttling import LoginAttempts
 
 from . import mapping as m
@@ -224,6 +225,20 @@ class SqlReadings(_Repository[MeterReading]):
 
     def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[MeterReading]:
         return sorted(self._all_in("contract_id", contract_ids), key=lambda r: (r.read_on, r.meter_number))
+
+    def to_review(self, limit: int) -> list[MeterReading]:
+        c = self.table.c
+        return self._all(select(self.table).where(c.status == ReadingStatus.TO_REVIEW.value)
+                         .order_by(c.recorded_at, c.read_on, c.id).limit(limit))
+
+    def review(self, reading_id: uuid.UUID, review: ReadingReview) -> bool:
+        # Conditional update: of two members of staff deciding at once, the second changes nothing.
+        c = self.table.c
+        statement = (self.table.update()
+                     .where(c.id == reading_id, c.status == ReadingStatus.TO_REVIEW.value)
+                     .values(status=review.status.value, reviewed_at=review.reviewed_at, review_reason=review.reason)
+                     .returning(c.id))
+        return self.connection.execute(statement).first() is not None
 
 
 class SqlOverconsumptionNotices(_Repository[OverconsumptionNotice]):

@@ -123,8 +123,11 @@ meter_readings = Table(
     Column("status", String(12), nullable=False),
     Column("recorded_at", UTCDateTime),
     Column("photo_key", String(200)),
+    Column("reviewed_at", UTCDateTime),  # staff accepted or rejected it (the export picks it up again)
+    Column("review_reason", String(500)),
     UniqueConstraint("contract_id", "meter_number", "read_on"),
     Index("ix_meter_readings_recorded_at", "recorded_at"),
+    Index("ix_meter_readings_status", "status"),
 )
 
 invoices = Table(

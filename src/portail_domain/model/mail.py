@@ -29,6 +29,7 @@ class MailKind(StrEnum):
     ACCOUNT_CLOSED = auto()  # name, number, link (to activate again)
     ACCOUNT_UNUSED = auto()  # name, number, closes_on, link (to log in)
     STAFF_INVITATION = auto()  # name, inviter, role, link, validity_hours
+    READING_REJECTED = auto()  # name, number, read_on, index, reason, link
 
 
 MailValue = str | int | Decimal | Fraction | date | datetime | Money | Link

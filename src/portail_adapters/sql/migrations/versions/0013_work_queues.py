@@ -1,0 +1,30 @@
+"""Back-office work queues: readings staff review, payments staff resolve, failed mail, shared documents
+
+Revision ID: 0013_work_queues
+Revises: 0011_data_rights
+Create Date: 2026-11-28
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013_work_queues"
+down_revision = "0011_data_rights"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("meter_readings") as batch:
+        batch.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("review_reason", sa.String(length=500), nullable=True))
+    op.create_index(op.f("ix_meter_readings_status"), "meter_readings", ["status"])
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_meter_readings_status"), table_name="meter_readings")
+    with op.batch_alter_table("meter_readings") as batch:
+        batch.drop_column("review_reason")
+        batch.drop_column("reviewed_at")

@@ -1,0 +1,49 @@
+"""The back office's work queues in storage, on the fakes, SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from portail_domain.model.accounts import Subscriber
+from portail_domain.model.contracts import Contract, MeterReading, ReadingSource, ReadingStatus, Service
+from portail_domain.model.review import ReadingReview
+from portail_domain.model.values import MeterIndex
+from portail_domain.services.exchange import export_lines
+
+NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+
+
+def _contract(uow) -> Contract:
+    subscriber = Subscriber(number="100001", name="Marie Dupont")
+    uow.subscribers.add(subscriber)
+    contract = Contract("C1", subscriber.id, Service.WATER, "x", "M1", date(2024, 1, 1))
+    uow.contracts.add(contract)
+    return contract
+
+
+def test_readings_to_review_oldest_first_and_a_decision_is_taken_once(uow_factory):
+    with uow_factory() as uow:
+        contract = _contract(uow)
+        readings = [MeterReading(contract.id, "M1", date(2025, 1, day), MeterIndex(day * 1000), ReadingSource.SUBSCRIBER,
+                                 status=status, recorded_at=NOW - timedelta(days=10 - day))
+                    for day, status in ((1, ReadingStatus.VALIDATED), (2, ReadingStatus.TO_REVIEW),
+                                        (3, ReadingStatus.TO_REVIEW), (4, ReadingStatus.REJECTED))]
+        uow.readings.add_many(readings)
+        uow.commit()
+    with uow_factory(read_only=True) as uow:
+        assert [r.read_on.day for r in uow.readings.to_review(10)] == [2, 3]
+        assert [r.read_on.day for r in uow.readings.to_review(1)] == [2]
+    rejected = ReadingReview(ReadingStatus.REJECTED, NOW, "Photo floue")
+    with uow_factory() as uow:
+        assert uow.readings.review(readings[1].id, rejected) is True
+        assert uow.readings.review(readings[1].id, ReadingReview(ReadingStatus.VALIDATED, NOW)) is False
+        assert uow.readings.review(readings[0].id, rejected) is False  # not to review: unchanged
+        uow.commit()
+    with uow_factory(read_only=True) as uow:
+        stored = uow.readings.get(readings[1].id)
+        assert (stored.status, stored.reviewed_at, stored.review_reason) == (ReadingStatus.REJECTED, NOW,
+                                                                              "Photo floue")
+        assert uow.readings.get(readings[0].id).status == ReadingStatus.VALIDATED
+        # The export since yesterday: only the reading decided on since, with its new status.
+        lines = list(export_lines(uow, "readings", NOW - timedelta(hours=1)))
+        assert [(x.read_on.day, x.status) for x in lines] == [(2, ReadingStatus.REJECTED)]
