@@ -33,7 +33,17 @@ from portail_domain.services.requests import open_request
 from portail_web import create_app
 from portail_web.app import all_routes
 from portail_web.security import csrf_token_for
-from tests.support import BASE_URL, WebClient, add_contract, add_invoice, add_staff, add_subscriber, staff_session
+from tests.support import (
+    BASE_URL,
+    WebClient,
+    add_contract,
+    add_invoice,
+    add_staff,
+    add_subscriber,
+    sign_mandate_for,
+    staff_session,
+    start_mandate_for,
+)
 
 PASSWORD = "une-phrase-de-passe-solide"
 PDF = b"%PDF-1.7\n" + b"attestation " * 50 + b"\n%%EOF\n"
@@ -107,6 +117,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "POST /donnees-personnelles/sessions/fermer": (),
     "GET /donnees-personnelles/export": (),
     "POST /donnees-personnelles/fermer": ("password",),
+    "GET /prelevement": ("fait",),
+    "POST /prelevement": ("contract", "mode", "holder", "iban", "bic"),
+    "POST /prelevement/signer": ("code",),
+    "POST /prelevement/{rum}/revoquer": (),
 }
 ALL_FIELDS = tuple(sorted({name for names in FIELDS.values() for name in names}))
 FILE_FIELDS = frozenset({"photo", "file", "attachment"})
@@ -120,6 +134,7 @@ PLAUSIBLE = {
     "onglet": "a-payer", "categorie": "ecretement", "contrat": "C1", "statut": "new", "fait": "enregistre",
     "agent": "agent@eau-test.example", "abonne": "100001", "depuis": "2026-01-01", "page": "2",
     "name": "Nina Nouvelle", "role": "agent", "action": "role", "secours": "9",
+    "mode": "echeance", "holder": "Marie Dupont", "iban": "FR76 3000 6000 0000 0100 0123 420", "bic": "AGRIFRPP",
     "reason": "Index illisible",
 }
 NEAR_MISSES = [
@@ -192,6 +207,8 @@ class World:
         start_payment(portal, marie.id, invoice.number)
         filed = open_request(portal, marie.id, category="other", subject="Fuite", message="Bonjour",
                              attachment=Attachment("photo.pdf", io.BytesIO(PDF)))
+        mandate = sign_mandate_for(portal, marie, "C1")  # one to revoke
+        start_mandate_for(portal, marie, "C1")  # one waiting for its code
         folder = next(n.folder for n in document_tree(portal, marie.id) if n.folder.kind is FolderKind.UPLOADS)
         to_review = submit_reading(portal, subscriber_id=marie.id, contract_number="C1", index_text="1009,2",
                                    read_on=date(2026, 3, 1)).reading  # implausible: "to review"
@@ -202,7 +219,7 @@ class World:
                              "staff": uow.accounts.for_staff(staff.id)}
         self.params = {"contract_number": "C1", "number": "F2026-0001", "operation_id": operation,
                        "folder_id": folder.id, "request_id": filed.id, "document_id": document.id,
-                       "staff_id": colleague.id, "reading_id": to_review.id}
+                       "staff_id": colleague.id, "rum": mandate.rum, "reading_id": to_review.id}
         self.link_cookies = {"portail_jeton": self._password_link(), "portail_jeton_email": self._email_link()}
         self.client = self.new_client()
 

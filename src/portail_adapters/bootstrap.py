@@ -19,9 +19,11 @@ from portail_domain.model.legal import (
     Retention,
 )
 from portail_domain.model.limits import MIB, Limits
+from portail_domain.model.mandates import SepaCreditor
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
-from portail_domain.ports import FileStore, Links, MailComposer, PasswordHasher, PaymentGateway
+from portail_domain.ports import FileStore, Links, MailComposer, PasswordHasher, PaymentGateway, Printer
 
+from .banking import SchwiftyBankDirectory
 from .files import LocalFileStore
 from .mail import FileMailer, SmtpMailer, mailer_from_url
 from .passwords import Argon2Hasher
@@ -107,6 +109,7 @@ def legal_from(settings: Settings) -> LegalInfo:
             unused_account_years=settings.retention_unused_account_years,
             warning_days=settings.retention_warning_days,
         ),
+        sepa_creditor=SepaCreditor(settings.sepa_creditor_name or settings.utility_name, settings.sepa_creditor_id),
     )
 
 
@@ -143,14 +146,16 @@ def bootstrap(
     *,
     composer: MailComposer,
     links: Links,
+    printer: Printer | None = None,
     engine: Engine | None = None,
     passwords: PasswordHasher | None = None,
     run_migrations: bool = False,
 ) -> Portal:
     """Wire a portal from settings. Any adapter can be handed in instead (tests, embedders).
 
-    The mail ``composer`` and the ``links`` belong to the front end (its templates, its routes):
-    the client hands them in (``portail_web.wiring``; ``memory.PlainComposer`` without one).
+    The mail ``composer``, the ``links`` and the ``printer`` belong to the front end (its templates,
+    its routes, its wording): the client hands them in (``portail_web.wiring``; ``memory.PlainComposer``
+    and ``memory.PlainPrinter`` without one).
     """
     engine = engine or create_engine(settings)
     check_database(engine)
@@ -170,4 +175,6 @@ def bootstrap(
         files=build_files(settings),
         payments=build_payments(settings, engine, clock),
         mailer=build_mailer(settings),
+        banks=SchwiftyBankDirectory(),
+        printer=printer,
     )

@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
+from portail_domain.model.mandates import creditor_id_problem
+
 
 class Invalid(ValueError):
     """A parser's refusal: what is wrong with the value (``load_settings`` names the variable)."""
@@ -131,6 +133,15 @@ def _whole(unit: str, low: int, high: int) -> Parser:
     return parse
 
 
+def _creditor_id(value: str, _others: Mapping[str, str]) -> str:
+    """A SEPA creditor identifier (ICS, given by the utility's bank), e.g. FR72ZZZ123456."""
+    identifier = "".join(value.split()).upper()
+    problem = creditor_id_problem(identifier)
+    if problem:
+        raise Invalid(f"{value!r} is not a SEPA creditor identifier: {problem}")
+    return identifier
+
+
 @attrs.frozen
 class Setting:
     name: str  # PORTAIL_<name> in the environment, <name> in lower case in the TOML file
@@ -185,6 +196,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETENTION_WARNING_DAYS", "30", _whole("days", 7, 365)),
     Setting("STAFF_SESSION_IDLE_MINUTES", "15", _whole("minutes", 5, 60)),
     Setting("STAFF_SESSION_MAX_HOURS", "8", _whole("hours", 1, 12)),
+    # Direct debit (prélèvement): who collects. The demo's identifier is the usual example, not a real one.
+    Setting("SEPA_CREDITOR_ID", "FR72ZZZ123456", _creditor_id),
+    Setting("SEPA_CREDITOR_NAME", "", _text),  # empty: the utility's name
 )
 DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
@@ -241,6 +255,8 @@ class Settings:
     retention_warning_days: int
     staff_session_idle_minutes: int
     staff_session_max_hours: int
+    sepa_creditor_id: str
+    sepa_creditor_name: str
 
     @property
     def https(self) -> bool:

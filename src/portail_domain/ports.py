@@ -16,9 +16,10 @@ from .model.audit import AuditEntry, AuditQuery
 from .model.billing import GatewayResult, Invoice, Payment, PaymentOrder, StartedPayment
 from .model.contracts import Contract, MeterReading, OverconsumptionNotice
 from .model.documents import AddedBy, Document, DocumentFolder
-from .model.exchange import FileHeader, PaymentLine, ReadingLine, RequestLine, RowChunk
+from .model.exchange import FileHeader, MandateLine, PaymentLine, ReadingLine, RequestLine, RowChunk
 from .model.links import Link
 from .model.mail import Mail, OutboxEntry, OutgoingMail
+from .model.mandates import BankAccount, Mandate, MandateDocument
 from .model.privacy import SecurityEvent
 from .model.requests import Request, RequestMessage, RequestStatus
 from .model.review import ReadingReview
@@ -112,6 +113,26 @@ class FileStore(Protocol):
 
         Only called after the portal has checked who may read the object.
         """
+        ...
+
+
+class BankDirectory(Protocol):
+    """What the portal knows of IBANs and banks (an adapter's registry: ``schwifty``)."""
+
+    def account(self, iban: str, bic: str = "") -> BankAccount:
+        """The account of a typed IBAN (spaces and case ignored) and BIC (``""``: derive it).
+
+        Raises ``InvalidIban`` (length, check digits, structure of its country), ``IbanNotSepa``,
+        ``BicRequired`` when the bank is unknown and no BIC was given, ``InvalidBic``.
+        """
+        ...
+
+
+class Printer(Protocol):
+    """Documents the portal files for the subscriber, as PDF (the front end's wording)."""
+
+    def mandate(self, document: MandateDocument) -> bytes:
+        """The signed mandate: its text, the debtor's account, the evidence of the signature."""
         ...
 
 
@@ -308,6 +329,36 @@ class RequestRepository(Protocol):
 
     def recent(self, status: RequestStatus | None, limit: int) -> Sequence[Request]:
         """Every subscriber's requests (of ``status`` when given), newest first, at most ``limit``."""
+        ...
+
+
+class MandateRepository(Protocol):
+    """SEPA direct-debit mandates. At most one active mandate per contract (the storage refuses a second)."""
+
+    def add(self, mandate: Mandate) -> None: ...
+    def update(self, mandate: Mandate) -> None: ...
+    def remove(self, mandate_id: uuid.UUID) -> None: ...
+    def by_rum(self, rum: str) -> Mandate | None: ...
+
+    def lock(self, mandate_id: uuid.UUID) -> Mandate | None:
+        """Fetch for update: two signatures of one mandate run one after the other."""
+        ...
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> Sequence[Mandate]:
+        """The mandates the subscriber started or signed, any status, newest first."""
+        ...
+
+    def for_contracts(self, contract_ids: Collection[uuid.UUID]) -> Sequence[Mandate]:
+        """The signed mandates (active or revoked) of these contracts, in one query."""
+        ...
+
+    def active_for_contracts(self, contract_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Mandate]:
+        """Contract id -> its active mandate, for those of these contracts that have one ("is this
+        contract on direct debit?": reminders, invoice pages), in one query."""
+        ...
+
+    def lines(self, since: datetime | None) -> Iterator[MandateLine]:
+        """Signed mandates signed or revoked at or after ``since``, by signing time then RUM (the export)."""
         ...
 
 
@@ -513,6 +564,8 @@ class UnitOfWork(Protocol):
     def privacy(self) -> PrivacyRepository: ...
     @property
     def recovery_codes(self) -> RecoveryCodeRepository: ...
+    @property
+    def mandates(self) -> MandateRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

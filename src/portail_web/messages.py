@@ -41,6 +41,9 @@ MESSAGES: dict[str, str] = {
     "invoice_not_payable": N_("Cette facture n'est pas à payer."),
     "invoice_already_paid": N_("Cette facture est déjà réglée."),
     "invoice_cancelled": N_("Cette facture est annulée."),
+    "invoice_on_direct_debit": N_(
+        "Cette facture est réglée par prélèvement automatique à son échéance : rien à payer en ligne."
+    ),
     "payment_mismatch": N_(
         "Le résultat du paiement ne correspond pas à la facture : il sera vérifié par nos services."
     ),
@@ -123,6 +126,36 @@ MESSAGES: dict[str, str] = {
         "de conservation indiquées dans « Données personnelles et cookies ». Vous pouvez rouvrir un compte à tout "
         "moment avec « Créer / Renouveler mot de passe »."
     ),
+    # Prélèvement automatique (SEPA mandates).
+    "invalid_iban": N_("Cet IBAN n'est pas valide : vérifiez sa longueur et chacun de ses caractères."),
+    "iban_not_sepa": N_("Cet IBAN est celui d'un pays hors de la zone SEPA : le prélèvement n'y est pas possible."),
+    "bic_required": N_("Votre banque n'a pas pu être reconnue : saisissez son BIC (8 ou 11 caractères)."),
+    "invalid_bic": N_("Ce BIC n'est pas valide : 8 ou 11 caractères, par exemple BNPAFRPP."),
+    "invalid_holder": N_("Indiquez le nom du titulaire du compte (70 caractères au plus)."),
+    "invalid_mode": N_("Choisissez le mode de prélèvement."),
+    "mandate_error": N_("Le mandat n'a pas pu être enregistré."),
+    "mandate_no_email": N_(
+        "Le code de signature est envoyé par e-mail : indiquez d'abord une adresse e-mail dans Mes données "
+        "personnelles."
+    ),
+    "mandate_contract_ended": N_("Ce contrat est terminé : il ne peut plus être réglé par prélèvement."),
+    "mandate_none_pending": N_(
+        "Aucun mandat n'attend de signature : il est déjà signé, ou une nouvelle demande l'a remplacé."
+    ),
+    "mandate_wrong_code": N_("Ce code est incorrect. Essais restants : %(tries_left)s."),
+    "mandate_code_dead": N_(
+        "Ce code n'est plus valable (10 minutes passées ou 5 essais utilisés). Recommencez la demande pour "
+        "recevoir un nouveau code."
+    ),
+    "mandate_not_active": N_("Ce mandat est déjà révoqué."),
+    "mandate_code_sent": N_(
+        "Un code de signature vient de vous être envoyé par e-mail. Saisissez-le ci-dessous dans les 10 minutes."
+    ),
+    "mandate_signed": N_(
+        "Votre mandat est signé. Il est classé dans Mes documents, dossier Contrats, et une confirmation vous a été "
+        "envoyée par e-mail."
+    ),
+    "mandate_revoked": N_("Votre mandat est révoqué : plus aucun prélèvement ne sera fait avec lui."),
     "photo_rejected": N_("La photo n'a pas pu être enregistrée."),
     "photo_not_image": N_("La photo doit être une image JPEG ou PNG."),
     "photo_too_large": N_("La photo dépasse %(upload_max)s : envoyez une image plus légère."),

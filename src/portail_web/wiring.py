@@ -12,6 +12,7 @@ from portail_domain.ports import PasswordHasher
 
 from .app import all_routes
 from .mail import TemplateMailComposer
+from .printing import PdfPrinter
 from .urls import RouteLinks
 
 
@@ -24,8 +25,8 @@ def web_mail(base_url: str, utility: UtilityCard,
 
 def web_portal(settings: Settings, *, engine: Engine | None = None, passwords: PasswordHasher | None = None,
                run_migrations: bool = False) -> Portal:
-    """The portal of ``settings``, its mails and links those of this front end (every web entry point's)."""
+    """The portal of ``settings``, its mails, links and PDFs those of this front end (every web entry point's)."""
     config = config_from(settings)
     composer, links = web_mail(config.base_url, config.utility, config.legal.mediator)
-    return bootstrap(settings, composer=composer, links=links, engine=engine, passwords=passwords,
-                     run_migrations=run_migrations)
+    return bootstrap(settings, composer=composer, links=links, printer=PdfPrinter(), engine=engine,
+                     passwords=passwords, run_migrations=run_migrations)

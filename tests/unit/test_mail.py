@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from fractions import Fraction
 
 import pytest
@@ -42,6 +42,13 @@ SAMPLES = {
                               "link": Link("login")},
     MailKind.STAFF_INVITATION: {"name": "Paul <Agent>", "inviter": "Alice Admin", "role": "agent",
                                 "link": Link("password_new", query={"jeton": TOKEN}), "validity_hours": 24},
+    MailKind.MANDATE_CODE: {"code": "042917", "rum": "PORTAIL-C1-0A1B2C3D4E", "contract": "C1",
+                            "creditor": "Régie des Eaux", "validity_minutes": 10},
+    MailKind.MANDATE_SIGNED: {"name": "Marie Dupont", "rum": "PORTAIL-C1-0A1B2C3D4E", "contract": "C1",
+                              "mode": "echeance", "iban": "FR76 •••• •••• 3420", "creditor": "Régie des Eaux",
+                              "signed_at": datetime(2026, 3, 10, 9, 30, tzinfo=UTC)},
+    MailKind.MANDATE_REVOKED: {"name": "Marie Dupont", "rum": "PORTAIL-C1-0A1B2C3D4E", "contract": "C1",
+                               "revoked_at": datetime(2026, 3, 10, 9, 30, tzinfo=UTC)},
 }
 LINKED = {kind for kind, params in SAMPLES.items() if any(isinstance(v, Link) for v in params.values())}
 
@@ -122,3 +129,13 @@ def test_the_plain_fakes_for_embedders():
                                              SAMPLES[MailKind.PASSWORD_LINK]))
     assert mail.subject == "password_link (en)"
     assert f"link: https://portal.example/password_new?jeton={TOKEN}\n" in mail.text
+
+
+def test_mandate_mails_say_the_code_its_lifetime_and_the_masked_iban():
+    code = compose(MailKind.MANDATE_CODE, "fr")
+    assert code.subject == "Votre code de signature du mandat de prélèvement : 042917"
+    assert "\n042917\n" in code.text and "valable que 10 minutes" in code.text
+    assert compose(MailKind.MANDATE_CODE, "en").subject == "Your direct debit mandate signing code: 042917"
+    signed = compose(MailKind.MANDATE_SIGNED, "fr")
+    assert "sur le compte FR76 •••• •••• 3420" in signed.text and "prélevée à sa date d'échéance" in signed.text
+    assert "révoqué depuis le" in compose(MailKind.MANDATE_REVOKED, "fr").text

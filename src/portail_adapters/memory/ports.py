@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +19,7 @@ from portail_domain.model.billing import GatewayResult, PaymentOrder, PaymentSta
 from portail_domain.model.errors import GatewayError, NotFound, StorageError
 from portail_domain.model.links import Link
 from portail_domain.model.mail import Mail, OutgoingMail
+from portail_domain.model.mandates import BankAccount, BicRequired, InvalidBic, InvalidIban, MandateDocument
 from portail_domain.ports import Links
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -166,3 +168,31 @@ class MemoryFileStore:
 
     def download_url(self, key: str, *, filename: str, content_type: str) -> str | None:
         return None
+
+
+_BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+
+
+class PlainBankDirectory:
+    """IBANs checked by their check digits only (no registry: any country, no bank known, so the
+    BIC is always asked); the real one is ``portail_adapters.banking.SchwiftyBankDirectory``."""
+
+    def account(self, iban: str, bic: str = "") -> BankAccount:
+        compact = "".join(iban.split()).upper()
+        if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", compact):
+            raise InvalidIban(field="iban")
+        if int("".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])) % 97 != 1:
+            raise InvalidIban(field="iban")
+        bic = "".join(bic.split()).upper()
+        if not bic:
+            raise BicRequired(field="bic")
+        if not _BIC.match(bic):
+            raise InvalidBic(field="bic")
+        return BankAccount(compact, bic)
+
+
+class PlainPrinter:
+    """A one-page PDF that only names the document (the real one is ``portail_web.printing.PdfPrinter``)."""
+
+    def mandate(self, document: MandateDocument) -> bytes:
+        return f"%PDF-1.4\n% mandate {document.mandate.rum}\n%%EOF\n".encode()

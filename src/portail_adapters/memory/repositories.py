@@ -419,6 +419,7 @@ TABLES = (
     "audit",
     "security_events",
     "recovery_codes",
+    "mandates",
 )
 
 
@@ -449,6 +450,9 @@ class MemoryUnitOfWork:
         self.tokens = MemoryTokens(t["tokens"])
         self.throttles = MemoryThrottles(t["throttles"])
         self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
+        from .mandates import MemoryMandates  # built on this module's tables
+
+        self.mandates = MemoryMandates(t["mandates"], self.contracts)
         self.exchange = MemoryExchange(self)
         self.audit = MemoryAudit(t["audit"])
         self.privacy = MemoryPrivacy(self, t["security_events"])

@@ -26,6 +26,14 @@ from portail_domain.model.contracts import (
 )
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder, FolderKind
 from portail_domain.model.mail import OutboxEntry, OutgoingMail
+from portail_domain.model.mandates import (
+    BankAccount,
+    Mandate,
+    MandateMode,
+    MandateStatus,
+    SignatureEvidence,
+    SigningChallenge,
+)
 from portail_domain.model.requests import Author, Request, RequestCategory, RequestMessage, RequestStatus
 from portail_domain.model.throttling import LoginAttempts
 from portail_domain.model.values import EmailAddress, MeterIndex, Money
@@ -345,4 +353,33 @@ def outbox_from_row(r: Row) -> OutboxEntry:
         attempts=r["attempts"],
         sent_at=r["sent_at"],
         last_error=r["last_error"],
+    )
+
+
+def mandate_to_row(m: Mandate) -> dict[str, Any]:
+    challenge, evidence = m.challenge, m.evidence
+    return {
+        "id": m.id, "rum": m.rum, "subscriber_id": m.subscriber_id, "contract_id": m.contract_id,
+        "mode": m.mode.value, "holder": m.holder, "iban": m.account.iban, "bic": m.account.bic,
+        "status": m.status.value, "created_at": m.created_at,
+        "code_hash": evidence.code_hash if evidence else challenge.code_hash if challenge else "",
+        "code_expires_at": challenge.expires_at if challenge else None,
+        "code_tries_left": challenge.tries_left if challenge else 0,
+        "signed_at": evidence.signed_at if evidence else None,
+        "client_address": evidence.client_address if evidence else None,
+        "user_agent": evidence.user_agent if evidence else None,
+        "revoked_at": m.revoked_at, "document_id": m.document_id,
+    }
+
+
+def mandate_from_row(r: Row) -> Mandate:
+    challenge = (SigningChallenge(r["code_hash"], r["code_expires_at"], r["code_tries_left"])
+                 if r["signed_at"] is None and r["code_expires_at"] is not None else None)
+    evidence = (SignatureEvidence(r["signed_at"], r["client_address"] or "", r["user_agent"] or "", r["code_hash"])
+                if r["signed_at"] is not None else None)
+    return Mandate(
+        rum=r["rum"], subscriber_id=r["subscriber_id"], contract_id=r["contract_id"], mode=MandateMode(r["mode"]),
+        holder=r["holder"], account=BankAccount(r["iban"], r["bic"]), created_at=r["created_at"],
+        status=MandateStatus(r["status"]), challenge=challenge, evidence=evidence, revoked_at=r["revoked_at"],
+        document_id=r["document_id"], id=r["id"],
     )

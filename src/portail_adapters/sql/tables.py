@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 
 from .types import UTCDateTime
@@ -318,4 +319,32 @@ security_events = Table(
     Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), index=True),
     Column("staff_id", Uuid, ForeignKey("staff_users.id"), index=True),
     Column("ip", String(45), nullable=False, default=""),
+)
+
+
+# SEPA direct-debit mandates (prélèvement): the evidence of the signature stays on the row.
+sepa_mandates = Table(
+    "sepa_mandates",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("rum", String(35), nullable=False, unique=True),
+    Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), nullable=False, index=True),
+    Column("contract_id", Uuid, ForeignKey("contracts.id"), nullable=False, index=True),
+    Column("mode", String(10), nullable=False),
+    Column("holder", String(70), nullable=False),
+    Column("iban", String(34), nullable=False),
+    Column("bic", String(11), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("code_hash", String(64), nullable=False),  # the pending code's digest, then the signing code's (evidence)
+    Column("code_expires_at", UTCDateTime),
+    Column("code_tries_left", Integer, nullable=False, default=0),
+    Column("signed_at", UTCDateTime, index=True),
+    Column("client_address", String(45)),
+    Column("user_agent", String(200)),
+    Column("revoked_at", UTCDateTime, index=True),
+    Column("document_id", Uuid, ForeignKey("documents.id")),
+    # One active mandate per contract, whatever the workers do at the same moment.
+    Index("uq_sepa_mandates_active_contract", "contract_id", unique=True,
+          sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
 )

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, text
 from .backoffice import SqlAudit, SqlRecoveryCodes
 from .database import read_only_options
 from .exchange import SqlExchange
+from .mandates import SqlMandates
 from .privacy import SqlPrivacy
 from .repositories import (
     SqlAccounts,
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
         self.tokens = SqlTokens(c)
         self.throttles = SqlThrottles(c)
         self.overconsumption_notices = SqlOverconsumptionNotices(c)
+        self.mandates = SqlMandates(c)
         self.exchange = SqlExchange(c)
         self.audit = SqlAudit(c)
         self.privacy = SqlPrivacy(c)

@@ -1,7 +1,7 @@
 """Back-office work queues: readings staff review, payments staff resolve, failed mail, shared documents
 
 Revision ID: 0013_work_queues
-Revises: 0011_data_rights
+Revises: 0009_mandates
 Create Date: 2026-11-28
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_work_queues"
-down_revision = "0011_data_rights"
+down_revision = "0009_mandates"
 branch_labels = None
 depends_on = None
 
