@@ -24,8 +24,8 @@ def _contract(uow) -> Contract:
 def test_readings_to_review_oldest_first_and_a_decision_is_taken_once(uow_factory):
     with uow_factory() as uow:
         contract = _contract(uow)
-        readings = [MeterReading(contract.id, "M1", date(2025, 1, day), MeterIndex(day * 1000), ReadingSource.SUBSCRIBER,
-                                 status=status, recorded_at=NOW - timedelta(days=10 - day))
+        readings = [MeterReading(contract.id, "M1", date(2025, 1, day), MeterIndex(day * 1000),
+                                 ReadingSource.SUBSCRIBER, status=status, recorded_at=NOW - timedelta(days=10 - day))
                     for day, status in ((1, ReadingStatus.VALIDATED), (2, ReadingStatus.TO_REVIEW),
                                         (3, ReadingStatus.TO_REVIEW), (4, ReadingStatus.REJECTED))]
         uow.readings.add_many(readings)

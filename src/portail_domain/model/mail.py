@@ -29,13 +29,10 @@ class MailKind(StrEnum):
     ACCOUNT_CLOSED = auto()  # name, number, link (to activate again)
     ACCOUNT_UNUSED = auto()  # name, number, closes_on, link (to log in)
     STAFF_INVITATION = auto()  # name, inviter, role, link, validity_hours
-<<<<<<< HEAD
-    READING_REJECTED = auto()  # name, number, read_on, index, reason, link
-=======
     MANDATE_CODE = auto()  # code, rum, contract, creditor, validity_minutes
     MANDATE_SIGNED = auto()  # name, rum, contract, mode, iban (masked), creditor, signed_at
     MANDATE_REVOKED = auto()  # name, rum, contract, revoked_at
->>>>>>> main
+    READING_REJECTED = auto()  # name, number, read_on, index, reason, link
 
 
 MailValue = str | int | Decimal | Fraction | date | datetime | Money | Link
