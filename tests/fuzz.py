@@ -96,7 +96,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /agent/abonnes": (),
     "GET /agent/releves": ("fait",),
     "POST /agent/releves/{reading_id}": ("decision", "reason"),
-    "GET /agent/paiements": (),
+    "GET /agent/paiements": ("fait",),
+    "POST /agent/paiements/{payment_id}": ("resolution", "note"),
+    "POST /agent/paiements/{payment_id}/verifier": (),
     "GET /agent/documents": (),
     "GET /agent/courriels": (),
     "GET /agent/equipe": ("fait",),
@@ -135,7 +137,7 @@ PLAUSIBLE = {
     "agent": "agent@eau-test.example", "abonne": "100001", "depuis": "2026-01-01", "page": "2",
     "name": "Nina Nouvelle", "role": "agent", "action": "role", "secours": "9",
     "mode": "echeance", "holder": "Marie Dupont", "iban": "FR76 3000 6000 0000 0100 0123 420", "bic": "AGRIFRPP",
-    "reason": "Index illisible",
+    "reason": "Index illisible", "resolution": "cancelled", "note": "vu",
 }
 NEAR_MISSES = [
     "", " ", "0", "-1", "1e309", "NaN", "Infinity", "9" * 400, "0x1F", "1_000", "١٢٣", "²", "½", "１２３",
@@ -215,11 +217,13 @@ class World:
         with portal.uow() as uow:
             document = uow.documents.for_subscriber(marie.id)[0]
             operation = uow.payments.for_invoice(invoice.id)[0].operation_id
+            payment_id = uow.payments.for_invoice(invoice.id)[0].id
             self.accounts = {"subscriber": uow.accounts.for_subscriber(marie.id),
                              "staff": uow.accounts.for_staff(staff.id)}
         self.params = {"contract_number": "C1", "number": "F2026-0001", "operation_id": operation,
                        "folder_id": folder.id, "request_id": filed.id, "document_id": document.id,
-                       "staff_id": colleague.id, "rum": mandate.rum, "reading_id": to_review.id}
+                       "staff_id": colleague.id, "rum": mandate.rum, "reading_id": to_review.id,
+                       "payment_id": payment_id}
         self.link_cookies = {"portail_jeton": self._password_link(), "portail_jeton_email": self._email_link()}
         self.client = self.new_client()
 

@@ -289,6 +289,11 @@ class PaymentRepository(Protocol):
         started at or after it (their operation may still be paid)."""
         ...
 
+    def to_check(self, pending_before: datetime, limit: int) -> Sequence[Payment]:
+        """Payments for staff, not resolved yet: flagged by the gateway checks, or still pending
+        though started before ``pending_before``; oldest first, at most ``limit``."""
+        ...
+
 
 class FolderRepository(Protocol):
     def add(self, folder: DocumentFolder) -> None: ...

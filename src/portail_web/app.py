@@ -29,6 +29,7 @@ from .mail_relay import relay_forever
 from .messages import MESSAGES, message_for
 from .routes import (
     agent,
+    agent_payments,
     agent_readings,
     contracts,
     documents,
@@ -75,6 +76,7 @@ def all_routes() -> list[BaseRoute]:
         *second_factor.routes,
         *team.routes,
         *agent_readings.routes,
+        *agent_payments.routes,
         # Last: a page not built yet ("bientôt"); a real route of the same name listed above wins.
         *agent.placeholder_routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

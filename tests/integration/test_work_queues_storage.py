@@ -47,3 +47,30 @@ def test_readings_to_review_oldest_first_and_a_decision_is_taken_once(uow_factor
         # The export since yesterday: only the reading decided on since, with its new status.
         lines = list(export_lines(uow, "readings", NOW - timedelta(hours=1)))
         assert [(x.read_on.day, x.status) for x in lines] == [(2, ReadingStatus.REJECTED)]
+
+
+def test_payments_to_check_are_flagged_or_long_pending_and_not_resolved(uow_factory):
+    from portail_domain.model.billing import Invoice, Payment, PaymentStatus
+    from portail_domain.model.values import Money
+
+    with uow_factory() as uow:
+        contract = _contract(uow)
+        invoice = Invoice("F1", contract.id, date(2026, 1, 1), date(2026, 2, 1), Money(1000))
+        uow.invoices.add(invoice)
+
+        def payment(op: str, minutes: int, **kw: object) -> Payment:
+            p = Payment(invoice.id, Money(1000), "fake", "F1", NOW - timedelta(minutes=minutes), op, **kw)
+            uow.payments.add(p)
+            return p
+
+        payment("recent", 10)
+        late = payment("late", 90)
+        flagged = payment("flagged", 5, status=PaymentStatus.PAID, flag="amount differs")
+        payment("resolved", 300, flag="paid twice", resolution="refunded", resolved_at=NOW)
+        payment("done", 300, status=PaymentStatus.PAID)
+        uow.commit()
+    with uow_factory(read_only=True) as uow:
+        found = uow.payments.to_check(NOW - timedelta(hours=1), 10)
+        assert [p.operation_id for p in found] == ["late", "flagged"]
+        assert [p.id for p in uow.payments.to_check(NOW - timedelta(hours=1), 1)] == [late.id]
+        assert uow.payments.get(flagged.id).flag == "amount differs"

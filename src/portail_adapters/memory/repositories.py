@@ -280,6 +280,11 @@ class MemoryPayments(_Table):
     def for_invoice(self, invoice_id: uuid.UUID) -> list[Payment]:
         return sorted(self.where(invoice_id=invoice_id), key=lambda p: p.created_at)
 
+    def to_check(self, pending_before: datetime, limit: int) -> list[Payment]:
+        found = [p for p in self.rows.values() if p.resolution is None and (
+            p.flag is not None or (p.status == PaymentStatus.PENDING and p.created_at < pending_before))]
+        return sorted(found, key=lambda p: p.created_at)[:limit]
+
     def pending(self, abandoned_since: datetime | None = None) -> list[Payment]:
         found = list(self.where(status=PaymentStatus.PENDING))
         if abandoned_since is not None:

@@ -205,6 +205,10 @@ def payment_to_row(p: Payment) -> dict[str, Any]:
         "paid_at": p.paid_at,
         "flag": p.flag,
         "gateway_reference": p.gateway_reference,
+        "gateway_answer": p.gateway_answer,
+        "resolution": p.resolution,
+        "resolved_at": p.resolved_at,
+        "resolution_note": p.resolution_note,
     }
 
 
@@ -222,6 +226,10 @@ def payment_from_row(r: Row) -> Payment:
         paid_at=r["paid_at"],
         flag=r["flag"],
         gateway_reference=r["gateway_reference"],
+        gateway_answer=r["gateway_answer"],
+        resolution=r["resolution"],
+        resolved_at=r["resolved_at"],
+        resolution_note=r["resolution_note"],
     )
 
 

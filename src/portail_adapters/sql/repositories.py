@@ -296,6 +296,12 @@ class SqlPayments(_Repository[Payment]):
         c = self.table.c
         return self._all(select(self.table).where(c.invoice_id == invoice_id).order_by(c.created_at))
 
+    def to_check(self, pending_before: datetime, limit: int) -> list[Payment]:
+        c = self.table.c
+        late = (c.status == PaymentStatus.PENDING.value) & (c.created_at < pending_before)
+        return self._all(select(self.table).where(c.resolution.is_(None), or_(c.flag.is_not(None), late))
+                         .order_by(c.created_at, c.id).limit(limit))
+
     def pending(self, abandoned_since: datetime | None = None) -> list[Payment]:
         c = self.table.c
         wanted = c.status == PaymentStatus.PENDING.value

@@ -161,6 +161,10 @@ payments = Table(
     Column("paid_at", UTCDateTime, index=True),
     Column("flag", String(200)),
     Column("gateway_reference", String(64)),
+    Column("gateway_answer", String(300)),  # the gateway's last answer as staff saw it
+    Column("resolution", String(12)),  # refunded / settled / cancelled, by staff
+    Column("resolved_at", UTCDateTime),
+    Column("resolution_note", String(500)),
     UniqueConstraint("gateway", "operation_id"),
 )
 

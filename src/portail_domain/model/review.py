@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
 from .accounts import Subscriber
+from .billing import GatewayResult, Invoice, Payment
 from .contracts import Contract, ImpliedConsumption, MeterReading, ReadingStatus
 from .errors import DomainError, InvalidValue
 
@@ -82,3 +83,60 @@ class ReadingToReview:
     subscriber: Subscriber | None
     recent: Sequence[MeterReading]  # the contract's latest readings before it, newest first
     implied: ImpliedConsumption
+
+
+PENDING_TOO_LONG = timedelta(hours=1)  # a payment still pending after this is for staff to check
+
+
+class PaymentResolution(enum.StrEnum):
+    REFUNDED = "refunded"  # staff gave the money back (outside the portal): the invoice does not move
+    SETTLED = "settled"  # the gateway confirms it paid: the invoice is credited, once
+    CANCELLED = "cancelled"  # no money was taken: the payment ends, the invoice does not move
+
+
+class InvalidResolution(InvalidValue):
+    code = "invalid_resolution"
+
+
+class PaymentResolved(DomainError):
+    """The payment was already resolved (by another member of staff, or earlier)."""
+
+    code = "payment_resolved"
+
+
+class SettleRefused(DomainError):
+    """The gateway does not confirm a payment that matches: the invoice is not credited."""
+
+    code = "settle_refused"
+
+
+class CancelRefused(DomainError):
+    """Money was taken for this payment: refund it (or settle it), never cancel it."""
+
+    code = "cancel_refused"
+
+
+def parse_resolution(text: str) -> PaymentResolution:
+    try:
+        return PaymentResolution(text.strip())
+    except ValueError:
+        raise InvalidResolution(value=text[:20]) from None
+
+
+def answer_summary(result: GatewayResult) -> str:
+    """The gateway's answer in one line, as staff read it."""
+    parts = [f"status={result.status}", f"amount={result.amount}" if result.amount is not None else "",
+             f"reference={result.reference}" if result.reference else "",
+             f"client={result.client_number}" if result.client_number else "",
+             f"transaction={result.transaction_reference}" if result.transaction_reference else ""]
+    return " ".join(p for p in parts if p)[:300]
+
+
+@attrs.frozen
+class PaymentToCheck:
+    """One line of the payments queue: the payment, its invoice, whose it is."""
+
+    payment: Payment
+    invoice: Invoice | None
+    subscriber: Subscriber | None
+    why: str  # the gateway checks' flag, or "pending"

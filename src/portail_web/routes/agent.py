@@ -22,7 +22,6 @@ from ..templating import render
 PLACEHOLDERS = [
     ("/agent", "staff_dashboard", N_("Tableau de bord"), False),
     ("/agent/abonnes", "staff_subscribers", N_("Abonnés"), False),
-    ("/agent/paiements", "staff_payments", N_("Paiements à vérifier"), False),
     ("/agent/documents", "staff_documents", N_("Documents"), False),
     ("/agent/courriels", "staff_mails", N_("Courriels"), False),
 ]

@@ -21,9 +21,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("review_reason", sa.String(length=500), nullable=True))
     op.create_index(op.f("ix_meter_readings_status"), "meter_readings", ["status"])
+    with op.batch_alter_table("payments") as batch:
+        batch.add_column(sa.Column("gateway_answer", sa.String(length=300), nullable=True))
+        batch.add_column(sa.Column("resolution", sa.String(length=12), nullable=True))
+        batch.add_column(sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("resolution_note", sa.String(length=500), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("payments") as batch:
+        for column in ("resolution_note", "resolved_at", "resolution", "gateway_answer"):
+            batch.drop_column(column)
     op.drop_index(op.f("ix_meter_readings_status"), table_name="meter_readings")
     with op.batch_alter_table("meter_readings") as batch:
         batch.drop_column("review_reason")
