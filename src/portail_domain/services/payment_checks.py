@@ -105,9 +105,8 @@ def resolve_payment(portal: Portal, staff: StaffUser, payment_id: uuid.UUID, res
             assert result is not None
             _settle(portal, uow, payment, invoice, result)
         elif resolution is PaymentResolution.CANCELLED:
-            if payment.status == PaymentStatus.PAID or (result is not None and result.status == "paid"):
-                raise CancelRefused()
-            payment.status = PaymentStatus.EXPIRED if not payment.is_final else payment.status
+            assert result is not None
+            _cancel(payment, result)
         payment.resolution, payment.resolved_at = resolution.value, now
         payment.resolution_note = clean_note(note) or None
         payment.updated_at = now
@@ -119,6 +118,14 @@ def resolve_payment(portal: Portal, staff: StaffUser, payment_id: uuid.UUID, res
                             "gateway": payment.gateway_answer or ""})
         uow.commit()
     return payment
+
+
+def _cancel(payment: Payment, result: GatewayResult) -> None:
+    """End a payment no money was taken for; refused when the payment or the gateway says paid."""
+    if payment.status == PaymentStatus.PAID or result.status == PaymentStatus.PAID.value:
+        raise CancelRefused()
+    if not payment.is_final:
+        payment.status = PaymentStatus.EXPIRED
 
 
 def _settle(portal: Portal, uow: UnitOfWork, payment: Payment, invoice: Invoice, result: GatewayResult) -> None:
