@@ -100,7 +100,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "POST /agent/paiements/{payment_id}": ("resolution", "note"),
     "POST /agent/paiements/{payment_id}/verifier": (),
     "GET /agent/documents": (),
-    "GET /agent/courriels": (),
+    "GET /agent/courriels": ("fait",),
+    "POST /agent/courriels/{mail_id}": ("action",),
     "GET /agent/equipe": ("fait",),
     "POST /agent/equipe": ("email", "name", "role"),
     "POST /agent/equipe/{staff_id}": ("action", "role"),
@@ -218,12 +219,13 @@ class World:
             document = uow.documents.for_subscriber(marie.id)[0]
             operation = uow.payments.for_invoice(invoice.id)[0].operation_id
             payment_id = uow.payments.for_invoice(invoice.id)[0].id
+            mail_id = uow.outbox.pending()[0].id
             self.accounts = {"subscriber": uow.accounts.for_subscriber(marie.id),
                              "staff": uow.accounts.for_staff(staff.id)}
         self.params = {"contract_number": "C1", "number": "F2026-0001", "operation_id": operation,
                        "folder_id": folder.id, "request_id": filed.id, "document_id": document.id,
                        "staff_id": colleague.id, "rum": mandate.rum, "reading_id": to_review.id,
-                       "payment_id": payment_id}
+                       "payment_id": payment_id, "mail_id": mail_id}
         self.link_cookies = {"portail_jeton": self._password_link(), "portail_jeton_email": self._email_link()}
         self.client = self.new_client()
 

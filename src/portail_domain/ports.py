@@ -373,7 +373,7 @@ class OutboxRepository(Protocol):
     def add(self, mail: OutgoingMail, now: datetime) -> None: ...
 
     def pending(self) -> Sequence[OutboxEntry]:
-        """Entries not delivered yet, oldest first."""
+        """Entries waiting for delivery (neither sent, failed nor discarded), oldest first."""
         ...
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[OutboxEntry]:
@@ -383,6 +383,24 @@ class OutboxRepository(Protocol):
 
     def mark_sent(self, entry_id: uuid.UUID, when: datetime) -> None: ...
     def mark_failed(self, entry_id: uuid.UUID, retry_at: datetime, error: str) -> None: ...
+
+    def give_up(self, entry_id: uuid.UUID, when: datetime, error: str) -> None:
+        """The entry has failed for good: no relay claims it again (unless ``retry``)."""
+        ...
+
+    def get(self, entry_id: uuid.UUID) -> OutboxEntry | None: ...
+
+    def unsent(self, limit: int) -> Sequence[OutboxEntry]:
+        """Entries not delivered (pending, failed, discarded), newest first, at most ``limit``."""
+        ...
+
+    def retry(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        """An unsent entry is due again now with a fresh count of attempts; False when sent or unknown."""
+        ...
+
+    def discard(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        """Drop an unsent entry (kept, marked discarded); False when sent, already discarded or unknown."""
+        ...
 
 
 class TokenRepository(Protocol):

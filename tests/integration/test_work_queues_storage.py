@@ -74,3 +74,32 @@ def test_payments_to_check_are_flagged_or_long_pending_and_not_resolved(uow_fact
         assert [p.operation_id for p in found] == ["late", "flagged"]
         assert [p.id for p in uow.payments.to_check(NOW - timedelta(hours=1), 1)] == [late.id]
         assert uow.payments.get(flagged.id).flag == "amount differs"
+
+
+def test_outbox_entries_that_failed_or_were_discarded_are_not_claimed_until_retried(uow_factory):
+    from portail_domain.model.mail import OutboxStatus, OutgoingMail
+
+    with uow_factory() as uow:
+        for k in range(3):
+            uow.outbox.add(OutgoingMail(f"m{k}@example.org", f"S{k}", "t"), NOW + timedelta(seconds=k))
+        uow.commit()
+    with uow_factory() as uow:
+        failed, discarded, waiting = sorted(uow.outbox.pending(), key=lambda e: e.mail.subject)
+        uow.outbox.give_up(failed.id, NOW, "550 no such user")
+        assert uow.outbox.discard(discarded.id, NOW) is True
+        assert uow.outbox.discard(discarded.id, NOW) is False
+        uow.commit()
+    with uow_factory() as uow:
+        assert [e.mail.subject for e in uow.outbox.claim(NOW + timedelta(hours=1), NOW, 10)] == ["S2"]
+        uow.commit()
+    with uow_factory() as uow:
+        assert [e.status for e in uow.outbox.unsent(10)] == [OutboxStatus.PENDING, OutboxStatus.DISCARDED,
+                                                             OutboxStatus.FAILED]
+        assert uow.outbox.get(failed.id).last_error == "550 no such user"
+        assert uow.outbox.retry(failed.id, NOW) is True
+        uow.outbox.mark_sent(waiting.id, NOW)
+        assert uow.outbox.retry(waiting.id, NOW) is False  # sent: nothing to retry
+        uow.commit()
+    with uow_factory() as uow:
+        claimed = uow.outbox.claim(NOW + timedelta(hours=2), NOW + timedelta(hours=3), 10)
+        assert [(e.mail.subject, e.attempts) for e in claimed] == [("S0", 1)]

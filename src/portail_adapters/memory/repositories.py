@@ -29,7 +29,7 @@ from portail_domain.model.billing import Invoice, Payment, PaymentStatus
 from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice, ReadingStatus
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
-from portail_domain.model.mail import OutboxEntry, OutgoingMail
+from portail_domain.model.mail import OutboxEntry, OutboxStatus, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.model.review import ReadingReview
 from portail_domain.model.throttling import LoginAttempts
@@ -352,7 +352,34 @@ class MemoryOutbox(_Rows):
         self.rows[entry.id] = entry
 
     def pending(self) -> list[OutboxEntry]:
-        return sorted((e for e in self.rows.values() if e.sent_at is None), key=lambda e: e.created_at)
+        return sorted((e for e in self.rows.values() if e.status is OutboxStatus.PENDING), key=lambda e: e.created_at)
+
+    def get(self, entry_id: uuid.UUID) -> OutboxEntry | None:
+        return self.rows.get(entry_id)
+
+    def unsent(self, limit: int) -> list[OutboxEntry]:
+        found = (e for e in self.rows.values() if e.sent_at is None)
+        return sorted(found, key=lambda e: e.created_at, reverse=True)[:limit]
+
+    def give_up(self, entry_id: uuid.UUID, when: datetime, error: str) -> None:
+        if entry_id in self.rows:
+            self.rows[entry_id].failed_at = when
+            self.rows[entry_id].last_error = error
+
+    def retry(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        entry = self.rows.get(entry_id)
+        if entry is None or entry.sent_at is not None:
+            return False
+        entry.failed_at = entry.discarded_at = None
+        entry.attempts, entry.next_attempt_at = 0, now
+        return True
+
+    def discard(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        entry = self.rows.get(entry_id)
+        if entry is None or entry.sent_at is not None or entry.discarded_at is not None:
+            return False
+        entry.discarded_at = now
+        return True
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxEntry]:
         due = [e for e in self.pending() if e.next_attempt_at <= now][:limit]

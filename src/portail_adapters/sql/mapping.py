@@ -361,6 +361,8 @@ def outbox_from_row(r: Row) -> OutboxEntry:
         attempts=r["attempts"],
         sent_at=r["sent_at"],
         last_error=r["last_error"],
+        failed_at=r["failed_at"],
+        discarded_at=r["discarded_at"],
     )
 
 

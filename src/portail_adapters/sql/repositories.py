@@ -388,6 +388,11 @@ class SqlRequests(_Repository[Request]):
         return [m.message_from_row(r) for r in self.connection.execute(q).mappings()]
 
 
+def _waiting(c: Any) -> tuple[Any, ...]:
+    """Outbox rows a relay may still deliver: not sent, not failed for good, not discarded."""
+    return (c.sent_at.is_(None), c.failed_at.is_(None), c.discarded_at.is_(None))
+
+
 class SqlOutbox:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -401,14 +406,39 @@ class SqlOutbox:
 
     def pending(self) -> list[OutboxEntry]:
         c = t.outbox.c
-        q = select(t.outbox).where(c.sent_at.is_(None)).order_by(c.created_at, c.id)
+        q = select(t.outbox).where(*_waiting(c)).order_by(c.created_at, c.id)
         return [m.outbox_from_row(r) for r in self.connection.execute(q).mappings()]
+
+    def get(self, entry_id: uuid.UUID) -> OutboxEntry | None:
+        row = self.connection.execute(select(t.outbox).where(t.outbox.c.id == entry_id)).mappings().first()
+        return m.outbox_from_row(row) if row is not None else None
+
+    def unsent(self, limit: int) -> list[OutboxEntry]:
+        c = t.outbox.c
+        q = select(t.outbox).where(c.sent_at.is_(None)).order_by(c.created_at.desc(), c.id).limit(limit)
+        return [m.outbox_from_row(r) for r in self.connection.execute(q).mappings()]
+
+    def give_up(self, entry_id: uuid.UUID, when: datetime, error: str) -> None:
+        self.connection.execute(
+            update(t.outbox).where(t.outbox.c.id == entry_id).values(failed_at=when, last_error=error[:500]))
+
+    def retry(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        c = t.outbox.c
+        statement = (update(t.outbox).where(c.id == entry_id, c.sent_at.is_(None))
+                     .values(failed_at=None, discarded_at=None, attempts=0, next_attempt_at=now).returning(c.id))
+        return self.connection.execute(statement).first() is not None
+
+    def discard(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        c = t.outbox.c
+        statement = (update(t.outbox).where(c.id == entry_id, c.sent_at.is_(None), c.discarded_at.is_(None))
+                     .values(discarded_at=now).returning(c.id))
+        return self.connection.execute(statement).first() is not None
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxEntry]:
         c = t.outbox.c
         # SKIP LOCKED: concurrent relays on PostgreSQL take different rows instead of waiting;
         # SQLite ignores it (its write transactions are exclusive already).
-        q = (select(t.outbox).where(c.sent_at.is_(None), c.next_attempt_at <= now)
+        q = (select(t.outbox).where(*_waiting(c), c.next_attempt_at <= now)
              .order_by(c.next_attempt_at, c.created_at).limit(limit).with_for_update(skip_locked=True))
         entries = [m.outbox_from_row(r) for r in self.connection.execute(q).mappings()]
         if entries:

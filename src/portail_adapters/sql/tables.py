@@ -233,6 +233,8 @@ outbox = Table(
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("last_error", String(500)),
+    Column("failed_at", UTCDateTime),  # the relay gave up (attempts used up, or refused for good)
+    Column("discarded_at", UTCDateTime),  # staff dropped it
     Index("ix_outbox_due", "sent_at", "next_attempt_at"),
 )
 

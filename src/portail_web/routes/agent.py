@@ -23,7 +23,6 @@ PLACEHOLDERS = [
     ("/agent", "staff_dashboard", N_("Tableau de bord"), False),
     ("/agent/abonnes", "staff_subscribers", N_("Abonnés"), False),
     ("/agent/documents", "staff_documents", N_("Documents"), False),
-    ("/agent/courriels", "staff_mails", N_("Courriels"), False),
 ]
 
 

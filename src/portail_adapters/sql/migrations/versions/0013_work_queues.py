@@ -26,9 +26,15 @@ def upgrade() -> None:
         batch.add_column(sa.Column("resolution", sa.String(length=12), nullable=True))
         batch.add_column(sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("resolution_note", sa.String(length=500), nullable=True))
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("discarded_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("discarded_at")
+        batch.drop_column("failed_at")
     with op.batch_alter_table("payments") as batch:
         for column in ("resolution_note", "resolved_at", "resolution", "gateway_answer"):
             batch.drop_column(column)
