@@ -71,6 +71,8 @@ def config_from(settings: Settings) -> PortalConfig:
             email=settings.utility_email,
             phone=settings.utility_phone,
             hours=settings.utility_hours,
+            presentation=settings.utility_presentation,
+            emergency_phone=settings.utility_emergency_phone,
         ),
         secret_key=settings.secret_key,
         limits=Limits(
@@ -83,6 +85,7 @@ def config_from(settings: Settings) -> PortalConfig:
             staff_session_absolute=timedelta(hours=settings.staff_session_max_hours),
         ),
         legal=legal_from(settings),
+        sepa_creditor=SepaCreditor(settings.sepa_creditor_name or settings.utility_name, settings.sepa_creditor_id),
     )
 
 
@@ -109,7 +112,6 @@ def legal_from(settings: Settings) -> LegalInfo:
             unused_account_years=settings.retention_unused_account_years,
             warning_days=settings.retention_warning_days,
         ),
-        sepa_creditor=SepaCreditor(settings.sepa_creditor_name or settings.utility_name, settings.sepa_creditor_id),
     )
 
 
