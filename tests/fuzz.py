@@ -13,6 +13,7 @@ import io
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from urllib.parse import quote, quote_from_bytes
 
 import pytest
@@ -26,6 +27,7 @@ from portail_domain.portal import Portal
 from portail_domain.services.accounts import log_in
 from portail_domain.services.activation import request_email_change, request_password_link
 from portail_domain.services.billing import start_payment
+from portail_domain.services.contracts import submit_reading
 from portail_domain.services.documents import document_tree
 from portail_domain.services.requests import open_request
 from portail_web import create_app
@@ -92,10 +94,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "POST /agent/demandes/{request_id}/reponse": ("message", "status", "attachment"),
     "GET /agent/demandes/{request_id}/pieces/{document_id}": (),
     "GET /agent": (),
-    "GET /agent/releves": (),
-    "GET /agent/paiements": (),
+    "GET /agent/releves": ("fait",),
+    "POST /agent/releves/{reading_id}": ("decision", "reason"),
+    "GET /agent/paiements": ("fait",),
+    "POST /agent/paiements/{payment_id}": ("resolution", "note"),
+    "POST /agent/paiements/{payment_id}/verifier": (),
     "GET /agent/documents": (),
-    "GET /agent/courriels": (),
+    "GET /agent/courriels": ("fait",),
+    "POST /agent/courriels/{mail_id}": ("action",),
     "GET /agent/equipe": ("fait",),
     "POST /agent/equipe": ("email", "name", "role"),
     "POST /agent/equipe/{staff_id}": ("action", "role"),
@@ -138,6 +144,7 @@ PLAUSIBLE = {
     "name": "Nina Nouvelle", "role": "agent", "action": "role", "secours": "9",
     "mode": "echeance", "holder": "Marie Dupont", "iban": "FR76 3000 6000 0000 0100 0123 420", "bic": "AGRIFRPP",
     "q": "dupont",
+    "reason": "Index illisible", "resolution": "cancelled", "note": "vu",
 }
 NEAR_MISSES = [
     "", " ", "0", "-1", "1e309", "NaN", "Infinity", "9" * 400, "0x1F", "1_000", "١٢٣", "²", "½", "１２３",
@@ -212,14 +219,19 @@ class World:
         mandate = sign_mandate_for(portal, marie, "C1")  # one to revoke
         start_mandate_for(portal, marie, "C1")  # one waiting for its code
         folder = next(n.folder for n in document_tree(portal, marie.id) if n.folder.kind is FolderKind.UPLOADS)
+        to_review = submit_reading(portal, subscriber_id=marie.id, contract_number="C1", index_text="1009,2",
+                                   read_on=date(2026, 3, 1)).reading  # implausible: "to review"
         with portal.uow() as uow:
             document = uow.documents.for_subscriber(marie.id)[0]
             operation = uow.payments.for_invoice(invoice.id)[0].operation_id
+            payment_id = uow.payments.for_invoice(invoice.id)[0].id
+            mail_id = uow.outbox.pending()[0].id
             self.accounts = {"subscriber": uow.accounts.for_subscriber(marie.id),
                              "staff": uow.accounts.for_staff(staff.id)}
         self.params = {"contract_number": "C1", "subscriber_number": "100001", "number": "F2026-0001",
                        "operation_id": operation, "folder_id": folder.id, "request_id": filed.id,
-                       "document_id": document.id, "staff_id": colleague.id, "rum": mandate.rum}
+                       "document_id": document.id, "staff_id": colleague.id, "rum": mandate.rum,
+                       "reading_id": to_review.id, "payment_id": payment_id, "mail_id": mail_id}
         self.link_cookies = {"portail_jeton": self._password_link(), "portail_jeton_email": self._email_link()}
         self.client = self.new_client()
 

@@ -22,6 +22,7 @@ from .model.mail import Mail, OutboxEntry, OutgoingMail
 from .model.mandates import BankAccount, Mandate, MandateDocument
 from .model.privacy import SecurityEvent
 from .model.requests import Request, RequestMessage, RequestStatus
+from .model.review import ReadingReview
 from .model.support import SearchHit
 from .model.throttling import LoginAttempts
 
@@ -249,6 +250,17 @@ class ReadingRepository(Protocol):
         """All readings of these contracts, oldest first (one query per few hundred contracts)."""
         ...
 
+    def get(self, reading_id: uuid.UUID) -> MeterReading | None: ...
+
+    def to_review(self, limit: int) -> Sequence[MeterReading]:
+        """Readings with status "to review", the longest waiting first, at most ``limit``."""
+        ...
+
+    def review(self, reading_id: uuid.UUID, review: ReadingReview) -> bool:
+        """Store staff's decision only if the reading is still "to review" in storage (atomically);
+        False when another decision came first."""
+        ...
+
 
 class OverconsumptionNoticeRepository(Protocol):
     """Which over-consumption periods the subscriber was already told about."""
@@ -288,6 +300,11 @@ class PaymentRepository(Protocol):
     def pending(self, abandoned_since: datetime | None = None) -> Sequence[Payment]:
         """Pending payments, oldest first; with ``abandoned_since``, also the abandoned ones
         started at or after it (their operation may still be paid)."""
+        ...
+
+    def to_check(self, pending_before: datetime, limit: int) -> Sequence[Payment]:
+        """Payments for staff, not resolved yet: flagged by the gateway checks, or still pending
+        though started before ``pending_before``; oldest first, at most ``limit``."""
         ...
 
 
@@ -369,7 +386,7 @@ class OutboxRepository(Protocol):
     def add(self, mail: OutgoingMail, now: datetime) -> None: ...
 
     def pending(self) -> Sequence[OutboxEntry]:
-        """Entries not delivered yet, oldest first."""
+        """Entries waiting for delivery (neither sent, failed nor discarded), oldest first."""
         ...
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[OutboxEntry]:
@@ -379,6 +396,24 @@ class OutboxRepository(Protocol):
 
     def mark_sent(self, entry_id: uuid.UUID, when: datetime) -> None: ...
     def mark_failed(self, entry_id: uuid.UUID, retry_at: datetime, error: str) -> None: ...
+
+    def give_up(self, entry_id: uuid.UUID, when: datetime, error: str) -> None:
+        """The entry has failed for good: no relay claims it again (unless ``retry``)."""
+        ...
+
+    def get(self, entry_id: uuid.UUID) -> OutboxEntry | None: ...
+
+    def unsent(self, limit: int) -> Sequence[OutboxEntry]:
+        """Entries not delivered (pending, failed, discarded), newest first, at most ``limit``."""
+        ...
+
+    def retry(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        """An unsent entry is due again now with a fresh count of attempts; False when sent or unknown."""
+        ...
+
+    def discard(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        """Drop an unsent entry (kept, marked discarded); False when sent, already discarded or unknown."""
+        ...
 
 
 class TokenRepository(Protocol):

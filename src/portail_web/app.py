@@ -29,6 +29,9 @@ from .mail_relay import relay_forever
 from .messages import MESSAGES, message_for
 from .routes import (
     agent,
+    agent_mails,
+    agent_payments,
+    agent_readings,
     contracts,
     documents,
     invoices,
@@ -75,6 +78,9 @@ def all_routes() -> list[BaseRoute]:
         *journal.routes,
         *second_factor.routes,
         *team.routes,
+        *agent_readings.routes,
+        *agent_payments.routes,
+        *agent_mails.routes,
         # Last: a page not built yet ("bientôt"); a real route of the same name listed above wins.
         *agent.placeholder_routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

@@ -24,6 +24,16 @@ MESSAGES: dict[str, str] = {
     "invalid_role": N_("Choisissez le rôle agent ou administrateur."),
     "staff_disabled": N_("Ce membre de l'équipe est désactivé."),
     "invalid_value": N_("Une valeur saisie n'est pas valide."),
+    "reason_required": N_("Indiquez le motif du refus : il est envoyé à l'abonné."),
+    "already_reviewed": N_("Ce relevé a déjà été traité par un autre membre de l'équipe."),
+    "invalid_decision": N_("Choisissez de valider ou de refuser le relevé."),
+    "invalid_resolution": N_("Choisissez un traitement : encaissé, remboursé ou annulé."),
+    "payment_resolved": N_("Ce paiement a déjà été traité."),
+    "settle_refused": N_("Le service de paiement ne confirme pas un paiement conforme, ou la facture ne doit plus ce "
+                         "montant : la facture n'est pas créditée. Remboursez le paiement ou interrogez à nouveau le "
+                         "service plus tard."),
+    "cancel_refused": N_("De l'argent a été prélevé pour ce paiement : il ne peut pas être annulé. Encaissez-le ou "
+                         "remboursez-le."),
     "invalid_email": N_("Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."),
     "invalid_amount": N_("Saisissez un montant en euros, par exemple 12,50."),
     "invalid_index": N_("Saisissez l'index avec des chiffres (jusqu'à 3 décimales), par exemple 1234 ou 1234,5."),

@@ -49,6 +49,9 @@ SAMPLES = {
                               "signed_at": datetime(2026, 3, 10, 9, 30, tzinfo=UTC)},
     MailKind.MANDATE_REVOKED: {"name": "Marie Dupont", "rum": "PORTAIL-C1-0A1B2C3D4E", "contract": "C1",
                                "revoked_at": datetime(2026, 3, 10, 9, 30, tzinfo=UTC)},
+    MailKind.READING_REJECTED: {"name": "Marie Dupont", "number": "C1", "read_on": date(2026, 3, 9),
+                                "index": 428_400, "reason": "Index <illisible>",
+                                "link": Link("contract", {"contract_number": "C1"})},
 }
 LINKED = {kind for kind, params in SAMPLES.items() if any(isinstance(v, Link) for v in params.values())}
 

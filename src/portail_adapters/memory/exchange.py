@@ -97,7 +97,8 @@ class MemoryExchange:
     def subscriber_readings(self, since: datetime | None) -> Iterator[ReadingLine]:
         contracts = self.uow.contracts.rows
         found = [r for r in self.uow.readings.rows.values()
-                 if r.source == ReadingSource.SUBSCRIBER and (since is None or (r.recorded_at or _EPOCH) >= since)]
+                 if r.source == ReadingSource.SUBSCRIBER and (since is None or (r.recorded_at or _EPOCH) >= since
+                                                              or (r.reviewed_at or _EPOCH) >= since)]
         found.sort(key=lambda r: (r.recorded_at or _EPOCH, contracts[r.contract_id].number, r.meter_number, r.read_on))
         for r in found:
             yield ReadingLine(contracts[r.contract_id].number, r.meter_number, r.read_on, r.index, r.source, r.status,

@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 import attrs
@@ -26,17 +26,20 @@ from portail_domain.model.accounts import (
     WebSession,
 )
 from portail_domain.model.billing import Invoice, Payment, PaymentStatus
-from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
+from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice, ReadingStatus
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
-from portail_domain.model.mail import OutboxEntry, OutgoingMail
+from portail_domain.model.mail import OutboxEntry, OutboxStatus, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
+from portail_domain.model.review import ReadingReview
 from portail_domain.model.support import SearchHit, contract_keys, subscriber_keys
 from portail_domain.model.throttling import LoginAttempts
 
 from .backoffice import MemoryAudit, MemoryRecoveryCodes
 from .exchange import MemoryExchange
 from .privacy import MemoryPrivacy
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class DuplicateKey(Exception):
@@ -236,6 +239,17 @@ class MemoryReadings(_Table):
         found = [r for r in self.rows.values() if r.contract_id in wanted]
         return sorted(found, key=lambda r: (r.read_on, r.meter_number))
 
+    def to_review(self, limit: int) -> list[MeterReading]:
+        found = self.where(status=ReadingStatus.TO_REVIEW)
+        return sorted(found, key=lambda r: (r.recorded_at or _EPOCH, r.read_on))[:limit]
+
+    def review(self, reading_id: uuid.UUID, review: ReadingReview) -> bool:
+        stored = self.rows.get(reading_id)
+        if stored is None or stored.status != ReadingStatus.TO_REVIEW:
+            return False
+        self.rows[reading_id] = review.applied_to(stored)
+        return True
+
 
 class MemoryOverconsumptionNotices(_Table):
     def claim(self, notice: OverconsumptionNotice) -> bool:
@@ -287,6 +301,11 @@ class MemoryPayments(_Table):
 
     def for_invoice(self, invoice_id: uuid.UUID) -> list[Payment]:
         return sorted(self.where(invoice_id=invoice_id), key=lambda p: p.created_at)
+
+    def to_check(self, pending_before: datetime, limit: int) -> list[Payment]:
+        found = [p for p in self.rows.values() if p.resolution is None and (
+            p.flag is not None or (p.status == PaymentStatus.PENDING and p.created_at < pending_before))]
+        return sorted(found, key=lambda p: p.created_at)[:limit]
 
     def pending(self, abandoned_since: datetime | None = None) -> list[Payment]:
         found = list(self.where(status=PaymentStatus.PENDING))
@@ -355,7 +374,34 @@ class MemoryOutbox(_Rows):
         self.rows[entry.id] = entry
 
     def pending(self) -> list[OutboxEntry]:
-        return sorted((e for e in self.rows.values() if e.sent_at is None), key=lambda e: e.created_at)
+        return sorted((e for e in self.rows.values() if e.status is OutboxStatus.PENDING), key=lambda e: e.created_at)
+
+    def get(self, entry_id: uuid.UUID) -> OutboxEntry | None:
+        return self.rows.get(entry_id)
+
+    def unsent(self, limit: int) -> list[OutboxEntry]:
+        found = (e for e in self.rows.values() if e.sent_at is None)
+        return sorted(found, key=lambda e: e.created_at, reverse=True)[:limit]
+
+    def give_up(self, entry_id: uuid.UUID, when: datetime, error: str) -> None:
+        if entry_id in self.rows:
+            self.rows[entry_id].failed_at = when
+            self.rows[entry_id].last_error = error
+
+    def retry(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        entry = self.rows.get(entry_id)
+        if entry is None or entry.sent_at is not None:
+            return False
+        entry.failed_at = entry.discarded_at = None
+        entry.attempts, entry.next_attempt_at = 0, now
+        return True
+
+    def discard(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        entry = self.rows.get(entry_id)
+        if entry is None or entry.sent_at is not None or entry.discarded_at is not None:
+            return False
+        entry.discarded_at = now
+        return True
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxEntry]:
         due = [e for e in self.pending() if e.next_attempt_at <= now][:limit]

@@ -234,8 +234,8 @@ class SqlExchange:
             .where(r.source == ReadingSource.SUBSCRIBER.value)
             .order_by(r.recorded_at, c.number, r.meter_number, r.read_on)
         )
-        if since is not None:
-            q = q.where(r.recorded_at >= since)
+        if since is not None:  # a reading staff decided on since then goes out again, with its new status
+            q = q.where(or_(r.recorded_at >= since, r.reviewed_at >= since))
         for row in self._stream(q):
             yield ReadingLine(row["contract_number"], row["meter_number"], row["read_on"],
                               MeterIndex(row["index_litres"]), ReadingSource(row["source"]),

@@ -129,6 +129,8 @@ def reading_to_row(m: MeterReading) -> dict[str, Any]:
         "status": m.status.value,
         "recorded_at": m.recorded_at,
         "photo_key": m.photo_key,
+        "reviewed_at": m.reviewed_at,
+        "review_reason": m.review_reason,
     }
 
 
@@ -143,6 +145,8 @@ def reading_from_row(r: Row) -> MeterReading:
         status=ReadingStatus(r["status"]),
         recorded_at=r["recorded_at"],
         photo_key=r["photo_key"],
+        reviewed_at=r["reviewed_at"],
+        review_reason=r["review_reason"],
     )
 
 
@@ -202,6 +206,10 @@ def payment_to_row(p: Payment) -> dict[str, Any]:
         "paid_at": p.paid_at,
         "flag": p.flag,
         "gateway_reference": p.gateway_reference,
+        "gateway_answer": p.gateway_answer,
+        "resolution": p.resolution,
+        "resolved_at": p.resolved_at,
+        "resolution_note": p.resolution_note,
     }
 
 
@@ -219,6 +227,10 @@ def payment_from_row(r: Row) -> Payment:
         paid_at=r["paid_at"],
         flag=r["flag"],
         gateway_reference=r["gateway_reference"],
+        gateway_answer=r["gateway_answer"],
+        resolution=r["resolution"],
+        resolved_at=r["resolved_at"],
+        resolution_note=r["resolution_note"],
     )
 
 
@@ -350,6 +362,8 @@ def outbox_from_row(r: Row) -> OutboxEntry:
         attempts=r["attempts"],
         sent_at=r["sent_at"],
         last_error=r["last_error"],
+        failed_at=r["failed_at"],
+        discarded_at=r["discarded_at"],
     )
 
 

@@ -26,11 +26,12 @@ from portail_domain.model.accounts import (
     WebSession,
 )
 from portail_domain.model.billing import Invoice, Payment, PaymentStatus
-from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
+from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice, ReadingStatus
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
 from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
+from portail_domain.model.review import ReadingReview
 from portail_domain.model.support import SearchHit
 from portail_domain.model.throttling import LoginAttempts
 
@@ -246,6 +247,20 @@ class SqlReadings(_Repository[MeterReading]):
     def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[MeterReading]:
         return sorted(self._all_in("contract_id", contract_ids), key=lambda r: (r.read_on, r.meter_number))
 
+    def to_review(self, limit: int) -> list[MeterReading]:
+        c = self.table.c
+        return self._all(select(self.table).where(c.status == ReadingStatus.TO_REVIEW.value)
+                         .order_by(c.recorded_at, c.read_on, c.id).limit(limit))
+
+    def review(self, reading_id: uuid.UUID, review: ReadingReview) -> bool:
+        # Conditional update: of two members of staff deciding at once, the second changes nothing.
+        c = self.table.c
+        statement = (self.table.update()
+                     .where(c.id == reading_id, c.status == ReadingStatus.TO_REVIEW.value)
+                     .values(status=review.status.value, reviewed_at=review.reviewed_at, review_reason=review.reason)
+                     .returning(c.id))
+        return self.connection.execute(statement).first() is not None
+
 
 class SqlOverconsumptionNotices(_Repository[OverconsumptionNotice]):
     table = t.overconsumption_notices
@@ -304,6 +319,11 @@ class SqlPayments(_Repository[Payment]):
 
     def for_invoices(self, invoice_ids: Sequence[uuid.UUID]) -> list[Payment]:
         return sorted(self._all_in("invoice_id", invoice_ids), key=lambda p: p.created_at)
+    def to_check(self, pending_before: datetime, limit: int) -> list[Payment]:
+        c = self.table.c
+        late = (c.status == PaymentStatus.PENDING.value) & (c.created_at < pending_before)
+        return self._all(select(self.table).where(c.resolution.is_(None), or_(c.flag.is_not(None), late))
+                         .order_by(c.created_at, c.id).limit(limit))
 
     def pending(self, abandoned_since: datetime | None = None) -> list[Payment]:
         c = self.table.c
@@ -391,6 +411,11 @@ class SqlRequests(_Repository[Request]):
         return [m.message_from_row(r) for r in self.connection.execute(q).mappings()]
 
 
+def _waiting(c: Any) -> tuple[Any, ...]:
+    """Outbox rows a relay may still deliver: not sent, not failed for good, not discarded."""
+    return (c.sent_at.is_(None), c.failed_at.is_(None), c.discarded_at.is_(None))
+
+
 class SqlOutbox:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -404,14 +429,39 @@ class SqlOutbox:
 
     def pending(self) -> list[OutboxEntry]:
         c = t.outbox.c
-        q = select(t.outbox).where(c.sent_at.is_(None)).order_by(c.created_at, c.id)
+        q = select(t.outbox).where(*_waiting(c)).order_by(c.created_at, c.id)
         return [m.outbox_from_row(r) for r in self.connection.execute(q).mappings()]
+
+    def get(self, entry_id: uuid.UUID) -> OutboxEntry | None:
+        row = self.connection.execute(select(t.outbox).where(t.outbox.c.id == entry_id)).mappings().first()
+        return m.outbox_from_row(row) if row is not None else None
+
+    def unsent(self, limit: int) -> list[OutboxEntry]:
+        c = t.outbox.c
+        q = select(t.outbox).where(c.sent_at.is_(None)).order_by(c.created_at.desc(), c.id).limit(limit)
+        return [m.outbox_from_row(r) for r in self.connection.execute(q).mappings()]
+
+    def give_up(self, entry_id: uuid.UUID, when: datetime, error: str) -> None:
+        self.connection.execute(
+            update(t.outbox).where(t.outbox.c.id == entry_id).values(failed_at=when, last_error=error[:500]))
+
+    def retry(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        c = t.outbox.c
+        statement = (update(t.outbox).where(c.id == entry_id, c.sent_at.is_(None))
+                     .values(failed_at=None, discarded_at=None, attempts=0, next_attempt_at=now).returning(c.id))
+        return self.connection.execute(statement).first() is not None
+
+    def discard(self, entry_id: uuid.UUID, now: datetime) -> bool:
+        c = t.outbox.c
+        statement = (update(t.outbox).where(c.id == entry_id, c.sent_at.is_(None), c.discarded_at.is_(None))
+                     .values(discarded_at=now).returning(c.id))
+        return self.connection.execute(statement).first() is not None
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxEntry]:
         c = t.outbox.c
         # SKIP LOCKED: concurrent relays on PostgreSQL take different rows instead of waiting;
         # SQLite ignores it (its write transactions are exclusive already).
-        q = (select(t.outbox).where(c.sent_at.is_(None), c.next_attempt_at <= now)
+        q = (select(t.outbox).where(*_waiting(c), c.next_attempt_at <= now)
              .order_by(c.next_attempt_at, c.created_at).limit(limit).with_for_update(skip_locked=True))
         entries = [m.outbox_from_row(r) for r in self.connection.execute(q).mappings()]
         if entries:

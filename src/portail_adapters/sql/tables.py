@@ -124,8 +124,11 @@ meter_readings = Table(
     Column("status", String(12), nullable=False),
     Column("recorded_at", UTCDateTime),
     Column("photo_key", String(200)),
+    Column("reviewed_at", UTCDateTime),  # staff accepted or rejected it (the export picks it up again)
+    Column("review_reason", String(500)),
     UniqueConstraint("contract_id", "meter_number", "read_on"),
     Index("ix_meter_readings_recorded_at", "recorded_at"),
+    Index("ix_meter_readings_status", "status"),
 )
 
 invoices = Table(
@@ -158,6 +161,10 @@ payments = Table(
     Column("paid_at", UTCDateTime, index=True),
     Column("flag", String(200)),
     Column("gateway_reference", String(64)),
+    Column("gateway_answer", String(300)),  # the gateway's last answer as staff saw it
+    Column("resolution", String(12)),  # refunded / settled / cancelled, by staff
+    Column("resolved_at", UTCDateTime),
+    Column("resolution_note", String(500)),
     UniqueConstraint("gateway", "operation_id"),
 )
 
@@ -226,6 +233,8 @@ outbox = Table(
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("last_error", String(500)),
+    Column("failed_at", UTCDateTime),  # the relay gave up (attempts used up, or refused for good)
+    Column("discarded_at", UTCDateTime),  # staff dropped it
     Index("ix_outbox_due", "sent_at", "next_attempt_at"),
 )
 

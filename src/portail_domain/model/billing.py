@@ -107,6 +107,10 @@ class Payment:
     paid_at: datetime | None = None
     flag: str | None = None  # why a result was not trusted (mismatch), for staff
     gateway_reference: str | None = None  # the gateway's transaction reference, for exports
+    gateway_answer: str | None = None  # the gateway's last answer as staff saw it (payments to check)
+    resolution: str | None = None  # how staff resolved a flagged payment (refunded / settled / cancelled)
+    resolved_at: datetime | None = None
+    resolution_note: str | None = None
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
 
     @property

@@ -133,6 +133,8 @@ class MeterReading:
     status: ReadingStatus = ReadingStatus.VALIDATED
     recorded_at: object = None  # datetime when the portal recorded it (exports filter on it)
     photo_key: str | None = None
+    reviewed_at: datetime | None = None  # when staff accepted or rejected it (it was "to review")
+    review_reason: str | None = None  # why staff rejected it, told to the subscriber
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
 
     @property

@@ -32,6 +32,7 @@ class MailKind(StrEnum):
     MANDATE_CODE = auto()  # code, rum, contract, creditor, validity_minutes
     MANDATE_SIGNED = auto()  # name, rum, contract, mode, iban (masked), creditor, signed_at
     MANDATE_REVOKED = auto()  # name, rum, contract, revoked_at
+    READING_REJECTED = auto()  # name, number, read_on, index, reason, link
 
 
 MailValue = str | int | Decimal | Fraction | date | datetime | Money | Link
@@ -62,8 +63,23 @@ class OutgoingMail:
 
 
 LEASE = timedelta(minutes=5)  # a claimed entry is not claimed again before this, unless marked
-FIRST_RETRY = timedelta(seconds=30)
-LONGEST_WAIT = timedelta(hours=1)
+# Waits after each failed attempt: quick at first (a relay restarting), then spread so that the
+# MAX_ATTEMPTS-th attempt comes about a day after the first; after it, the mail has failed.
+RETRY_WAITS = (timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4),
+               timedelta(hours=1), timedelta(hours=4), timedelta(hours=18))
+MAX_ATTEMPTS = len(RETRY_WAITS) + 1  # 8 attempts over ~23 hours
+OUTBOX_PAGE = 100
+
+
+class PermanentFailure(Exception):
+    """The mail server refused the message for good (SMTP 5xx): retrying cannot help."""
+
+
+class OutboxStatus(StrEnum):
+    PENDING = auto()
+    SENT = auto()
+    FAILED = auto()  # gave up: too many attempts, or refused for good
+    DISCARDED = auto()  # staff dropped it
 
 
 @attrs.define(eq=False)
@@ -76,13 +92,29 @@ class OutboxEntry:
     attempts: int = 0
     sent_at: datetime | None = None
     last_error: str | None = None
+    failed_at: datetime | None = None  # the relay gave up on it (never retried unless staff ask)
+    discarded_at: datetime | None = None  # staff dropped it
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+    @property
+    def status(self) -> OutboxStatus:
+        if self.sent_at is not None:
+            return OutboxStatus.SENT
+        if self.discarded_at is not None:
+            return OutboxStatus.DISCARDED
+        if self.failed_at is not None:
+            return OutboxStatus.FAILED
+        return OutboxStatus.PENDING
 
 
 def backoff(attempts: int) -> timedelta:
-    """Wait before the next try after ``attempts`` failed ones: 30 s, 1 min, 2 min… at most 1 h."""
-    exponent = min(max(attempts, 1) - 1, 20)
-    return min(FIRST_RETRY * (1 << exponent), LONGEST_WAIT)
+    """Wait before the next try after ``attempts`` failed ones (``RETRY_WAITS``)."""
+    return RETRY_WAITS[min(max(attempts, 1), len(RETRY_WAITS)) - 1]
+
+
+def gives_up(attempts: int, error: Exception) -> bool:
+    """Whether a failed delivery is the last: a permanent refusal, or the last allowed attempt."""
+    return isinstance(error, PermanentFailure) or attempts >= MAX_ATTEMPTS
 
 
 @attrs.frozen

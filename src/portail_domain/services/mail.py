@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from ..model import errors
-from ..model.mail import LEASE, DeliveryReport, Mail, backoff
+from ..model.accounts import StaffUser
+from ..model.audit import AuditAction
+from ..model.mail import LEASE, OUTBOX_PAGE, DeliveryReport, Mail, OutboxEntry, backoff, gives_up
 from ..portal import Portal
 from ..ports import UnitOfWork
+from .audit import record_audit
 
 log = logging.getLogger("portail.mail")
 
@@ -39,12 +43,16 @@ def deliver_outbox(portal: Portal, *, limit: int = 50) -> DeliveryReport:
             mailer.send(entry.mail)
         except Exception as exc:  # noqa: BLE001 - any failure: keep the entry, retry later
             failed += 1
-            retry_at = clock.now() + backoff(entry.attempts)
             reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
-            log.warning("mail_failed id=%s attempts=%d retry_at=%s error=%s", entry.id, entry.attempts,
-                        retry_at.isoformat(), reason)
             with uow() as work:
-                work.outbox.mark_failed(entry.id, retry_at, reason)
+                if gives_up(entry.attempts, exc):  # shown in the back office's outbox; never retried alone
+                    log.error("mail_gave_up id=%s attempts=%d error=%s", entry.id, entry.attempts, reason)
+                    work.outbox.give_up(entry.id, clock.now(), reason)
+                else:
+                    retry_at = clock.now() + backoff(entry.attempts)
+                    log.warning("mail_failed id=%s attempts=%d retry_at=%s error=%s", entry.id, entry.attempts,
+                                retry_at.isoformat(), reason)
+                    work.outbox.mark_failed(entry.id, retry_at, reason)
                 work.commit()
             continue
         with uow() as work:
@@ -58,3 +66,30 @@ def waiting_mail(portal: Portal) -> int:
     """How many e-mails wait in the outbox (not delivered yet)."""
     with portal.uow(read_only=True) as uow:
         return len(uow.outbox.pending())
+
+
+def unsent_mail(portal: Portal) -> list[OutboxEntry]:
+    """The back office's outbox: mail not delivered (waiting, failed, discarded), newest first."""
+    with portal.uow(read_only=True) as uow:
+        return list(uow.outbox.unsent(OUTBOX_PAGE))
+
+
+def act_on_mail(portal: Portal, staff: StaffUser, entry_id: uuid.UUID, action: str) -> None:
+    """``retry`` (due now, attempts counted afresh) or ``discard`` an undelivered mail, audited.
+
+    Raises ``NotFound`` (unknown or already sent), ``InvalidValue`` for another action.
+    """
+    if action not in ("retry", "discard"):
+        raise errors.InvalidValue(action=action[:20])
+    now = portal.clock.now()
+    with portal.uow() as uow:
+        entry = uow.outbox.get(entry_id)
+        if entry is None:
+            raise errors.NotFound(mail=str(entry_id))
+        before = {"status": entry.status.value, "attempts": entry.attempts, "last_error": entry.last_error or ""}
+        target = f"{entry.mail.to} {entry.mail.subject[:80]}"
+        if not (uow.outbox.retry(entry_id, now) if action == "retry" else uow.outbox.discard(entry_id, now)):
+            raise errors.NotFound(mail=str(entry_id))  # sent (or discarded) meanwhile
+        record_audit(uow, portal, staff, AuditAction.MAIL_RETRY if action == "retry" else AuditAction.MAIL_DISCARD,
+                     target=target, before=before)
+        uow.commit()

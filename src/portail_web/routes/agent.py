@@ -21,10 +21,7 @@ from ..templating import render
 # (path, route name, title, administrators only)
 PLACEHOLDERS = [
     ("/agent", "staff_dashboard", N_("Tableau de bord"), False),
-    ("/agent/releves", "staff_readings", N_("Relevés à valider"), False),
-    ("/agent/paiements", "staff_payments", N_("Paiements à vérifier"), False),
     ("/agent/documents", "staff_documents", N_("Documents"), False),
-    ("/agent/courriels", "staff_mails", N_("Courriels"), False),
 ]
 
 
