@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from portail_domain.model.limits import MIB, Limits
+from portail_domain.model.reminders import ReminderPolicy
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
 from portail_domain.ports import Links, MailComposer, PasswordHasher
 
@@ -69,6 +70,7 @@ def config_from(settings: Settings) -> PortalConfig:
             session_idle=timedelta(minutes=settings.session_idle_minutes),
             session_absolute=timedelta(hours=settings.session_max_hours),
         ),
+        reminders=ReminderPolicy(days_before=settings.reminder_days_before, days_after=settings.reminder_days_after),
     )
 
 

@@ -140,6 +140,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LINK_VALIDITY_MINUTES", "10", _whole("minutes", 5, 60)),
     Setting("SESSION_IDLE_MINUTES", "30", _whole("minutes", 5, 240)),
     Setting("SESSION_MAX_HOURS", "12", _whole("hours", 1, 24)),
+    # Payment reminders (PortalConfig.reminders): how many days before / after the due date.
+    Setting("REMINDER_DAYS_BEFORE", "5", _whole("days", 1, 30)),
+    Setting("REMINDER_DAYS_AFTER", "3", _whole("days", 1, 60)),
 )
 DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
@@ -174,6 +177,8 @@ class Settings:
     link_validity_minutes: int
     session_idle_minutes: int
     session_max_hours: int
+    reminder_days_before: int
+    reminder_days_after: int
 
     @property
     def https(self) -> bool:

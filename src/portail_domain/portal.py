@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from .model.limits import Limits
+from .model.reminders import ReminderPolicy
 from .ports import (
     Clock,
     FileStore,
@@ -35,6 +36,7 @@ class PortalConfig:
     utility: UtilityCard
     secret_key: bytes = attrs.field(default=b"", repr=False)  # keys HMACs (tokens, CSRF)
     limits: Limits = Limits()
+    reminders: ReminderPolicy = ReminderPolicy()  # when payment reminders go out
 
     @property
     def https(self) -> bool:

@@ -37,6 +37,11 @@ SAMPLES = {
                                 "link": Link("request", {"request_id": REQUEST_ID})},
     MailKind.REQUEST_ANSWERED: {"reference": "D-2026-000001", "subject": "Fuite <sous> l'évier",
                                 "link": Link("request", {"request_id": REQUEST_ID})},
+    MailKind.INVOICE_AVAILABLE: {"name": "Marie Dupont", "count": 1, "number": "F2026-0001", "amount": Money(12345),
+                                 "due_on": date(2026, 3, 1), "link": Link("invoice", {"number": "F2026-0001"})},
+    MailKind.PAYMENT_REMINDER: {"name": "Marie Dupont", "kind": "after", "number": "F2026-0001",
+                                "amount": Money(12345), "due_on": date(2026, 3, 1),
+                                "link": Link("invoice", {"number": "F2026-0001"})},
 }
 LINKED = {kind for kind, params in SAMPLES.items() if any(isinstance(v, Link) for v in params.values())}
 

@@ -31,6 +31,7 @@ from portail_domain.model.contracts import (
 from portail_domain.model.documents import QuotaExceeded
 from portail_domain.portal import Portal
 from portail_domain.services import contracts as service
+from portail_domain.services.schedules import contract_schedule
 
 from ..auth import require_subscriber
 from ..charts import consumption_chart
@@ -111,6 +112,8 @@ def _year_rows(years: list[YearConsumption]) -> list[tuple[YearConsumption, Frac
 
 async def contract_page(request: Request) -> Response:
     detail = await run_in_threadpool(_detail, request)
+    schedule = await run_in_threadpool(contract_schedule, _portal(request), detail.contract.subscriber_id,
+                                       detail.contract.number)
     implied = None  # the confirmation after a reading was sent (?releve=<its id>)
     try:
         implied = detail.implied(uuid.UUID(request.query_params.get("releve", "")))
@@ -129,6 +132,7 @@ async def contract_page(request: Request) -> Response:
         "sources": SOURCES,
         "statuses": STATUSES,
         "leak_relief_path": leak_relief_path(request, detail.contract.number),
+        "schedule": schedule,
     })
 
 
@@ -187,7 +191,8 @@ def _submit(portal: Portal, subscriber_id: uuid.UUID, number: str, index_text: s
                                   read_on=read_on, photo=photo)
 
 
-def _parse_day(text: str) -> date | None:
+def parse_day(text: str) -> date | None:
+    """A form's ``YYYY-MM-DD`` date (what ``<input type=date>`` sends), or None."""
     if not _ISO_DAY.match(text):
         return None
     try:
@@ -206,7 +211,7 @@ async def submit_reading(request: Request) -> Response:
         values = {"index": field(text, "index", 40), "read_on": field(text, "read_on", 20)}
         upload = form.get("photo")
         photo = await upload.read(portal.config.limits.upload_max_bytes + 1) if is_upload(upload) else None
-    read_on = _parse_day(values["read_on"])
+    read_on = parse_day(values["read_on"])
     problem: tuple[str, str] | None = None
     status = 422
     if read_on is None:

@@ -1,0 +1,26 @@
+"""Échéancier: the subscriber's instalment schedules, as the billing system planned them."""
+
+from __future__ import annotations
+
+import uuid
+
+from ..model.schedules import Schedule, schedules_of
+from ..portal import Portal
+from .contracts import own_contract
+
+
+def subscriber_schedules(portal: Portal, subscriber_id: uuid.UUID) -> list[Schedule]:
+    """The schedule of each of the subscriber's contracts that has one (two queries)."""
+    with portal.uow(read_only=True) as uow:
+        contracts = {c.id: c.number for c in uow.contracts.for_subscriber(subscriber_id)}
+        instalments = uow.instalments.for_contracts(list(contracts)) if contracts else []
+    return schedules_of(contracts, instalments, portal.clock.today())
+
+
+def contract_schedule(portal: Portal, subscriber_id: uuid.UUID, contract_number: str) -> Schedule | None:
+    """One of the subscriber's contracts' schedule, or None; ``NotFound`` when the contract is not theirs."""
+    with portal.uow(read_only=True) as uow:
+        contract = own_contract(uow, subscriber_id, contract_number)
+        instalments = uow.instalments.for_contracts([contract.id])
+    found = schedules_of({contract.id: contract.number}, instalments, portal.clock.today())
+    return found[0] if found else None
