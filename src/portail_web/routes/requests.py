@@ -35,7 +35,7 @@ from ..i18n import translations
 from ..messages import N_, message_for
 from ..templating import render
 from ..urls import path_for
-from .contracts import BAD_DATE, FIELD_OF, parse_day
+from .contracts import FIELD_OF, parse_day
 
 CATEGORIES = {
     RequestCategory.INSTALLATION: N_("Problème sur mon installation"),
@@ -212,7 +212,7 @@ def _move(request: Request, subscriber_id: uuid.UUID, values: dict[str, str],
 def _move_error_of(exc: errors.DomainError) -> tuple[str, str, int]:
     """Where a refused moving form's message goes: a reading's rules speak of ``move_on`` and ``index``."""
     if isinstance(exc, _BadMoveDate):
-        return "move_on", BAD_DATE, 422
+        return "move_on", message_for(exc), 422
     reading_field = next((f for cls, f in FIELD_OF if isinstance(exc, cls)), None)
     if reading_field in ("index", "read_on"):
         return ("move_on" if reading_field == "read_on" else reading_field), message_for(exc), 422
