@@ -70,7 +70,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /documents/{document_id}": (),
     "GET /demandes": (),
     "GET /demandes/nouvelle": ("categorie", "contrat"),
-    "POST /demandes/nouvelle": ("category", "subject", "message", "contract", "attachment"),
+    "POST /demandes/nouvelle": ("category", "subject", "message", "contract", "attachment", "move_on", "index",
+                                "new_address", "occupant"),
     "GET /demandes/{request_id}": ("envoyee", "message"),
     "POST /demandes/{request_id}/messages": ("message", "attachment"),
     "GET /agent/demandes": ("statut",),
@@ -78,7 +79,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "POST /agent/demandes/{request_id}/reponse": ("message", "status", "attachment"),
     "GET /agent/demandes/{request_id}/pieces/{document_id}": (),
     "GET /donnees-personnelles": ("fait",),
-    "POST /donnees-personnelles": ("phone", "address", "postal_code", "city", "language", "paperless"),
+    "POST /donnees-personnelles": ("phone", "address", "postal_code", "city", "language", "paperless",
+                                   "reminders"),
     "GET /donnees-personnelles/mot-de-passe": (),
     "POST /donnees-personnelles/mot-de-passe": ("current_password", "password", "password_confirm"),
     "POST /donnees-personnelles/e-mail": ("email", "password"),
@@ -96,6 +98,8 @@ PLAUSIBLE = {
     "contract": "C1", "phone": "06 00 00 00 00", "address": "1 rue de la Fontaine", "postal_code": "34230",
     "city": "Paulhan", "language": "fr", "paperless": "1", "decision": "paid", "status": "answered",
     "onglet": "a-payer", "categorie": "ecretement", "contrat": "C1", "statut": "new", "fait": "enregistre",
+    "move_on": "2026-03-01", "new_address": "4 avenue du Port, 34200 Sète", "occupant": "Lucie Bernard",
+    "reminders": "1",
 }
 NEAR_MISSES = [
     "", " ", "0", "-1", "1e309", "NaN", "Infinity", "9" * 400, "0x1F", "1_000", "١٢٣", "²", "½", "１２３",
