@@ -31,7 +31,7 @@ from portail_domain.services.requests import open_request
 from portail_web import create_app
 from portail_web.app import all_routes
 from portail_web.security import csrf_token_for
-from tests.support import BASE_URL, WebClient, add_contract, add_invoice, add_staff, add_subscriber
+from tests.support import BASE_URL, WebClient, add_contract, add_invoice, add_staff, add_subscriber, staff_session
 
 PASSWORD = "une-phrase-de-passe-solide"
 PDF = b"%PDF-1.7\n" + b"attestation " * 50 + b"\n%%EOF\n"
@@ -78,6 +78,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /agent/demandes/{request_id}": ("reponse",),
     "POST /agent/demandes/{request_id}/reponse": ("message", "status", "attachment"),
     "GET /agent/demandes/{request_id}/pieces/{document_id}": (),
+    "GET /agent": (),
+    "GET /agent/abonnes": (),
+    "GET /agent/releves": (),
+    "GET /agent/paiements": (),
+    "GET /agent/documents": (),
+    "GET /agent/courriels": (),
+    "GET /agent/equipe": (),
+    "GET /agent/securite": (),
+    "GET /agent/journal": ("agent", "abonne", "depuis", "page"),
+    "GET /connexion/code": (),
     "GET /donnees-personnelles": ("fait",),
     "POST /donnees-personnelles": ("phone", "address", "postal_code", "city", "language", "paperless",
                                    "reminders"),
@@ -98,6 +108,7 @@ PLAUSIBLE = {
     "contract": "C1", "phone": "06 00 00 00 00", "address": "1 rue de la Fontaine", "postal_code": "34230",
     "city": "Paulhan", "language": "fr", "paperless": "1", "decision": "paid", "status": "answered",
     "onglet": "a-payer", "categorie": "ecretement", "contrat": "C1", "statut": "new", "fait": "enregistre",
+    "agent": "agent@eau-test.example", "abonne": "100001", "depuis": "2026-01-01", "page": "2",
     "move_on": "2026-03-01", "new_address": "4 avenue du Port, 34200 Sète", "occupant": "Lucie Bernard",
     "reminders": "1",
 }
@@ -164,7 +175,7 @@ class World:
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
         marie = add_subscriber(portal, password=PASSWORD)
-        staff = add_staff(portal, password=PASSWORD)
+        staff = self.staff = add_staff(portal, password=PASSWORD, role="admin", totp_secret="JBSWY3DPEHPK3PXP")
         add_contract(portal, marie, "C1", periods=4)
         invoice = add_invoice(portal, marie, "F2026-0001", contract_number="C1")
         start_payment(portal, marie.id, invoice.number)
@@ -205,7 +216,10 @@ class World:
         if identity == "anonymous":
             self.client.cookies.set("portail_csrf", ANONYMOUS_BINDING)
             return csrf_token_for(self.portal.config.secret_key, ANONYMOUS_BINDING)
-        _account, token = log_in(self.portal, LOGINS[identity], PASSWORD)
+        if identity == "staff":  # past the second factor: the back office's pages, not the code step
+            token = staff_session(self.portal, self.staff)
+        else:
+            _account, token = log_in(self.portal, LOGINS[identity], PASSWORD)
         self.client.cookies.set("portail_session", token)
         return csrf_token_for(self.portal.config.secret_key, token)
 

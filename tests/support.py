@@ -141,17 +141,38 @@ def add_contract(portal: Portal, subscriber: Subscriber, number: str = "C1", *, 
 # --- requests (Mes demandes) -------------------------------------------------------------------
 
 
-def add_staff(portal: Portal, email: str = "agent@eau-test.example", *, password: str, name: str = "Paul Agent"):
-    """A member of staff who can log in at /connexion."""
-    from portail_domain.model.accounts import StaffUser
+def add_staff(portal: Portal, email: str = "agent@eau-test.example", *, password: str, name: str = "Paul Agent",
+              role: str = "agent", totp_secret: str | None = None):
+    """A member of staff who can log in at /connexion (enrolled in TOTP with ``totp_secret``)."""
+    from portail_domain.model.accounts import StaffRole, StaffUser
 
-    staff = StaffUser(EmailAddress.parse(email), name)
+    staff = StaffUser(EmailAddress.parse(email), name, StaffRole(role), totp_secret=totp_secret)
     with portal.uow() as uow:
         uow.staff.add(staff)
         uow.accounts.add(Account(password_hash=portal.passwords.hash(password), created_at=portal.clock.now(),
                                  staff_id=staff.id))
         uow.commit()
     return staff
+
+
+def staff_session(portal: Portal, staff) -> str:
+    """A session of ``staff`` past the second factor, as /connexion/code leaves it: the cookie's value."""
+    import secrets
+
+    from portail_domain.model.accounts import WebSession, hash_token
+
+    token = secrets.token_urlsafe(32)
+    with portal.uow() as uow:
+        account = uow.accounts.for_staff(staff.id)
+        now = portal.clock.now()
+        uow.sessions.add(WebSession(hash_token(token), account.id, now, now, second_factor=True))
+        uow.commit()
+    return token
+
+
+def sign_in_staff(client: TestClient, portal: Portal, staff) -> None:
+    """Put a session of ``staff`` past the second factor in ``client``'s cookies (the TOTP step has its own tests)."""
+    client.cookies.set("portail_session", staff_session(portal, staff))
 
 
 # --- import / export (issue 4) ----------------------------------------------------------------

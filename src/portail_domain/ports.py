@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import BinaryIO, Protocol, Self
 
 from .model.accounts import Account, AccountToken, Identity, StaffUser, Subscriber, TokenPurpose, WebSession
+from .model.audit import AuditEntry, AuditQuery
 from .model.billing import GatewayResult, Invoice, Payment, PaymentOrder, StartedPayment
 from .model.contracts import Contract, MeterReading, OverconsumptionNotice
 from .model.documents import AddedBy, Document, DocumentFolder
@@ -131,8 +132,27 @@ class SubscriberRepository(Protocol):
 
 class StaffRepository(Protocol):
     def add(self, staff: StaffUser) -> None: ...
+    def update(self, staff: StaffUser) -> None: ...
     def get(self, staff_id: uuid.UUID) -> StaffUser | None: ...
     def by_email(self, normalised_email: str) -> StaffUser | None: ...
+
+    def list(self) -> Sequence[StaffUser]:
+        """Every member, active or not, by name then e-mail."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The audit log: entries are appended, never changed or removed (there is no method for it)."""
+
+    def append(self, entry: AuditEntry) -> None: ...
+
+    def search(self, query: AuditQuery, limit: int) -> Sequence[AuditEntry]:
+        """Entries matching the filters, newest first, ``limit`` from ``query.offset``."""
+        ...
+
+    def since(self, since: datetime | None) -> Iterator[AuditEntry]:
+        """Every entry (at or after ``since``), oldest first: the export."""
+        ...
 
 
 class AccountRepository(Protocol):
@@ -443,6 +463,7 @@ class UnitOfWork(Protocol):
     throttles: ThrottleRepository
     overconsumption_notices: OverconsumptionNoticeRepository
     exchange: ExchangeRepository
+    audit: AuditRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

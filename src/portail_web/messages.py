@@ -16,6 +16,7 @@ def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "extract, t
 MESSAGES: dict[str, str] = {
     "domain_error": N_("La demande n'a pas pu être traitée."),
     "not_found": N_("Cette page n'existe pas ou n'est pas accessible avec votre compte."),
+    "admin_only": N_("Cette page est réservée aux administrateurs."),
     "invalid_value": N_("Une valeur saisie n'est pas valide."),
     "invalid_email": N_("Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."),
     "invalid_amount": N_("Saisissez un montant en euros, par exemple 12,50."),

@@ -36,6 +36,7 @@ from portail_domain.model.schedules import Instalment
 from portail_domain.model.throttling import LoginAttempts
 from portail_domain.ports import OutgoingMail
 
+from .backoffice import MemoryAudit
 from .exchange import MemoryExchange
 
 
@@ -116,6 +117,9 @@ class MemorySubscribers(_Table):
 class MemoryStaff(_Table):
     def by_email(self, normalised_email: str) -> StaffUser | None:
         return next((s for s in self.rows.values() if s.email.normalised == normalised_email), None)
+
+    def list(self) -> list[StaffUser]:
+        return sorted(self.rows.values(), key=lambda s: (s.name, s.email.normalised))
 
 
 class MemoryAccounts(_Table):
@@ -438,7 +442,7 @@ class MemoryThrottles(_Table):
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
     "documents", "requests", "request_messages", "outbox", "tokens", "throttles", "overconsumption_notices",
-    "instalments", "sent_reminders", "request_moves",
+    "audit", "instalments", "sent_reminders", "request_moves",
 )
 
 
@@ -472,6 +476,7 @@ class MemoryUnitOfWork:
         self.throttles = MemoryThrottles(t["throttles"])
         self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
         self.exchange = MemoryExchange(self)
+        self.audit = MemoryAudit(t["audit"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

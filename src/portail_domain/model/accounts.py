@@ -57,7 +57,19 @@ class StaffUser:
     name: str
     role: StaffRole = StaffRole.AGENT
     active: bool = True
+    # The TOTP secret (RFC 6238, base32) once enrolled; None until then, and after an admin's reset.
+    totp_secret: str | None = attrs.field(default=None, repr=False)
+    totp_last_step: int | None = None  # the last time step a code was accepted for: never accepted twice
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is StaffRole.ADMIN
+
+    @property
+    def enrolled(self) -> bool:
+        """Whether the member has a second factor (else they enrol at their next sign-in)."""
+        return self.totp_secret is not None
 
 
 @attrs.define(eq=False)
@@ -89,9 +101,15 @@ class WebSession:
     last_seen_at: datetime
     user_agent: str = ""
     ip: str = ""
+    # A staff session is opened with the password only: the back office stays closed until the
+    # second factor is given, and the session that passes it is a new one (new id).
+    second_factor: bool = False
 
-    def alive(self, now: datetime, limits: Limits) -> bool:
-        return now - self.last_seen_at <= limits.session_idle and now - self.created_at <= limits.session_absolute
+    def alive(self, now: datetime, limits: Limits, *, staff: bool = False) -> bool:
+        """Within the idle and absolute timeouts (the staff's are shorter)."""
+        idle, absolute = (limits.staff_session_idle, limits.staff_session_absolute) if staff else \
+            (limits.session_idle, limits.session_absolute)
+        return now - self.last_seen_at <= idle and now - self.created_at <= absolute
 
     def needs_touch(self, now: datetime) -> bool:
         return now - self.last_seen_at >= SESSION_TOUCH_EVERY

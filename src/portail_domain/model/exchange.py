@@ -18,7 +18,7 @@ from .schedules import InstalmentStatus
 from .values import EmailAddress, MeterIndex, Money
 
 IMPORT_KINDS = ("subscribers", "contracts", "readings", "invoices", "schedules")
-EXPORT_KINDS = ("payments", "readings", "requests")
+EXPORT_KINDS = ("payments", "readings", "requests", "audit")
 
 
 @attrs.frozen

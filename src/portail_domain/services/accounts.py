@@ -77,7 +77,7 @@ def resolve_session(portal: Portal, token: str) -> Identity | None:
         return None
     now = portal.clock.now()
     session = identity.session
-    if not session.alive(now, portal.config.limits):
+    if not session.alive(now, portal.config.limits, staff=identity.staff is not None):
         with portal.uow() as uow:
             uow.sessions.remove(token_hash)
             uow.commit()
@@ -147,7 +147,8 @@ def active_sessions(portal: Portal, identity: Identity) -> list[WebSession]:
     """The account's live sessions, most recently used first."""
     now = portal.clock.now()
     with portal.uow(read_only=True) as uow:
-        return [s for s in uow.sessions.for_account(identity.account.id) if s.alive(now, portal.config.limits)]
+        return [s for s in uow.sessions.for_account(identity.account.id)
+                if s.alive(now, portal.config.limits, staff=identity.staff is not None)]
 
 
 def end_other_sessions(portal: Portal, identity: Identity) -> int:

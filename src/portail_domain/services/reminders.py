@@ -54,7 +54,7 @@ def send_reminders(portal: Portal, policy: ReminderPolicy | None = None) -> Remi
     for start in range(0, len(todo), BATCH):
         with portal.uow() as uow:
             now = portal.clock.now()
-            mails = []
+            mails: list[Mail] = []
             for candidate, kind in todo[start:start + BATCH]:
                 to = candidate.subscriber.email.address if candidate.subscriber.email else ""
                 # Claimed before its mail is queued: a concurrent run that claimed it first wins.

@@ -16,8 +16,9 @@ from . import contracts, invoices
 
 
 async def home(request: Request) -> Response:
-    if visitor(request).staff is not None:  # staff have no subscriber home: their page is the requests
-        return RedirectResponse(path_for(request, "staff_requests"), status_code=303)
+    if visitor(request).identity is not None and visitor(request).identity.staff is not None:
+        # Staff have no subscriber home: theirs is the back office (or its second-factor step).
+        return RedirectResponse(path_for(request, "staff_dashboard"), status_code=303)
     subscriber = require_subscriber(request)
     invoices_summary = await run_in_threadpool(invoices.home_summary, request.app.state.portal, subscriber.id)
     contract_alerts = await run_in_threadpool(contracts.home_alerts, request.app.state.portal, subscriber.id)

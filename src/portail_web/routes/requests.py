@@ -28,11 +28,12 @@ from portail_domain.model.requests import Request as RequestModel
 from portail_domain.portal import Portal
 from portail_domain.services import requests as service
 
-from ..auth import require_staff, require_subscriber, visitor
+from ..auth import require_subscriber, visitor
 from ..downloads import send_download
 from ..forms import check_csrf, field, is_upload, read_form
 from ..i18n import translations
 from ..messages import N_, message_for
+from ..staff import require_staff
 from ..templating import render
 from ..urls import path_for
 from .contracts import FIELD_OF, parse_day
