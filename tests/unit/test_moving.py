@@ -21,11 +21,11 @@ IN = {"category": "emmenagement", "contract": "C1", "move_on": "2026-03-09", "in
 @pytest.fixture
 def agent_web(memory_portal, web):
     from portail_web.app import create_app
-    from tests.support import BASE_URL, WebClient
+    from tests.support import BASE_URL, WebClient, sign_in_staff
 
-    add_staff(memory_portal, password=PASSWORD)
+    staff = add_staff(memory_portal, password=PASSWORD)
     with WebClient(create_app(memory_portal), base_url=BASE_URL) as client:
-        client.login("agent@eau-test.example", PASSWORD)
+        sign_in_staff(client, memory_portal, staff)
         yield client
 
 
