@@ -1,5 +1,5 @@
-"""Moving out and in, in a real browser at desktop and phone widths: a bad index refused with the
-reading rules' message, then the declaration filed; every page checked with axe-core."""
+"""Moving out and in, and the instalment schedule, in a real browser at desktop and phone widths: a bad
+index refused with the reading rules' message, then the declaration filed; every page checked with axe-core."""
 
 from __future__ import annotations
 
@@ -47,6 +47,26 @@ def test_a_moving_declaration_with_a_bad_index_is_refused_then_filed(browser, li
         assert ("4 avenue du Port, 34200 Sète" in facts) == (category == "demenagement")
         assert ("Lucie Bernard" in facts) == (category == "emmenagement")
         assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
+        assert conftest.axe_violations(page) == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_schedule_tab_is_accessible(browser, live_portal, width):
+    context = browser.new_context(bypass_csp=True, locale="fr-FR", viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        conftest.login(page, live_portal)
+        page.goto(f"{live_portal}/factures")
+        page.get_by_role("link", name="Échéancier").click()
+        page.wait_for_url(f"{live_portal}/factures?onglet=echeancier")
+        assert page.get_by_role("heading", name="Échéancier du contrat C100001-2").is_visible()  # the demo's
+        assert page.get_by_role("table").locator("tbody tr").count() == 10
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert conftest.axe_violations(page) == []
+        page.goto(f"{live_portal}/contrats/C100001-2")
+        assert page.get_by_role("heading", name="Échéancier du contrat C100001-2").is_visible()
         assert conftest.axe_violations(page) == []
     finally:
         context.close()
