@@ -57,9 +57,14 @@ run: install
 	$(BIN)/portail demo
 	$(BIN)/portail serve --host 127.0.0.1 --port 8000
 
+# mypy: [tool.mypy] in pyproject.toml (--strict's flags for portail_domain); radon: no function of src/
+# above cyclomatic complexity 15 (grade C from 16 on).
 lint: install-test
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench examples deploy
+	$(BIN)/mypy
+	@$(BIN)/radon cc src -s -n C | awk -F'[()]' '/ - [C-F] \([0-9]+\)$$/ && $$2 > 15 {print; bad = 1} \
+	  END {if (bad) {print "complexity above 15 (radon cc src -s -n C)"; exit 1}}'
 
 test: install-test lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

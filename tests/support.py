@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 from starlette.testclient import TestClient
 
+from portail_adapters.banking import SchwiftyBankDirectory
 from portail_adapters.memory import (
     FakeGateway,
     MemoryFileStore,
@@ -20,13 +21,16 @@ from portail_adapters.memory import (
     SequenceSecrets,
 )
 from portail_domain.model.accounts import Account, Subscriber
+from portail_domain.model.mandates import SepaCreditor
 from portail_domain.model.values import EmailAddress
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
+from portail_web.printing import PdfPrinter
 from portail_web.wiring import web_mail
 
 BASE_URL = "http://127.0.0.1:8000"
 UTILITY = UtilityCard("Régie des Eaux de Test", "1 place de la Mairie, 34230 Paulhan", "contact@eau-test.example",
                       "04 67 00 00 00", "du lundi au vendredi")
+CREDITOR = SepaCreditor("Régie des Eaux de Test", "FR72ZZZ123456")
 
 
 def make_portal(uow, clock, *, passwords=None) -> Portal:
@@ -36,12 +40,14 @@ def make_portal(uow, clock, *, passwords=None) -> Portal:
         clock=clock,
         secrets=SequenceSecrets(),
         passwords=passwords or PlainPasswordHasher(),
-        config=PortalConfig(BASE_URL, UTILITY, secret_key=b"k" * 32),
+        config=PortalConfig(BASE_URL, UTILITY, secret_key=b"k" * 32, sepa_creditor=CREDITOR),
         composer=composer,
         links=links,
         mailer=MemoryMailer(),
         payments=FakeGateway(),
         files=MemoryFileStore(),
+        banks=SchwiftyBankDirectory(),
+        printer=PdfPrinter(),
     )
 
 
@@ -262,3 +268,35 @@ def payment_desk(portal: Portal) -> SimpleNamespace:
 
     names = ("start_payment", "confirm_payment", "handle_notification", "handle_return", "reconcile_pending")
     return SimpleNamespace(**{name: functools.partial(getattr(billing, name), portal) for name in names})
+
+
+# --- direct debit (issue 16) --------------------------------------------------------------------
+
+IBAN_FR = "FR7630006000000001000123420"  # a valid French IBAN whose bank schwifty knows (BIC derived)
+
+
+def last_signing_code(portal: Portal) -> str:
+    """The code of the latest signing-code e-mail in the outbox (what the subscriber reads)."""
+    with portal.uow(read_only=True) as uow:
+        subjects = [e.mail.subject for e in uow.outbox.pending()]
+    codes = [m.group(1) for m in (re.search(r"(\d{6})$", s) for s in subjects) if m]
+    assert codes, "no signing code was mailed"
+    return codes[-1]
+
+
+def start_mandate_for(portal: Portal, subscriber: Subscriber, contract_number: str, *, mode: str = "echeance",
+                      iban: str = IBAN_FR, bic: str = "", holder: str = "Marie Dupont"):
+    """A pending mandate (code mailed) for one of the subscriber's contracts."""
+    from portail_domain.model.mandates import MandateRequest
+    from portail_domain.services.mandates import start_mandate
+
+    return start_mandate(portal, subscriber.id, MandateRequest(contract_number, mode, holder, iban, bic))
+
+
+def sign_mandate_for(portal: Portal, subscriber: Subscriber, contract_number: str, **kwargs: Any):
+    """A signed (active) mandate, as if the subscriber had typed the mailed code."""
+    from portail_domain.services.mandates import sign_mandate
+
+    start_mandate_for(portal, subscriber, contract_number, **kwargs)
+    return sign_mandate(portal, subscriber.id, last_signing_code(portal), client_address="203.0.113.7",
+                        user_agent="Mozilla/5.0 (test)")

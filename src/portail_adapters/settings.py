@@ -13,10 +13,13 @@ import os
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
+from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
+
+from portail_domain.model.mandates import creditor_id_problem
 
 
 class Invalid(ValueError):
@@ -63,7 +66,9 @@ def _files_url(value: str, others: Mapping[str, str]) -> str:
 
 
 def _payfip_url(value: str, others: Mapping[str, str]) -> str:
-    return _url("https", "http")(value, others) if others["PAYMENT"] == "payfip" else value
+    if others["PAYMENT"] == "payfip":
+        _url("https", "http")(value, others)
+    return value
 
 
 def _payfip_numcli(value: str, others: Mapping[str, str]) -> str:
@@ -93,6 +98,24 @@ def _secret_key(value: str, _others: Mapping[str, str]) -> bytes:
     return secret
 
 
+def _iso_date(value: str, _others: Mapping[str, str]) -> date | None:
+    """A date YYYY-MM-DD, or empty for none."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def _accessibility_status(value: str, others: Mapping[str, str]) -> str:
+    status = " ".join(value.lower().split())
+    _one_of("conforme", "partiellement conforme", "non conforme")(status, others)
+    if status != "non conforme" and not others["ACCESSIBILITY_AUDIT_DATE"].strip():
+        raise Invalid(f"{status!r} needs the audit that found it: set PORTAIL_ACCESSIBILITY_AUDIT_DATE")
+    return status
+
+
 def _path(value: str, _others: Mapping[str, str]) -> Path:
     if "\x00" in value:  # a TOML string may hold one; the file system refuses it
         raise Invalid("a path cannot hold a NUL character")
@@ -108,6 +131,15 @@ def _whole(unit: str, low: int, high: int) -> Parser:
         return int(value)
 
     return parse
+
+
+def _creditor_id(value: str, _others: Mapping[str, str]) -> str:
+    """A SEPA creditor identifier (ICS, given by the utility's bank), e.g. FR72ZZZ123456."""
+    identifier = "".join(value.split()).upper()
+    problem = creditor_id_problem(identifier)
+    if problem:
+        raise Invalid(f"{value!r} is not a SEPA creditor identifier: {problem}")
+    return identifier
 
 
 @attrs.frozen
@@ -140,6 +172,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LINK_VALIDITY_MINUTES", "10", _whole("minutes", 5, 60)),
     Setting("SESSION_IDLE_MINUTES", "30", _whole("minutes", 5, 240)),
     Setting("SESSION_MAX_HOURS", "12", _whole("hours", 1, 24)),
+    # Legal pages (/accessibilite, /mentions-legales, /confidentialite) and the mediator in every e-mail.
+    Setting("ACCESSIBILITY_STATUS", "non conforme", _accessibility_status),
+    Setting("ACCESSIBILITY_AUDIT_DATE", "", _iso_date),
+    Setting("ACCESSIBILITY_CONTACT", "", _text),
+    Setting("MEDIATOR_NAME", "Médiation de l'eau", _text),
+    Setting("MEDIATOR_ADDRESS", "BP 40463, 75366 Paris Cedex 08", _text),
+    Setting("MEDIATOR_URL", "https://www.mediation-eau.fr", _url("https", "http")),
+    Setting("PUBLISHER_NAME", "", _text),  # empty: the utility's name, address, phone
+    Setting("PUBLISHER_ADDRESS", "", _text),
+    Setting("PUBLISHER_PHONE", "", _text),
+    Setting("PUBLISHER_SIRET", "", _text),
+    Setting("PUBLISHER_DIRECTOR", "", _text),
+    Setting("PUBLISHER_DPO_EMAIL", "", _text),
+    Setting("HOST_NAME", "", _text),
+    Setting("HOST_ADDRESS", "", _text),
+    Setting("HOST_PHONE", "", _text),
+    # Retention (privacy page; `portail retention apply`).
+    Setting("RETENTION_INVOICES_YEARS", "10", _whole("years", 1, 50)),
+    Setting("RETENTION_REQUESTS_YEARS", "5", _whole("years", 1, 50)),
+    Setting("RETENTION_SECURITY_DAYS", "365", _whole("days", 30, 3650)),
+    Setting("RETENTION_UNUSED_ACCOUNT_YEARS", "3", _whole("years", 1, 20)),
+    Setting("RETENTION_WARNING_DAYS", "30", _whole("days", 7, 365)),
+    Setting("STAFF_SESSION_IDLE_MINUTES", "15", _whole("minutes", 5, 60)),
+    Setting("STAFF_SESSION_MAX_HOURS", "8", _whole("hours", 1, 12)),
+    # Direct debit (prélèvement): who collects. The demo's identifier is the usual example, not a real one.
+    Setting("SEPA_CREDITOR_ID", "FR72ZZZ123456", _creditor_id),
+    Setting("SEPA_CREDITOR_NAME", "", _text),  # empty: the utility's name
     # Payment reminders (PortalConfig.reminders): how many days before / after the due date.
     Setting("REMINDER_DAYS_BEFORE", "5", _whole("days", 1, 30)),
     Setting("REMINDER_DAYS_AFTER", "3", _whole("days", 1, 60)),
@@ -177,6 +236,30 @@ class Settings:
     link_validity_minutes: int
     session_idle_minutes: int
     session_max_hours: int
+    accessibility_status: str
+    accessibility_audit_date: date | None
+    accessibility_contact: str
+    mediator_name: str
+    mediator_address: str
+    mediator_url: str
+    publisher_name: str
+    publisher_address: str
+    publisher_phone: str
+    publisher_siret: str
+    publisher_director: str
+    publisher_dpo_email: str
+    host_name: str
+    host_address: str
+    host_phone: str
+    retention_invoices_years: int
+    retention_requests_years: int
+    retention_security_days: int
+    retention_unused_account_years: int
+    retention_warning_days: int
+    staff_session_idle_minutes: int
+    staff_session_max_hours: int
+    sepa_creditor_id: str
+    sepa_creditor_name: str
     reminder_days_before: int
     reminder_days_after: int
 

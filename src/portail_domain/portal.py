@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import attrs
 
+from .model.legal import LegalInfo
 from .model.limits import Limits
+from .model.mandates import SepaCreditor
 from .model.reminders import ReminderPolicy
 from .ports import (
+    BankDirectory,
     Clock,
     FileStore,
     Links,
@@ -14,6 +17,7 @@ from .ports import (
     Mailer,
     PasswordHasher,
     PaymentGateway,
+    Printer,
     Secrets,
     UnitOfWorkFactory,
 )
@@ -37,6 +41,8 @@ class PortalConfig:
     secret_key: bytes = attrs.field(default=b"", repr=False)  # keys HMACs (tokens, CSRF)
     limits: Limits = Limits()
     reminders: ReminderPolicy = ReminderPolicy()  # when payment reminders go out
+    legal: LegalInfo = LegalInfo()  # legal pages, mediator in mails, retention periods
+    sepa_creditor: SepaCreditor | None = None  # who collects direct debits; none: no online mandate
 
     @property
     def https(self) -> bool:
@@ -61,3 +67,5 @@ class Portal:
     mailer: Mailer | None = None
     payments: PaymentGateway | None = None
     files: FileStore | None = None
+    banks: BankDirectory | None = None  # checks IBANs and finds BICs (direct-debit mandates)
+    printer: Printer | None = None  # the PDFs the portal files for the subscriber (signed mandates)

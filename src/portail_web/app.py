@@ -33,12 +33,15 @@ from .routes import (
     documents,
     invoices,
     journal,
+    mandates,
     pages,
     password,
     personal,
     requests,
+    second_factor,
     session,
     simulator,
+    team,
 )
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .staff import AdminOnly, StaffAreaMiddleware
@@ -61,12 +64,15 @@ def all_routes() -> list[BaseRoute]:
         *session.routes,
         *contracts.routes,
         *invoices.routes,
+        *mandates.routes,
         *simulator.routes,
         *documents.routes,
         *password.routes,
         *personal.routes,
         *requests.routes,
         *journal.routes,
+        *second_factor.routes,
+        *team.routes,
         # Last: a page not built yet ("bientôt"); a real route of the same name listed above wins.
         *agent.placeholder_routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

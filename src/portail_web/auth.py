@@ -56,7 +56,8 @@ class LoginRequired(Exception):
 
 
 def visitor(request: Request) -> Visitor:
-    return request.state.visitor
+    found: Visitor = request.state.visitor
+    return found
 
 
 def require_subscriber(request: Request) -> Subscriber:

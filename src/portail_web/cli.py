@@ -105,6 +105,12 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  or, for subscriber {summary.claim_number} who has no e-mail on file: any e-mail, "
           f"code: {summary.claim_code}")
     print("  the e-mailed link is printed on the console of `portail serve` and saved under var/mail")
+    print(f"the back office: sign in at {settings.base_url}/connexion, then give the code of the TOTP secret")
+    print("  (add the secret to an authenticator app, or run "
+          "python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\")")
+    for staff in summary.staff:
+        print(f"  {staff.role.value}: e-mail: {staff.email}, password: {staff.password}, "
+              f"TOTP secret: {staff.totp_secret}")
     return 0
 
 
@@ -189,6 +195,20 @@ def payments_command(args: argparse.Namespace, settings: Settings) -> int:
           f"abandoned or expired, {summary.still_pending} still pending, {summary.flagged} flagged, "
           f"{summary.unreachable} unreachable")
     return 1 if summary.unreachable else 0
+
+
+def _retention_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["apply"], help="apply: delete or close what is past its retention period")
+    p.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
+
+
+@command("retention", "apply the retention periods (PORTAIL_RETENTION_*): run daily; prints counts", _retention_args)
+def retention_command(args: argparse.Namespace, settings: Settings) -> int:
+    from portail_domain.services.privacy import apply_retention
+
+    report = apply_retention(portal_from(settings), dry_run=args.dry_run)
+    print(report.line())
+    return 0
 
 
 CLI_REFUSALS = {
@@ -287,7 +307,8 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", metavar="DATE", help="only what was recorded since DATE (YYYY-MM-DD or DD/MM/YYYY)")
 
 
-@command("export", "write payments, subscribers' readings, requests or the audit log as CSV to stdout",
+@command("export", "write payments, subscribers' readings, requests, the audit log or direct-debit mandates as CSV "
+         "to stdout",
          _export_args)
 def export_command(args: argparse.Namespace, settings: Settings) -> int:
     since = None

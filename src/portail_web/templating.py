@@ -37,7 +37,7 @@ def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limit
         # (5 % of a loaded server's samples under py-spy); a restart picks up new ones.
         auto_reload=False,
     )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension; jinja2's stubs don't know it
     # Every translated text may print the configured limits: %(upload_max)s, %(upload_quota)s.
     _with_limits(env, {
         "upload_max": formatting.size_limit(limits.upload_max_bytes, language),
@@ -58,7 +58,7 @@ def _with_limits(env: Environment, values: dict[str, str]) -> None:
 
     @pass_context
     def gettext(context: Any, string: str, /, **variables: Any) -> str:
-        return translate(context, string, **{**values, **variables})  # type: ignore[operator]
+        return translate(context, string, **{**values, **variables})  # type: ignore[operator]  # jinja2 infers globals as dict[str, object]
 
     env.globals["gettext"] = gettext
 
@@ -94,6 +94,7 @@ class Templates:
             "visitor": visitor,
             "language": language,
             "utility": request.app.state.portal.config.utility,
+            "legal": request.app.state.portal.config.legal,
             "csrf_token": visitor.csrf_token if visitor else "",
         }
         ctx.update(context or {})

@@ -44,9 +44,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_portal(tmp_path_factory: pytest.TempPathFactory, browser_tools: None) -> Iterator[str]:
+def live_portal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the live portal runs: its database is ``var/portail.db`` there (tests read its outbox)."""
+    return tmp_path_factory.mktemp("portal")
+
+
+@pytest.fixture(scope="session")
+def live_portal(live_portal_dir: Path, browser_tools: None) -> Iterator[str]:
     """``portail demo`` then ``portail serve`` in a directory of its own; yields the base URL."""
-    workdir = tmp_path_factory.mktemp("portal")
+    workdir = live_portal_dir
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAIL_")}

@@ -213,7 +213,7 @@ def test_a_session_comes_with_its_owner_in_one_look_up(uow_factory):
 
 
 def test_outbox_keeps_mail_written_in_the_transaction(uow_factory):
-    from portail_domain.ports import OutgoingMail
+    from portail_domain.model.mail import OutgoingMail
 
     with uow_factory() as uow:
         uow.outbox.add(OutgoingMail("marie@example.org", "Objet", "Texte"), NOW)
@@ -264,7 +264,6 @@ def test_reminder_candidates_sent_and_claimed_once(uow_factory):
         assert uow.reminders.claim(SentReminder(soon.id, ReminderKind.BEFORE, NOW, "marie@example.org"))
         assert not uow.reminders.claim(SentReminder(soon.id, ReminderKind.BEFORE, NOW, "marie@example.org"))
         assert uow.reminders.claim(SentReminder(soon.id, ReminderKind.AFTER, NOW, "marie@example.org"))
-        assert uow.reminders.contract_on_direct_debit("C1") is False
         uow.commit()
     with uow_factory() as uow:
         assert uow.reminders.sent([soon.id, late.id]) == {(soon.id, ReminderKind.BEFORE),

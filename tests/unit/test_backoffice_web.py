@@ -13,7 +13,7 @@ from portail_web.app import create_app
 from tests.support import BASE_URL, WebClient, add_staff, add_subscriber, sign_in_staff
 
 PASSWORD = "une-phrase-de-passe-solide"
-SECRET = "JBSWY3DPEHPK3PXP"
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 # Every kind of /agent address: pages, a thread, an action (POST only), and one that exists nowhere.
 PROBES = ["/agent", "/agent/", "/agent/abonnes", "/agent/demandes", "/agent/journal", "/agent/equipe",
           "/agent/securite", "/agent/demandes/00000000-0000-4000-8000-000000000000", "/agent/nulle-part"]

@@ -127,6 +127,26 @@ def test_the_web_process_queues_the_reminders_once_a_day(memory_portal, clock, m
         await asyncio.sleep(0.2)
         relay.cancel()
 
-    asyncio.run(run_a_few_rounds())
+    import threading
+
+    thread = threading.Thread(target=asyncio.run, args=(run_a_few_rounds(),))  # a loop of its own
+    thread.start()
+    thread.join(10)
     sent = memory_portal.mailer.sent
     assert [m.subject for m in sent] == ["Rappel : votre facture F1 arrive à échéance le 12/03/2026"]
+
+
+def test_no_reminder_for_an_invoice_collected_by_direct_debit(memory_portal, marie):
+    from tests.support import sign_mandate_for
+
+    add_invoice(memory_portal, marie, "F-BEFORE", issued="2026-02-01", due="2026-03-12")  # on contract C100001
+    sign_mandate_for(memory_portal, marie, "C100001")  # signed today, 2026-03-10
+    add_invoice(memory_portal, marie, "F-DEBITED", issued="2026-03-10", due="2026-03-14")
+    with memory_portal.uow() as uow:
+        before = {e.mail.subject for e in uow.outbox.pending()}
+    summary = send_reminders(memory_portal)
+    assert (summary.sent, summary.skipped) == (1, 1)
+    with memory_portal.uow() as uow:
+        [new] = [e.mail.subject for e in uow.outbox.pending() if e.mail.subject not in before]
+    # The invoice issued before the mandate is still the subscriber's to pay; the other, the bank's.
+    assert new == "Rappel : votre facture F-BEFORE arrive à échéance le 12/03/2026"

@@ -68,8 +68,10 @@ def _route_answers(app, path: str, method: str) -> bool:
 
 def _crawl(client: WebClient, starts: list[str]) -> dict[str, int]:
     """Every internal GET link reachable from ``starts``, with its status; fails on a link that is
-    neither a fragment, tel:, mailto: nor a site-relative path to a route of the app."""
+    neither a fragment, tel:, mailto:, the mediator's site nor a site-relative path to a route of the app."""
     app = client.app
+    # The one site the portal links to on purpose: the consumer mediator (Code de la consommation L616-1).
+    external = {app.state.portal.config.legal.mediator.url}
     seen: dict[str, int] = {}
     queue = list(starts)
     while queue:
@@ -81,7 +83,7 @@ def _crawl(client: WebClient, starts: list[str]) -> dict[str, int]:
         if not response.headers.get("content-type", "").startswith("text/html"):
             continue
         for tag, attribute, value in _links(response.text):
-            if value.startswith(("#", "tel:", "mailto:")):
+            if value.startswith(("#", "tel:", "mailto:")) or value in external:
                 continue
             assert value.startswith("/") and not value.startswith("//"), f"{url}: {tag} {attribute}={value!r}"
             parts = urlsplit(value)

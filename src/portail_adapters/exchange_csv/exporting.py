@@ -11,6 +11,7 @@ from portail_domain.services.exchange import export_rows
 
 
 def export_csv(portal: Portal, kind: str, out: TextIO, *, since: datetime | None = None) -> int:
-    """Write an export of ``kind`` (payments, readings, requests, audit) to ``out``; returns the number of rows."""
+    """Write an export of ``kind`` (``EXPORT_KINDS``: payments, readings, requests, audit, mandates) to ``out``;
+    returns the number of rows."""
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
     return export_rows(portal, kind, writer.writerow, since=since)

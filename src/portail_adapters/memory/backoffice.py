@@ -1,8 +1,9 @@
-"""In-memory back-office storage: the audit log."""
+"""In-memory back-office storage: the audit log, the staff's recovery codes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,3 +34,24 @@ class MemoryAudit:
     def since(self, since: datetime | None) -> Iterator[AuditEntry]:
         entries = sorted(self.rows.values(), key=lambda e: (e.at, e.id))
         return iter([e for e in entries if since is None or e.at >= since])
+
+
+class MemoryRecoveryCodes:
+    """``RecoveryCodeRepository``: rows keyed by (staff id, code hash), the value is when it was used."""
+
+    def __init__(self, rows: dict[Any, Any]) -> None:
+        self.rows = rows
+
+    def replace(self, staff_id: uuid.UUID, code_hashes: Sequence[str]) -> None:
+        for key in [k for k in self.rows if k[0] == staff_id]:
+            del self.rows[key]
+        self.rows.update({(staff_id, h): None for h in code_hashes})
+
+    def use(self, staff_id: uuid.UUID, code_hash: str, when: datetime) -> bool:
+        if (staff_id, code_hash) not in self.rows or self.rows[(staff_id, code_hash)] is not None:
+            return False
+        self.rows[(staff_id, code_hash)] = when
+        return True
+
+    def remaining(self, staff_id: uuid.UUID) -> int:
+        return sum(1 for (owner, _), used in self.rows.items() if owner == staff_id and used is None)

@@ -1,13 +1,14 @@
-"""Back-office storage: the audit log (append and read only)."""
+"""Back-office storage: the audit log (append and read only), the staff's recovery codes."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from portail_domain.model.audit import AuditAction, AuditEntry, AuditQuery
 
@@ -62,3 +63,27 @@ class SqlAudit:
         result = self.connection.execute(statement.execution_options(yield_per=1000)).mappings()
         for row in result:
             yield audit_from_row(row)
+
+
+class SqlRecoveryCodes:
+    table = t.staff_recovery_codes
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def replace(self, staff_id: uuid.UUID, code_hashes: Sequence[str]) -> None:
+        self.connection.execute(delete(self.table).where(self.table.c.staff_id == staff_id))
+        if code_hashes:
+            self.connection.execute(insert(self.table), [{"id": uuid.uuid4(), "staff_id": staff_id, "code_hash": h,
+                                                          "used_at": None} for h in code_hashes])
+
+    def use(self, staff_id: uuid.UUID, code_hash: str, when: datetime) -> bool:
+        c = self.table.c
+        # One statement: two requests racing with the same code cannot both see it unused.
+        query = update(self.table).where(c.staff_id == staff_id, c.code_hash == code_hash, c.used_at.is_(None))
+        return self.connection.execute(query.values(used_at=when)).rowcount == 1
+
+    def remaining(self, staff_id: uuid.UUID) -> int:
+        c = self.table.c
+        query = select(func.count()).select_from(self.table).where(c.staff_id == staff_id, c.used_at.is_(None))
+        return int(self.connection.execute(query).scalar_one())

@@ -29,12 +29,11 @@ from portail_domain.model.billing import Invoice, Payment, PaymentStatus
 from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
-from portail_domain.model.mail import OutboxEntry
+from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.reminders import ReminderCandidate, ReminderKind, SentReminder
 from portail_domain.model.requests import MoveDetails, ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.model.schedules import Instalment
 from portail_domain.model.throttling import LoginAttempts
-from portail_domain.ports import OutgoingMail
 
 from . import mapping as m
 from . import tables as t
@@ -42,7 +41,9 @@ from . import tables as t
 E = TypeVar("E")
 
 
-class _Repository(Generic[E]):
+class _Rows(Generic[E]):
+    """Rows of one table read and written as entities (through the mapping's row functions)."""
+
     table: Table
     to_row: Callable[[E], dict[str, Any]]
     from_row: Callable[[Any], E]
@@ -71,6 +72,11 @@ class _Repository(Generic[E]):
         rows = [type(self).to_row(e) for e in entities]
         if rows:
             self.connection.execute(insert(self.table), rows)
+
+
+
+class _Repository(_Rows[E]):
+    """Entities with an ``id``."""
 
     def update(self, entity: E) -> None:
         row = type(self).to_row(entity)
@@ -114,6 +120,12 @@ class SqlStaff(_Repository[StaffUser]):
     def list(self) -> list[StaffUser]:
         return self._all(select(self.table).order_by(self.table.c.name, self.table.c.email_normalised))
 
+    def advance_totp_step(self, staff_id: uuid.UUID, step: int) -> bool:
+        c = self.table.c
+        later = or_(c.totp_last_step.is_(None), c.totp_last_step < step)
+        return self.connection.execute(
+            update(self.table).where(c.id == staff_id, later).values(totp_last_step=step)).rowcount == 1
+
 
 class SqlAccounts(_Repository[Account]):
     table = t.accounts
@@ -127,12 +139,12 @@ class SqlAccounts(_Repository[Account]):
         return self._one(select(self.table).where(self.table.c.staff_id == staff_id))
 
 
-class SqlSessions(_Repository[WebSession]):
+class SqlSessions(_Rows[WebSession]):
     table = t.web_sessions
     to_row = staticmethod(m.session_to_row)
     from_row = staticmethod(m.session_from_row)
 
-    def get(self, token_hash: str) -> WebSession | None:  # type: ignore[override]
+    def get(self, token_hash: str) -> WebSession | None:
         return self._one(select(self.table).where(self.table.c.token_hash == token_hash))
 
     # The session, its account, and the account's subscriber or staff user: one indexed query
@@ -288,7 +300,8 @@ class SqlReminders:
         return found
 
     def sent(self, invoice_ids: Collection[uuid.UUID]) -> set[tuple[uuid.UUID, ReminderKind]]:
-        ids, found = list(invoice_ids), set()
+        ids = list(invoice_ids)
+        found: set[tuple[uuid.UUID, ReminderKind]] = set()
         c = t.sent_reminders.c
         for start in range(0, len(ids), 500):
             q = select(c.invoice_id, c.kind).where(c.invoice_id.in_(ids[start:start + 500]))
@@ -305,11 +318,6 @@ class SqlReminders:
             emailed_to=reminder.emailed_to,
         ).on_conflict_do_nothing(index_elements=[c.invoice_id, c.kind]).returning(c.invoice_id)
         return self.connection.execute(statement).first() is not None
-
-    def contract_on_direct_debit(self, contract_number: str) -> bool:
-        # TODO(issue-16-mandates): true while the contract has a signed, unrevoked SEPA mandate;
-        # the mandate model is built on branch issue-16-mandates and wired in when both merge.
-        return False
 
 
 class SqlPayments(_Repository[Payment]):

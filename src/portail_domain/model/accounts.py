@@ -60,6 +60,7 @@ class StaffUser:
     # The TOTP secret (RFC 6238, base32) once enrolled; None until then, and after an admin's reset.
     totp_secret: str | None = attrs.field(default=None, repr=False)
     totp_last_step: int | None = None  # the last time step a code was accepted for: never accepted twice
+    totp_pending_secret: str | None = attrs.field(default=None, repr=False)  # shown for enrolment, not yet confirmed
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
 
     @property
@@ -81,7 +82,13 @@ class Account:
     subscriber_id: uuid.UUID | None = None
     staff_id: uuid.UUID | None = None
     password_changed_at: datetime | None = None
+    last_login_at: datetime | None = None  # an account unused for years is closed (Retention)
+    unused_warned_at: datetime | None = None  # when the "unused account" warning e-mail went
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+    @property
+    def last_used_at(self) -> datetime:
+        return self.last_login_at or self.created_at
 
     @property
     def is_staff(self) -> bool:

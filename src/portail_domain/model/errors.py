@@ -93,6 +93,12 @@ class InvoiceCancelled(InvoiceNotPayable):
     code = "invoice_cancelled"
 
 
+class InvoiceOnDirectDebit(InvoiceNotPayable):
+    """A direct-debit mandate pays it on its due date: paying it online too would pay it twice."""
+
+    code = "invoice_on_direct_debit"
+
+
 class PaymentMismatch(DomainError):
     """The gateway's confirmed result does not match the stored payment."""
 

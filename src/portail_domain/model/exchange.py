@@ -18,7 +18,7 @@ from .schedules import InstalmentStatus
 from .values import EmailAddress, MeterIndex, Money
 
 IMPORT_KINDS = ("subscribers", "contracts", "readings", "invoices", "schedules")
-EXPORT_KINDS = ("payments", "readings", "requests", "audit")
+EXPORT_KINDS = ("payments", "readings", "requests", "audit", "mandates")
 
 
 @attrs.frozen
@@ -65,7 +65,7 @@ class ReadingRow(NamedTuple):
     contract_number: str
     meter_number: str
     read_on: date
-    index: MeterIndex
+    index: MeterIndex  # type: ignore[assignment]  # a field may shadow tuple.index; mypy takes it for the method
     source: ReadingSource | None  # None: the file has no source column
 
 
@@ -234,3 +234,28 @@ class RequestLine:
                 self.subject, _moment(self.created_at), _moment(self.updated_at),
                 self.move_on.isoformat() if self.move_on else "", str(self.index) if self.index is not None else "",
                 self.new_address or "", self.occupant or ""]
+
+
+@attrs.frozen(repr=False)
+class MandateLine:
+    """A direct-debit mandate signed on the portal, and its revocation if any (the IBAN whole:
+    the billing system collects with it)."""
+
+    header: ClassVar[tuple[str, ...]] = ("rum", "contract_number", "holder", "iban", "bic", "mode", "signed_at",
+                                         "revoked_at", "status")
+    rum: str
+    contract_number: str
+    holder: str
+    iban: str
+    bic: str
+    mode: str
+    signed_at: datetime | None
+    revoked_at: datetime | None
+    status: str
+
+    def cells(self) -> list[str]:
+        return [self.rum, self.contract_number, self.holder, self.iban, self.bic, self.mode, _moment(self.signed_at),
+                _moment(self.revoked_at), self.status]
+
+    def __repr__(self) -> str:  # never the IBAN in a log or a traceback
+        return f"MandateLine({self.rum!r}, {self.contract_number!r}, {self.status!r})"

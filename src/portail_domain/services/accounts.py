@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 import weakref
+from collections.abc import Sequence
+from datetime import datetime
 
 from ..model import errors
 from ..model.accounts import (
@@ -18,7 +20,8 @@ from ..model.accounts import (
     hash_token,
     normalise_password,
 )
-from ..model.throttling import PER_CLIENT, PER_EMAIL, client_key, email_key
+from ..model.privacy import SecurityEvent, SecurityEventKind
+from ..model.throttling import PER_CLIENT, PER_EMAIL, ThrottlePolicy, client_key, email_key
 from ..model.values import normalise_email
 from ..portal import Portal
 from ..ports import PasswordHasher, UnitOfWork
@@ -51,14 +54,25 @@ def _dummy_hash(passwords: PasswordHasher) -> str:
     return stored
 
 
-def _open_session(uow: UnitOfWork, portal: Portal, account: Account, *, user_agent: str = "", ip: str = "") -> str:
-    """Start a session for ``account``; returns the token for the cookie (never stored)."""
+def open_session(uow: UnitOfWork, portal: Portal, account: Account, *, user_agent: str = "", ip: str = "",
+                 second_factor: bool = False) -> str:
+    """Start a session for ``account`` (past the second factor when ``second_factor``); returns the
+    token for the cookie (never stored)."""
     token = portal.secrets.token(32)
     now = portal.clock.now()
-    uow.sessions.add(
-        WebSession(hash_token(token), account.id, now, now, user_agent=user_agent[:200], ip=ip[:45])
-    )
+    uow.sessions.add(WebSession(hash_token(token), account.id, now, now, user_agent=user_agent[:200], ip=ip[:45],
+                                second_factor=second_factor))
     return token
+
+
+def check_throttles(uow: UnitOfWork, keys: Sequence[tuple[str, ThrottlePolicy]], now: datetime) -> None:
+    """Raise ``LoginThrottled`` when any of these counters asks to wait (passwords and staff codes alike)."""
+    for key, policy in keys:
+        attempts = uow.throttles.get(key)
+        wait = policy.wait(attempts, now)
+        if wait:
+            raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)),
+                                 blocked=policy.blocks(attempts), key=key)
 
 
 def resolve_session(portal: Portal, token: str) -> Identity | None:
@@ -113,13 +127,7 @@ def log_in(
     passwords, clock = portal.passwords, portal.clock
     keys = ((email_key(normalise_email(email)), PER_EMAIL), (client_key(client), PER_CLIENT))
     with portal.uow() as work:
-        now = clock.now()
-        for key, policy in keys:
-            attempts = work.throttles.get(key)
-            wait = policy.wait(attempts, now)
-            if wait:
-                raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)),
-                                     blocked=policy.blocks(attempts), key=key)
+        check_throttles(work, keys, clock.now())
         account = find_account_for_login(work, email)
     value = normalise_password(password)
     checked_hash = account.password_hash if account is not None else _dummy_hash(passwords)
@@ -130,17 +138,26 @@ def log_in(
         if current is None or current.password_hash != checked_hash:  # wrong, or changed meanwhile
             for key, policy in keys:
                 work.throttles.hit(key, clock.now(), policy.window)
+            if account is not None:
+                record_event(work, portal, SecurityEventKind.LOGIN_FAILED, account, ip=client)
             work.commit()
             raise LoginFailed()
         if rehashed is not None:
             current.password_hash = rehashed
-            work.accounts.update(current)
+        current.last_login_at, current.unused_warned_at = clock.now(), None  # used: not closed as unused
+        work.accounts.update(current)
+        record_event(work, portal, SecurityEventKind.LOGIN, current, ip=client)
         work.throttles.clear(keys[0][0])
         if old_token:
             work.sessions.remove(hash_token(old_token))  # a new id at every login
-        token = _open_session(work, portal, current, user_agent=user_agent, ip=client)
+        token = open_session(work, portal, current, user_agent=user_agent, ip=client)
         work.commit()
     return current, token
+
+
+def record_event(uow: UnitOfWork, portal: Portal, kind: SecurityEventKind, account: Account, *, ip: str = "") -> None:
+    """Write one line of the account's security log (exported with the subscriber's data, kept a year)."""
+    uow.privacy.add_event(SecurityEvent(kind, portal.clock.now(), account.subscriber_id, account.staff_id, ip[:45]))
 
 
 def active_sessions(portal: Portal, identity: Identity) -> list[WebSession]:

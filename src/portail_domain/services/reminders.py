@@ -14,6 +14,7 @@ from ..model.mail import Mail, MailKind
 from ..model.reminders import ReminderCandidate, ReminderKind, ReminderPolicy, ReminderSummary, SentReminder
 from ..portal import Portal
 from .mail import queue_mails
+from .mandates import direct_debits
 
 log = logging.getLogger("portail.reminders")
 
@@ -38,15 +39,13 @@ def send_reminders(portal: Portal, policy: ReminderPolicy | None = None) -> Remi
     with portal.uow(read_only=True) as uow:
         candidates = list(uow.reminders.candidates((first_before, last_before), (first_after, last_after)))
         sent = uow.reminders.sent([c.invoice.id for c in candidates])
-        debit: dict[str, bool] = {}
+        # An invoice a mandate collects: the bank takes it on its due date, nobody is asked to pay it.
+        debited = direct_debits(uow, [c.invoice for c in candidates], today)
         todo: list[tuple[ReminderCandidate, ReminderKind]] = []
         skipped = 0
         for candidate in candidates:
             kind = policy.kind_due(candidate.invoice.due_on, today)
-            number = candidate.contract_number
-            if number not in debit:
-                debit[number] = uow.reminders.contract_on_direct_debit(number)
-            if kind is None or (candidate.invoice.id, kind) in sent or debit[number]:
+            if kind is None or (candidate.invoice.id, kind) in sent or candidate.invoice.id in debited:
                 skipped += 1
             else:
                 todo.append((candidate, kind))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from ..model.contracts import Contract
 from ..model.schedules import Schedule, schedules_of
 from ..portal import Portal
-from .contracts import own_contract
 
 
 def subscriber_schedules(portal: Portal, subscriber_id: uuid.UUID) -> list[Schedule]:
@@ -17,10 +17,10 @@ def subscriber_schedules(portal: Portal, subscriber_id: uuid.UUID) -> list[Sched
     return schedules_of(contracts, instalments, portal.clock.today())
 
 
-def contract_schedule(portal: Portal, subscriber_id: uuid.UUID, contract_number: str) -> Schedule | None:
-    """One of the subscriber's contracts' schedule, or None; ``NotFound`` when the contract is not theirs."""
+def contract_schedule(portal: Portal, contract: Contract) -> Schedule | None:
+    """The schedule of a contract already read as the subscriber's (``contract_detail``), or None:
+    one query."""
     with portal.uow(read_only=True) as uow:
-        contract = own_contract(uow, subscriber_id, contract_number)
         instalments = uow.instalments.for_contracts([contract.id])
     found = schedules_of({contract.id: contract.number}, instalments, portal.clock.today())
     return found[0] if found else None

@@ -26,8 +26,6 @@ PLACEHOLDERS = [
     ("/agent/paiements", "staff_payments", N_("Paiements à vérifier"), False),
     ("/agent/documents", "staff_documents", N_("Documents"), False),
     ("/agent/courriels", "staff_mails", N_("Courriels"), False),
-    ("/agent/equipe", "staff_team", N_("Équipe"), True),
-    ("/agent/securite", "staff_security", N_("Sécurité du compte"), False),
 ]
 
 
@@ -38,11 +36,6 @@ def _placeholder(title: str, admins_only: bool) -> Endpoint:
     return (admin_page if admins_only else staff_page)(soon)
 
 
-async def _code_step_soon(request: Request) -> Response:
-    return render(request, "agent/soon.html", {"title": N_("Code de vérification")})
-
-
 placeholder_routes = [
-    *(Route(path, _placeholder(title, admins_only), name=name) for path, name, title, admins_only in PLACEHOLDERS),
-    Route("/connexion/code", _code_step_soon, name="login_code"),
+    Route(path, _placeholder(title, admins_only), name=name) for path, name, title, admins_only in PLACEHOLDERS
 ]

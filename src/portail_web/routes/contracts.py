@@ -112,8 +112,7 @@ def _year_rows(years: list[YearConsumption]) -> list[tuple[YearConsumption, Frac
 
 async def contract_page(request: Request) -> Response:
     detail = await run_in_threadpool(_detail, request)
-    schedule = await run_in_threadpool(contract_schedule, _portal(request), detail.contract.subscriber_id,
-                                       detail.contract.number)
+    schedule = await run_in_threadpool(contract_schedule, _portal(request), detail.contract)
     implied = None  # the confirmation after a reading was sent (?releve=<its id>)
     try:
         implied = detail.implied(uuid.UUID(request.query_params.get("releve", "")))

@@ -1,4 +1,4 @@
-"""Home, about, health, language choice."""
+"""Home, about, the legal pages, health, language choice."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from . import contracts, invoices
 
 
 async def home(request: Request) -> Response:
-    if visitor(request).identity is not None and visitor(request).identity.staff is not None:
+    identity = visitor(request).identity
+    if identity is not None and identity.staff is not None:
         # Staff have no subscriber home: theirs is the back office (or its second-factor step).
         return RedirectResponse(path_for(request, "staff_dashboard"), status_code=303)
     subscriber = require_subscriber(request)
@@ -28,6 +29,18 @@ async def home(request: Request) -> Response:
 
 async def about(request: Request) -> Response:
     return render(request, "about.html")
+
+
+async def accessibility(request: Request) -> Response:
+    return render(request, "legal/accessibility.html")
+
+
+async def legal_notices(request: Request) -> Response:
+    return render(request, "legal/notices.html")
+
+
+async def privacy(request: Request) -> Response:
+    return render(request, "legal/privacy.html")
 
 
 def _database_answers(request: Request) -> bool:
@@ -56,6 +69,9 @@ async def language(request: Request) -> Response:
 routes = [
     Route("/", home, name="home"),
     Route("/a-propos", about, name="about"),
+    Route("/accessibilite", accessibility, name="accessibility"),
+    Route("/mentions-legales", legal_notices, name="legal_notices"),
+    Route("/confidentialite", privacy, name="privacy"),
     Route("/healthz", healthz, name="healthz"),
     Route("/langue", language, name="language"),
 ]

@@ -87,9 +87,9 @@ def _attachment(form: FormData, max_bytes: int) -> tuple[Attachment | None, tupl
     sent = form.get("attachment")
     if not is_upload(sent):
         return None, None
-    if sent.size is not None and sent.size > max_bytes:  # type: ignore[union-attr]
+    if sent.size is not None and sent.size > max_bytes:
         return None, _error_of(FileTooLarge())
-    return Attachment(sent.filename or "", sent.file), None  # type: ignore[union-attr]
+    return Attachment(sent.filename or "", sent.file), None
 
 
 def _text(form: FormData, name: str, max_length: int) -> str:

@@ -28,6 +28,7 @@ def upgrade() -> None:
     with op.batch_alter_table("staff_users") as batch:
         batch.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("totp_pending_secret", sa.String(length=64), nullable=True))
     with op.batch_alter_table("web_sessions") as batch:
         batch.add_column(sa.Column("second_factor", sa.Boolean(), nullable=False, server_default=sa.false()))
 
@@ -93,5 +94,6 @@ def downgrade() -> None:
     with op.batch_alter_table("web_sessions") as batch:
         batch.drop_column("second_factor")
     with op.batch_alter_table("staff_users") as batch:
+        batch.drop_column("totp_pending_secret")
         batch.drop_column("totp_last_step")
         batch.drop_column("totp_secret")

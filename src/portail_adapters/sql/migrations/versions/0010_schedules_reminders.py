@@ -1,7 +1,7 @@
 """instalment schedules, sent payment reminders, the reminders opt-out, moving forms' fields
 
 Revision ID: 0010_schedules_reminders
-Revises: 0006_staff_backoffice
+Revises: 0009_mandates
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_schedules_reminders"
-down_revision = "0006_staff_backoffice"
+down_revision = "0009_mandates"
 branch_labels = None
 depends_on = None
 
