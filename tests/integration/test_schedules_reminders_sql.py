@@ -155,3 +155,29 @@ def test_the_opt_out_is_stored(sql_portal, engine, due_invoices):
 
 
 _ = FixedClock  # the conftest clock (2026-03-10 09:30 UTC) is the one these tests use
+
+
+def test_retention_removes_an_invoice_s_reminders_and_a_request_s_moving_fields(sql_portal, engine):
+    from datetime import timedelta
+
+    from portail_domain.model.legal import years
+    from portail_domain.model.reminders import ReminderKind, SentReminder
+    from portail_domain.model.requests import RequestStatus
+    from portail_domain.services.privacy import apply_retention
+
+    now, today = sql_portal.clock.now(), sql_portal.clock.today()
+    marie = add_subscriber(sql_portal, "100001", email="marie@example.org")
+    add_contract(sql_portal, marie, "C1")
+    old = add_invoice(sql_portal, marie, "F-OLD", amount=1000, paid=1000, contract_number="C1",
+                      issued=str(today - years(10) - timedelta(days=2)), due=str(today - years(10)))
+    filed = open_move_request(sql_portal, marie.id, category="emmenagement", subject="Emménagement",
+                              contract_number="C1", move_on=date(2026, 3, 9), index="876", occupant="Lucie")
+    with sql_portal.uow() as uow:
+        assert uow.reminders.claim(SentReminder(old.id, ReminderKind.AFTER, now, "marie@example.org"))
+        request = uow.requests.get(filed.id)
+        request.status, request.updated_at = RequestStatus.CLOSED, now - years(5) - timedelta(days=1)
+        uow.requests.update(request)
+        uow.commit()
+    report = apply_retention(sql_portal)  # the foreign keys would refuse it if these rows stayed
+    assert (report.invoices, report.requests) == (1, 1)
+    assert count(engine, t.sent_reminders) == 0 and count(engine, t.request_moves) == 0
