@@ -7,7 +7,7 @@ export PIP_NO_INPUT := 1
 
 UV_VERSION := 0.13.9
 
-.PHONY: run test install install-test system-packages bench-packages lint unit integration bench messages clean lock docs deploy-check
+.PHONY: run test install install-test system-packages bench-packages lint unit integration bench messages clean lock docs deploy-check screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,12 @@ deploy-check: install-test
 # The embedders' documentation (MkDocs + mkdocstrings), warnings are errors.
 docs: install-test
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+
+# Every subscriber page at 1280 and 390 px in Chromium: var/screenshots/$(LABEL)-WIDTH-PAGE.png (not
+# committed), and per width the pages that scroll sideways and axe's violations.
+LABEL ?= now
+screenshots: install-test
+	$(BIN)/python -m tests.browser.tour $(LABEL)
 
 unit: install-test
 	$(BIN)/python -m pytest tests/unit

@@ -72,6 +72,8 @@ def config_from(settings: Settings) -> PortalConfig:
             email=settings.utility_email,
             phone=settings.utility_phone,
             hours=settings.utility_hours,
+            presentation=settings.utility_presentation,
+            emergency_phone=settings.utility_emergency_phone,
         ),
         secret_key=settings.secret_key,
         limits=Limits(

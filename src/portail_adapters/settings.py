@@ -164,6 +164,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UTILITY_EMAIL", "contact@eau-demo.example", _text),
     Setting("UTILITY_PHONE", "04 67 00 00 00", _text),
     Setting("UTILITY_HOURS", "du lundi au vendredi, 8 h 30 – 12 h et 13 h 30 – 17 h", _text),
+    Setting("UTILITY_PRESENTATION", "La régie publique distribue l'eau potable et assure l'assainissement "
+            "des communes du Val d'Hérault.", _text),
+    Setting("UTILITY_EMERGENCY_PHONE", "04 67 00 00 99", _text),
     Setting("SECRET_KEY", "", _secret_key),
     Setting("SECRET_KEY_FILE", "var/secret_key", _path),
     # Limits (PortalConfig.limits): what the pages and mails print comes from these.
@@ -230,6 +233,8 @@ class Settings:
     utility_email: str
     utility_phone: str
     utility_hours: str
+    utility_presentation: str
+    utility_emergency_phone: str
     log_level: str
     upload_max_mb: int
     upload_quota_mb: int

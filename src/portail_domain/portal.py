@@ -32,6 +32,8 @@ class UtilityCard:
     email: str
     phone: str
     hours: str
+    presentation: str = ""  # a few sentences on the utility (/a-propos); empty: none shown
+    emergency_phone: str = ""  # leaks and breaks out of hours (/a-propos); empty: none shown
 
 
 @attrs.frozen

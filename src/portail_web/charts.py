@@ -29,7 +29,7 @@ class Bar:
     width: float
     height: float
     period: ConsumptionPeriod
-    kind: str  # "normal", "estimated", "over"
+    kind: str  # "normal", "estimated", "over", "to_review" (drawn apart, capped at the top of the scale)
 
 
 @attrs.frozen
@@ -63,6 +63,10 @@ class Chart:
     def has_over(self) -> bool:
         return any(b.kind == "over" for b in self.bars)
 
+    @property
+    def has_to_review(self) -> bool:
+        return any(b.kind == "to_review" for b in self.bars)
+
 
 def nice_step(maximum: float, ticks: int = 4) -> int:
     """A round step (1, 2 or 5 times a power of ten) giving about ``ticks`` gridlines."""
@@ -78,7 +82,9 @@ def consumption_chart(
     if not periods:
         return None
     first, last = periods[0].start, max(p.end for p in periods)
-    maximum = max(max(p.litres_per_day for p in periods), usual, Fraction(1))
+    # A period that ends on a reading still to review may be a typo: it does not set the scale.
+    checked = [p for p in periods if not p.to_review] or list(periods)
+    maximum = max(max(p.litres_per_day for p in checked), usual, Fraction(1))
     step = nice_step(float(maximum))
     plot = _Plot(first, span=max((last - first).days, 1), top_value=step * math.ceil(float(maximum) / step))
     return Chart(
@@ -118,7 +124,7 @@ class _Plot:
 
     def bar(self, period: ConsumptionPeriod, kind: str) -> Bar:
         x0, x1 = self.x(period.start), self.x(period.end)
-        y = self.y(period.litres_per_day)
+        y = max(self.y(period.litres_per_day), TOP)  # a reading to review may go past the scale: capped
         gap = 0.6 if x1 - x0 > 2 else 0
         width = max(x1 - x0 - gap, 0.8)  # a one-day period stays visible...
         x = min(x0 + gap / 2, self.right - width)  # ...without leaving the plot
@@ -126,7 +132,8 @@ class _Plot:
 
 
 def _kind(period: ConsumptionPeriod, over: ConsumptionPeriod | None) -> str:
-    return "over" if period is over else "estimated" if period.estimated else "normal"
+    return ("to_review" if period.to_review else "over" if period is over
+            else "estimated" if period.estimated else "normal")
 
 
 def _year_ticks(plot: _Plot, first: date, last: date) -> list[Tick]:

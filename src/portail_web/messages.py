@@ -112,6 +112,7 @@ MESSAGES: dict[str, str] = {
     "invalid_postal_code": N_("Saisissez un code postal valide, par exemple 34230."),
     "invalid_language": N_("Choisissez la langue dans la liste."),
     "value_too_long": N_("Une valeur saisie est trop longue."),
+    "logged_out": N_("Vous êtes déconnecté. À bientôt !"),
     "password_saved": N_("Votre mot de passe est enregistré. Connectez-vous avec votre e-mail et ce mot de passe."),
     "data_saved": N_("Vos données personnelles sont enregistrées."),
     "password_changed": N_("Votre mot de passe est modifié. Vos autres sessions ont été fermées."),

@@ -15,6 +15,7 @@ from portail_domain.model.limits import Limits
 from . import formatting
 from .i18n import LANGUAGES, translations
 from .urls import path_for
+from .user_agents import device
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -49,6 +50,7 @@ def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limit
     env.filters["number"] = partial(_call, formatting.number, language)
     env.filters["m3"] = partial(_call, formatting.m3, language)
     env.filters["filesize"] = partial(_call, formatting.file_size, language)
+    env.filters["device"] = device
     env.globals["url_for"] = _url_for
     return env
 

@@ -228,7 +228,7 @@ class StaffInvitation:
 
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 .\-()]{5,24}$")
-_POSTAL_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z \-]{1,9}$")
+_POSTAL_CODE = re.compile(r"^[0-9]{5}$")  # French postal codes (DOM and Monaco included): five digits
 
 
 class InvalidPhone(errors.InvalidValue):
@@ -260,18 +260,21 @@ class PersonalData:
     reminders: bool = True
 
     def checked(self) -> PersonalData:
-        """The same data, cleaned; raises the ``InvalidValue`` of the first bad field."""
+        """The same data, cleaned; raises ``InvalidFields`` naming every bad field at once."""
         phone = " ".join(self.phone.split())
-        if phone and (not _PHONE.match(phone) or sum(ch.isdigit() for ch in phone) < 6):
-            raise InvalidPhone(field="phone")
-        postal_code = self.postal_code.strip().upper()
-        if postal_code and not _POSTAL_CODE.match(postal_code):
-            raise InvalidPostalCode(field="postal_code")
+        postal_code = "".join(self.postal_code.split())
         address, city = " ".join(self.address.split()), " ".join(self.city.split())
+        problems: list[errors.InvalidValue] = []
+        if phone and (not _PHONE.match(phone) or sum(ch.isdigit() for ch in phone) < 6):
+            problems.append(InvalidPhone(field="phone"))
         if len(address) > 300:
-            raise ValueTooLong(field="address", maximum=300)
+            problems.append(ValueTooLong(field="address", maximum=300))
+        if postal_code and not _POSTAL_CODE.match(postal_code):
+            problems.append(InvalidPostalCode(field="postal_code"))
         if len(city) > 100:
-            raise ValueTooLong(field="city", maximum=100)
+            problems.append(ValueTooLong(field="city", maximum=100))
         if self.language not in {language.value for language in Language}:
-            raise InvalidLanguage(field="language")
+            problems.append(InvalidLanguage(field="language"))
+        if problems:
+            raise errors.InvalidFields(problems)
         return PersonalData(phone, address, postal_code, city, self.language, self.paperless, self.reminders)

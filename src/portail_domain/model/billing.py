@@ -179,6 +179,19 @@ class InvoiceOverview:
     def unpaid(self) -> list[InvoiceLine]:
         return [line for line in self.lines if line.invoice.payable]
 
+    @property
+    def overdue_total(self) -> Money:
+        """What is still owed on the listed invoices whose due date is past (needs ``today``)."""
+        if self.today is None:
+            return Money(0)
+        today = self.today
+        return Money(sum(line.invoice.remaining.cents for line in self.lines if line.invoice.is_overdue(today)))
+
+    @property
+    def first_to_pay(self) -> Invoice | None:
+        """The listed unpaid invoice due first: the one a "pay" button settles."""
+        return min((line.invoice for line in self.unpaid), key=lambda i: (i.due_on, i.number), default=None)
+
 
 @attrs.frozen
 class InvoiceDetail:

@@ -29,6 +29,16 @@ class InvalidValue(DomainError):
         self.field = field
 
 
+class InvalidFields(InvalidValue):
+    """Several fields of one form fail their rules: every problem, in the form's order."""
+
+    code = "invalid_fields"
+
+    def __init__(self, problems: list[InvalidValue]) -> None:
+        super().__init__(field=problems[0].field if problems else "")
+        self.problems = problems
+
+
 class InvalidEmail(InvalidValue):
     code = "invalid_email"
 

@@ -11,6 +11,7 @@ from ..model import errors
 from ..model.accounts import (
     Account,
     Identity,
+    InvalidLanguage,
     Language,
     LoginFailed,
     LoginThrottled,
@@ -190,6 +191,19 @@ def purge_expired(portal: Portal) -> int:
         removed += uow.throttles.remove_idle(now - max(PER_EMAIL.window, PER_CLIENT.window))
         uow.commit()
     return removed
+
+
+def set_language(portal: Portal, subscriber_id: uuid.UUID, language: str) -> None:
+    """Save the subscriber's language (pages and e-mails); ``InvalidLanguage`` for an unknown one."""
+    if language not in {choice.value for choice in Language}:
+        raise InvalidLanguage(field="language")
+    with portal.uow() as uow:
+        subscriber = uow.subscribers.get(subscriber_id)
+        if subscriber is None:
+            raise errors.NotFound()
+        subscriber.language = Language(language)
+        uow.subscribers.update(subscriber)
+        uow.commit()
 
 
 def update_personal_data(portal: Portal, subscriber_id: uuid.UUID, data: PersonalData) -> Subscriber:

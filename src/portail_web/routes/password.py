@@ -102,10 +102,11 @@ async def request_link(request: Request) -> Response:
         EmailAddress.parse(email)
     except InvalidValue as exc:
         return render(request, "accounts/password_request.html",
-                      {"error": message_for(exc), "email": email}, status_code=400)
+                      {"error": message_for(exc), "error_field": "email", "email": email, "code": code},
+                      status_code=400)
     if not code:
         return render(request, "accounts/password_request.html",
-                      {"error": MESSAGES["code_missing"], "email": email}, status_code=400)
+                      {"error": MESSAGES["code_missing"], "error_field": "code", "email": email}, status_code=400)
     outcome = await run_in_threadpool(request_password_link, request.app.state.portal, email, code)
     security_log.info("password_link_requested email=%s client=%s outcome=%s", escape_for_log(email),
                       escape_for_log(client_of(request)), outcome)

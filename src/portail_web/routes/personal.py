@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portail_domain.model.accounts import Identity, LinkInvalid, LoginFailed, PersonalData, TokenPurpose, WrongPassword
-from portail_domain.model.errors import DomainError, InvalidValue
+from portail_domain.model.errors import DomainError, InvalidFields, InvalidValue
 from portail_domain.model.privacy import EXPORT_SECTIONS
 from portail_domain.portal import Portal
 from portail_domain.services.accounts import active_sessions, end_other_sessions, update_personal_data
@@ -71,7 +71,9 @@ async def save_personal(request: Request) -> Response:
     try:
         await run_in_threadpool(update_personal_data, request.app.state.portal, require_subscriber(request).id, data)
     except InvalidValue as exc:
-        return await _page(request, identity, 400, error=message_for(exc), error_field=exc.field, form=data)
+        problems = exc.problems if isinstance(exc, InvalidFields) else [exc]
+        errors = {p.field or "phone": message_for(p) for p in problems}
+        return await _page(request, identity, 400, errors=errors, form=data)
     return RedirectResponse(path_for(request, "personal", query={"fait": "enregistre"}), status_code=303)
 
 
@@ -94,7 +96,9 @@ async def save_password(request: Request) -> Response:
         if not isinstance(exc, InvalidValue):
             security_log.warning("password_change_refused account=%s reason=%s client=%s", identity.account.id,
                                  exc.code, escape_for_log(client_of(request)))
-        return render(request, "accounts/personal_password.html", {"error": message_for(exc)}, 400)
+        error_field = "password" if isinstance(exc, InvalidValue) else "current_password"
+        return render(request, "accounts/personal_password.html",
+                      {"error": message_for(exc), "error_field": error_field}, 400)
     security_log.info("password_changed account=%s client=%s", identity.account.id,
                       escape_for_log(client_of(request)))
     return RedirectResponse(path_for(request, "personal", query={"fait": "mot-de-passe"}), status_code=303)

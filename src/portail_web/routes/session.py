@@ -27,7 +27,8 @@ async def login_page(request: Request) -> Response:
     if visitor(request).identity is not None:
         return RedirectResponse(safe_next(request.query_params.get("next"), path_for(request, "home")), status_code=303)
     notice = (MESSAGES["password_saved"] if request.query_params.get("mot-de-passe") == "enregistre"
-              else MESSAGES["account_closed"] if request.query_params.get("compte") == "ferme" else None)
+              else MESSAGES["account_closed"] if request.query_params.get("compte") == "ferme"
+              else MESSAGES["logged_out"] if "deconnecte" in request.query_params else None)
     return render(request, "login.html", {"next": safe_next(request.query_params.get("next"), ""),
                                           "notice": notice})
 
@@ -91,7 +92,7 @@ async def logout(request: Request) -> Response:
     if token:
         await run_in_threadpool(log_out, portal, token)
         security_log.info("logout client=%s", escape_for_log(request.client.host if request.client else "-"))
-    response = RedirectResponse(path_for(request, "login"), status_code=303)
+    response = RedirectResponse(path_for(request, "login", query={"deconnecte": 1}), status_code=303)
     response.delete_cookie(session_cookie, path="/", secure=portal.config.https, httponly=True, samesite="lax")
     return response
 
