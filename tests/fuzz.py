@@ -86,7 +86,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /documents/{document_id}": (),
     "GET /demandes": (),
     "GET /demandes/nouvelle": ("categorie", "contrat"),
-    "POST /demandes/nouvelle": ("category", "subject", "message", "contract", "attachment"),
+    "POST /demandes/nouvelle": ("category", "subject", "message", "contract", "attachment", "move_on", "index",
+                                "new_address", "occupant"),
     "GET /demandes/{request_id}": ("envoyee", "message"),
     "POST /demandes/{request_id}/messages": ("message", "attachment"),
     "GET /agent/demandes": ("statut",),
@@ -111,7 +112,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /connexion/code": ("next",),
     "POST /connexion/code": ("code", "next"),
     "GET /donnees-personnelles": ("fait",),
-    "POST /donnees-personnelles": ("phone", "address", "postal_code", "city", "language", "paperless"),
+    "POST /donnees-personnelles": ("phone", "address", "postal_code", "city", "language", "paperless",
+                                   "reminders"),
     "GET /donnees-personnelles/mot-de-passe": (),
     "POST /donnees-personnelles/mot-de-passe": ("current_password", "password", "password_confirm"),
     "POST /donnees-personnelles/e-mail": ("email", "password"),
@@ -145,6 +147,8 @@ PLAUSIBLE = {
     "mode": "echeance", "holder": "Marie Dupont", "iban": "FR76 3000 6000 0000 0100 0123 420", "bic": "AGRIFRPP",
     "q": "dupont",
     "reason": "Index illisible", "resolution": "cancelled", "note": "vu",
+    "move_on": "2026-03-01", "new_address": "4 avenue du Port, 34200 Sète", "occupant": "Lucie Bernard",
+    "reminders": "1",
 }
 NEAR_MISSES = [
     "", " ", "0", "-1", "1e309", "NaN", "Infinity", "9" * 400, "0x1F", "1_000", "١٢٣", "²", "½", "１２３",

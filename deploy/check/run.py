@@ -370,7 +370,7 @@ def journey(layout: Layout, env: dict[str, str], base: Path, cleanup: contextlib
         shutil.copytree(ROOT / "examples", layout.var / "exchange" / "in", ignore=shutil.ignore_patterns("filestore"))
         output = layout.run_unit("portail-nightly.service")
         notes.append("; ".join(line.split(" (")[0] for line in output.splitlines() if line.split(":")[0] in
-                               ("subscribers", "contracts", "readings", "invoices")))
+                               ("subscribers", "contracts", "readings", "invoices", "schedules", "reminders")))
     email, code = SUBSCRIBER
     with step(f"activation: /mot-de-passe with {email} and code {code}, the link by e-mail") as notes:
         # /mot-de-passe answers the same page (200) whatever matched

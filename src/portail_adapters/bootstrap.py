@@ -20,6 +20,7 @@ from portail_domain.model.legal import (
 )
 from portail_domain.model.limits import MIB, Limits
 from portail_domain.model.mandates import SepaCreditor
+from portail_domain.model.reminders import ReminderPolicy
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
 from portail_domain.ports import FileStore, Links, MailComposer, PasswordHasher, PaymentGateway, Printer
 
@@ -84,6 +85,7 @@ def config_from(settings: Settings) -> PortalConfig:
             staff_session_idle=timedelta(minutes=settings.staff_session_idle_minutes),
             staff_session_absolute=timedelta(hours=settings.staff_session_max_hours),
         ),
+        reminders=ReminderPolicy(days_before=settings.reminder_days_before, days_after=settings.reminder_days_after),
         legal=legal_from(settings),
         sepa_creditor=SepaCreditor(settings.sepa_creditor_name or settings.utility_name, settings.sepa_creditor_id),
     )

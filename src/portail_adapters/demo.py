@@ -14,6 +14,7 @@ import attrs
 from portail_domain.model.accounts import Account, Language, Subscriber, hash_activation_code
 from portail_domain.model.billing import Invoice
 from portail_domain.model.contracts import Contract, MeterReading, ReadingSource, Service
+from portail_domain.model.schedules import Instalment, InstalmentStatus
 from portail_domain.model.values import EmailAddress, MeterIndex, Money
 from portail_domain.portal import Portal
 from portail_domain.services.documents import ensure_default_folders
@@ -89,6 +90,7 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
                 _contract_with_history(uow, rng, subscriber, n, k, today, leak=(n == 0 and k == 0),
                                        meter_change=(n == 3))
             add_demo_invoice_pdfs(uow, portal, subscriber, folders)
+        _demo_schedule(uow, "C100001-2", today)
         holder = uow.subscribers.by_number("100001")
         assert holder is not None
         add_demo_requests(uow, portal, holder)
@@ -100,6 +102,17 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
         activation_email = _activation_email(uow)
         uow.commit()
     return DemoSummary(True, subscribers, DEMO_EMAIL, DEMO_PASSWORD, activation_email)
+
+
+def _demo_schedule(uow, contract_number: str, today: date) -> None:
+    """Monthly instalments (mensualisation) over this year for one contract: those past are paid."""
+    contract = uow.contracts.by_number(contract_number)
+    instalments = [
+        Instalment(contract.id, date(today.year, month, 10), Money(3850),
+                   InstalmentStatus.PAID if date(today.year, month, 10) < today else InstalmentStatus.PLANNED)
+        for month in range(1, 11)
+    ]
+    uow.exchange.save_instalments(instalments, [])
 
 
 def _activation_email(uow) -> str:

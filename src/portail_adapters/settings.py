@@ -202,6 +202,9 @@ SETTINGS: tuple[Setting, ...] = (
     # Direct debit (prélèvement): who collects. The demo's identifier is the usual example, not a real one.
     Setting("SEPA_CREDITOR_ID", "FR72ZZZ123456", _creditor_id),
     Setting("SEPA_CREDITOR_NAME", "", _text),  # empty: the utility's name
+    # Payment reminders (PortalConfig.reminders): how many days before / after the due date.
+    Setting("REMINDER_DAYS_BEFORE", "5", _whole("days", 1, 30)),
+    Setting("REMINDER_DAYS_AFTER", "3", _whole("days", 1, 60)),
 )
 DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
@@ -262,6 +265,8 @@ class Settings:
     staff_session_max_hours: int
     sepa_creditor_id: str
     sepa_creditor_name: str
+    reminder_days_before: int
+    reminder_days_after: int
 
     @property
     def https(self) -> bool:

@@ -7,6 +7,7 @@ import attrs
 from .model.legal import LegalInfo
 from .model.limits import Limits
 from .model.mandates import SepaCreditor
+from .model.reminders import ReminderPolicy
 from .ports import (
     BankDirectory,
     Clock,
@@ -41,6 +42,7 @@ class PortalConfig:
     utility: UtilityCard
     secret_key: bytes = attrs.field(default=b"", repr=False)  # keys HMACs (tokens, CSRF)
     limits: Limits = Limits()
+    reminders: ReminderPolicy = ReminderPolicy()  # when payment reminders go out
     legal: LegalInfo = LegalInfo()  # legal pages, mediator in mails, retention periods
     sepa_creditor: SepaCreditor | None = None  # who collects direct debits; none: no online mandate
 

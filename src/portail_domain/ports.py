@@ -21,8 +21,10 @@ from .model.links import Link
 from .model.mail import Mail, OutboxEntry, OutgoingMail
 from .model.mandates import BankAccount, Mandate, MandateDocument
 from .model.privacy import SecurityEvent
-from .model.requests import Request, RequestMessage, RequestStatus
+from .model.reminders import ReminderCandidate, ReminderKind, SentReminder
+from .model.requests import MoveDetails, Request, RequestMessage, RequestStatus
 from .model.review import ReadingReview
+from .model.schedules import Instalment
 from .model.support import SearchHit
 from .model.throttling import LoginAttempts
 
@@ -287,6 +289,32 @@ class InvoiceRepository(Protocol):
         ...
 
 
+class InstalmentRepository(Protocol):
+    """Instalment schedules (échéanciers), written by the import."""
+
+    def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> Sequence[Instalment]:
+        """The instalments of these contracts, by contract then due date (one query)."""
+        ...
+
+
+class ReminderRepository(Protocol):
+    """Payment reminders: which invoices call for one, and which were sent (once per invoice and kind)."""
+
+    def candidates(self, before: tuple[date, date], after: tuple[date, date]) -> Sequence[ReminderCandidate]:
+        """Unpaid, not cancelled invoices due within ``before`` or ``after`` (first and last day,
+        both included) whose subscriber has an e-mail on file and reminders on, by due date then number."""
+        ...
+
+    def sent(self, invoice_ids: Collection[uuid.UUID]) -> set[tuple[uuid.UUID, ReminderKind]]:
+        """The (invoice, kind) of the reminders already recorded for these invoices."""
+        ...
+
+    def claim(self, reminder: SentReminder) -> bool:
+        """Record ``reminder`` unless one of its (invoice, kind) is recorded already (by this or a
+        concurrent transaction, which this one waits for); True only when this call recorded it."""
+        ...
+
+
 class PaymentRepository(Protocol):
     def add(self, payment: Payment) -> None: ...
     def update(self, payment: Payment) -> None: ...
@@ -349,6 +377,11 @@ class RequestRepository(Protocol):
         """Every subscriber's requests (of ``status`` when given), newest first, at most ``limit``."""
         ...
 
+    def add_move(self, move: MoveDetails) -> None: ...
+    def move_of(self, request_id: uuid.UUID) -> MoveDetails | None:
+        """The moving form's fields of a request, or None for any other request."""
+        ...
+
 
 class MandateRepository(Protocol):
     """SEPA direct-debit mandates. At most one active mandate per contract (the storage refuses a second)."""
@@ -384,6 +417,10 @@ class OutboxRepository(Protocol):
     """Mail written in the same transaction as the change that causes it (transactional outbox)."""
 
     def add(self, mail: OutgoingMail, now: datetime) -> None: ...
+
+    def add_many(self, mails: Sequence[OutgoingMail], now: datetime) -> None:
+        """Queue many at once (an import's mails): one batched statement."""
+        ...
 
     def pending(self) -> Sequence[OutboxEntry]:
         """Entries waiting for delivery (neither sent, failed nor discarded), oldest first."""
@@ -465,6 +502,7 @@ class ExchangeRepository(Protocol):
         """Those of these subscribers who have an account."""
         ...
 
+    def subscribers_by_id(self, subscriber_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Subscriber]: ...
     def contracts_by_number(self, numbers: Collection[str]) -> dict[str, Contract]: ...
     def invoices_by_number(self, numbers: Collection[str]) -> dict[str, Invoice]: ...
 
@@ -484,6 +522,12 @@ class ExchangeRepository(Protocol):
     def save_contracts(self, new: Sequence[Contract], changed: Sequence[Contract]) -> None: ...
     def save_readings(self, new: Sequence[MeterReading], changed: Sequence[MeterReading]) -> None: ...
     def save_invoices(self, new: Sequence[Invoice], changed: Sequence[Invoice]) -> None: ...
+
+    def instalments_of(self, contract_ids: Collection[uuid.UUID]) -> dict[tuple[uuid.UUID, date], Instalment]:
+        """Every instalment of these contracts, by (contract, due date)."""
+        ...
+
+    def save_instalments(self, new: Sequence[Instalment], changed: Sequence[Instalment]) -> None: ...
 
     def paid_payments(self, since: datetime | None) -> Iterator[PaymentLine]:
         """Payments with status paid (``paid_at >= since``), by paid_at then operation."""
@@ -576,6 +620,10 @@ class UnitOfWork(Protocol):
     def readings(self) -> ReadingRepository: ...
     @property
     def invoices(self) -> InvoiceRepository: ...
+    @property
+    def instalments(self) -> InstalmentRepository: ...
+    @property
+    def reminders(self) -> ReminderRepository: ...
     @property
     def payments(self) -> PaymentRepository: ...
     @property

@@ -182,7 +182,8 @@ def payment_origin(portal: Portal) -> str:
 def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float | None = None) -> Starlette:
     """The web app for ``portal``. Nothing happens at import time; everything is built here.
 
-    With ``deliver_mail_every`` (seconds), the app also runs the outbox relay in the background.
+    With ``deliver_mail_every`` (seconds), the app also runs the outbox relay in the background (it queues
+    the day's payment reminders too).
     """
 
     @contextlib.asynccontextmanager

@@ -1,4 +1,5 @@
-"""The ``portail`` command line: serve, check, migrate, demo, mail, staff, payments, documents, import, export."""
+"""The ``portail`` command line: serve, check, migrate, demo, mail, reminders, staff, payments, documents, import,
+export."""
 
 from __future__ import annotations
 
@@ -128,6 +129,21 @@ def mail(args: argparse.Namespace, settings: Settings) -> int:
     waiting = waiting_mail(portal)
     print(f"{report.sent} sent, {report.failed} failed (retried later), {waiting} waiting in the outbox")
     return 1 if report.failed else 0
+
+
+def _reminders_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["send"],
+                   help="send: queue today's payment reminders (idempotent; run it daily)")
+
+
+@command("reminders", "queue today's payment reminders: before and after an unpaid invoice's due date "
+         "(each sent once; meant for a daily timer)", _reminders_args)
+def reminders_command(args: argparse.Namespace, settings: Settings) -> int:
+    from .mail_relay import remind_now
+
+    summary = remind_now(portal_from(settings))
+    print(f"reminders: {summary} (delivered by the mail relay, or `portail mail send`)")
+    return 0
 
 
 def _staff_args(p: argparse.ArgumentParser) -> None:

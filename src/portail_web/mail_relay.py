@@ -1,16 +1,23 @@
-"""The outbox relay inside the web process: a background task started by the app's lifespan."""
+"""The outbox relay inside the web process: a background task started by the app's lifespan.
+
+Besides delivering mail, it purges expired account rows every few minutes and queues the
+payment reminders once a day (idempotent: every worker may do it, each reminder goes once).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date
 
 from starlette.concurrency import run_in_threadpool
 
 from portail_domain.model.mail import DeliveryReport
+from portail_domain.model.reminders import ReminderSummary
 from portail_domain.portal import Portal
 from portail_domain.services.accounts import purge_expired
 from portail_domain.services.mail import deliver_outbox
+from portail_domain.services.reminders import send_reminders
 
 log = logging.getLogger("portail.mail")
 
@@ -30,13 +37,24 @@ def purge_now(portal: Portal) -> int:
     return purge_expired(portal)
 
 
+def remind_now(portal: Portal) -> ReminderSummary:
+    """Queue today's payment reminders (the CLI's ``portail reminders send`` and the daily round)."""
+    return send_reminders(portal)
+
+
 async def relay_forever(portal: Portal, every: float = RELAY_EVERY) -> None:
-    """Deliver due mail every ``every`` seconds until cancelled, and purge expired account rows every
-    ``PURGE_EVERY`` seconds; a failing round is logged, never fatal."""
+    """Deliver due mail every ``every`` seconds until cancelled, purge expired account rows every
+    ``PURGE_EVERY`` seconds, and queue the payment reminders on the first round of each day;
+    a failing round is logged, never fatal."""
     rounds_between_purges = max(1, int(PURGE_EVERY / every))
     round_number = 0
+    reminded_on: date | None = None
     while True:
         try:
+            today = portal.clock.today()
+            if reminded_on != today:  # queued before delivering: today's reminders leave this round
+                await run_in_threadpool(remind_now, portal)
+                reminded_on = today
             report = await run_in_threadpool(deliver_now, portal)
             if report.sent or report.failed:
                 log.info("mail relay: %d sent, %d failed (will retry)", report.sent, report.failed)

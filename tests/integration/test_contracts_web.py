@@ -265,9 +265,10 @@ def test_the_contract_page_costs_the_same_queries_whatever_the_history(sql_porta
     counts = {path: len(seen) for path, seen in seen_by_path.items()}
     assert counts["/contrats/SHORT"] == counts["/contrats/LONG"] <= 8, counts
     assert counts["/contrats/SHORT/consommations.csv"] == counts["/contrats/LONG/consommations.csv"], counts
-    # Besides the session look-up: one query for the contract, one for all its readings.
+    # Besides the session look-up: one query for the contract, one for all its readings, one for its schedule.
     page = seen_by_path["/contrats/LONG"]
     assert sum("FROM meter_readings" in q for q in page) == 1 and sum("FROM contracts" in q for q in page) == 1
+    assert sum("FROM instalments" in q for q in page) == 1
     with statements(engine) as seen:
         sql_web.get("/")
     home_with_two = len(seen)

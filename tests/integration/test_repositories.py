@@ -230,3 +230,72 @@ def test_outbox_keeps_mail_written_in_the_transaction(uow_factory):
 
         with uow_factory.engine.connect() as c:
             assert [r.subject for r in c.execute(select(outbox))] == ["Objet 2"]
+
+
+# --- schedules, reminders, moving (issue 16) --------------------------------------------------
+
+
+def _contract_with_invoices(uow, s, invoices):
+    contract = Contract("C1", s.id, Service.BOTH, "1 rue X", "M1", date(2024, 1, 1))
+    uow.subscribers.add(s)
+    uow.contracts.add(contract)
+    for invoice in invoices:
+        invoice.contract_id = contract.id
+        uow.invoices.add(invoice)
+    return contract
+
+
+def test_reminder_candidates_sent_and_claimed_once(uow_factory):
+    from portail_domain.model.reminders import ReminderKind, SentReminder
+
+    soon = Invoice("F1", None, date(2026, 3, 1), date(2026, 3, 14), Money(100))  # type: ignore[arg-type]
+    paid = Invoice("F2", None, date(2026, 3, 1), date(2026, 3, 14), Money(100), Money(100))  # type: ignore[arg-type]
+    far = Invoice("F3", None, date(2026, 3, 1), date(2026, 4, 30), Money(100))  # type: ignore[arg-type]
+    late = Invoice("F4", None, date(2026, 2, 1), date(2026, 3, 7), Money(100), cancelled=False)  # type: ignore[arg-type]
+    with uow_factory() as uow:
+        _contract_with_invoices(uow, subscriber(), [soon, paid, far, late])
+        uow.commit()
+    windows = ((date(2026, 3, 11), date(2026, 3, 15)), (date(2026, 3, 1), date(2026, 3, 7)))
+    with uow_factory() as uow:
+        found = uow.reminders.candidates(*windows)
+        assert [(c.invoice.number, c.contract_number, c.subscriber.number) for c in found] == [
+            ("F4", "C1", "100001"), ("F1", "C1", "100001")]
+        assert uow.reminders.sent([soon.id, late.id]) == set()
+        assert uow.reminders.claim(SentReminder(soon.id, ReminderKind.BEFORE, NOW, "marie@example.org"))
+        assert not uow.reminders.claim(SentReminder(soon.id, ReminderKind.BEFORE, NOW, "marie@example.org"))
+        assert uow.reminders.claim(SentReminder(soon.id, ReminderKind.AFTER, NOW, "marie@example.org"))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.reminders.sent([soon.id, late.id]) == {(soon.id, ReminderKind.BEFORE),
+                                                         (soon.id, ReminderKind.AFTER)}
+        s = uow.subscribers.by_number("100001")
+        s.reminders = False
+        uow.subscribers.update(s)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.reminders.candidates(*windows) == []  # turned off: nobody to remind
+
+
+def test_instalments_and_moves_round_trip(uow_factory):
+    from portail_domain.model.requests import MoveDetails
+    from portail_domain.model.schedules import Instalment, InstalmentStatus
+
+    s = subscriber()
+    with uow_factory() as uow:
+        contract = _contract_with_invoices(uow, s, [])
+        uow.exchange.save_instalments([Instalment(contract.id, date(2026, 2, 10), Money(4250), InstalmentStatus.PAID),
+                                       Instalment(contract.id, date(2026, 1, 10), Money(4250))], [])
+        request = Request("D-2026-000001", s.id, RequestCategory.MOVE_OUT, "Déménagement", NOW)
+        uow.requests.add(request)
+        uow.requests.add_move(MoveDetails(request.id, date(2026, 3, 9), MeterIndex(876_500), "4 avenue du Port"))
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.instalments.for_contracts([contract.id])
+        assert [(i.due_on, i.amount.cents, i.status.value) for i in found] == [
+            (date(2026, 1, 10), 4250, "planned"), (date(2026, 2, 10), 4250, "paid")]
+        assert set(uow.exchange.instalments_of([contract.id])) == {(contract.id, date(2026, 1, 10)),
+                                                                  (contract.id, date(2026, 2, 10))}
+        move = uow.requests.move_of(request.id)
+        assert (move.move_on, move.index.litres, move.new_address, move.occupant) == (
+            date(2026, 3, 9), 876_500, "4 avenue du Port", None)
+        assert uow.requests.move_of(contract.id) is None

@@ -52,6 +52,11 @@ SAMPLES = {
     MailKind.READING_REJECTED: {"name": "Marie Dupont", "number": "C1", "read_on": date(2026, 3, 9),
                                 "index": 428_400, "reason": "Index <illisible>",
                                 "link": Link("contract", {"contract_number": "C1"})},
+    MailKind.INVOICE_AVAILABLE: {"name": "Marie Dupont", "count": 1, "number": "F2026-0001", "amount": Money(12345),
+                                 "due_on": date(2026, 3, 1), "link": Link("invoice", {"number": "F2026-0001"})},
+    MailKind.PAYMENT_REMINDER: {"name": "Marie Dupont", "kind": "after", "number": "F2026-0001",
+                                "amount": Money(12345), "due_on": date(2026, 3, 1),
+                                "link": Link("invoice", {"number": "F2026-0001"})},
 }
 LINKED = {kind for kind, params in SAMPLES.items() if any(isinstance(v, Link) for v in params.values())}
 

@@ -1,4 +1,4 @@
-"""The four files the billing system sends (§7 of the design): their columns, and each record
+"""The files the billing system sends (§7 of the design): their columns, and each record
 read into the domain's typed row.
 
 What a cell must look like (a date, a number, a text of at most N characters on one line) is
@@ -19,10 +19,12 @@ from portail_domain.model.exchange import (
     AttachedFile,
     ContractRow,
     ImportRow,
+    InstalmentRow,
     InvoiceRow,
     ReadingRow,
     SubscriberRow,
 )
+from portail_domain.model.schedules import InstalmentStatus
 from portail_domain.model.values import EmailAddress, MeterIndex, Money
 
 from .cells import CellReader, Record, choice
@@ -93,6 +95,16 @@ class RowReader(CellReader):
         )
         return InvoiceRow(record.line, *cells) if len(self.problems) == before else None  # type: ignore[arg-type]
 
+    def instalment(self, record: Record) -> InstalmentRow | None:
+        before = len(self.problems)
+        cells = (
+            self.text(record, "contract_number", max_length=32, required=True),
+            self.date(record, "due_on"),
+            self.value(record, "amount", Money.parse),
+            self.value(record, "status", _instalment_status, default=InstalmentStatus.PLANNED.value),
+        )
+        return InstalmentRow(record.line, *cells) if len(self.problems) == before else None  # type: ignore[arg-type]
+
     def pdf_file(self, record: Record) -> AttachedFile | None:
         """The file ``pdf_file`` names, relative to the CSV file; what it holds is the domain's check."""
         reference = self.text(record, "pdf_file", max_length=500)
@@ -118,6 +130,7 @@ class RowReader(CellReader):
 
 _service = choice(Service)
 _source = choice(ReadingSource)
+_instalment_status = choice(InstalmentStatus)
 
 
 @attrs.frozen
@@ -158,5 +171,10 @@ FORMATS: dict[str, Format] = {
         ("invoice_number", "contract_number", "issued_on", "due_on", "amount"),
         RowReader.invoice,
         {"invoice_number": "number", "pdf_file": "pdf"},
+    ),
+    "schedules": Format(
+        ("contract_number", "due_on", "amount", "status"),
+        ("contract_number", "due_on", "amount"),
+        RowReader.instalment,
     ),
 }

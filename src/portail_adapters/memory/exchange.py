@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from portail_domain.model.accounts import Subscriber
 from portail_domain.model.billing import Invoice, PaymentStatus
 from portail_domain.model.contracts import Contract, MeterReading, ReadingSource
 from portail_domain.model.exchange import PaymentLine, ReadingLine, RequestLine
+from portail_domain.model.schedules import Instalment
 
 if TYPE_CHECKING:
     from .repositories import MemoryUnitOfWork
@@ -39,6 +40,9 @@ class MemoryExchange:
 
     def subscribers_by_number(self, numbers: Collection[str]) -> dict[str, Subscriber]:
         return self._by(self.uow.subscribers.rows, "number", numbers)
+
+    def subscribers_by_id(self, subscriber_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Subscriber]:
+        return self._by(self.uow.subscribers.rows, "id", subscriber_ids)
 
     def with_account(self, subscriber_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
         wanted = set(subscriber_ids)
@@ -84,6 +88,13 @@ class MemoryExchange:
     def save_invoices(self, new: Sequence[Invoice], changed: Sequence[Invoice]) -> None:
         self._save(self.uow.invoices, new, changed)
 
+    def instalments_of(self, contract_ids: Collection[uuid.UUID]) -> dict[tuple[uuid.UUID, date], Instalment]:
+        wanted = set(contract_ids)
+        return {(i.contract_id, i.due_on): i for i in self.uow.instalments.rows.values() if i.contract_id in wanted}
+
+    def save_instalments(self, new: Sequence[Instalment], changed: Sequence[Instalment]) -> None:
+        self._save(self.uow.instalments, new, changed)
+
     def paid_payments(self, since: datetime | None) -> Iterator[PaymentLine]:
         invoices, contracts = self.uow.invoices.rows, self.uow.contracts.rows
         paid = [p for p in self.uow.payments.rows.values()
@@ -111,5 +122,7 @@ class MemoryExchange:
         found.sort(key=lambda q: (q.created_at, q.reference))
         for q in found:
             contract = contracts.get(q.contract_id) if q.contract_id else None
+            move = self.uow.requests.move_of(q.id)
             yield RequestLine(q.reference, subscribers[q.subscriber_id].number, contract.number if contract else None,
-                              q.category.value, q.status.value, q.subject, q.created_at, q.updated_at)
+                              q.category.value, q.status.value, q.subject, q.created_at, q.updated_at,
+                              *((move.move_on, move.index, move.new_address, move.occupant) if move else ()))

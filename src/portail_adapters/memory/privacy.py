@@ -60,6 +60,9 @@ class MemoryPrivacy:
         payments = self.uow.payments.rows
         for key in [k for k, p in payments.items() if p.invoice_id in wanted]:
             del payments[key]
+        reminders = self.uow.reminders.rows
+        for key in [k for k in reminders if k[0] in wanted]:
+            del reminders[key]
         pdfs = [invoice.pdf_document_id for i in wanted
                 if (invoice := self.uow.invoices.rows.pop(i, None)) is not None and invoice.pdf_document_id]
         return self._remove_documents(pdfs)
@@ -72,6 +75,7 @@ class MemoryPrivacy:
             del messages[key]
         for request_id in wanted:
             self.uow.requests.rows.pop(request_id, None)
+            self.uow.requests.move_rows.pop(request_id, None)
         return self._remove_documents(attachments)
 
     def remove_events(self, before: datetime) -> int:

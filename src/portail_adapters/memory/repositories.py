@@ -10,8 +10,8 @@ import copy
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Self
 
 import attrs
@@ -30,8 +30,10 @@ from portail_domain.model.contracts import Contract, MeterReading, Overconsumpti
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
 from portail_domain.model.mail import OutboxEntry, OutboxStatus, OutgoingMail
-from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
+from portail_domain.model.reminders import ReminderCandidate, ReminderKind, SentReminder
+from portail_domain.model.requests import MoveDetails, ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.model.review import ReadingReview
+from portail_domain.model.schedules import Instalment
 from portail_domain.model.support import SearchHit, contract_keys, subscriber_keys
 from portail_domain.model.throttling import LoginAttempts
 
@@ -280,6 +282,43 @@ class MemoryInvoices(_Table):
         return self.get(invoice_id)
 
 
+class MemoryInstalments(_Table):
+    def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[Instalment]:
+        wanted = set(contract_ids)
+        return sorted((i for i in self.rows.values() if i.contract_id in wanted),
+                      key=lambda i: (str(i.contract_id), i.due_on))
+
+
+class MemoryReminders:
+    def __init__(self, rows: dict[Any, Any], invoices: MemoryInvoices, subscribers: MemorySubscribers) -> None:
+        self.rows = rows  # (invoice_id, kind) -> SentReminder
+        self.invoices = invoices
+        self.subscribers = subscribers
+
+    def candidates(self, before: tuple[date, date], after: tuple[date, date]) -> list[ReminderCandidate]:
+        found = []
+        for invoice in self.invoices.rows.values():
+            due = invoice.due_on
+            if not (before[0] <= due <= before[1] or after[0] <= due <= after[1]) or not invoice.payable:
+                continue
+            contract = self.invoices.contracts.get(invoice.contract_id)
+            subscriber = self.subscribers.get(contract.subscriber_id) if contract else None
+            if subscriber is not None and subscriber.email is not None and subscriber.reminders:
+                found.append(ReminderCandidate(invoice, contract.number, subscriber))
+        return sorted(found, key=lambda c: (c.invoice.due_on, c.invoice.number))
+
+    def sent(self, invoice_ids: Collection[uuid.UUID]) -> set[tuple[uuid.UUID, ReminderKind]]:
+        wanted = set(invoice_ids)
+        return {key for key in self.rows if key[0] in wanted}
+
+    def claim(self, reminder: SentReminder) -> bool:
+        key = (reminder.invoice_id, reminder.kind)
+        if key in self.rows:
+            return False
+        self.rows[key] = reminder
+        return True
+
+
 class MemoryPayments(_Table):
     def add(self, payment: Payment) -> None:
         if payment.operation_id is not None and self.by_operation(payment.gateway, payment.operation_id):
@@ -337,9 +376,18 @@ class MemoryDocuments(_Table):
 
 
 class MemoryRequests(_Table):
-    def __init__(self, rows: dict[Any, Any], messages: dict[Any, Any]) -> None:
+    def __init__(self, rows: dict[Any, Any], messages: dict[Any, Any], moves: dict[Any, Any] | None = None) -> None:
         super().__init__(rows, unique=("reference",))
         self.message_rows = messages
+        self.move_rows: dict[Any, Any] = {} if moves is None else moves
+
+    def add_move(self, move: MoveDetails) -> None:
+        if move.request_id in self.move_rows:
+            raise DuplicateKey("request_id", move.request_id)
+        self.move_rows[move.request_id] = move
+
+    def move_of(self, request_id: uuid.UUID) -> MoveDetails | None:
+        return self.move_rows.get(request_id)
 
     def add(self, entity: Request) -> None:
         try:
@@ -372,6 +420,10 @@ class MemoryOutbox(_Rows):
     def add(self, mail: OutgoingMail, now: datetime) -> None:
         entry = OutboxEntry(mail, now, next_attempt_at=now)
         self.rows[entry.id] = entry
+
+    def add_many(self, mails: Sequence[OutgoingMail], now: datetime) -> None:
+        for mail in mails:
+            self.add(mail, now)
 
     def pending(self) -> list[OutboxEntry]:
         return sorted((e for e in self.rows.values() if e.status is OutboxStatus.PENDING), key=lambda e: e.created_at)
@@ -474,6 +526,9 @@ TABLES = (
     "security_events",
     "recovery_codes",
     "mandates",
+    "instalments",
+    "sent_reminders",
+    "request_moves",
 )
 
 
@@ -496,10 +551,12 @@ class MemoryUnitOfWork:
         self.sessions = MemorySessions(t["sessions"], self.accounts, self.subscribers, self.staff)
         self.readings = MemoryReadings(t["readings"])
         self.invoices = MemoryInvoices(t["invoices"], self.contracts)
+        self.instalments = MemoryInstalments(t["instalments"])
+        self.reminders = MemoryReminders(t["sent_reminders"], self.invoices, self.subscribers)
         self.payments = MemoryPayments(t["payments"])
         self.folders = MemoryFolders(t["folders"])
         self.documents = MemoryDocuments(t["documents"])
-        self.requests = MemoryRequests(t["requests"], t["request_messages"])
+        self.requests = MemoryRequests(t["requests"], t["request_messages"], t["request_moves"])
         self.outbox = MemoryOutbox(t["outbox"])
         self.tokens = MemoryTokens(t["tokens"])
         self.throttles = MemoryThrottles(t["throttles"])

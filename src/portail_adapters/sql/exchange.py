@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -34,6 +34,7 @@ from portail_domain.model.accounts import Subscriber
 from portail_domain.model.billing import Invoice, PaymentStatus
 from portail_domain.model.contracts import Contract, MeterReading, ReadingSource, ReadingStatus
 from portail_domain.model.exchange import PaymentLine, ReadingLine, RequestLine
+from portail_domain.model.schedules import Instalment
 from portail_domain.model.values import MeterIndex, Money
 
 from . import mapping as m
@@ -107,6 +108,9 @@ class SqlExchange:
     def subscribers_by_number(self, numbers: Collection[str]) -> dict[str, Subscriber]:
         return {s.number: s for s in self._by(t.subscribers, "number", numbers, m.subscriber_from_row)}
 
+    def subscribers_by_id(self, subscriber_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Subscriber]:
+        return {s.id: s for s in self._by(t.subscribers, "id", subscriber_ids, m.subscriber_from_row)}
+
     def with_account(self, subscriber_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
         if not subscriber_ids:
             return set()
@@ -139,6 +143,10 @@ class SqlExchange:
         c = t.documents.c
         q = select(c.id, c.sha256).where(c.id.in_(list(document_ids)))
         return {i: sha for i, sha in self.connection.execute(q)}
+
+    def instalments_of(self, contract_ids: Collection[uuid.UUID]) -> dict[tuple[uuid.UUID, date], Instalment]:
+        found = self._by(t.instalments, "contract_id", contract_ids, m.instalment_from_row)
+        return {(i.contract_id, i.due_on): i for i in found}
 
     # -- import: batched writes
 
@@ -203,6 +211,9 @@ class SqlExchange:
     def save_invoices(self, new: Sequence[Invoice], changed: Sequence[Invoice]) -> None:
         self._save(t.invoices, m.invoice_to_row, new, changed)
 
+    def save_instalments(self, new: Sequence[Instalment], changed: Sequence[Instalment]) -> None:
+        self._save(t.instalments, m.instalment_to_row, new, changed)
+
     # -- export: streamed, in a stable order
 
     def _stream(self, q: Any) -> Iterator[Any]:
@@ -242,16 +253,20 @@ class SqlExchange:
                               ReadingStatus(row["status"]), row["recorded_at"])
 
     def request_lines(self, since: datetime | None) -> Iterator[RequestLine]:
-        q_, s, c = t.requests.c, t.subscribers.c, t.contracts.c
+        q_, s, c, mv = t.requests.c, t.subscribers.c, t.contracts.c, t.request_moves.c
         q = (
             select(q_.reference, s.number.label("subscriber_number"), c.number.label("contract_number"), q_.category,
-                   q_.status, q_.subject, q_.created_at, q_.updated_at)
+                   q_.status, q_.subject, q_.created_at, q_.updated_at, mv.move_on, mv.index_litres, mv.new_address,
+                   mv.occupant)
             .join_from(t.requests, t.subscribers, s.id == q_.subscriber_id)
             .outerjoin(t.contracts, c.id == q_.contract_id)
+            .outerjoin(t.request_moves, mv.request_id == q_.id)
             .order_by(q_.created_at, q_.reference)
         )
         if since is not None:
             q = q.where(or_(q_.updated_at >= since, and_(q_.updated_at.is_(None), q_.created_at >= since)))
         for r in self._stream(q):
+            index = MeterIndex(r["index_litres"]) if r["index_litres"] is not None else None
             yield RequestLine(r["reference"], r["subscriber_number"], r["contract_number"], r["category"],
-                              r["status"], r["subject"], r["created_at"], r["updated_at"])
+                              r["status"], r["subject"], r["created_at"], r["updated_at"], r["move_on"], index,
+                              r["new_address"], r["occupant"])

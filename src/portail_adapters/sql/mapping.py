@@ -34,7 +34,8 @@ from portail_domain.model.mandates import (
     SignatureEvidence,
     SigningChallenge,
 )
-from portail_domain.model.requests import Author, Request, RequestCategory, RequestMessage, RequestStatus
+from portail_domain.model.requests import Author, MoveDetails, Request, RequestCategory, RequestMessage, RequestStatus
+from portail_domain.model.schedules import Instalment, InstalmentStatus
 from portail_domain.model.support import SearchKey, contract_keys, subscriber_keys
 from portail_domain.model.throttling import LoginAttempts
 from portail_domain.model.values import EmailAddress, MeterIndex, Money
@@ -58,6 +59,7 @@ def subscriber_to_row(s: Subscriber) -> dict[str, Any]:
         "paperless": s.paperless,
         "activation_code_hash": s.activation_code_hash,
         "billing_email": s.billing_email,
+        "reminders": s.reminders,
     }
 
 
@@ -75,6 +77,7 @@ def subscriber_from_row(r: Row) -> Subscriber:
         paperless=r["paperless"],
         activation_code_hash=r["activation_code_hash"],
         billing_email=r["billing_email"],
+        reminders=r["reminders"],
     )
 
 
@@ -407,3 +410,23 @@ def mandate_from_row(r: Row) -> Mandate:
         status=MandateStatus(r["status"]), challenge=challenge, evidence=evidence, revoked_at=r["revoked_at"],
         document_id=r["document_id"], id=r["id"],
     )
+
+
+def instalment_to_row(i: Instalment) -> dict[str, Any]:
+    return {"id": i.id, "contract_id": i.contract_id, "due_on": i.due_on, "amount_cents": i.amount.cents,
+            "status": i.status.value}
+
+
+def instalment_from_row(r: Row) -> Instalment:
+    return Instalment(id=r["id"], contract_id=r["contract_id"], due_on=r["due_on"], amount=Money(r["amount_cents"]),
+                      status=InstalmentStatus(r["status"]))
+
+
+def move_to_row(m: MoveDetails) -> dict[str, Any]:
+    return {"request_id": m.request_id, "move_on": m.move_on, "index_litres": m.index.litres,
+            "new_address": m.new_address, "occupant": m.occupant}
+
+
+def move_from_row(r: Row) -> MoveDetails:
+    return MoveDetails(request_id=r["request_id"], move_on=r["move_on"], index=MeterIndex(r["index_litres"]),
+                       new_address=r["new_address"], occupant=r["occupant"])

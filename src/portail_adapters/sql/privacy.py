@@ -80,6 +80,7 @@ class SqlPrivacy:
         pdfs = [row["pdf_document_id"] for row in self._in(i, "id", invoice_ids) if row["pdf_document_id"]]
         for chunk in _chunks(invoice_ids):
             self.connection.execute(delete(t.payments).where(t.payments.c.invoice_id.in_(chunk)))
+            self.connection.execute(delete(t.sent_reminders).where(t.sent_reminders.c.invoice_id.in_(chunk)))
             self.connection.execute(delete(i).where(i.c.id.in_(chunk)))
         return self._remove_documents(pdfs)
 
@@ -88,6 +89,7 @@ class SqlPrivacy:
         attachments = [row["attachment_id"] for row in self._in(rm, "request_id", request_ids) if row["attachment_id"]]
         for chunk in _chunks(request_ids):
             self.connection.execute(delete(rm).where(rm.c.request_id.in_(chunk)))
+            self.connection.execute(delete(t.request_moves).where(t.request_moves.c.request_id.in_(chunk)))
             self.connection.execute(delete(t.requests).where(t.requests.c.id.in_(chunk)))
         return self._remove_documents(attachments)
 

@@ -6,8 +6,8 @@ Every query a page runs is a single indexed statement; lists never load row by r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, case, delete, func, insert, or_, select, update
@@ -30,8 +30,10 @@ from portail_domain.model.contracts import Contract, MeterReading, Overconsumpti
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
 from portail_domain.model.mail import OutboxEntry, OutgoingMail
-from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
+from portail_domain.model.reminders import ReminderCandidate, ReminderKind, SentReminder
+from portail_domain.model.requests import MoveDetails, ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.model.review import ReadingReview
+from portail_domain.model.schedules import Instalment
 from portail_domain.model.support import SearchHit
 from portail_domain.model.throttling import LoginAttempts
 
@@ -304,6 +306,56 @@ class SqlInvoices(_Repository[Invoice]):
         return self._one(select(self.table).where(self.table.c.id == invoice_id).with_for_update())
 
 
+class SqlInstalments(_Repository[Instalment]):
+    table = t.instalments
+    to_row = staticmethod(m.instalment_to_row)
+    from_row = staticmethod(m.instalment_from_row)
+
+    def for_contracts(self, contract_ids: Sequence[uuid.UUID]) -> list[Instalment]:
+        return sorted(self._all_in("contract_id", contract_ids), key=lambda i: (str(i.contract_id), i.due_on))
+
+
+class SqlReminders:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def candidates(self, before: tuple[date, date], after: tuple[date, date]) -> list[ReminderCandidate]:
+        i, c, s = t.invoices.c, t.contracts.c, t.subscribers.c
+        q = (
+            select(t.invoices, c.number.label("contract_number"), *[col.label(f"s_{col.name}") for col in s])
+            .join(t.contracts, c.id == i.contract_id)
+            .join(t.subscribers, s.id == c.subscriber_id)
+            .where(or_(i.due_on.between(*before), i.due_on.between(*after)), i.cancelled.is_(False),
+                   i.amount_paid_cents < i.amount_cents, s.email.is_not(None), s.reminders.is_(True))
+            .order_by(i.due_on, i.number)
+        )
+        found = []
+        for row in self.connection.execute(q).mappings():
+            subscriber = m.subscriber_from_row({col.name: row[f"s_{col.name}"] for col in s})
+            found.append(ReminderCandidate(m.invoice_from_row(row), row["contract_number"], subscriber))
+        return found
+
+    def sent(self, invoice_ids: Collection[uuid.UUID]) -> set[tuple[uuid.UUID, ReminderKind]]:
+        ids = list(invoice_ids)
+        found: set[tuple[uuid.UUID, ReminderKind]] = set()
+        c = t.sent_reminders.c
+        for start in range(0, len(ids), 500):
+            q = select(c.invoice_id, c.kind).where(c.invoice_id.in_(ids[start:start + 500]))
+            found.update((invoice_id, ReminderKind(kind)) for invoice_id, kind in self.connection.execute(q))
+        return found
+
+    def claim(self, reminder: SentReminder) -> bool:
+        # ON CONFLICT DO NOTHING: a concurrent run recording the same reminder makes this one
+        # wait for it, then insert nothing (no unique-violation error, no mail).
+        insert_ = postgresql_insert if self.connection.dialect.name == "postgresql" else sqlite_insert
+        c = t.sent_reminders.c
+        statement = insert_(t.sent_reminders).values(
+            invoice_id=reminder.invoice_id, kind=reminder.kind.value, sent_at=reminder.sent_at,
+            emailed_to=reminder.emailed_to,
+        ).on_conflict_do_nothing(index_elements=[c.invoice_id, c.kind]).returning(c.invoice_id)
+        return self.connection.execute(statement).first() is not None
+
+
 class SqlPayments(_Repository[Payment]):
     table = t.payments
     to_row = staticmethod(m.payment_to_row)
@@ -402,6 +454,14 @@ class SqlRequests(_Repository[Request]):
             query = query.where(c.status == status.value)
         return self._all(query)
 
+    def add_move(self, move: MoveDetails) -> None:
+        self.connection.execute(insert(t.request_moves), [m.move_to_row(move)])
+
+    def move_of(self, request_id: uuid.UUID) -> MoveDetails | None:
+        row = self.connection.execute(
+            select(t.request_moves).where(t.request_moves.c.request_id == request_id)).mappings().first()
+        return m.move_from_row(row) if row is not None else None
+
     def add_message(self, message: RequestMessage) -> None:
         self.connection.execute(insert(t.request_messages), [m.message_to_row(message)])
 
@@ -421,11 +481,14 @@ class SqlOutbox:
         self.connection = connection
 
     def add(self, mail: OutgoingMail, now: datetime) -> None:
-        self.connection.execute(
-            insert(t.outbox),
-            [{"id": uuid.uuid4(), "recipient": mail.to, "subject": mail.subject, "text_body": mail.text,
-              "html_body": mail.html, "created_at": now, "attempts": 0, "next_attempt_at": now}],
-        )
+        self.add_many([mail], now)
+
+    def add_many(self, mails: Sequence[OutgoingMail], now: datetime) -> None:
+        if mails:
+            self.connection.execute(insert(t.outbox), [
+                {"id": uuid.uuid4(), "recipient": mail.to, "subject": mail.subject, "text_body": mail.text,
+                 "html_body": mail.html, "created_at": now, "attempts": 0, "next_attempt_at": now}
+                for mail in mails])
 
     def pending(self) -> list[OutboxEntry]:
         c = t.outbox.c

@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     text,
+    true,
 )
 
 from .types import UTCDateTime
@@ -47,6 +48,7 @@ subscribers = Table(
     Column("paperless", Boolean, nullable=False, default=False),
     Column("activation_code_hash", String(200), index=True),
     Column("billing_email", String(254)),  # the e-mail the billing system sent last ("" for none)
+    Column("reminders", Boolean, nullable=False, default=True, server_default=true()),  # payment reminders wanted
 )
 
 staff_users = Table(
@@ -138,7 +140,7 @@ invoices = Table(
     Column("number", String(32), nullable=False, unique=True),
     Column("contract_id", Uuid, ForeignKey("contracts.id"), nullable=False, index=True),
     Column("issued_on", Date, nullable=False),
-    Column("due_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False, index=True),
     Column("amount_cents", BigInteger, nullable=False),
     Column("amount_paid_cents", BigInteger, nullable=False, default=0),
     Column("cancelled", Boolean, nullable=False, default=False),
@@ -371,4 +373,40 @@ subscriber_search = Table(
     Column("kind", String(10), nullable=False),
     Column("label", String(300), nullable=False),
     Index("ix_subscriber_search_key", "key", "subscriber_id"),
+)
+
+
+# --- schedules, reminders, moving (issue 16) --------------------------------------------------
+
+# Instalment schedules (échéanciers) from the billing system: one row per contract and due date.
+instalments = Table(
+    "instalments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("contract_id", Uuid, ForeignKey("contracts.id"), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("status", String(12), nullable=False),
+    UniqueConstraint("contract_id", "due_on"),
+)
+
+# One row per payment reminder sent: the primary key makes each (invoice, kind) go out once.
+sent_reminders = Table(
+    "sent_reminders",
+    metadata,
+    Column("invoice_id", Uuid, ForeignKey("invoices.id"), primary_key=True),
+    Column("kind", String(12), primary_key=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("emailed_to", String(254), nullable=False),
+)
+
+# The fields of a moving-out / moving-in form, beside its request.
+request_moves = Table(
+    "request_moves",
+    metadata,
+    Column("request_id", Uuid, ForeignKey("requests.id"), primary_key=True),
+    Column("move_on", Date, nullable=False),
+    Column("index_litres", BigInteger, nullable=False),
+    Column("new_address", String(300)),
+    Column("occupant", String(200)),
 )

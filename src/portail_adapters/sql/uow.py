@@ -22,11 +22,13 @@ from .repositories import (
     SqlContracts,
     SqlDocuments,
     SqlFolders,
+    SqlInstalments,
     SqlInvoices,
     SqlOutbox,
     SqlOverconsumptionNotices,
     SqlPayments,
     SqlReadings,
+    SqlReminders,
     SqlRequests,
     SqlSessions,
     SqlStaff,
@@ -57,6 +59,8 @@ class SqlUnitOfWork:
         self.contracts = SqlContracts(c)
         self.readings = SqlReadings(c)
         self.invoices = SqlInvoices(c)
+        self.instalments = SqlInstalments(c)
+        self.reminders = SqlReminders(c)
         self.payments = SqlPayments(c)
         self.folders = SqlFolders(c)
         self.documents = SqlDocuments(c)

@@ -35,6 +35,7 @@ class Subscriber:
     city: str = ""
     language: Language = Language.FR
     paperless: bool = False  # facture électronique
+    reminders: bool = True  # payment reminders by e-mail (relances); the subscriber may turn them off
     activation_code_hash: str | None = None  # a utility-issued random code, hashed
     # The e-mail the billing system sent last, as it sent it ("" when its cell was empty; None
     # before any import carried an e-mail): an import applies the file's e-mail only when it
@@ -256,6 +257,7 @@ class PersonalData:
     city: str
     language: str
     paperless: bool
+    reminders: bool = True
 
     def checked(self) -> PersonalData:
         """The same data, cleaned; raises ``InvalidFields`` naming every bad field at once."""
@@ -275,4 +277,4 @@ class PersonalData:
             problems.append(InvalidLanguage(field="language"))
         if problems:
             raise errors.InvalidFields(problems)
-        return PersonalData(phone, address, postal_code, city, self.language, self.paperless)
+        return PersonalData(phone, address, postal_code, city, self.language, self.paperless, self.reminders)

@@ -14,9 +14,10 @@ import attrs
 
 from . import errors
 from .contracts import ReadingSource, ReadingStatus, Service
+from .schedules import InstalmentStatus
 from .values import EmailAddress, MeterIndex, Money
 
-IMPORT_KINDS = ("subscribers", "contracts", "readings", "invoices")
+IMPORT_KINDS = ("subscribers", "contracts", "readings", "invoices", "schedules")
 EXPORT_KINDS = ("payments", "readings", "requests", "audit", "mandates")
 
 
@@ -88,7 +89,15 @@ class InvoiceRow(NamedTuple):
     pdf: AttachedFile | None
 
 
-ImportRow = SubscriberRow | ContractRow | ReadingRow | InvoiceRow
+class InstalmentRow(NamedTuple):
+    line: int
+    contract_number: str
+    due_on: date
+    amount: Money
+    status: InstalmentStatus
+
+
+ImportRow = SubscriberRow | ContractRow | ReadingRow | InvoiceRow | InstalmentRow
 
 
 @attrs.frozen
@@ -146,10 +155,15 @@ class ImportSummary:
     updated: int
     unchanged: int
     alerts: int = 0  # over-consumption alerts the imported readings raised (e-mails queued)
+    mails: int = 0  # "your invoice is available" e-mails the new invoices queued
 
     def __str__(self) -> str:
         counts = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
-        return f"{counts}; {self.alerts} over-consumption alert(s) queued" if self.alerts else counts
+        if self.alerts:
+            counts += f"; {self.alerts} over-consumption alert(s) queued"
+        if self.mails:
+            counts += f"; {self.mails} invoice e-mail(s) queued"
+        return counts
 
 
 def _moment(value: datetime | None) -> str:
@@ -199,7 +213,8 @@ class RequestLine:
     """A request (demande) filed on the portal."""
 
     header: ClassVar[tuple[str, ...]] = ("reference", "subscriber_number", "contract_number", "category", "status",
-                                         "subject", "created_at", "updated_at")
+                                         "subject", "created_at", "updated_at",
+                                         "move_on", "index", "new_address", "occupant")
     reference: str
     subscriber_number: str
     contract_number: str | None
@@ -208,10 +223,17 @@ class RequestLine:
     subject: str
     created_at: datetime
     updated_at: datetime | None
+    # A moving-out or moving-in form's fields (empty for other requests)
+    move_on: date | None = None
+    index: MeterIndex | None = None
+    new_address: str | None = None
+    occupant: str | None = None
 
     def cells(self) -> list[str]:
         return [self.reference, self.subscriber_number, self.contract_number or "", self.category, self.status,
-                self.subject, _moment(self.created_at), _moment(self.updated_at)]
+                self.subject, _moment(self.created_at), _moment(self.updated_at),
+                self.move_on.isoformat() if self.move_on else "", str(self.index) if self.index is not None else "",
+                self.new_address or "", self.occupant or ""]
 
 
 @attrs.frozen(repr=False)

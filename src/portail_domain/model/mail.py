@@ -26,6 +26,8 @@ class MailKind(StrEnum):
     PAYMENT_RECEIPT = auto()  # name, number, amount, paid_on, transaction
     REQUEST_RECEIVED = auto()  # reference, subject, link
     REQUEST_ANSWERED = auto()  # reference, subject, link
+    INVOICE_AVAILABLE = auto()  # name, count, number (the first), amount (total), due_on (the first), link
+    PAYMENT_REMINDER = auto()  # name, kind (before / after), number, amount (still owed), due_on, link
     ACCOUNT_CLOSED = auto()  # name, number, link (to activate again)
     ACCOUNT_UNUSED = auto()  # name, number, closes_on, link (to log in)
     STAFF_INVITATION = auto()  # name, inviter, role, link, validity_hours

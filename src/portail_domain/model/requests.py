@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import BinaryIO
 
 import attrs
@@ -13,6 +13,7 @@ import attrs
 from . import errors
 from .accounts import Subscriber
 from .documents import Document
+from .values import MeterIndex
 
 
 class RequestStatus(enum.StrEnum):
@@ -35,9 +36,14 @@ class RequestCategory(enum.StrEnum):
     INSTALLATION = "installation"  # problème sur l'installation
     BILLING = "billing"  # facturation
     METER = "meter"  # compteur
-    MOVING = "moving"  # emménagement / déménagement
+    MOVING = "moving"  # emménagement / déménagement, before the structured forms (kept for old requests)
+    MOVE_OUT = "demenagement"  # déménagement: structured form (date, index, address for the final invoice)
+    MOVE_IN = "emmenagement"  # emménagement: structured form (date, index, occupant)
     LEAK_RELIEF = "ecretement"  # écrêtement (fuite), loi Warsmann
     OTHER = "other"
+
+
+MOVE_CATEGORIES = frozenset({RequestCategory.MOVE_OUT, RequestCategory.MOVE_IN})
 
 
 class ReferenceTaken(errors.DomainError):
@@ -76,6 +82,17 @@ class Request:
     @property
     def is_closed(self) -> bool:
         return self.status is RequestStatus.CLOSED
+
+
+@attrs.frozen
+class MoveDetails:
+    """What a moving-out or moving-in form says, kept structured beside its request (one per request)."""
+
+    request_id: uuid.UUID
+    move_on: date  # the day of the move; the index was read that day
+    index: MeterIndex
+    new_address: str | None = None  # moving out: where the final invoice goes
+    occupant: str | None = None  # moving in: who lives there from that day
 
 
 @attrs.define(eq=False)
@@ -129,6 +146,32 @@ class Attachment:
     data: BinaryIO
 
 
+class AddressMissing(RequestInvalid):
+    code = "move_address_missing"
+
+
+class OccupantMissing(RequestInvalid):
+    code = "move_occupant_missing"
+
+
+class ValueTooLong(RequestInvalid):
+    code = "request_value_too_long"
+
+
+MAX_ADDRESS = 300
+MAX_OCCUPANT = 200
+
+
+def clean_line(value: str, field: str, maximum: int, missing: type[RequestInvalid]) -> str:
+    """One line of text, spaces collapsed and control characters dropped, 1 to ``maximum`` characters."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    if not text:
+        raise missing(field=field)
+    if len(text) > maximum:
+        raise ValueTooLong(field=field, max=maximum)
+    return text
+
+
 @attrs.frozen
 class RequestSummary:
     request: Request
@@ -143,6 +186,7 @@ class RequestThread:
     attachments: dict[uuid.UUID, Document]  # by document id
     contract_number: str | None = None
     subscriber: Subscriber | None = None
+    move: MoveDetails | None = None
 
 
 def parse_category(value: str) -> RequestCategory:
@@ -154,12 +198,10 @@ def parse_category(value: str) -> RequestCategory:
 
 def clean_subject(value: str) -> str:
     """One line, 1 to 200 characters (spaces collapsed, control characters dropped)."""
-    subject = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
-    if not subject:
-        raise SubjectMissing(field="subject")
-    if len(subject) > MAX_SUBJECT:
-        raise SubjectTooLong(field="subject", max=MAX_SUBJECT)
-    return subject
+    try:
+        return clean_line(value, "subject", MAX_SUBJECT, SubjectMissing)
+    except ValueTooLong:
+        raise SubjectTooLong(field="subject", max=MAX_SUBJECT) from None
 
 
 def clean_message(value: str) -> str:

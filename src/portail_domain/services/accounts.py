@@ -219,6 +219,7 @@ def update_personal_data(portal: Portal, subscriber_id: uuid.UUID, data: Persona
         subscriber.city = clean.city
         subscriber.language = Language(clean.language)
         subscriber.paperless = clean.paperless
+        subscriber.reminders = clean.reminders
         uow.subscribers.update(subscriber)
         uow.commit()
     return subscriber

@@ -35,6 +35,7 @@ from .exchange_contracts import ContractsImport
 from .exchange_importer import Importer, Problems
 from .exchange_invoices import InvoicesImport
 from .exchange_readings import ReadingsImport
+from .exchange_schedules import SchedulesImport
 from .exchange_subscribers import SubscribersImport
 
 IMPORTERS: dict[str, type[Importer]] = {
@@ -42,6 +43,7 @@ IMPORTERS: dict[str, type[Importer]] = {
     "contracts": ContractsImport,
     "readings": ReadingsImport,
     "invoices": InvoicesImport,
+    "schedules": SchedulesImport,
 }
 
 
@@ -74,7 +76,7 @@ def import_rows(portal: Portal, source: ImportSource, *, limits: ImportLimits | 
             raise
     importer.committed()
     return ImportSummary(source.kind, source.rows, importer.created, importer.updated, importer.unchanged,
-                         importer.alerts)
+                         importer.alerts, importer.mails)
 
 
 def export_lines(uow: UnitOfWork, kind: str, since: datetime | None = None) -> Iterator[Any]:

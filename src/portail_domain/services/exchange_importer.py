@@ -71,7 +71,7 @@ class Importer:
         self.limits = limits
         self.now = portal.clock.now()
         self.today = portal.clock.today()
-        self.created = self.updated = self.unchanged = self.alerts = 0
+        self.created = self.updated = self.unchanged = self.alerts = self.mails = 0
         self.fields: frozenset[str] = frozenset()  # the file's columns; a missing one leaves a field as it is
 
     def start(self, fields: frozenset[str]) -> None:

@@ -1,5 +1,5 @@
 """Importing invoices: an upsert by invoice number; each PDF passes the portal's one file check
-and lands in the subscriber's "Factures" folder."""
+and lands in the subscriber's "Factures" folder; a new invoice is announced by e-mail."""
 
 from __future__ import annotations
 
@@ -11,8 +11,28 @@ from ..model.billing import Invoice
 from ..model.contracts import Contract
 from ..model.documents import AddedBy, FolderKind, InspectedFile, UploadRejected, inspect_file
 from ..model.exchange import ImportRow, InvoiceRow
+from ..model.links import Link
+from ..model.mail import Mail, MailKind
+from ..model.values import Money
 from .documents import ensure_default_folders, store_document
 from .exchange_importer import Importer, changed
+from .mail import queue_mails
+
+ANNOUNCE_CHUNK = 1000  # subscribers told together: one lookup and one batched outbox write
+
+
+class _Announcement:
+    """The new invoices of one subscriber in this file: they get one e-mail, whatever the count."""
+
+    __slots__ = ("count", "cents", "due_on", "number")
+
+    def __init__(self, invoice: Invoice) -> None:
+        self.count, self.cents, self.due_on, self.number = 1, invoice.amount.cents, invoice.due_on, invoice.number
+
+    def add(self, invoice: Invoice) -> None:
+        self.count += 1
+        self.cents += invoice.amount.cents
+        self.due_on = min(self.due_on, invoice.due_on)
 
 
 class InvoicesImport(Importer):
@@ -24,6 +44,8 @@ class InvoicesImport(Importer):
         self.pdfs: dict[int, InspectedFile] = {}  # line -> the checked PDF, for the chunk being applied
         self.stored: list[str] = []  # objects written during this import: removed if it fails
         self.replaced: list[str] = []  # objects of replaced PDFs: removed once it is committed
+        # New invoices by subscriber (bounded by the utility's subscribers, not by the file's rows)
+        self.announce: dict[uuid.UUID, _Announcement] = {}
 
     def add(self, rows: Sequence[ImportRow]) -> None:
         self.pdfs = {}
@@ -81,6 +103,7 @@ class InvoicesImport(Importer):
             if invoice is None:
                 invoice = Invoice(number=row.number, contract_id=contract.id, **values)
                 new.append(invoice)
+                self._announce(contract.subscriber_id, invoice)
                 created: bool | None = True
             else:
                 created = False if changed(invoice, values) or pdf is not None else None
@@ -90,6 +113,25 @@ class InvoicesImport(Importer):
                 self._store(invoice, contract, row, pdf, folders)
             self.count(created)
         self.exchange.save_invoices(new, updated)
+
+    def _announce(self, subscriber_id: uuid.UUID, invoice: Invoice) -> None:
+        found = self.announce.get(subscriber_id)
+        if found is None:
+            self.announce[subscriber_id] = _Announcement(invoice)
+        else:
+            found.add(invoice)
+
+    def finish(self) -> None:
+        """"Votre facture est disponible": one e-mail per subscriber with an e-mail on file who got
+        a new invoice in this file (an update of a known invoice tells nobody), queued in the
+        import's transaction, ``ANNOUNCE_CHUNK`` subscribers at a time."""
+        ids = list(self.announce)
+        for start in range(0, len(ids), ANNOUNCE_CHUNK):
+            subscribers = self.exchange.subscribers_by_id(ids[start:start + ANNOUNCE_CHUNK])
+            mails = [invoice_mail(s.email.address, s.language.value, s.name, self.announce[s.id])
+                     for s in subscribers.values() if s.email is not None]
+            queue_mails(self.uow, self.portal, mails)
+            self.mails += len(mails)
 
     def _contract(self, row: InvoiceRow, contracts: dict[str, Contract], invoice: Invoice | None) -> Contract | None:
         """The row's contract; None (reported) when unknown, or not the one the invoice is recorded for."""
@@ -154,3 +196,12 @@ class InvoicesImport(Importer):
         if files is not None:  # without a file store no PDF was stored nor replaced
             for key in keys:
                 files.delete(key)
+
+
+def invoice_mail(to: str, language: str, name: str, new: _Announcement) -> Mail:
+    """The INVOICE_AVAILABLE mail: one invoice (its number, amount, due date, link), or several
+    (their count, total, first due date, and the invoice list)."""
+    link = Link("invoice", {"number": new.number}) if new.count == 1 else Link("invoices")
+    return Mail(MailKind.INVOICE_AVAILABLE, to, language, {
+        "name": name, "count": new.count, "number": new.number, "amount": Money(new.cents), "due_on": new.due_on,
+        "link": link})

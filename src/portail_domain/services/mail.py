@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 
 from ..model import errors
 from ..model.accounts import StaffUser
@@ -22,6 +23,12 @@ def queue_mail(uow: UnitOfWork, portal: Portal, mail: Mail) -> None:
     Rendered now, so what was queued is what is sent, whatever the templates become meanwhile.
     """
     uow.outbox.add(portal.composer.compose(mail), portal.clock.now())
+
+
+def queue_mails(uow: UnitOfWork, portal: Portal, mails: Sequence[Mail]) -> None:
+    """``queue_mail`` for many at once (an import's, a reminder run's): one batched write."""
+    if mails:
+        uow.outbox.add_many([portal.composer.compose(mail) for mail in mails], portal.clock.now())
 
 
 def deliver_outbox(portal: Portal, *, limit: int = 50) -> DeliveryReport:

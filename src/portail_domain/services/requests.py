@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
+
+import attrs
 
 from ..model import errors
 from ..model.accounts import StaffUser, Subscriber
@@ -11,23 +14,33 @@ from ..model.documents import AddedBy, Document, Download, FolderKind, clean_fil
 from ..model.links import Link
 from ..model.mail import Mail, MailKind
 from ..model.requests import (
+    MAX_ADDRESS,
+    MAX_OCCUPANT,
+    MOVE_CATEGORIES,
     REFERENCE_ATTEMPTS,
     STAFF_PAGE,
     STAFF_STATUSES,
+    AddressMissing,
     Attachment,
     Author,
+    CategoryInvalid,
+    MoveDetails,
+    OccupantMissing,
     ReferenceTaken,
     Request,
+    RequestCategory,
     RequestInvalid,
     RequestMessage,
     RequestStatus,
     RequestSummary,
     RequestThread,
+    clean_line,
     clean_message,
     clean_subject,
     next_reference,
     parse_category,
 )
+from ..model.values import MeterIndex
 from ..portal import Portal
 from ..ports import FileStore, UnitOfWork
 from .contracts import own_contract
@@ -100,31 +113,90 @@ def open_request(
 
     Bad input raises before anything is kept: a ``RequestInvalid`` reason, ``NotFound`` (the
     contract is not the subscriber's), an ``UploadRejected`` reason, ``StorageError``.
+    The moving categories have their own form (``open_move_request``).
     """
     parsed_category = parse_category(category)
+    if parsed_category in MOVE_CATEGORIES:
+        raise CategoryInvalid(field="category")
     subject = clean_subject(subject)
     body = clean_message(message)
-    stored: tuple[FileStore, Document] | None = None
     with portal.uow() as uow:
-        subscriber = uow.subscribers.get(subscriber_id)
-        if subscriber is None:
-            raise errors.NotFound(subscriber=str(subscriber_id))
+        subscriber = _subscriber(uow, subscriber_id)
         contract = own_contract(uow, subscriber_id, contract_number.strip()) if contract_number.strip() else None
-        now = portal.clock.now()
-        request = Request(reference="", subscriber_id=subscriber_id, category=parsed_category, subject=subject,
-                          created_at=now, contract_id=contract.id if contract else None, updated_at=now)
-        try:
-            if attachment is not None:
-                stored = _store_attachment(portal, uow, subscriber_id, attachment)
-            _add_with_reference(uow, request, portal.clock.today().year)
+        return _file(uow, portal, subscriber, parsed_category, subject, body, contract, attachment, None)
+
+
+def open_move_request(
+    portal: Portal,
+    subscriber_id: uuid.UUID,
+    *,
+    category: str,
+    subject: str,
+    contract_number: str,
+    move_on: date,
+    index: str,
+    new_address: str = "",
+    occupant: str = "",
+    message: str = "",
+    attachment: Attachment | None = None,
+) -> Request:
+    """File a moving-out (``demenagement``) or moving-in (``emmenagement``) request with its fields
+    kept structured (``MoveDetails``), acknowledge it by e-mail, commit.
+
+    The index on the day of the move follows the rules of a meter reading on the contract's meter
+    (``Contract.check_reading``: the same errors, so the same messages); moving out needs the
+    address for the final invoice, moving in the occupant's name; the message is optional. Nothing
+    is kept when any of it is refused.
+    """
+    parsed_category = parse_category(category)
+    if parsed_category not in MOVE_CATEGORIES:
+        raise CategoryInvalid(field="category")
+    subject = clean_subject(subject)
+    body = clean_message(message) if message.strip() else ""
+    moving_out = parsed_category is RequestCategory.MOVE_OUT
+    address = clean_line(new_address, "new_address", MAX_ADDRESS, AddressMissing) if moving_out else None
+    who = None if moving_out else clean_line(occupant, "occupant", MAX_OCCUPANT, OccupantMissing)
+    with portal.uow() as uow:
+        subscriber = _subscriber(uow, subscriber_id)
+        contract = own_contract(uow, subscriber_id, contract_number.strip())
+        parsed_index = MeterIndex.parse(index)
+        contract.check_reading(meter_number=contract.meter_number, read_on=move_on, index=parsed_index,
+                               history=list(uow.readings.for_contract(contract.id)), today=portal.clock.today())
+        move = MoveDetails(uuid.uuid4(), move_on, parsed_index, address, who)
+        return _file(uow, portal, subscriber, parsed_category, subject, body, contract, attachment, move)
+
+
+def _subscriber(uow: UnitOfWork, subscriber_id: uuid.UUID) -> Subscriber:
+    subscriber = uow.subscribers.get(subscriber_id)
+    if subscriber is None:
+        raise errors.NotFound(subscriber=str(subscriber_id))
+    return subscriber
+
+
+def _file(uow: UnitOfWork, portal: Portal, subscriber: Subscriber, category: RequestCategory, subject: str,
+          body: str, contract: Contract | None, attachment: Attachment | None,
+          move: MoveDetails | None) -> Request:
+    """Add the request, its first message (when there is a text or a file) and its moving fields;
+    acknowledge it; commit. A stored file is deleted again if anything fails."""
+    now = portal.clock.now()
+    request = Request(reference="", subscriber_id=subscriber.id, category=category, subject=subject,
+                      created_at=now, contract_id=contract.id if contract else None, updated_at=now)
+    stored: tuple[FileStore, Document] | None = None
+    try:
+        if attachment is not None:
+            stored = _store_attachment(portal, uow, subscriber.id, attachment)
+        _add_with_reference(uow, request, portal.clock.today().year)
+        if body or stored is not None:
             uow.requests.add_message(RequestMessage(request.id, Author.SUBSCRIBER, subscriber.name, body, now,
                                                     attachment_id=stored[1].id if stored else None))
-            _tell(uow, portal, MailKind.REQUEST_RECEIVED, subscriber, request)
-            uow.commit()
-        except BaseException:
-            if stored is not None:
-                discard_object(stored[0], stored[1].storage_key)
-            raise
+        if move is not None:
+            uow.requests.add_move(attrs.evolve(move, request_id=request.id))
+        _tell(uow, portal, MailKind.REQUEST_RECEIVED, subscriber, request)
+        uow.commit()
+    except BaseException:
+        if stored is not None:
+            discard_object(stored[0], stored[1].storage_key)
+        raise
     return request
 
 
@@ -137,7 +209,8 @@ def _thread(uow: UnitOfWork, request: Request, subscriber: Subscriber | None = N
             if document is not None and document.subscriber_id == request.subscriber_id:
                 attachments[document.id] = document
     contract = uow.contracts.get(request.contract_id) if request.contract_id else None
-    return RequestThread(request, messages, attachments, contract.number if contract else None, subscriber)
+    move = uow.requests.move_of(request.id) if request.category in MOVE_CATEGORIES else None
+    return RequestThread(request, messages, attachments, contract.number if contract else None, subscriber, move)
 
 
 def _own_request(uow: UnitOfWork, subscriber_id: uuid.UUID, request_id: uuid.UUID) -> Request:

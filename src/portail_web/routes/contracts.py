@@ -33,6 +33,7 @@ from portail_domain.model.documents import QuotaExceeded
 from portail_domain.model.values import MeterIndex
 from portail_domain.portal import Portal
 from portail_domain.services import contracts as service
+from portail_domain.services.schedules import contract_schedule
 
 from ..auth import require_subscriber
 from ..charts import consumption_chart
@@ -113,6 +114,7 @@ def _year_rows(years: list[YearConsumption]) -> list[tuple[YearConsumption, Frac
 
 async def contract_page(request: Request) -> Response:
     detail = await run_in_threadpool(_detail, request)
+    schedule = await run_in_threadpool(contract_schedule, _portal(request), detail.contract)
     implied = None  # the confirmation after a reading was sent (?releve=<its id>)
     try:
         implied = detail.implied(uuid.UUID(request.query_params.get("releve", "")))
@@ -131,6 +133,7 @@ async def contract_page(request: Request) -> Response:
         "sources": SOURCES,
         "statuses": STATUSES,
         "leak_relief_path": leak_relief_path(request, detail.contract.number),
+        "schedule": schedule,
     })
 
 
@@ -182,7 +185,7 @@ async def reading_form(request: Request) -> Response:
     """The form; ``?date=YYYY-MM-DD`` (the "correct" link of a reading under review) preselects that day."""
     detail = await run_in_threadpool(_detail, request)
     today = _portal(request).clock.today()
-    day = _parse_day(request.query_params.get("date", ""))
+    day = parse_day(request.query_params.get("date", ""))
     values = {"index": "", "read_on": (day if day is not None and day <= today else today).isoformat()}
     return render(request, "contracts/reading.html", _form_context(detail, today, values))
 
@@ -193,7 +196,8 @@ def _submit(portal: Portal, subscriber_id: uuid.UUID, number: str, index_text: s
                                   read_on=read_on, photo=photo)
 
 
-def _parse_day(text: str) -> date | None:
+def parse_day(text: str) -> date | None:
+    """A form's ``YYYY-MM-DD`` date (what ``<input type=date>`` sends), or None."""
     if not _ISO_DAY.match(text):
         return None
     try:
@@ -212,7 +216,7 @@ async def submit_reading(request: Request) -> Response:
         values = {"index": field(text, "index", 40), "read_on": field(text, "read_on", 20)}
         upload = form.get("photo")
         photo = await upload.read(portal.config.limits.upload_max_bytes + 1) if is_upload(upload) else None
-    read_on = _parse_day(values["read_on"])
+    read_on = parse_day(values["read_on"])
     problems: dict[str, str] = {}
     status = 422
     if read_on is None:  # say what is wrong with the index too, not one error at a time

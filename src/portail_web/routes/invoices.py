@@ -15,6 +15,7 @@ from portail_domain.model.billing import InvoiceOverview
 from portail_domain.model.errors import GatewayError, NotFound
 from portail_domain.portal import Portal
 from portail_domain.services import billing
+from portail_domain.services.schedules import subscriber_schedules
 
 from ..auth import require_subscriber
 from ..downloads import send_download
@@ -26,6 +27,7 @@ from ..urls import path_for
 log = logging.getLogger("portail.payments")
 
 UNPAID_TAB = "a-payer"
+SCHEDULE_TAB = "echeancier"
 MAX_NOTIFICATION_BODY = 4096
 
 
@@ -35,6 +37,9 @@ def _portal(request: Request) -> Portal:
 
 async def invoice_list(request: Request) -> Response:
     subscriber = require_subscriber(request)
+    if request.query_params.get("onglet") == SCHEDULE_TAB:
+        found = await run_in_threadpool(subscriber_schedules, _portal(request), subscriber.id)
+        return render(request, "invoices/schedule.html", {"schedules": found})
     unpaid_only = request.query_params.get("onglet") == UNPAID_TAB
     overview = await run_in_threadpool(lambda: billing.invoice_overview(_portal(request), subscriber.id,
                                                                         unpaid_only=unpaid_only))

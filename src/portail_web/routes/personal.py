@@ -55,13 +55,18 @@ async def personal_page(request: Request) -> Response:
     return await _page(request, _identity(request))
 
 
+def _checked(form: dict[str, str], name: str) -> bool:
+    """A checkbox: present (ticked) or absent."""
+    return form.get(name, "") in ("1", "on", "true", "oui")
+
+
 async def save_personal(request: Request) -> Response:
     identity = _identity(request)
     form = await read_form(request)
     data = PersonalData(
         phone=field(form, "phone", 40), address=field(form, "address", 400), postal_code=field(form, "postal_code", 20),
         city=field(form, "city", 200), language=field(form, "language", 5),
-        paperless=form.get("paperless", "") in ("1", "on", "true", "oui"),
+        paperless=_checked(form, "paperless"), reminders=_checked(form, "reminders"),
     )
     try:
         await run_in_threadpool(update_personal_data, request.app.state.portal, require_subscriber(request).id, data)

@@ -14,31 +14,45 @@ from starlette.routing import Route
 from portail_domain.model import errors
 from portail_domain.model.documents import FileTooLarge, UploadRejected
 from portail_domain.model.requests import (
+    MAX_ADDRESS,
     MAX_MESSAGE,
+    MAX_OCCUPANT,
     MAX_SUBJECT,
+    MOVE_CATEGORIES,
     STAFF_STATUSES,
     Attachment,
     RequestCategory,
     RequestStatus,
 )
+from portail_domain.model.requests import Request as RequestModel
 from portail_domain.portal import Portal
 from portail_domain.services import requests as service
 
-from ..auth import require_subscriber
+from ..auth import require_subscriber, visitor
 from ..downloads import send_download
 from ..forms import check_csrf, field, is_upload, read_form
+from ..i18n import translations
 from ..messages import N_, message_for
 from ..staff import require_staff
 from ..templating import render
 from ..urls import path_for
+from .contracts import FIELD_OF, parse_day
 
 CATEGORIES = {
     RequestCategory.INSTALLATION: N_("Problème sur mon installation"),
     RequestCategory.LEAK_RELIEF: N_("Écrêtement de facture après une fuite (loi Warsmann)"),
     RequestCategory.BILLING: N_("Facturation"),
     RequestCategory.METER: N_("Compteur"),
+    RequestCategory.MOVE_OUT: N_("Déménagement (départ du logement)"),
+    RequestCategory.MOVE_IN: N_("Emménagement (arrivée dans le logement)"),
     RequestCategory.MOVING: N_("Emménagement ou déménagement"),
     RequestCategory.OTHER: N_("Autre demande"),
+}
+# The free-form request's choices: moving has its own forms; "moving" only names old requests.
+FREE_CATEGORIES = {k: v for k, v in CATEGORIES.items() if k not in MOVE_CATEGORIES and k != RequestCategory.MOVING}
+MOVE_SUBJECTS = {
+    RequestCategory.MOVE_OUT: N_("Déménagement — contrat %(number)s, le %(date)s"),
+    RequestCategory.MOVE_IN: N_("Emménagement — contrat %(number)s, le %(date)s"),
 }
 # (label, badge style)
 STATUSES = {
@@ -97,11 +111,22 @@ async def _new_page(request: Request, values: dict[str, str], errors_by_field: d
                     status_code: int = 200) -> Response:
     subscriber = require_subscriber(request)
     contracts = await run_in_threadpool(service.request_form_contracts, _portal(request), subscriber.id)
+    if values.get("category") in MOVE_CATEGORIES:
+        return render(request, "requests/move.html", {
+            "values": values,
+            "errors": errors_by_field or {},
+            "contracts": contracts,
+            "moving_out": values["category"] == RequestCategory.MOVE_OUT.value,
+            "today": _portal(request).clock.today(),
+            "max_address": MAX_ADDRESS,
+            "max_occupant": MAX_OCCUPANT,
+            "max_message": MAX_MESSAGE,
+        }, status_code=status_code)
     return render(request, "requests/new.html", {
         "values": values,
         "errors": errors_by_field or {},
         "contracts": contracts,
-        "categories": CATEGORIES,
+        "categories": FREE_CATEGORIES,
         "leak_relief": values.get("category") == RequestCategory.LEAK_RELIEF.value,
         # "Écrêtement — contrat N" proposed as the subject when the alert's link brought them here
         "prefill_subject": values.get("category") == RequestCategory.LEAK_RELIEF.value and bool(values.get("contract"))
@@ -112,14 +137,18 @@ async def _new_page(request: Request, values: dict[str, str], errors_by_field: d
 
 
 async def new_request_form(request: Request) -> Response:
-    """The form; ``?categorie=ecretement&contrat=<number>`` (the over-consumption alert) preselects both."""
+    """The form; ``?categorie=ecretement&contrat=<number>`` (the over-consumption alert) preselects both;
+    ``?categorie=demenagement`` / ``emmenagement`` is the moving form."""
     subscriber = require_subscriber(request)
     category = request.query_params.get("categorie", "")
     category = category if category in {c.value for c in RequestCategory} else ""
     wanted = request.query_params.get("contrat", "")
     contracts = await run_in_threadpool(service.request_form_contracts, _portal(request), subscriber.id)
     contract = wanted if any(c.number == wanted for c in contracts) else ""  # someone else's: ignored
-    return await _new_page(request, {"category": category, "contract": contract, "subject": "", "message": ""})
+    if not contract and category in MOVE_CATEGORIES and len(contracts) == 1:
+        contract = contracts[0].number  # the one contract the move can be about
+    return await _new_page(request, {"category": category, "contract": contract, "subject": "", "message": "",
+                                     "move_on": "", "index": "", "new_address": "", "occupant": ""})
 
 
 async def file_request(request: Request) -> Response:
@@ -133,20 +162,62 @@ async def file_request(request: Request) -> Response:
             "message": _text(form, "message", MAX_MESSAGE),
             "contract": _text(form, "contract", 64).strip(),
         }
+        moving = values["category"] in MOVE_CATEGORIES
+        if moving:
+            values.update({"move_on": _text(form, "move_on", 20).strip(), "index": _text(form, "index", 40).strip(),
+                           "new_address": _text(form, "new_address", MAX_ADDRESS),
+                           "occupant": _text(form, "occupant", MAX_OCCUPANT)})
         attachment, problem = _attachment(form, _portal(request).config.limits.upload_max_bytes)
         if problem is None:
             try:
-                filed = await run_in_threadpool(
-                    lambda: service.open_request(
-                        _portal(request), subscriber.id, category=values["category"], subject=values["subject"],
-                        message=values["message"], contract_number=values["contract"], attachment=attachment))
+                filed = await run_in_threadpool(_move if moving else _open, request, subscriber.id, values, attachment)
             except errors.DomainError as exc:
-                problem = _error_of(exc)
+                problem = _move_error_of(exc) if moving else _error_of(exc)
     if problem is None:
         return RedirectResponse(path_for(request, "request", request_id=filed.id, query={"envoyee": 1}),
                                 status_code=303)
     name, text, status = problem
     return await _new_page(request, values, {name: text}, status_code=status)
+
+
+def _open(request: Request, subscriber_id: uuid.UUID, values: dict[str, str],
+          attachment: Attachment | None) -> RequestModel:
+    return service.open_request(_portal(request), subscriber_id, category=values["category"],
+                                subject=values["subject"], message=values["message"],
+                                contract_number=values["contract"], attachment=attachment)
+
+
+class _BadMoveDate(errors.InvalidValue):
+    code = "move_date_invalid"
+
+
+def _move(request: Request, subscriber_id: uuid.UUID, values: dict[str, str],
+          attachment: Attachment | None) -> RequestModel:
+    """The moving form: the date as a reading's, the subject written for the staff's list."""
+    if not values["contract"]:
+        raise errors.NotFound(what="contract")
+    move_on = parse_day(values["move_on"])
+    if move_on is None:
+        raise _BadMoveDate(field="move_on")
+    category = RequestCategory(values["category"])
+    language = visitor(request).language
+    subject = translations(language).gettext(MOVE_SUBJECTS[category]) % {
+        "number": values["contract"], "date": move_on.isoformat()}
+    return service.open_move_request(
+        _portal(request), subscriber_id, category=category.value, subject=subject[:MAX_SUBJECT],
+        contract_number=values["contract"], move_on=move_on, index=values["index"],
+        new_address=values["new_address"], occupant=values["occupant"], message=values["message"],
+        attachment=attachment)
+
+
+def _move_error_of(exc: errors.DomainError) -> tuple[str, str, int]:
+    """Where a refused moving form's message goes: a reading's rules speak of ``move_on`` and ``index``."""
+    if isinstance(exc, _BadMoveDate):
+        return "move_on", message_for(exc), 422
+    reading_field = next((f for cls, f in FIELD_OF if isinstance(exc, cls)), None)
+    if reading_field in ("index", "read_on"):
+        return ("move_on" if reading_field == "read_on" else reading_field), message_for(exc), 422
+    return _error_of(exc)
 
 
 async def _detail_page(request: Request, *, values: dict[str, str] | None = None,
