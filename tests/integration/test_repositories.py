@@ -230,3 +230,21 @@ def test_outbox_keeps_mail_written_in_the_transaction(uow_factory):
 
         with uow_factory.engine.connect() as c:
             assert [r.subject for r in c.execute(select(outbox))] == ["Objet 2"]
+
+
+def test_throttle_counters_lock_hit_and_release(uow_factory):
+    now = NOW
+    with uow_factory() as uow:
+        assert uow.throttles.lock("email:marie@example.org", now) is None
+        uow.throttles.hit("email:marie@example.org", now, timedelta(hours=1))
+        uow.throttles.hit("email:marie@example.org", now, timedelta(hours=1))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.throttles.lock("email:marie@example.org", now).failures == 2
+        uow.throttles.release("email:marie@example.org")
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.throttles.get("email:marie@example.org").failures == 1
+        assert uow.throttles.lock("client:-", now) is None  # locked but not counted: rolled back
+    with uow_factory() as uow:
+        assert uow.throttles.get("client:-") is None

@@ -369,6 +369,14 @@ class MemoryThrottles(_Table):
         found.last_failure_at = now
         return found
 
+    def lock(self, key: str, now: datetime) -> LoginAttempts | None:
+        return self.get(key)  # the memory database runs one unit of work at a time
+
+    def release(self, key: str) -> None:
+        found = self.rows.get(key)
+        if found is not None and found.failures > 0:
+            found.failures -= 1
+
     def clear(self, key: str) -> None:
         self.rows.pop(key, None)
 

@@ -104,38 +104,44 @@ def log_in(
 ) -> tuple[Account, str]:
     """Log in with throttling: (account, new session token) or ``LoginFailed`` / ``LoginThrottled``.
 
-    The password check (argon2, a few hundred milliseconds) runs between two short
-    transactions, never while one is open, so
-    logins do not hold a database lock (SQLite) or a pooled connection while hashing.
-    Failures are committed before the error is raised; a success forgets the e-mail's
-    failures and replaces the old session with a new id.
+    Each try is counted before the password is checked: the counters are read and raised in
+    one short transaction that holds them (``ThrottleRepository.lock``), so N simultaneous
+    tries count N, across workers. A refused try counts nothing (the window does not move).
+    The password check (argon2, a few hundred milliseconds) then runs outside any transaction,
+    so logins do not hold a database lock (SQLite) or a pooled connection while hashing. A
+    success gives the client's slot back, forgets the e-mail's failures and replaces the old
+    session with a new id.
     """
     passwords, clock = portal.passwords, portal.clock
     keys = ((email_key(normalise_email(email)), PER_EMAIL), (client_key(client), PER_CLIENT))
     with portal.uow() as work:
         now = clock.now()
         for key, policy in keys:
-            attempts = work.throttles.get(key)
+            attempts = work.throttles.lock(key, now)
             wait = policy.wait(attempts, now)
             if wait:
                 raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)),
                                      blocked=policy.blocks(attempts), key=key)
+        for key, policy in keys:
+            work.throttles.hit(key, now, policy.window)
         account = find_account_for_login(work, email)
+        work.commit()
     value = normalise_password(password)
     checked_hash = account.password_hash if account is not None else _dummy_hash(passwords)
     ok = passwords.verify(checked_hash, value) and account is not None
-    rehashed = passwords.hash(value) if ok and passwords.needs_rehash(checked_hash) else None
+    if not ok:
+        raise LoginFailed()  # already counted
+    assert account is not None
+    rehashed = passwords.hash(value) if passwords.needs_rehash(checked_hash) else None
     with portal.uow() as work:
-        current = work.accounts.get(account.id) if ok and account is not None else None
-        if current is None or current.password_hash != checked_hash:  # wrong, or changed meanwhile
-            for key, policy in keys:
-                work.throttles.hit(key, clock.now(), policy.window)
-            work.commit()
+        current = work.accounts.get(account.id)
+        if current is None or current.password_hash != checked_hash:  # changed meanwhile
             raise LoginFailed()
         if rehashed is not None:
             current.password_hash = rehashed
             work.accounts.update(current)
         work.throttles.clear(keys[0][0])
+        work.throttles.release(keys[1][0])
         if old_token:
             work.sessions.remove(hash_token(old_token))  # a new id at every login
         token = _open_session(work, portal, current, user_agent=user_agent, ip=client)

@@ -222,7 +222,7 @@ def _check_current_password(
     login = identity.subscriber.email if identity.subscriber else identity.staff.email if identity.staff else None
     key = email_key(login.normalised if login else str(identity.account.id))
     now = clock.now()
-    attempts = uow.throttles.get(key)
+    attempts = uow.throttles.lock(key, now)  # held until this unit of work ends: no parallel guesses
     wait = PER_EMAIL.wait(attempts, now)
     if wait:
         raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)), blocked=PER_EMAIL.blocks(attempts),
