@@ -269,6 +269,9 @@ def _progress(label: str) -> Iterator[Callable[[int, int, int], None] | None]:
 def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=EXPORT_KINDS, help="what to export")
     p.add_argument("--since", metavar="DATE", help="only what was recorded since DATE (YYYY-MM-DD or DD/MM/YYYY)")
+    p.add_argument("--raw", action="store_true",
+                   help="cells exactly as stored, for a program (by default a cell a spreadsheet would run as a "
+                        "formula starts with ')")
 
 
 @command("export", "write payments, subscribers' readings or requests as CSV to stdout", _export_args)
@@ -283,7 +286,7 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
     portal = portal_from(settings)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")
-    rows = export_csv(portal, args.kind, sys.stdout, since=since)
+    rows = export_csv(portal, args.kind, sys.stdout, since=since, raw=args.raw)
     sys.stdout.flush()
     print(f"{args.kind}: {rows} rows exported", file=sys.stderr)
     return 0
