@@ -18,7 +18,7 @@ from ..model.accounts import (
     hash_token,
     normalise_password,
 )
-from ..model.throttling import PER_CLIENT, PER_EMAIL, client_key, email_key
+from ..model.throttling import PER_CLIENT, PER_EMAIL, client_key, device_key, email_key
 from ..model.values import normalise_email
 from ..portal import Portal
 from ..ports import PasswordHasher, UnitOfWork
@@ -101,8 +101,13 @@ def log_out(portal: Portal, token: str) -> None:
 
 def log_in(
     portal: Portal, email: str, password: str, *, client: str = "", user_agent: str = "", old_token: str = "",
+    device: str = "",
 ) -> tuple[Account, str]:
     """Log in with throttling: (account, new session token) or ``LoginFailed`` / ``LoginThrottled``.
+
+    ``device`` is the id of a device cookie that the caller has checked was issued to this
+    e-mail (a browser that signed in to it before): its tries are counted on the device's own
+    key instead of the e-mail's, so failures from elsewhere never lock it out.
 
     Each try is counted before the password is checked: the counters are read and raised in
     one short transaction that holds them (``ThrottleRepository.lock``), so N simultaneous
@@ -113,7 +118,8 @@ def log_in(
     session with a new id.
     """
     passwords, clock = portal.passwords, portal.clock
-    keys = ((email_key(normalise_email(email)), PER_EMAIL), (client_key(client), PER_CLIENT))
+    account_key = device_key(device) if device else email_key(normalise_email(email))
+    keys = ((account_key, PER_EMAIL), (client_key(client), PER_CLIENT))
     with portal.uow() as work:
         now = clock.now()
         for key, policy in keys:

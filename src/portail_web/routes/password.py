@@ -106,7 +106,8 @@ async def request_link(request: Request) -> Response:
     if not code:
         return render(request, "accounts/password_request.html",
                       {"error": MESSAGES["code_missing"], "email": email}, status_code=400)
-    outcome = await run_in_threadpool(request_password_link, request.app.state.portal, email, code)
+    outcome = await run_in_threadpool(lambda: request_password_link(request.app.state.portal, email, code,
+                                                                     client=client_of(request)))
     security_log.info("password_link_requested email=%s client=%s outcome=%s", escape_for_log(email),
                       escape_for_log(client_of(request)), outcome)
     return render(request, "accounts/password_sent.html", {"email": email})
