@@ -53,14 +53,16 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     for check in (probe_files(settings), probe_mail(settings)):  # serve anyway: mail waits in the outbox
         if not check.ok:
             print(f"portail: warning: {check.part}: {check.detail}", file=sys.stderr)
+    # X-Forwarded-For / -Proto are believed only from PORTAIL_TRUSTED_PROXIES (none by default):
+    # the client address keys the login throttle, so nobody else may choose it. No Server header.
+    served = {"host": args.host, "port": args.port, "log_level": settings.log_level.lower(), "server_header": False,
+              "proxy_headers": bool(settings.trusted_proxies), "forwarded_allow_ips": settings.trusted_proxies or None}
     if args.workers > 1:
-        uvicorn.run("portail_web.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                    proxy_headers=True, log_level=settings.log_level.lower())
+        uvicorn.run("portail_web.asgi:app", workers=args.workers, **served)
     else:
         from .asgi import build_app
 
-        uvicorn.run(build_app(settings), host=args.host, port=args.port, proxy_headers=True,
-                    log_level=settings.log_level.lower())
+        uvicorn.run(build_app(settings), **served)
     return 0
 
 
