@@ -12,7 +12,6 @@ from pathlib import Path
 
 from portail_adapters.files import LocalFileStore
 from portail_web.mail_relay import purge_now
-from tests.support import make_portal
 
 # Writes one chunk of an upload into the store, then hangs: the parent kills it with SIGKILL.
 _HANGING_UPLOAD = """
