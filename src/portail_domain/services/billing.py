@@ -146,8 +146,9 @@ def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str)
         assert invoice is not None
         invoice.ensure_payable()
         reusable = _reusable(uow.payments.for_invoice(invoice.id), gateway.name, invoice, now)
-        if reusable is not None:  # a concurrent click won: its operation is the one to use
-            return gateway.redirect_url(reusable)
+        # A concurrent click (a double click on "Régler") won: its operation is the one to use.
+        # Ours is stored all the same, so that if it is ever paid it is a known payment: it
+        # credits the invoice if the other was not paid, else it is flagged for refund.
         uow.payments.add(Payment(
             invoice_id=invoice.id,
             amount=order.amount,
@@ -157,6 +158,10 @@ def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str)
             operation_id=started.operation_id,
         ))
         uow.commit()
+    if reusable is not None:
+        log.warning("payment_spare_operation invoice=%s operation=%s used=%s", invoice.number,
+                    started.operation_id, reusable)
+        return gateway.redirect_url(reusable)
     log.info("payment_started invoice=%s operation=%s amount=%s", invoice.number, started.operation_id,
              order.amount)
     return started.redirect_url
