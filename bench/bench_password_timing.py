@@ -9,29 +9,19 @@ same e-mail. Prints the medians and their difference; the issue's target is unde
 from __future__ import annotations
 
 import os
-import re
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx2 as httpx
+from served import CSRF, serving
 
 from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
 from portail_domain.model.accounts import Subscriber
 from portail_domain.model.values import EmailAddress
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "50"))
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed(url: str) -> None:
@@ -43,19 +33,6 @@ def seed(url: str) -> None:
                                             email=EmailAddress.parse(f"abonne{n}@example.org")))
         work.commit()
     engine.dispose()
-
-
-def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):
-        if server.poll() is not None:
-            raise SystemExit(f"the server stopped: {server.returncode}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the server did not start")
 
 
 def measure(base: str) -> tuple[list[float], list[float]]:
@@ -77,23 +54,10 @@ def measure(base: str) -> tuple[list[float], list[float]]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
-        root = Path(directory)
-        url = f"sqlite:///{root / 'bench.db'}"
+        url = f"sqlite:///{Path(directory) / 'bench.db'}"
         seed(url)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "PORTAIL_DATABASE_URL": url, "PORTAIL_FILES_URL": f"file://{root / 'files'}",
-               "PORTAIL_MAIL_URL": f"file://{root / 'mail'}", "PORTAIL_BASE_URL": base,
-               "PORTAIL_SECRET_KEY": "bench-" + "k" * 40, "PORTAIL_LOG_LEVEL": "WARNING"}
-        portail = os.environ.get("BENCH_PORTAIL") or Path(sys.executable).parent / "portail"  # another build
-        server = subprocess.Popen([str(portail), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        try:
-            wait_until_up(base, server)
+        with serving(url, Path(directory)) as base:
             matching, wrong = measure(base)
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
     a, b = statistics.median(matching) * 1000, statistics.median(wrong) * 1000
     print(f"/mot-de-passe, {ROUNDS} interleaved requests each, SQLite, one worker:")
     print(f"  matching pair: median {a:.2f} ms (p90 {sorted(matching)[int(ROUNDS * 0.9)] * 1000:.2f} ms)")
