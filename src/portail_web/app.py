@@ -26,7 +26,7 @@ from portail_domain.portal import Portal
 
 from .auth import LoginRequired, StaffRequired, VisitorMiddleware
 from .mail_relay import relay_forever
-from .messages import message_for
+from .messages import MESSAGES, message_for
 from .routes import contracts, documents, invoices, pages, password, personal, requests, session, simulator
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .templating import Templates, render
@@ -116,7 +116,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if not hasattr(request.state, "visitor"):
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
-    return render(request, "error.html", {"status": exc.status_code}, status_code=exc.status_code)
+    context: dict[str, object] = {"status": exc.status_code}
+    if exc.status_code == 400 and str(exc.detail).startswith("Part exceeded maximum size"):
+        context["message"] = MESSAGES["value_too_long"]  # a form field over 1 MB: say so, not just "bad request"
+    return render(request, "error.html", context, status_code=exc.status_code)
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:
