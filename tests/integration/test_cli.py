@@ -116,7 +116,7 @@ def serve_and_fail_a_login(tmp_path: Path, env: dict[str, str]) -> tuple[str, di
     process = subprocess.Popen([sys.executable, "-m", "portail_web.cli", "serve", "--port", str(port)], cwd=tmp_path,
                                env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        with httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:  # a loaded machine
             deadline = time.monotonic() + 30
             while True:
                 try:
