@@ -245,6 +245,9 @@ def test_throttle_counters_lock_hit_and_release(uow_factory):
         uow.commit()
     with uow_factory() as uow:
         assert uow.throttles.get("email:marie@example.org").failures == 1
+        uow.throttles.release("email:marie@example.org")
+        uow.throttles.release("email:marie@example.org")  # never below zero
+        assert uow.throttles.lock("email:marie@example.org", now) is None  # nothing counted
         assert uow.throttles.lock("client:-", now) is None  # locked but not counted: rolled back
     with uow_factory() as uow:
         assert uow.throttles.get("client:-") is None

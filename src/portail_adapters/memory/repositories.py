@@ -370,7 +370,8 @@ class MemoryThrottles(_Table):
         return found
 
     def lock(self, key: str, now: datetime) -> LoginAttempts | None:
-        return self.get(key)  # the memory database runs one unit of work at a time
+        found = self.get(key)  # the memory database runs one unit of work at a time
+        return found if found is not None and found.failures > 0 else None
 
     def release(self, key: str) -> None:
         found = self.rows.get(key)
