@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 
 from ..model import errors
 from ..model.mail import LEASE, DeliveryReport, Mail, backoff
@@ -47,14 +49,25 @@ def deliver_outbox(portal: Portal, *, limit: int = 50) -> DeliveryReport:
                 work.outbox.mark_failed(entry.id, retry_at, reason)
                 work.commit()
             continue
-        with uow() as work:
-            work.outbox.mark_sent(entry.id, clock.now())
-            work.commit()
+        _mark_sent(portal, entry.id)
         sent += 1
     return DeliveryReport(sent, failed)
 
 
-def waiting_mail(portal: Portal) -> int:
-    """How many e-mails wait in the outbox (not delivered yet)."""
-    with portal.uow(read_only=True) as uow:
-        return len(uow.outbox.pending())
+# Seconds between tries to record a mail as sent: a database that restarts for a few seconds
+# must not make a sent mail go out again when its lease runs out.
+MARK_SENT_WAITS = (1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+def _mark_sent(portal: Portal, entry_id: uuid.UUID) -> None:
+    for n, wait in enumerate((0.0, *MARK_SENT_WAITS)):
+        time.sleep(wait)
+        try:
+            with portal.uow() as work:
+                work.outbox.mark_sent(entry_id, portal.clock.now())
+                work.commit()
+            return
+        except Exception as exc:
+            if n == len(MARK_SENT_WAITS):
+                raise  # the lease will run out and the mail go out again: at least once, never lost
+            log.warning("mail_sent_not_recorded id=%s error=%s", entry_id, type(exc).__name__)
