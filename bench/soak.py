@@ -104,7 +104,9 @@ class Subscriber:
 
     def __init__(self, n: int, base: str, recorder: Recorder, deadline: float) -> None:
         self.n, self.recorder, self.deadline = n, recorder, deadline
-        self.client = httpx.Client(base_url=base, timeout=30, follow_redirects=False)
+        # Each subscriber at home behind the reverse proxy (trusted): its own client address.
+        self.client = httpx.Client(base_url=base, timeout=60, follow_redirects=False,
+                                   headers={"X-Forwarded-For": f"198.18.{n // 250}.{n % 250 + 1}"})
         self.email, self.contract = f"abonne{n}@example.org", f"C{n}"
         self.readings = 0
 
@@ -213,6 +215,7 @@ def serving(url: str, files_url: str, mail_url: str, root: Path) -> Iterator[str
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAIL_")}
     env.update({"PORTAIL_DATABASE_URL": url, "PORTAIL_FILES_URL": files_url, "PORTAIL_MAIL_URL": mail_url,
                 "PORTAIL_BASE_URL": base, "PORTAIL_SECRET_KEY": "soak-" + "k" * 40, "PORTAIL_LOG_LEVEL": "WARNING",
+                "PORTAIL_TRUSTED_PROXIES": "127.0.0.1",
                 "AWS_ACCESS_KEY_ID": "portail-test-key", "AWS_SECRET_ACCESS_KEY": "portail-test-secret-0123456789"})
     log = (root / "serve.log").open("wb")
     server = subprocess.Popen([str(Path(sys.executable).parent / "portail"), "serve", "--port", str(port),
