@@ -71,3 +71,9 @@ def _mark_sent(portal: Portal, entry_id: uuid.UUID) -> None:
             if n == len(MARK_SENT_WAITS):
                 raise  # the lease will run out and the mail go out again: at least once, never lost
             log.warning("mail_sent_not_recorded id=%s error=%s", entry_id, type(exc).__name__)
+
+
+def waiting_mail(portal: Portal) -> int:
+    """How many e-mails wait in the outbox (not delivered yet)."""
+    with portal.uow(read_only=True) as uow:
+        return len(uow.outbox.pending())
