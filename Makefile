@@ -7,7 +7,7 @@ export PIP_NO_INPUT := 1
 
 UV_VERSION := 0.13.9
 
-.PHONY: run test install install-test system-packages bench-packages lint unit integration bench messages clean lock docs deploy-check soak
+.PHONY: run test install install-test system-packages bench-packages lint unit integration bench messages clean lock docs deploy-check screenshots soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,9 +57,14 @@ run: install
 	$(BIN)/portail demo
 	$(BIN)/portail serve --host 127.0.0.1 --port 8000
 
+# mypy: [tool.mypy] in pyproject.toml (--strict's flags for portail_domain); radon: no function of src/
+# above cyclomatic complexity 15 (grade C from 16 on).
 lint: install-test
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench examples deploy
+	$(BIN)/mypy
+	@$(BIN)/radon cc src -s -n C | awk -F'[()]' '/ - [C-F] \([0-9]+\)$$/ && $$2 > 15 {print; bad = 1} \
+	  END {if (bad) {print "complexity above 15 (radon cc src -s -n C)"; exit 1}}'
 
 test: install-test lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
@@ -77,6 +82,12 @@ soak: install-test
 # The embedders' documentation (MkDocs + mkdocstrings), warnings are errors.
 docs: install-test
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+
+# Every subscriber page at 1280 and 390 px in Chromium: var/screenshots/$(LABEL)-WIDTH-PAGE.png (not
+# committed), and per width the pages that scroll sideways and axe's violations.
+LABEL ?= now
+screenshots: install-test
+	$(BIN)/python -m tests.browser.tour $(LABEL)
 
 unit: install-test
 	$(BIN)/python -m pytest tests/unit

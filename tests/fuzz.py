@@ -31,7 +31,17 @@ from portail_domain.services.requests import open_request
 from portail_web import create_app
 from portail_web.app import all_routes
 from portail_web.security import csrf_token_for
-from tests.support import BASE_URL, WebClient, add_contract, add_invoice, add_staff, add_subscriber
+from tests.support import (
+    BASE_URL,
+    WebClient,
+    add_contract,
+    add_invoice,
+    add_staff,
+    add_subscriber,
+    sign_mandate_for,
+    staff_session,
+    start_mandate_for,
+)
 
 PASSWORD = "une-phrase-de-passe-solide"
 PDF = b"%PDF-1.7\n" + b"attestation " * 50 + b"\n%%EOF\n"
@@ -41,9 +51,13 @@ ANONYMOUS_BINDING = "a" * 43  # what an anonymous visitor's CSRF cookie holds (>
 FIELDS: dict[str, tuple[str, ...]] = {
     "GET /": (),
     "GET /a-propos": (),
+    "GET /accessibilite": (),
+    "GET /mentions-legales": (),
+    "GET /confidentialite": (),
     "GET /healthz": (),
     "GET /langue": ("code", "next"),
-    "GET /connexion": ("next", "mot-de-passe"),
+    "POST /langue": ("code", "next"),
+    "GET /connexion": ("next", "mot-de-passe", "compte"),
     "POST /connexion": ("email", "password", "next"),
     "POST /deconnexion": (),
     "GET /mot-de-passe": (),
@@ -53,7 +67,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /contrats": (),
     "GET /contrats/{contract_number}": ("releve",),
     "GET /contrats/{contract_number}/consommations.csv": (),
-    "GET /contrats/{contract_number}/releve": (),
+    "GET /contrats/{contract_number}/releve": ("date",),
     "POST /contrats/{contract_number}/releve": ("index", "read_on", "photo"),
     "GET /factures": ("onglet",),
     "GET /factures/{number}": (),
@@ -77,6 +91,20 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /agent/demandes/{request_id}": ("reponse",),
     "POST /agent/demandes/{request_id}/reponse": ("message", "status", "attachment"),
     "GET /agent/demandes/{request_id}/pieces/{document_id}": (),
+    "GET /agent": (),
+    "GET /agent/abonnes": (),
+    "GET /agent/releves": (),
+    "GET /agent/paiements": (),
+    "GET /agent/documents": (),
+    "GET /agent/courriels": (),
+    "GET /agent/equipe": ("fait",),
+    "POST /agent/equipe": ("email", "name", "role"),
+    "POST /agent/equipe/{staff_id}": ("action", "role"),
+    "GET /agent/securite": ("secours",),
+    "POST /agent/securite": ("code",),
+    "GET /agent/journal": ("agent", "abonne", "depuis", "page"),
+    "GET /connexion/code": ("next",),
+    "POST /connexion/code": ("code", "next"),
     "GET /donnees-personnelles": ("fait",),
     "POST /donnees-personnelles": ("phone", "address", "postal_code", "city", "language", "paperless"),
     "GET /donnees-personnelles/mot-de-passe": (),
@@ -85,6 +113,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /donnees-personnelles/e-mail/confirmer": ("jeton",),
     "POST /donnees-personnelles/e-mail/confirmer": (),
     "POST /donnees-personnelles/sessions/fermer": (),
+    "GET /donnees-personnelles/export": (),
+    "POST /donnees-personnelles/fermer": ("password",),
+    "GET /prelevement": ("fait",),
+    "POST /prelevement": ("contract", "mode", "holder", "iban", "bic"),
+    "POST /prelevement/signer": ("code",),
+    "POST /prelevement/{rum}/revoquer": (),
 }
 ALL_FIELDS = tuple(sorted({name for names in FIELDS.values() for name in names}))
 FILE_FIELDS = frozenset({"photo", "file", "attachment"})
@@ -96,6 +130,9 @@ PLAUSIBLE = {
     "contract": "C1", "phone": "06 00 00 00 00", "address": "1 rue de la Fontaine", "postal_code": "34230",
     "city": "Paulhan", "language": "fr", "paperless": "1", "decision": "paid", "status": "answered",
     "onglet": "a-payer", "categorie": "ecretement", "contrat": "C1", "statut": "new", "fait": "enregistre",
+    "agent": "agent@eau-test.example", "abonne": "100001", "depuis": "2026-01-01", "page": "2",
+    "name": "Nina Nouvelle", "role": "agent", "action": "role", "secours": "9",
+    "mode": "echeance", "holder": "Marie Dupont", "iban": "FR76 3000 6000 0000 0100 0123 420", "bic": "AGRIFRPP",
 }
 NEAR_MISSES = [
     "", " ", "0", "-1", "1e309", "NaN", "Infinity", "9" * 400, "0x1F", "1_000", "١٢٣", "²", "½", "１２３",
@@ -160,12 +197,15 @@ class World:
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
         marie = add_subscriber(portal, password=PASSWORD)
-        staff = add_staff(portal, password=PASSWORD)
+        staff = self.staff = add_staff(portal, password=PASSWORD, role="admin", totp_secret="JBSWY3DPEHPK3PXP" * 2)
+        colleague = add_staff(portal, "collegue@eau-test.example", password=PASSWORD, name="Nina Collègue")
         add_contract(portal, marie, "C1", periods=4)
         invoice = add_invoice(portal, marie, "F2026-0001", contract_number="C1")
         start_payment(portal, marie.id, invoice.number)
         filed = open_request(portal, marie.id, category="other", subject="Fuite", message="Bonjour",
                              attachment=Attachment("photo.pdf", io.BytesIO(PDF)))
+        mandate = sign_mandate_for(portal, marie, "C1")  # one to revoke
+        start_mandate_for(portal, marie, "C1")  # one waiting for its code
         folder = next(n.folder for n in document_tree(portal, marie.id) if n.folder.kind is FolderKind.UPLOADS)
         with portal.uow() as uow:
             document = uow.documents.for_subscriber(marie.id)[0]
@@ -173,7 +213,8 @@ class World:
             self.accounts = {"subscriber": uow.accounts.for_subscriber(marie.id),
                              "staff": uow.accounts.for_staff(staff.id)}
         self.params = {"contract_number": "C1", "number": "F2026-0001", "operation_id": operation,
-                       "folder_id": folder.id, "request_id": filed.id, "document_id": document.id}
+                       "folder_id": folder.id, "request_id": filed.id, "document_id": document.id,
+                       "staff_id": colleague.id, "rum": mandate.rum}
         self.link_cookies = {"portail_jeton": self._password_link(), "portail_jeton_email": self._email_link()}
         self.client = self.new_client()
 
@@ -201,7 +242,10 @@ class World:
         if identity == "anonymous":
             self.client.cookies.set("portail_csrf", ANONYMOUS_BINDING)
             return csrf_token_for(self.portal.config.secret_key, ANONYMOUS_BINDING)
-        _account, token = log_in(self.portal, LOGINS[identity], PASSWORD)
+        if identity == "staff":  # past the second factor: the back office's pages, not the code step
+            token = staff_session(self.portal, self.staff)
+        else:
+            _account, token = log_in(self.portal, LOGINS[identity], PASSWORD)
         self.client.cookies.set("portail_session", token)
         return csrf_token_for(self.portal.config.secret_key, token)
 

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 from starlette.testclient import TestClient
 
+from portail_adapters.banking import SchwiftyBankDirectory
 from portail_adapters.memory import (
     FakeGateway,
     MemoryFileStore,
@@ -20,13 +21,16 @@ from portail_adapters.memory import (
     SequenceSecrets,
 )
 from portail_domain.model.accounts import Account, Subscriber
+from portail_domain.model.mandates import SepaCreditor
 from portail_domain.model.values import EmailAddress
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
+from portail_web.printing import PdfPrinter
 from portail_web.wiring import web_mail
 
 BASE_URL = "http://127.0.0.1:8000"
 UTILITY = UtilityCard("Régie des Eaux de Test", "1 place de la Mairie, 34230 Paulhan", "contact@eau-test.example",
                       "04 67 00 00 00", "du lundi au vendredi")
+CREDITOR = SepaCreditor("Régie des Eaux de Test", "FR72ZZZ123456")
 
 
 def make_portal(uow, clock, *, passwords=None) -> Portal:
@@ -36,12 +40,14 @@ def make_portal(uow, clock, *, passwords=None) -> Portal:
         clock=clock,
         secrets=SequenceSecrets(),
         passwords=passwords or PlainPasswordHasher(),
-        config=PortalConfig(BASE_URL, UTILITY, secret_key=b"k" * 32),
+        config=PortalConfig(BASE_URL, UTILITY, secret_key=b"k" * 32, sepa_creditor=CREDITOR),
         composer=composer,
         links=links,
         mailer=MemoryMailer(),
         payments=FakeGateway(),
         files=MemoryFileStore(),
+        banks=SchwiftyBankDirectory(),
+        printer=PdfPrinter(),
     )
 
 
@@ -141,17 +147,38 @@ def add_contract(portal: Portal, subscriber: Subscriber, number: str = "C1", *, 
 # --- requests (Mes demandes) -------------------------------------------------------------------
 
 
-def add_staff(portal: Portal, email: str = "agent@eau-test.example", *, password: str, name: str = "Paul Agent"):
-    """A member of staff who can log in at /connexion."""
-    from portail_domain.model.accounts import StaffUser
+def add_staff(portal: Portal, email: str = "agent@eau-test.example", *, password: str, name: str = "Paul Agent",
+              role: str = "agent", totp_secret: str | None = None):
+    """A member of staff who can log in at /connexion (enrolled in TOTP with ``totp_secret``)."""
+    from portail_domain.model.accounts import StaffRole, StaffUser
 
-    staff = StaffUser(EmailAddress.parse(email), name)
+    staff = StaffUser(EmailAddress.parse(email), name, StaffRole(role), totp_secret=totp_secret)
     with portal.uow() as uow:
         uow.staff.add(staff)
         uow.accounts.add(Account(password_hash=portal.passwords.hash(password), created_at=portal.clock.now(),
                                  staff_id=staff.id))
         uow.commit()
     return staff
+
+
+def staff_session(portal: Portal, staff) -> str:
+    """A session of ``staff`` past the second factor, as /connexion/code leaves it: the cookie's value."""
+    import secrets
+
+    from portail_domain.model.accounts import WebSession, hash_token
+
+    token = secrets.token_urlsafe(32)
+    with portal.uow() as uow:
+        account = uow.accounts.for_staff(staff.id)
+        now = portal.clock.now()
+        uow.sessions.add(WebSession(hash_token(token), account.id, now, now, second_factor=True))
+        uow.commit()
+    return token
+
+
+def sign_in_staff(client: TestClient, portal: Portal, staff) -> None:
+    """Put a session of ``staff`` past the second factor in ``client``'s cookies (the TOTP step has its own tests)."""
+    client.cookies.set("portail_session", staff_session(portal, staff))
 
 
 # --- import / export (issue 4) ----------------------------------------------------------------
@@ -241,3 +268,35 @@ def payment_desk(portal: Portal) -> SimpleNamespace:
 
     names = ("start_payment", "confirm_payment", "handle_notification", "handle_return", "reconcile_pending")
     return SimpleNamespace(**{name: functools.partial(getattr(billing, name), portal) for name in names})
+
+
+# --- direct debit (issue 16) --------------------------------------------------------------------
+
+IBAN_FR = "FR7630006000000001000123420"  # a valid French IBAN whose bank schwifty knows (BIC derived)
+
+
+def last_signing_code(portal: Portal) -> str:
+    """The code of the latest signing-code e-mail in the outbox (what the subscriber reads)."""
+    with portal.uow(read_only=True) as uow:
+        subjects = [e.mail.subject for e in uow.outbox.pending()]
+    codes = [m.group(1) for m in (re.search(r"(\d{6})$", s) for s in subjects) if m]
+    assert codes, "no signing code was mailed"
+    return codes[-1]
+
+
+def start_mandate_for(portal: Portal, subscriber: Subscriber, contract_number: str, *, mode: str = "echeance",
+                      iban: str = IBAN_FR, bic: str = "", holder: str = "Marie Dupont"):
+    """A pending mandate (code mailed) for one of the subscriber's contracts."""
+    from portail_domain.model.mandates import MandateRequest
+    from portail_domain.services.mandates import start_mandate
+
+    return start_mandate(portal, subscriber.id, MandateRequest(contract_number, mode, holder, iban, bic))
+
+
+def sign_mandate_for(portal: Portal, subscriber: Subscriber, contract_number: str, **kwargs: Any):
+    """A signed (active) mandate, as if the subscriber had typed the mailed code."""
+    from portail_domain.services.mandates import sign_mandate
+
+    start_mandate_for(portal, subscriber, contract_number, **kwargs)
+    return sign_mandate(portal, subscriber.id, last_signing_code(portal), client_address="203.0.113.7",
+                        user_agent="Mozilla/5.0 (test)")

@@ -9,12 +9,23 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+from portail_domain.model.legal import (
+    Accessibility,
+    AccessibilityStatus,
+    Host,
+    LegalInfo,
+    Mediator,
+    Publisher,
+    Retention,
+)
 from portail_domain.model.limits import MIB, Limits
+from portail_domain.model.mandates import SepaCreditor
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
-from portail_domain.ports import Links, MailComposer, PasswordHasher
+from portail_domain.ports import FileStore, Links, MailComposer, PasswordHasher, PaymentGateway, Printer
 
+from .banking import SchwiftyBankDirectory
 from .files import LocalFileStore
-from .mail import mailer_from_url
+from .mail import FileMailer, SmtpMailer, mailer_from_url
 from .passwords import Argon2Hasher
 from .payment import PayfipGateway, SimulatorGateway
 from .settings import Settings, SettingsError
@@ -60,6 +71,8 @@ def config_from(settings: Settings) -> PortalConfig:
             email=settings.utility_email,
             phone=settings.utility_phone,
             hours=settings.utility_hours,
+            presentation=settings.utility_presentation,
+            emergency_phone=settings.utility_emergency_phone,
         ),
         secret_key=settings.secret_key,
         limits=Limits(
@@ -68,11 +81,41 @@ def config_from(settings: Settings) -> PortalConfig:
             link_validity=timedelta(minutes=settings.link_validity_minutes),
             session_idle=timedelta(minutes=settings.session_idle_minutes),
             session_absolute=timedelta(hours=settings.session_max_hours),
+            staff_session_idle=timedelta(minutes=settings.staff_session_idle_minutes),
+            staff_session_absolute=timedelta(hours=settings.staff_session_max_hours),
+        ),
+        legal=legal_from(settings),
+        sepa_creditor=SepaCreditor(settings.sepa_creditor_name or settings.utility_name, settings.sepa_creditor_id),
+    )
+
+
+def legal_from(settings: Settings) -> LegalInfo:
+    """The legal pages' facts; the publisher defaults to the utility's own card."""
+    return LegalInfo(
+        accessibility=Accessibility(AccessibilityStatus(settings.accessibility_status),
+                                    settings.accessibility_audit_date,
+                                    settings.accessibility_contact or settings.utility_email),
+        mediator=Mediator(settings.mediator_name, settings.mediator_address, settings.mediator_url),
+        publisher=Publisher(
+            name=settings.publisher_name or settings.utility_name,
+            address=settings.publisher_address or settings.utility_address,
+            phone=settings.publisher_phone or settings.utility_phone,
+            siret=settings.publisher_siret,
+            director=settings.publisher_director,
+            dpo_email=settings.publisher_dpo_email or settings.utility_email,
+        ),
+        host=Host(settings.host_name, settings.host_address, settings.host_phone),
+        retention=Retention(
+            invoices_years=settings.retention_invoices_years,
+            requests_years=settings.retention_requests_years,
+            security_days=settings.retention_security_days,
+            unused_account_years=settings.retention_unused_account_years,
+            warning_days=settings.retention_warning_days,
         ),
     )
 
 
-def build_files(settings: Settings):  # noqa: ANN201 - a FileStore
+def build_files(settings: Settings) -> FileStore:
     """``file://PATH`` (relative to the working directory) or ``s3://bucket?…``."""
     url = urlsplit(settings.files_url)
     if url.scheme == "file":
@@ -87,14 +130,15 @@ def build_files(settings: Settings):  # noqa: ANN201 - a FileStore
     raise SettingsError([f"PORTAIL_FILES_URL: {url.scheme}:// storage is not available in this version"])
 
 
-def build_payments(settings: Settings, engine: Engine, clock: SystemClock):  # noqa: ANN201 - a PaymentGateway
-    """``simulator`` (pages inside the app, operations in the database) or ``payfip``."""
+def build_payments(settings: Settings, engine: Engine | None, clock: SystemClock) -> PaymentGateway:
+    """``simulator`` (pages inside the app, operations in the database) or ``payfip`` (no ``engine``)."""
     if settings.payment == "payfip":
         return PayfipGateway(settings.payfip_url, settings.payfip_numcli, settings.payfip_mode, clock)
+    assert engine is not None, "the simulator keeps its operations in the database"
     return SimulatorGateway(engine, clock, settings.base_url)
 
 
-def build_mailer(settings: Settings):  # noqa: ANN201 - a Mailer
+def build_mailer(settings: Settings) -> FileMailer | SmtpMailer:
     """From ``PORTAIL_MAIL_URL``; the sender is the utility's e-mail unless the URL says ``?from=``."""
     return mailer_from_url(settings.mail_url, sender=settings.utility_email, sender_name=settings.utility_name)
 
@@ -104,14 +148,16 @@ def bootstrap(
     *,
     composer: MailComposer,
     links: Links,
+    printer: Printer | None = None,
     engine: Engine | None = None,
     passwords: PasswordHasher | None = None,
     run_migrations: bool = False,
 ) -> Portal:
     """Wire a portal from settings. Any adapter can be handed in instead (tests, embedders).
 
-    The mail ``composer`` and the ``links`` belong to the front end (its templates, its routes):
-    the client hands them in (``portail_web.wiring``; ``memory.PlainComposer`` without one).
+    The mail ``composer``, the ``links`` and the ``printer`` belong to the front end (its templates,
+    its routes, its wording): the client hands them in (``portail_web.wiring``; ``memory.PlainComposer``
+    and ``memory.PlainPrinter`` without one).
     """
     engine = engine or create_engine(settings)
     check_database(engine)
@@ -131,4 +177,6 @@ def bootstrap(
         files=build_files(settings),
         payments=build_payments(settings, engine, clock),
         mailer=build_mailer(settings),
+        banks=SchwiftyBankDirectory(),
+        printer=printer,
     )

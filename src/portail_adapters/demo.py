@@ -20,6 +20,7 @@ from portail_domain.services.documents import ensure_default_folders
 
 from .demo_documents import add_demo_documents, add_demo_invoice_pdfs
 from .demo_requests import add_demo_requests
+from .demo_staff import DEMO_STAFF, DemoStaff, add_demo_staff
 
 DEMO_EMAIL = "marie.dupont@example.org"
 DEMO_PASSWORD = "eau-potable-demo-2026"  # noqa: S105 - demo data only, printed by `portail demo`
@@ -52,6 +53,7 @@ class DemoSummary:
     activation_number: str = DEMO_ACTIVATION_NUMBER
     claim_number: str = DEMO_CLAIM_NUMBER
     claim_code: str = DEMO_CLAIM_CODE
+    staff: tuple[DemoStaff, ...] = DEMO_STAFF
 
 
 def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> DemoSummary:
@@ -59,6 +61,8 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
     today = portal.clock.today()
     with portal.uow() as uow:
         if uow.subscribers.by_number("100001") is not None:
+            add_demo_staff(uow, portal)  # a demo loaded before the back office had staff gets them now
+            uow.commit()
             return DemoSummary(False, subscribers, DEMO_EMAIL, DEMO_PASSWORD, _activation_email(uow))
         for n in range(subscribers):
             postal_code, city = TOWNS[n % len(TOWNS)]
@@ -85,12 +89,14 @@ def load_demo(portal: Portal, *, subscribers: int = 20, seed: int = 34230) -> De
                 _contract_with_history(uow, rng, subscriber, n, k, today, leak=(n == 0 and k == 0),
                                        meter_change=(n == 3))
             add_demo_invoice_pdfs(uow, portal, subscriber, folders)
-        subscriber = uow.subscribers.by_number("100001")
-        add_demo_requests(uow, portal, subscriber)
+        holder = uow.subscribers.by_number("100001")
+        assert holder is not None
+        add_demo_requests(uow, portal, holder)
         uow.accounts.add(
             Account(password_hash=portal.passwords.hash(DEMO_PASSWORD), created_at=portal.clock.now(),
-                    subscriber_id=subscriber.id)
+                    subscriber_id=holder.id)
         )
+        add_demo_staff(uow, portal)
         activation_email = _activation_email(uow)
         uow.commit()
     return DemoSummary(True, subscribers, DEMO_EMAIL, DEMO_PASSWORD, activation_email)
@@ -103,6 +109,13 @@ def _activation_email(uow) -> str:
 
 def _ascii(text: str) -> str:
     return text.replace("é", "e").replace("è", "e").replace("ï", "i")
+
+
+def _usage_factor(on: date, next_on: date, today: date, *, leak: bool) -> float:
+    """More water in summer; a leak multiplies the last period (it triggers the over-consumption alert)."""
+    factor = 1.3 if on.month in (6, 7, 8) else 1.0
+    is_last = next_on + timedelta(days=91 - 5) > today - timedelta(days=10)
+    return factor * 3.2 if leak and is_last else factor
 
 
 def _contract_with_history(uow, rng: random.Random, subscriber: Subscriber, n: int, k: int, today: date,
@@ -138,12 +151,8 @@ def _contract_with_history(uow, rng: random.Random, subscriber: Subscriber, n: i
         source = SOURCES[quarter % 4]
         readings.append(MeterReading(contract.id, meter, on, MeterIndex(index), source))
         days = 91 + rng.randint(-5, 5)
-        factor = 1.3 if on.month in (6, 7, 8) else 1.0
         next_on = on + timedelta(days=days)
-        is_last = next_on + timedelta(days=91 - 5) > today - timedelta(days=10)
-        if leak and is_last:
-            factor *= 3.2  # a leak: the last period triggers the over-consumption alert
-        index += int(days * litres_per_day * factor * rng.uniform(0.85, 1.15))
+        index += int(days * litres_per_day * _usage_factor(on, next_on, today, leak=leak) * rng.uniform(0.85, 1.15))
         if quarter % 2 == 1:
             invoices_made += 1
             issued = on + timedelta(days=7)

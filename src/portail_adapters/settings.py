@@ -14,10 +14,13 @@ import os
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
+from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
+
+from portail_domain.model.mandates import creditor_id_problem
 
 
 class Invalid(ValueError):
@@ -77,7 +80,9 @@ def _files_url(value: str, others: Mapping[str, str]) -> str:
 
 
 def _payfip_url(value: str, others: Mapping[str, str]) -> str:
-    return _url("https", "http")(value, others) if others["PAYMENT"] == "payfip" else value
+    if others["PAYMENT"] == "payfip":
+        _url("https", "http")(value, others)
+    return value
 
 
 def _payfip_numcli(value: str, others: Mapping[str, str]) -> str:
@@ -107,6 +112,24 @@ def _secret_key(value: str, _others: Mapping[str, str]) -> bytes:
     return secret
 
 
+def _iso_date(value: str, _others: Mapping[str, str]) -> date | None:
+    """A date YYYY-MM-DD, or empty for none."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def _accessibility_status(value: str, others: Mapping[str, str]) -> str:
+    status = " ".join(value.lower().split())
+    _one_of("conforme", "partiellement conforme", "non conforme")(status, others)
+    if status != "non conforme" and not others["ACCESSIBILITY_AUDIT_DATE"].strip():
+        raise Invalid(f"{status!r} needs the audit that found it: set PORTAIL_ACCESSIBILITY_AUDIT_DATE")
+    return status
+
+
 def _path(value: str, _others: Mapping[str, str]) -> Path:
     if "\x00" in value:  # a TOML string may hold one; the file system refuses it
         raise Invalid("a path cannot hold a NUL character")
@@ -122,6 +145,15 @@ def _whole(unit: str, low: int, high: int) -> Parser:
         return int(value)
 
     return parse
+
+
+def _creditor_id(value: str, _others: Mapping[str, str]) -> str:
+    """A SEPA creditor identifier (ICS, given by the utility's bank), e.g. FR72ZZZ123456."""
+    identifier = "".join(value.split()).upper()
+    problem = creditor_id_problem(identifier)
+    if problem:
+        raise Invalid(f"{value!r} is not a SEPA creditor identifier: {problem}")
+    return identifier
 
 
 @attrs.frozen
@@ -146,6 +178,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UTILITY_EMAIL", "contact@eau-demo.example", _text),
     Setting("UTILITY_PHONE", "04 67 00 00 00", _text),
     Setting("UTILITY_HOURS", "du lundi au vendredi, 8 h 30 – 12 h et 13 h 30 – 17 h", _text),
+    Setting("UTILITY_PRESENTATION", "La régie publique distribue l'eau potable et assure l'assainissement "
+            "des communes du Val d'Hérault.", _text),
+    Setting("UTILITY_EMERGENCY_PHONE", "04 67 00 00 99", _text),
     Setting("SECRET_KEY", "", _secret_key),
     Setting("SECRET_KEY_FILE", "var/secret_key", _path),
     Setting("TRUSTED_PROXIES", "", _proxies),
@@ -155,6 +190,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LINK_VALIDITY_MINUTES", "10", _whole("minutes", 5, 60)),
     Setting("SESSION_IDLE_MINUTES", "30", _whole("minutes", 5, 240)),
     Setting("SESSION_MAX_HOURS", "12", _whole("hours", 1, 24)),
+    # Legal pages (/accessibilite, /mentions-legales, /confidentialite) and the mediator in every e-mail.
+    Setting("ACCESSIBILITY_STATUS", "non conforme", _accessibility_status),
+    Setting("ACCESSIBILITY_AUDIT_DATE", "", _iso_date),
+    Setting("ACCESSIBILITY_CONTACT", "", _text),
+    Setting("MEDIATOR_NAME", "Médiation de l'eau", _text),
+    Setting("MEDIATOR_ADDRESS", "BP 40463, 75366 Paris Cedex 08", _text),
+    Setting("MEDIATOR_URL", "https://www.mediation-eau.fr", _url("https", "http")),
+    Setting("PUBLISHER_NAME", "", _text),  # empty: the utility's name, address, phone
+    Setting("PUBLISHER_ADDRESS", "", _text),
+    Setting("PUBLISHER_PHONE", "", _text),
+    Setting("PUBLISHER_SIRET", "", _text),
+    Setting("PUBLISHER_DIRECTOR", "", _text),
+    Setting("PUBLISHER_DPO_EMAIL", "", _text),
+    Setting("HOST_NAME", "", _text),
+    Setting("HOST_ADDRESS", "", _text),
+    Setting("HOST_PHONE", "", _text),
+    # Retention (privacy page; `portail retention apply`).
+    Setting("RETENTION_INVOICES_YEARS", "10", _whole("years", 1, 50)),
+    Setting("RETENTION_REQUESTS_YEARS", "5", _whole("years", 1, 50)),
+    Setting("RETENTION_SECURITY_DAYS", "365", _whole("days", 30, 3650)),
+    Setting("RETENTION_UNUSED_ACCOUNT_YEARS", "3", _whole("years", 1, 20)),
+    Setting("RETENTION_WARNING_DAYS", "30", _whole("days", 7, 365)),
+    Setting("STAFF_SESSION_IDLE_MINUTES", "15", _whole("minutes", 5, 60)),
+    Setting("STAFF_SESSION_MAX_HOURS", "8", _whole("hours", 1, 12)),
+    # Direct debit (prélèvement): who collects. The demo's identifier is the usual example, not a real one.
+    Setting("SEPA_CREDITOR_ID", "FR72ZZZ123456", _creditor_id),
+    Setting("SEPA_CREDITOR_NAME", "", _text),  # empty: the utility's name
 )
 DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
@@ -183,12 +245,38 @@ class Settings:
     utility_email: str
     utility_phone: str
     utility_hours: str
+    utility_presentation: str
+    utility_emergency_phone: str
     log_level: str
     upload_max_mb: int
     upload_quota_mb: int
     link_validity_minutes: int
     session_idle_minutes: int
     session_max_hours: int
+    accessibility_status: str
+    accessibility_audit_date: date | None
+    accessibility_contact: str
+    mediator_name: str
+    mediator_address: str
+    mediator_url: str
+    publisher_name: str
+    publisher_address: str
+    publisher_phone: str
+    publisher_siret: str
+    publisher_director: str
+    publisher_dpo_email: str
+    host_name: str
+    host_address: str
+    host_phone: str
+    retention_invoices_years: int
+    retention_requests_years: int
+    retention_security_days: int
+    retention_unused_account_years: int
+    retention_warning_days: int
+    staff_session_idle_minutes: int
+    staff_session_max_hours: int
+    sepa_creditor_id: str
+    sepa_creditor_name: str
     trusted_proxies: str
 
     @property

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import attrs
 
+from .model.legal import LegalInfo
 from .model.limits import Limits
+from .model.mandates import SepaCreditor
 from .ports import (
+    BankDirectory,
     Clock,
     FileStore,
     Links,
@@ -13,6 +16,7 @@ from .ports import (
     Mailer,
     PasswordHasher,
     PaymentGateway,
+    Printer,
     Secrets,
     UnitOfWorkFactory,
 )
@@ -27,6 +31,8 @@ class UtilityCard:
     email: str
     phone: str
     hours: str
+    presentation: str = ""  # a few sentences on the utility (/a-propos); empty: none shown
+    emergency_phone: str = ""  # leaks and breaks out of hours (/a-propos); empty: none shown
 
 
 @attrs.frozen
@@ -35,6 +41,8 @@ class PortalConfig:
     utility: UtilityCard
     secret_key: bytes = attrs.field(default=b"", repr=False)  # keys HMACs (tokens, CSRF)
     limits: Limits = Limits()
+    legal: LegalInfo = LegalInfo()  # legal pages, mediator in mails, retention periods
+    sepa_creditor: SepaCreditor | None = None  # who collects direct debits; none: no online mandate
 
     @property
     def https(self) -> bool:
@@ -59,3 +67,5 @@ class Portal:
     mailer: Mailer | None = None
     payments: PaymentGateway | None = None
     files: FileStore | None = None
+    banks: BankDirectory | None = None  # checks IBANs and finds BICs (direct-debit mandates)
+    printer: Printer | None = None  # the PDFs the portal files for the subscriber (signed mandates)

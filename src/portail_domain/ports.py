@@ -12,12 +12,15 @@ from datetime import date, datetime, timedelta
 from typing import BinaryIO, Protocol, Self
 
 from .model.accounts import Account, AccountToken, Identity, StaffUser, Subscriber, TokenPurpose, WebSession
+from .model.audit import AuditEntry, AuditQuery
 from .model.billing import GatewayResult, Invoice, Payment, PaymentOrder, StartedPayment
 from .model.contracts import Contract, MeterReading, OverconsumptionNotice
 from .model.documents import AddedBy, Document, DocumentFolder
-from .model.exchange import FileHeader, PaymentLine, ReadingLine, RequestLine, RowChunk
+from .model.exchange import FileHeader, MandateLine, PaymentLine, ReadingLine, RequestLine, RowChunk
 from .model.links import Link
 from .model.mail import Mail, OutboxEntry, OutgoingMail
+from .model.mandates import BankAccount, Mandate, MandateDocument
+from .model.privacy import SecurityEvent
 from .model.requests import Request, RequestMessage, RequestStatus
 from .model.throttling import LoginAttempts
 
@@ -112,6 +115,26 @@ class FileStore(Protocol):
         ...
 
 
+class BankDirectory(Protocol):
+    """What the portal knows of IBANs and banks (an adapter's registry: ``schwifty``)."""
+
+    def account(self, iban: str, bic: str = "") -> BankAccount:
+        """The account of a typed IBAN (spaces and case ignored) and BIC (``""``: derive it).
+
+        Raises ``InvalidIban`` (length, check digits, structure of its country), ``IbanNotSepa``,
+        ``BicRequired`` when the bank is unknown and no BIC was given, ``InvalidBic``.
+        """
+        ...
+
+
+class Printer(Protocol):
+    """Documents the portal files for the subscriber, as PDF (the front end's wording)."""
+
+    def mandate(self, document: MandateDocument) -> bytes:
+        """The signed mandate: its text, the debtor's account, the evidence of the signature."""
+        ...
+
+
 class SubscriberRepository(Protocol):
     def add(self, subscriber: Subscriber) -> None: ...
     def update(self, subscriber: Subscriber) -> None: ...
@@ -129,8 +152,46 @@ class SubscriberRepository(Protocol):
 
 class StaffRepository(Protocol):
     def add(self, staff: StaffUser) -> None: ...
+    def update(self, staff: StaffUser) -> None: ...
     def get(self, staff_id: uuid.UUID) -> StaffUser | None: ...
     def by_email(self, normalised_email: str) -> StaffUser | None: ...
+
+    def list(self) -> Sequence[StaffUser]:
+        """Every member, active or not, by name then e-mail."""
+        ...
+
+    def advance_totp_step(self, staff_id: uuid.UUID, step: int) -> bool:
+        """Record ``step`` as the last accepted TOTP step, atomically, only if it is later than the
+        stored one; False when it is not (the code was used meanwhile, by this or another request)."""
+        ...
+
+
+class RecoveryCodeRepository(Protocol):
+    """A member's single-use recovery codes, by hash."""
+
+    def replace(self, staff_id: uuid.UUID, code_hashes: Sequence[str]) -> None:
+        """Forget the member's codes and keep these instead (or none)."""
+        ...
+
+    def use(self, staff_id: uuid.UUID, code_hash: str, when: datetime) -> bool:
+        """Mark the code used, atomically; False when it is unknown or already used."""
+        ...
+
+    def remaining(self, staff_id: uuid.UUID) -> int: ...
+
+
+class AuditRepository(Protocol):
+    """The audit log: entries are appended, never changed or removed (there is no method for it)."""
+
+    def append(self, entry: AuditEntry) -> None: ...
+
+    def search(self, query: AuditQuery, limit: int) -> Sequence[AuditEntry]:
+        """Entries matching the filters, newest first, ``limit`` from ``query.offset``."""
+        ...
+
+    def since(self, since: datetime | None) -> Iterator[AuditEntry]:
+        """Every entry (at or after ``since``), oldest first: the export."""
+        ...
 
 
 class AccountRepository(Protocol):
@@ -170,6 +231,7 @@ class ContractRepository(Protocol):
 
 class ReadingRepository(Protocol):
     def add(self, reading: MeterReading) -> None: ...
+    def update(self, reading: MeterReading) -> None: ...
     def add_many(self, readings: Iterable[MeterReading]) -> None: ...
     def for_contract(self, contract_id: uuid.UUID) -> Sequence[MeterReading]:
         """All readings of a contract, oldest first."""
@@ -256,6 +318,36 @@ class RequestRepository(Protocol):
 
     def recent(self, status: RequestStatus | None, limit: int) -> Sequence[Request]:
         """Every subscriber's requests (of ``status`` when given), newest first, at most ``limit``."""
+        ...
+
+
+class MandateRepository(Protocol):
+    """SEPA direct-debit mandates. At most one active mandate per contract (the storage refuses a second)."""
+
+    def add(self, mandate: Mandate) -> None: ...
+    def update(self, mandate: Mandate) -> None: ...
+    def remove(self, mandate_id: uuid.UUID) -> None: ...
+    def by_rum(self, rum: str) -> Mandate | None: ...
+
+    def lock(self, mandate_id: uuid.UUID) -> Mandate | None:
+        """Fetch for update: two signatures of one mandate run one after the other."""
+        ...
+
+    def for_subscriber(self, subscriber_id: uuid.UUID) -> Sequence[Mandate]:
+        """The mandates the subscriber started or signed, any status, newest first."""
+        ...
+
+    def for_contracts(self, contract_ids: Collection[uuid.UUID]) -> Sequence[Mandate]:
+        """The signed mandates (active or revoked) of these contracts, in one query."""
+        ...
+
+    def active_for_contracts(self, contract_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Mandate]:
+        """Contract id -> its active mandate, for those of these contracts that have one ("is this
+        contract on direct debit?": reminders, invoice pages), in one query."""
+        ...
+
+    def lines(self, since: datetime | None) -> Iterator[MandateLine]:
+        """Signed mandates signed or revoked at or after ``since``, by signing time then RUM (the export)."""
         ...
 
 
@@ -368,6 +460,51 @@ class ExchangeRepository(Protocol):
         ...
 
 
+class PrivacyRepository(Protocol):
+    """The security log, the bulk reads of a subscriber's data export, and the retention rules' deletions.
+
+    Each method is one statement (or a fixed few) for a whole batch, never one per row.
+    """
+
+    def add_event(self, event: SecurityEvent) -> None: ...
+    def events_for(self, subscriber_id: uuid.UUID) -> Sequence[SecurityEvent]:
+        """The subscriber's security events, newest first."""
+        ...
+
+    def payments_of(self, invoice_ids: Collection[uuid.UUID]) -> Sequence[Payment]: ...
+    def messages_of(self, request_ids: Collection[uuid.UUID]) -> Sequence[RequestMessage]: ...
+
+    def expired_invoices(self, issued_before: date, limit: int) -> Sequence[Invoice]:
+        """Invoices issued before ``issued_before`` that are paid or cancelled (nothing left to collect)."""
+        ...
+
+    def expired_requests(self, closed_before: datetime, limit: int) -> Sequence[Request]:
+        """Closed requests whose last change is before ``closed_before``."""
+        ...
+
+    def remove_invoices(self, invoice_ids: Collection[uuid.UUID]) -> list[str]:
+        """Delete these invoices, their payments and their PDF documents; the storage keys to delete."""
+        ...
+
+    def remove_requests(self, request_ids: Collection[uuid.UUID]) -> list[str]:
+        """Delete these requests, their messages and attachments; the storage keys to delete."""
+        ...
+
+    def remove_events(self, before: datetime) -> int: ...
+
+    def unused_accounts(self, used_before: datetime, limit: int) -> Sequence[Account]:
+        """Subscribers' accounts not warned yet, with no login (or creation) since ``used_before``."""
+        ...
+
+    def warned_accounts(self, warned_before: datetime, limit: int) -> Sequence[Account]:
+        """Subscribers' accounts warned before ``warned_before`` and not logged in to since the warning."""
+        ...
+
+    def remove_account(self, account_id: uuid.UUID) -> None:
+        """Delete the account (the login) and its sessions; the subscriber and their data stay."""
+        ...
+
+
 class ImportSource(Protocol):
     """A file from the billing system, read by an adapter (``portail_adapters.exchange_csv``) into
     typed rows; ``import_rows`` reads it once: the header, then the chunks."""
@@ -386,22 +523,47 @@ class ImportSource(Protocol):
 class UnitOfWork(Protocol):
     """A transaction over every repository: rolls back unless ``commit()`` was called."""
 
-    subscribers: SubscriberRepository
-    staff: StaffRepository
-    accounts: AccountRepository
-    sessions: SessionRepository
-    contracts: ContractRepository
-    readings: ReadingRepository
-    invoices: InvoiceRepository
-    payments: PaymentRepository
-    folders: FolderRepository
-    documents: DocumentRepository
-    requests: RequestRepository
-    outbox: OutboxRepository
-    tokens: TokenRepository
-    throttles: ThrottleRepository
-    overconsumption_notices: OverconsumptionNoticeRepository
-    exchange: ExchangeRepository
+    # Read-only: an implementation's members may be its own repository classes.
+    @property
+    def subscribers(self) -> SubscriberRepository: ...
+    @property
+    def staff(self) -> StaffRepository: ...
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def contracts(self) -> ContractRepository: ...
+    @property
+    def readings(self) -> ReadingRepository: ...
+    @property
+    def invoices(self) -> InvoiceRepository: ...
+    @property
+    def payments(self) -> PaymentRepository: ...
+    @property
+    def folders(self) -> FolderRepository: ...
+    @property
+    def documents(self) -> DocumentRepository: ...
+    @property
+    def requests(self) -> RequestRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def tokens(self) -> TokenRepository: ...
+    @property
+    def throttles(self) -> ThrottleRepository: ...
+    @property
+    def overconsumption_notices(self) -> OverconsumptionNoticeRepository: ...
+    @property
+    def exchange(self) -> ExchangeRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
+    @property
+    def privacy(self) -> PrivacyRepository: ...
+    @property
+    def recovery_codes(self) -> RecoveryCodeRepository: ...
+    @property
+    def mandates(self) -> MandateRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

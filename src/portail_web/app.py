@@ -25,11 +25,27 @@ from portail_adapters.sql.database import database_unavailable
 from portail_domain.model.errors import DomainError, NotConfigured, NotFound, StorageError
 from portail_domain.portal import Portal
 
-from .auth import LoginRequired, StaffRequired, VisitorMiddleware
+from .auth import LoginRequired, VisitorMiddleware
 from .mail_relay import relay_forever
 from .messages import MESSAGES, message_for
-from .routes import contracts, documents, invoices, pages, password, personal, requests, session, simulator
+from .routes import (
+    agent,
+    contracts,
+    documents,
+    invoices,
+    journal,
+    mandates,
+    pages,
+    password,
+    personal,
+    requests,
+    second_factor,
+    session,
+    simulator,
+    team,
+)
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
+from .staff import AdminOnly, StaffAreaMiddleware
 from .templating import Templates, render
 from .urls import path_for
 
@@ -49,11 +65,17 @@ def all_routes() -> list[BaseRoute]:
         *session.routes,
         *contracts.routes,
         *invoices.routes,
+        *mandates.routes,
         *simulator.routes,
         *documents.routes,
         *password.routes,
         *personal.routes,
         *requests.routes,
+        *journal.routes,
+        *second_factor.routes,
+        *team.routes,
+        # Last: a page not built yet ("bientôt"); a real route of the same name listed above wins.
+        *agent.placeholder_routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -117,10 +139,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if not hasattr(request.state, "visitor"):
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
-    context: dict[str, object] = {"status": exc.status_code}
+    message = MESSAGES["admin_only"] if isinstance(exc, AdminOnly) else None
     if exc.status_code == 400 and str(exc.detail).startswith("Part exceeded maximum size"):
-        context["message"] = MESSAGES["value_too_long"]  # a form field over 1 MB: say so, not just "bad request"
-    return render(request, "error.html", context, status_code=exc.status_code)
+        message = MESSAGES["value_too_long"]  # a form field over 1 MB: say so, not just "bad request"
+    return render(request, "error.html", {"status": exc.status_code, "message": message}, status_code=exc.status_code)
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:
@@ -131,7 +153,7 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 
 async def login_required(request: Request, exc: Exception) -> Response:
     if getattr(request.state, "visitor", None) is not None and request.state.visitor.identity is not None:
-        # Logged in, but not as what this page needs (a staff user on a subscriber page): no redirect loop.
+        # Logged in, but not as what this page needs (staff on a subscriber page): no redirect loop.
         return render(request, "error.html", {"status": 403}, status_code=403)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(path_for(request, "login", query={"next": target}), status_code=303)
@@ -192,6 +214,7 @@ def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float
             Middleware(SecurityHeadersMiddleware, https=portal.config.https, form_targets=payment_origin(portal)),
             Middleware(OriginCheckMiddleware, base_url=portal.config.base_url),
             Middleware(VisitorMiddleware, portal=portal),
+            Middleware(StaffAreaMiddleware),  # /agent/…: staff past the second factor only
             Middleware(TooLargePageMiddleware),
             # Inside our middleware (not Starlette(max_body_size=…), which sits outside all of it), so the
             # 413 gets the security headers and the French page.
@@ -202,7 +225,6 @@ def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float
             HTTPException: http_error,
             DomainError: domain_error,
             LoginRequired: login_required,
-            StaffRequired: login_required,
             Exception: server_error,
         },
         lifespan=lifespan,

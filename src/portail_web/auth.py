@@ -12,7 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portail_domain.model.accounts import Identity
+from portail_domain.model.accounts import Identity, StaffUser, Subscriber
 from portail_domain.portal import Portal
 from portail_domain.services.accounts import resolve_session
 
@@ -33,39 +33,39 @@ class Visitor:
         return csrf_token_for(self.secret_key, self.csrf_binding)
 
     @property
-    def subscriber(self):  # noqa: ANN201 - Subscriber | None
+    def subscriber(self) -> Subscriber | None:
         return self.identity.subscriber if self.identity else None
 
     @property
-    def staff(self):  # noqa: ANN201 - StaffUser | None
-        return self.identity.staff if self.identity else None
+    def staff(self) -> StaffUser | None:
+        """The member of staff, once this session has passed the second factor (else None)."""
+        if self.identity is None or not self.identity.session.second_factor:
+            return None
+        return self.identity.staff
+
+    @property
+    def staff_pending(self) -> StaffUser | None:
+        """A member of staff signed in with the password only: the second factor is still to give."""
+        if self.identity is None or self.identity.session.second_factor:
+            return None
+        return self.identity.staff
 
 
 class LoginRequired(Exception):
     """Raised by endpoints that need a subscriber; answered with 303 to /connexion?next=…"""
 
 
-class StaffRequired(Exception):
-    """Raised by back-office endpoints; answered with 303 to /connexion?next=…"""
-
-
 def visitor(request: Request) -> Visitor:
-    return request.state.visitor
+    found: Visitor = request.state.visitor
+    return found
 
 
-def require_subscriber(request: Request):  # noqa: ANN201 - Subscriber
-    """The logged-in subscriber, from the session (never from the URL)."""
+def require_subscriber(request: Request) -> Subscriber:
+    """The logged-in subscriber, from the session (never from the URL). Staff: see ``portail_web.staff``."""
     subscriber = visitor(request).subscriber
     if subscriber is None:
         raise LoginRequired()
     return subscriber
-
-
-def require_staff(request: Request):  # noqa: ANN201 - StaffUser
-    staff = visitor(request).staff
-    if staff is None:
-        raise StaffRequired()
-    return staff
 
 
 class VisitorMiddleware:

@@ -29,7 +29,7 @@ class Bar:
     width: float
     height: float
     period: ConsumptionPeriod
-    kind: str  # "normal", "estimated", "over"
+    kind: str  # "normal", "estimated", "over", "to_review" (drawn apart, capped at the top of the scale)
 
 
 @attrs.frozen
@@ -63,6 +63,10 @@ class Chart:
     def has_over(self) -> bool:
         return any(b.kind == "over" for b in self.bars)
 
+    @property
+    def has_to_review(self) -> bool:
+        return any(b.kind == "to_review" for b in self.bars)
+
 
 def nice_step(maximum: float, ticks: int = 4) -> int:
     """A round step (1, 2 or 5 times a power of ten) giving about ``ticks`` gridlines."""
@@ -78,38 +82,63 @@ def consumption_chart(
     if not periods:
         return None
     first, last = periods[0].start, max(p.end for p in periods)
-    span = max((last - first).days, 1)
-    maximum = max(max(p.litres_per_day for p in periods), usual, Fraction(1))
+    # A period that ends on a reading still to review may be a typo: it does not set the scale.
+    checked = [p for p in periods if not p.to_review] or list(periods)
+    maximum = max(max(p.litres_per_day for p in checked), usual, Fraction(1))
     step = nice_step(float(maximum))
-    top_value = step * math.ceil(float(maximum) / step)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    bottom = TOP + plot_h
-
-    def x_of(day: date) -> float:
-        return round(LEFT + plot_w * (day - first).days / span, 2)
-
-    def y_of(value: Fraction | float) -> float:
-        return round(bottom - plot_h * float(value) / top_value, 2)
-
-    bars = []
-    for period in periods:
-        x0, x1 = x_of(period.start), x_of(period.end)
-        y = y_of(period.litres_per_day)
-        kind = "over" if period is over else "estimated" if period.estimated else "normal"
-        gap = 0.6 if x1 - x0 > 2 else 0
-        width = max(x1 - x0 - gap, 0.8)  # a one-day period stays visible...
-        x = min(x0 + gap / 2, LEFT + plot_w - width)  # ...without leaving the plot
-        bars.append(Bar(round(x, 2), y, round(width, 2), round(bottom - y, 2), period, kind))
-    y_ticks = [Tick(y_of(v), str(v)) for v in range(0, top_value + 1, step)]
-    years = range(first.year + 1, last.year + 1)
-    every = 1 if len(years) <= 6 else 2 if len(years) <= 12 else 5
-    x_ticks = [Tick(x_of(date(y, 1, 1)), str(y)) for y in years if y % every == 0]
-    if not x_ticks:  # less than a year: label both ends
-        x_ticks = [Tick(LEFT, first.strftime("%m/%Y")), Tick(LEFT + plot_w, last.strftime("%m/%Y"))]
+    plot = _Plot(first, span=max((last - first).days, 1), top_value=step * math.ceil(float(maximum) / step))
     return Chart(
-        width=WIDTH, height=HEIGHT, left=LEFT, right=LEFT + plot_w, top=TOP, bottom=bottom,
-        bars=bars, y_ticks=y_ticks, x_ticks=x_ticks,
-        average_y=y_of(usual) if usual else None,
-        meter_changes=[x_of(p.start) for p in periods if p.meter_changed],
+        width=WIDTH, height=HEIGHT, left=LEFT, right=plot.right, top=TOP, bottom=plot.bottom,
+        bars=[plot.bar(period, _kind(period, over)) for period in periods],
+        y_ticks=[Tick(plot.y(v), str(v)) for v in range(0, plot.top_value + 1, step)],
+        x_ticks=_year_ticks(plot, first, last),
+        average_y=plot.y(usual) if usual else None,
+        meter_changes=[plot.x(p.start) for p in periods if p.meter_changed],
         first=first, last=last, maximum=maximum,
     )
+
+
+@attrs.frozen
+class _Plot:
+    """Where a day (from ``first``, over ``span`` days) and a value (up to ``top_value``) land."""
+
+    first: date
+    span: int
+    top_value: int
+    width: int = WIDTH - LEFT - RIGHT
+    height: int = HEIGHT - TOP - BOTTOM
+
+    @property
+    def right(self) -> int:
+        return LEFT + self.width
+
+    @property
+    def bottom(self) -> int:
+        return TOP + self.height
+
+    def x(self, day: date) -> float:
+        return round(LEFT + self.width * (day - self.first).days / self.span, 2)
+
+    def y(self, value: Fraction | float) -> float:
+        return round(self.bottom - self.height * float(value) / self.top_value, 2)
+
+    def bar(self, period: ConsumptionPeriod, kind: str) -> Bar:
+        x0, x1 = self.x(period.start), self.x(period.end)
+        y = max(self.y(period.litres_per_day), TOP)  # a reading to review may go past the scale: capped
+        gap = 0.6 if x1 - x0 > 2 else 0
+        width = max(x1 - x0 - gap, 0.8)  # a one-day period stays visible...
+        x = min(x0 + gap / 2, self.right - width)  # ...without leaving the plot
+        return Bar(round(x, 2), y, round(width, 2), round(self.bottom - y, 2), period, kind)
+
+
+def _kind(period: ConsumptionPeriod, over: ConsumptionPeriod | None) -> str:
+    return ("to_review" if period.to_review else "over" if period is over
+            else "estimated" if period.estimated else "normal")
+
+
+def _year_ticks(plot: _Plot, first: date, last: date) -> list[Tick]:
+    """A label on each 1 January (every 2 or 5 years on a long history); less than a year: both ends."""
+    years = range(first.year + 1, last.year + 1)
+    every = 1 if len(years) <= 6 else 2 if len(years) <= 12 else 5
+    ticks = [Tick(plot.x(date(y, 1, 1)), str(y)) for y in years if y % every == 0]
+    return ticks or [Tick(LEFT, first.strftime("%m/%Y")), Tick(plot.right, last.strftime("%m/%Y"))]

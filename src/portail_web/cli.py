@@ -106,6 +106,12 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  or, for subscriber {summary.claim_number} who has no e-mail on file: any e-mail, "
           f"code: {summary.claim_code}")
     print("  the e-mailed link is printed on the console of `portail serve` and saved under var/mail")
+    print(f"the back office: sign in at {settings.base_url}/connexion, then give the code of the TOTP secret")
+    print("  (add the secret to an authenticator app, or run "
+          "python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\")")
+    for staff in summary.staff:
+        print(f"  {staff.role.value}: e-mail: {staff.email}, password: {staff.password}, "
+              f"TOTP secret: {staff.totp_secret}")
     return 0
 
 
@@ -175,6 +181,20 @@ def payments_command(args: argparse.Namespace, settings: Settings) -> int:
           f"abandoned or expired, {summary.still_pending} still pending, {summary.flagged} flagged, "
           f"{summary.unreachable} unreachable")
     return 1 if summary.unreachable else 0
+
+
+def _retention_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["apply"], help="apply: delete or close what is past its retention period")
+    p.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
+
+
+@command("retention", "apply the retention periods (PORTAIL_RETENTION_*): run daily; prints counts", _retention_args)
+def retention_command(args: argparse.Namespace, settings: Settings) -> int:
+    from portail_domain.services.privacy import apply_retention
+
+    report = apply_retention(portal_from(settings), dry_run=args.dry_run)
+    print(report.line())
+    return 0
 
 
 CLI_REFUSALS = {
@@ -276,7 +296,9 @@ def _export_args(p: argparse.ArgumentParser) -> None:
                         "formula starts with ')")
 
 
-@command("export", "write payments, subscribers' readings or requests as CSV to stdout", _export_args)
+@command("export", "write payments, subscribers' readings, requests, the audit log or direct-debit mandates as CSV "
+         "to stdout",
+         _export_args)
 def export_command(args: argparse.Namespace, settings: Settings) -> int:
     since = None
     if args.since:

@@ -59,29 +59,35 @@ NUMBERS = {language: _Numbers.of(locale) for language, locale in LOCALES.items()
 
 def _date_pattern(pattern: str, locale: Locale) -> Callable[[date | datetime], str] | None:
     """A CLDR date/time pattern as a plain function, or None if it uses a field not handled here."""
-    months = locale.months["format"]
     parts: list[Callable[[Any], str]] = []
-    for kind, token in tokenize_pattern(pattern):
-        if kind == "chars":
-            parts.append(lambda _, text=token: text)
-            continue
-        field, width = token
-        if field == "d":
-            parts.append(lambda v, w=width: str(v.day).zfill(w))
-        elif field == "M" and width <= 2:
-            parts.append(lambda v, w=width: str(v.month).zfill(w))
-        elif field == "M":
-            names = months["abbreviated" if width == 3 else "wide"]
-            parts.append(lambda v, names=names: names[v.month])
-        elif field == "y":
-            parts.append(lambda v, w=width: str(v.year % 100).zfill(2) if w == 2 else str(v.year).zfill(w))
-        elif field == "H":
-            parts.append(lambda v, w=width: str(v.hour).zfill(w))
-        elif field == "m":
-            parts.append(lambda v, w=width: str(v.minute).zfill(w))
-        else:
+    for _kind, token in tokenize_pattern(pattern):
+        part = _literal(token) if isinstance(token, str) else _date_field(*token, locale)
+        if part is None:
             return None
+        parts.append(part)
     return lambda value: "".join(part(value) for part in parts)
+
+
+def _literal(text: str) -> Callable[[Any], str]:
+    return lambda _: text
+
+
+def _date_field(field: str, width: int, locale: Locale) -> Callable[[Any], str] | None:
+    """One field of a CLDR pattern (``v`` a date, or a datetime for hours and minutes)."""
+    if field == "d":
+        return lambda v: str(v.day).zfill(width)
+    if field == "M" and width <= 2:
+        return lambda v: str(v.month).zfill(width)
+    if field == "M":
+        names = locale.months["format"]["abbreviated" if width == 3 else "wide"]
+        return lambda v: str(names[v.month])
+    if field == "y":
+        return lambda v: str(v.year % 100).zfill(2) if width == 2 else str(v.year).zfill(width)
+    if field == "H":
+        return lambda v: str(v.hour).zfill(width)
+    if field == "m":
+        return lambda v: str(v.minute).zfill(width)
+    return None
 
 
 def _moment_pattern(locale: Locale) -> Callable[[date | datetime], str] | None:

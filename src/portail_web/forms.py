@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeGuard
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
@@ -43,5 +44,6 @@ def field(form: dict[str, str], name: str, max_length: int = 1000) -> str:
     return "".join(ch for ch in value if ch.isprintable() or ch in "\n\t")
 
 
-def is_upload(value: object) -> bool:
+def is_upload(value: object) -> TypeGuard[UploadFile]:
+    """A file the form sent (a file input left empty sends one with no name)."""
     return isinstance(value, UploadFile) and bool(value.filename)

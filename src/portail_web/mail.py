@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, Template
 from markupsafe import Markup
 
+from portail_domain.model.legal import Mediator
 from portail_domain.model.links import Link
 from portail_domain.model.mail import Mail, OutgoingMail
 from portail_domain.portal import UtilityCard
@@ -54,17 +55,19 @@ def _subject(template: Template, context: dict[str, Any]) -> str:
 
 
 class TemplateMailComposer:
-    """``MailComposer`` over the templates of ``templates/mail/``, signed with the utility's card."""
+    """``MailComposer`` over the templates of ``templates/mail/``, signed with the utility's card and
+    the consumer mediator's details (Code de la consommation L616-1: on every invoice mail, so on all)."""
 
-    def __init__(self, utility: UtilityCard, links: Links) -> None:
+    def __init__(self, utility: UtilityCard, links: Links, mediator: Mediator | None = None) -> None:
         self.utility = utility
         self.links = links
+        self.mediator = mediator or Mediator()
 
     def compose(self, mail: Mail) -> OutgoingMail:
         language = mail.language if mail.language in LANGUAGES else DEFAULT_LANGUAGE
         text_env, html_env = _environments(language)
         urls = {name: self.links.url(value) for name, value in mail.params.items() if isinstance(value, Link)}
-        common = {"utility": self.utility, "language": language}
+        common = {"utility": self.utility, "mediator": self.mediator, "language": language}
         text_context = {**mail.params, **urls, **common, "layout": TEXT_LAYOUT}
         template = text_env.get_template(template_name(mail))
         subject = _subject(template, text_context)

@@ -16,6 +16,13 @@ def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "extract, t
 MESSAGES: dict[str, str] = {
     "domain_error": N_("La demande n'a pas pu être traitée."),
     "not_found": N_("Cette page n'existe pas ou n'est pas accessible avec votre compte."),
+    "admin_only": N_("Cette page est réservée aux administrateurs."),
+    "second_factor_failed": N_("Code incorrect, expiré ou déjà utilisé. Saisissez le code affiché maintenant par votre "
+                               "application, ou un code de secours."),
+    "staff_own_account": N_("Vous ne pouvez pas faire cela sur votre propre compte : demandez-le à un autre "
+                            "administrateur."),
+    "invalid_role": N_("Choisissez le rôle agent ou administrateur."),
+    "staff_disabled": N_("Ce membre de l'équipe est désactivé."),
     "invalid_value": N_("Une valeur saisie n'est pas valide."),
     "invalid_email": N_("Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."),
     "invalid_amount": N_("Saisissez un montant en euros, par exemple 12,50."),
@@ -31,6 +38,9 @@ MESSAGES: dict[str, str] = {
     "invoice_not_payable": N_("Cette facture n'est pas à payer."),
     "invoice_already_paid": N_("Cette facture est déjà réglée."),
     "invoice_cancelled": N_("Cette facture est annulée."),
+    "invoice_on_direct_debit": N_(
+        "Cette facture est réglée par prélèvement automatique à son échéance : rien à payer en ligne."
+    ),
     "payment_mismatch": N_(
         "Le résultat du paiement ne correspond pas à la facture : il sera vérifié par nos services."
     ),
@@ -99,6 +109,7 @@ MESSAGES: dict[str, str] = {
     "invalid_postal_code": N_("Saisissez un code postal valide, par exemple 34230."),
     "invalid_language": N_("Choisissez la langue dans la liste."),
     "value_too_long": N_("Une valeur saisie est trop longue."),
+    "logged_out": N_("Vous êtes déconnecté. À bientôt !"),
     "password_saved": N_("Votre mot de passe est enregistré. Connectez-vous avec votre e-mail et ce mot de passe."),
     "data_saved": N_("Vos données personnelles sont enregistrées."),
     "password_changed": N_("Votre mot de passe est modifié. Vos autres sessions ont été fermées."),
@@ -108,9 +119,70 @@ MESSAGES: dict[str, str] = {
     ),
     "email_changed": N_("Votre nouvelle adresse e-mail est enregistrée : utilisez-la pour vous connecter."),
     "sessions_ended": N_("Vos autres sessions ont été fermées."),
+    "account_closed": N_(
+        "Votre compte du portail est fermé et vos sessions sont terminées. Votre abonnement, vos contrats, relèves, "
+        "factures et paiements restent enregistrés par le service des eaux pour la facturation, pendant les durées "
+        "de conservation indiquées dans « Données personnelles et cookies ». Vous pouvez rouvrir un compte à tout "
+        "moment avec « Créer / Renouveler mot de passe »."
+    ),
+    # Prélèvement automatique (SEPA mandates).
+    "invalid_iban": N_("Cet IBAN n'est pas valide : vérifiez sa longueur et chacun de ses caractères."),
+    "iban_not_sepa": N_("Cet IBAN est celui d'un pays hors de la zone SEPA : le prélèvement n'y est pas possible."),
+    "bic_required": N_("Votre banque n'a pas pu être reconnue : saisissez son BIC (8 ou 11 caractères)."),
+    "invalid_bic": N_("Ce BIC n'est pas valide : 8 ou 11 caractères, par exemple BNPAFRPP."),
+    "invalid_holder": N_("Indiquez le nom du titulaire du compte (70 caractères au plus)."),
+    "invalid_mode": N_("Choisissez le mode de prélèvement."),
+    "mandate_error": N_("Le mandat n'a pas pu être enregistré."),
+    "mandate_no_email": N_(
+        "Le code de signature est envoyé par e-mail : indiquez d'abord une adresse e-mail dans Mes données "
+        "personnelles."
+    ),
+    "mandate_contract_ended": N_("Ce contrat est terminé : il ne peut plus être réglé par prélèvement."),
+    "mandate_none_pending": N_(
+        "Aucun mandat n'attend de signature : il est déjà signé, ou une nouvelle demande l'a remplacé."
+    ),
+    "mandate_wrong_code": N_("Ce code est incorrect. Essais restants : %(tries_left)s."),
+    "mandate_code_dead": N_(
+        "Ce code n'est plus valable (10 minutes passées ou 5 essais utilisés). Recommencez la demande pour "
+        "recevoir un nouveau code."
+    ),
+    "mandate_not_active": N_("Ce mandat est déjà révoqué."),
+    "mandate_code_sent": N_(
+        "Un code de signature vient de vous être envoyé par e-mail. Saisissez-le ci-dessous dans les 10 minutes."
+    ),
+    "mandate_signed": N_(
+        "Votre mandat est signé. Il est classé dans Mes documents, dossier Contrats, et une confirmation vous a été "
+        "envoyée par e-mail."
+    ),
+    "mandate_revoked": N_("Votre mandat est révoqué : plus aucun prélèvement ne sera fait avec lui."),
     "photo_rejected": N_("La photo n'a pas pu être enregistrée."),
     "photo_not_image": N_("La photo doit être une image JPEG ou PNG."),
     "photo_too_large": N_("La photo dépasse %(upload_max)s : envoyez une image plus légère."),
+}
+
+
+# The accessibility statuses (``AccessibilityStatus`` values), translated where the footer prints them.
+ACCESSIBILITY_STATUSES = (N_("conforme"), N_("partiellement conforme"), N_("non conforme"))
+
+
+# The key of the data export (``/donnees-personnelles/export``): what each section of the file holds.
+EXPORT_KEY: dict[str, str] = {
+    "exported_at": N_("Date et heure de l'export (UTC)."),
+    "personal_data": N_("Vos coordonnées telles que le service des eaux les connaît : numéro d'abonné, nom, e-mail, "
+                        "téléphone, adresse, langue, choix de la facture électronique."),
+    "account": N_("Votre compte du portail : identifiant, date de création, dernier changement de mot de passe, "
+                  "dernière connexion (le mot de passe lui-même n'est jamais conservé en clair, ni exporté)."),
+    "contracts": N_("Vos contrats d'abonnement : service, adresse desservie, compteur, dates."),
+    "readings": N_("Les relèves de vos compteurs (index en m³), leur origine et leur état."),
+    "overconsumption_notices": N_("Les alertes de consommation anormale qui vous ont été envoyées, et leur date."),
+    "invoices": N_("Vos factures : montants en euros, dates, état."),
+    "payments": N_("Vos paiements en ligne : montant, service de paiement, référence, état, dates."),
+    "requests": N_("Vos demandes et tous les messages échangés avec le service des eaux."),
+    "documents": N_("La liste de vos documents (nom, dossier, taille, empreinte SHA-256) ; les fichiers se "
+                    "téléchargent dans Mes documents."),
+    "sessions": N_("Les sessions ouvertes sur votre compte : navigateur, adresse IP, dates."),
+    "security_events": N_("Le journal de sécurité de votre compte : connexions, échecs, changements de mot de "
+                          "passe, avec l'adresse IP."),
 }
 
 

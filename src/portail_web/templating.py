@@ -15,6 +15,7 @@ from portail_domain.model.limits import Limits
 from . import formatting
 from .i18n import LANGUAGES, translations
 from .urls import path_for
+from .user_agents import device
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -37,7 +38,7 @@ def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limit
         # (5 % of a loaded server's samples under py-spy); a restart picks up new ones.
         auto_reload=False,
     )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension; jinja2's stubs don't know it
     # Every translated text may print the configured limits: %(upload_max)s, %(upload_quota)s.
     _with_limits(env, {
         "upload_max": formatting.size_limit(limits.upload_max_bytes, language),
@@ -49,6 +50,7 @@ def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limit
     env.filters["number"] = partial(_call, formatting.number, language)
     env.filters["m3"] = partial(_call, formatting.m3, language)
     env.filters["filesize"] = partial(_call, formatting.file_size, language)
+    env.filters["device"] = device
     env.globals["url_for"] = _url_for
     return env
 
@@ -58,7 +60,7 @@ def _with_limits(env: Environment, values: dict[str, str]) -> None:
 
     @pass_context
     def gettext(context: Any, string: str, /, **variables: Any) -> str:
-        return translate(context, string, **{**values, **variables})  # type: ignore[operator]
+        return translate(context, string, **{**values, **variables})  # type: ignore[operator]  # jinja2 infers globals as dict[str, object]
 
     env.globals["gettext"] = gettext
 
@@ -94,6 +96,7 @@ class Templates:
             "visitor": visitor,
             "language": language,
             "utility": request.app.state.portal.config.utility,
+            "legal": request.app.state.portal.config.legal,
             "csrf_token": visitor.csrf_token if visitor else "",
         }
         ctx.update(context or {})

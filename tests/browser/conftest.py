@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from portail_adapters.demo import DEMO_EMAIL, DEMO_PASSWORD
+from tests.browser.live import running_portal
 
 CHROMIUM = os.environ.get("PORTAIL_TEST_CHROMIUM", "/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -37,39 +33,17 @@ def browser_tools() -> None:
         pytest.skip(problem)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="session")
+def live_portal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the live portal runs: its database is ``var/portail.db`` there (tests read its outbox)."""
+    return tmp_path_factory.mktemp("portal")
 
 
 @pytest.fixture(scope="session")
-def live_portal(tmp_path_factory: pytest.TempPathFactory, browser_tools: None) -> Iterator[str]:
+def live_portal(live_portal_dir: Path, browser_tools: None) -> Iterator[str]:
     """``portail demo`` then ``portail serve`` in a directory of its own; yields the base URL."""
-    workdir = tmp_path_factory.mktemp("portal")
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAIL_")}
-    env["PORTAIL_BASE_URL"] = base_url
-    cli = [sys.executable, "-m", "portail_web.cli"]
-    subprocess.run([*cli, "demo"], cwd=workdir, env=env, check=True, capture_output=True, timeout=120)
-    server = subprocess.Popen([*cli, "serve", "--port", str(port)], cwd=workdir, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base_url}/healthz", timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("the portal did not start") from None
-            time.sleep(0.2)
-    try:
+    with running_portal(live_portal_dir) as base_url:
         yield base_url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

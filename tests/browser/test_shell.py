@@ -22,7 +22,8 @@ def test_subscriber_logs_in_and_sees_the_five_areas(page, live_portal):
         assert menu.get_by_role("link", name=area).is_visible()
     assert axe_violations(page) == []
     page.get_by_role("button", name="Se déconnecter").click()
-    page.wait_for_url(f"{live_portal}/connexion")
+    page.wait_for_url(f"{live_portal}/connexion?deconnecte=1")
+    assert page.get_by_text("Vous êtes déconnecté.").is_visible()
     page.goto(f"{live_portal}/")
     assert page.url.startswith(f"{live_portal}/connexion")
 

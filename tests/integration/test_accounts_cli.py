@@ -6,7 +6,7 @@ import re
 
 from portail_adapters.passwords import Argon2Hasher
 from portail_adapters.settings import load_settings
-from portail_domain.ports import OutgoingMail
+from portail_domain.model.mail import OutgoingMail
 from portail_web import create_app
 from portail_web.wiring import web_portal
 from tests.integration.test_cli import portail
@@ -53,7 +53,9 @@ def test_staff_add_prints_a_one_time_link_that_sets_the_password(tmp_path, monke
         done = web.submit("/mot-de-passe/nouveau", data={"password": NEW, "password_confirm": NEW})
         assert done.status_code == 303
         web.login("agent.dupont@eau.example", NEW)
-        assert web.get("/", follow_redirects=False).headers["location"] == "/agent/demandes"  # staff's page
+        assert web.get("/", follow_redirects=False).headers["location"] == "/agent"  # staff's home
+        # first sign-in: the back office opens only after enrolling a second factor
+        assert web.get("/agent", follow_redirects=False).headers["location"] == "/agent/securite"
         contracts = web.get("/contrats", follow_redirects=False)
         assert contracts.status_code == 403  # a staff user on a subscriber page: refused, no redirect loop
         web.get(path, follow_redirects=False)

@@ -11,7 +11,7 @@ import pytest
 from portail_adapters.mail import FileMailer, MailRejected, SmtpMailer, build_message, mailer_from_url
 from portail_adapters.settings import SettingsError
 from portail_adapters.sql import SqlUnitOfWorkFactory
-from portail_domain.ports import OutgoingMail
+from portail_domain.model.mail import OutgoingMail
 from portail_domain.services.mail import deliver_outbox
 from portail_web import create_app
 from portail_web.mail_relay import deliver_now

@@ -97,12 +97,29 @@ def test_demo_is_believable_and_idempotent(tmp_path, monkeypatch):
         assert invoices and all(d is not None and d.filename.endswith(".pdf") for d in pdfs)
         assert b"".join(portal.files.open(pdfs[0].storage_key)).startswith(b"%PDF-")
         assert portal.passwords.verify(uow.accounts.for_subscriber(marie.id).password_hash, first.password)
+        # One admin and one agent, enrolled with the secret printed, signing in with the password printed.
+        for demo in second.staff:
+            staff = uow.staff.by_email(demo.email)
+            assert staff.role is demo.role and staff.totp_secret == demo.totp_secret
+            assert portal.passwords.verify(uow.accounts.for_staff(staff.id).password_hash, demo.password)
+        assert {d.role.value for d in second.staff} == {"admin", "agent"}
 
 
 def test_demo_command_prints_how_to_log_in(tmp_path):
     result = portail("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "/connexion" in result.stdout and "marie.dupont@example.org" in result.stdout
+    assert "admin@eau-demo.example" in result.stdout
+    assert "TOTP secret: JBSWY3DPEHPK3PXPALICEADMINDEMO23" in result.stdout
+
+
+def test_export_audit_is_a_csv_with_its_header(tmp_path):
+    assert portail("migrate", cwd=tmp_path).returncode == 0
+    result = portail("export", "audit", "--since", "2026-01-01", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "at;staff_email;action;subscriber_number;target;before;after\n"
+    assert "audit: 0 rows exported" in result.stderr
+    assert portail("export", "audit", "--since", "hier", cwd=tmp_path).returncode == 2
 
 
 def serve_and_fail_a_login(tmp_path: Path, env: dict[str, str]) -> tuple[str, dict[str, str]]:

@@ -299,3 +299,21 @@ def test_a_file_store_that_is_down_saves_nothing_and_says_so(sql_portal, sql_web
                               files={"photo": ("compteur.jpg", JPEG, "image/jpeg")})
     assert response.status_code == 503 and "Réessayez dans quelques minutes" in response.text
     assert rows(engine, t.meter_readings) == 9 and rows(engine, t.documents) == 0
+
+
+def test_a_typo_to_review_is_corrected_from_the_page_that_reported_it(sql_portal, sql_web, marie):
+    contract, _ = add_contract(sql_portal, marie)
+    location = sql_web.submit("/contrats/C1/releve", data={"index": "2184", "read_on": "2026-03-01"}
+                              ).headers["location"]
+    html = sql_web.get(location).text
+    link = re.search(r'href="(/contrats/C1/releve\?date=2026-03-01)"', html).group(1)  # "Corriger l'index…"
+    form = sql_web.get(link).text
+    assert 'value="2026-03-01"' in form and 'id="under-review"' in form
+    assert "Dernier index connu : 218,400 m³" in text_of(form).replace("\u202f", " ").replace("\xa0", " ")
+    response = sql_web.submit(link, "/contrats/C1/releve", data={"index": "262,2", "read_on": "2026-03-01"})
+    assert response.status_code == 303
+    page = text_of(sql_web.get(response.headers["location"]).text)
+    assert "est enregistrée" in page and "Vérifiez l'index saisi" not in page
+    with sql_portal.uow() as uow:
+        of_the_day = [r for r in uow.readings.for_contract(contract.id) if r.read_on == date(2026, 3, 1)]
+    assert [(r.index, r.status) for r in of_the_day] == [(MeterIndex(262_200), ReadingStatus.VALIDATED)]

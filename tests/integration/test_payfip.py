@@ -22,10 +22,9 @@ from portail_adapters.payment.payfip import (
     PayfipOrderRefused,
 )
 from portail_adapters.payment.payfip_standin import StandinServer, fault_xml, response_xml
-from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.billing import PaymentOrder, PaymentStatus
 from portail_domain.model.errors import GatewayError
 from portail_domain.model.values import Money
-from portail_domain.ports import PaymentOrder
 from portail_web import create_app
 from tests.support import BASE_URL, WebClient, add_invoice, add_subscriber, make_portal, payment_desk
 

@@ -217,7 +217,7 @@ def test_payments_reconcile_command_settles_a_payment_whose_notification_never_c
 
 def test_simulator_operation_expires_after_its_lifetime(engine, clock):
     gateway = SimulatorGateway(engine, clock, BASE_URL)
-    from portail_domain.ports import PaymentOrder
+    from portail_domain.model.billing import PaymentOrder
 
     started = gateway.start(PaymentOrder("F20260001", "Facture", Money(100), "a@b.example", "r", "n"))
     assert gateway.fetch_result(started.operation_id).status == "pending"

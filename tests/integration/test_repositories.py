@@ -213,7 +213,7 @@ def test_a_session_comes_with_its_owner_in_one_look_up(uow_factory):
 
 
 def test_outbox_keeps_mail_written_in_the_transaction(uow_factory):
-    from portail_domain.ports import OutgoingMail
+    from portail_domain.model.mail import OutgoingMail
 
     with uow_factory() as uow:
         uow.outbox.add(OutgoingMail("marie@example.org", "Objet", "Texte"), NOW)

@@ -12,7 +12,7 @@ from portail_adapters.sql import repositories
 from portail_domain.model.requests import ReferenceTaken, RequestStatus
 from portail_domain.services.requests import open_request, staff_reply
 from portail_web import create_app
-from tests.support import BASE_URL, WebClient, add_contract, add_staff, add_subscriber, make_portal
+from tests.support import BASE_URL, WebClient, add_contract, add_staff, add_subscriber, make_portal, sign_in_staff
 
 PASSWORD = "une-phrase-de-passe-solide"
 PDF = b"%PDF-1.7\n" + b"attestation de reparation " * 200 + b"\n%%EOF\n"
@@ -21,7 +21,7 @@ PDF = b"%PDF-1.7\n" + b"attestation de reparation " * 200 + b"\n%%EOF\n"
 def test_file_then_staff_reply_then_subscriber_reads_it(sql_portal, sql_web, clock):
     marie = add_subscriber(sql_portal, "100001", email="marie@example.org", password=PASSWORD)
     add_contract(sql_portal, marie, "C100001-1", periods=3, leak=True)
-    add_staff(sql_portal, password=PASSWORD)
+    staff = add_staff(sql_portal, password=PASSWORD)
     sql_web.login("marie@example.org", PASSWORD)
 
     form = "/demandes/nouvelle?categorie=ecretement&contrat=C100001-1"
@@ -37,7 +37,7 @@ def test_file_then_staff_reply_then_subscriber_reads_it(sql_portal, sql_web, clo
 
     clock.advance(minutes=10)
     with WebClient(create_app(sql_portal), base_url=BASE_URL) as agent:
-        agent.login("agent@eau-test.example", PASSWORD)
+        sign_in_staff(agent, sql_portal, staff)
         listing = agent.get("/agent/demandes?statut=new")
         assert "D-2026-000001" in listing.text and "C100001-1" in listing.text
         staff_path = "/agent/demandes/" + thread_path.rsplit("/", 1)[1]

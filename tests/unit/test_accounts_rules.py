@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -10,6 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from portail_domain.model.accounts import InvalidPhone, InvalidPostalCode, LoginFailed, LoginThrottled, PersonalData
+from portail_domain.model.errors import InvalidFields
 from portail_domain.model.limits import Limits
 from portail_domain.model.password_policy import (
     PasswordMismatch,
@@ -201,14 +203,32 @@ def test_personal_data_changes_only_its_fields(memory_portal):
     assert (s.name, s.number, s.email.address) == ("Marie Dupont", "100001", "marie@example.org")
 
 
-@pytest.mark.parametrize(("data", "error"), [
-    (PersonalData("appelez-moi", "", "", "", "fr", False), InvalidPhone),
-    (PersonalData("", "", "<script>", "", "fr", False), InvalidPostalCode),
+@pytest.mark.parametrize(("data", "codes"), [
+    (PersonalData("appelez-moi", "", "", "", "fr", False), [InvalidPhone.code]),
+    (PersonalData("", "", "<script>", "", "fr", False), [InvalidPostalCode.code]),
+    (PersonalData("", "", "ABC", "", "fr", False), [InvalidPostalCode.code]),
+    (PersonalData("", "", "3423", "", "fr", False), [InvalidPostalCode.code]),
+    (PersonalData("", "", "342300", "", "fr", False), [InvalidPostalCode.code]),
+    (PersonalData("x", "", "ABC", "", "xx", False), [InvalidPhone.code, InvalidPostalCode.code, "invalid_language"]),
 ])
-def test_bad_personal_data_is_refused(memory_portal, data, error):
+def test_bad_personal_data_is_refused_naming_every_bad_field(memory_portal, data, codes):
     subscriber = add_subscriber(memory_portal)
-    with pytest.raises(error):
+    with pytest.raises(InvalidFields) as refused:
         update_personal_data(memory_portal, subscriber.id, data)
+    assert [p.code for p in refused.value.problems] == codes
+    with memory_portal.uow() as uow:
+        assert uow.subscribers.get(subscriber.id).postal_code == subscriber.postal_code  # nothing half-saved
+
+
+@given(st.from_regex(r"[0-9]{5}", fullmatch=True))
+def test_any_five_digits_is_a_postal_code(code):
+    assert PersonalData("", "", f" {code} ", "", "fr", False).checked().postal_code == code
+
+
+@given(st.text(max_size=12).filter(lambda s: not re.fullmatch(r"[0-9]{5}", "".join(s.split())) and s.strip()))
+def test_anything_else_is_not(code):
+    with pytest.raises(InvalidFields):
+        PersonalData("", "", code, "", "fr", False).checked()
 
 
 # --- sessions ------------------------------------------------------------------------------

@@ -247,7 +247,7 @@ def test_log_out_every_other_device(web, memory_portal):
     with WebClient(create_app(memory_portal), base_url=BASE_URL) as other:
         other.login("marie@example.org", PASSWORD)
         web.login("marie@example.org", PASSWORD)
-        assert web.get("/donnees-personnelles").text.count("<tr><td>") == 2
+        assert web.get("/donnees-personnelles").text.count("<tr><th scope=\"row\">") == 2
         assert web.submit("/donnees-personnelles", "/donnees-personnelles/sessions/fermer").status_code == 303
         assert other.get("/", follow_redirects=False).status_code == 303
         assert web.get("/").status_code == 200

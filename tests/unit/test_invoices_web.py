@@ -49,10 +49,17 @@ def test_the_a_payer_tab_lists_only_what_is_due(web, marie):
     assert overdue == ["F2026-0001"]
 
 
-def test_home_shows_the_total_due_and_next_due_date(web, marie):
+def test_home_shows_the_total_due_what_is_overdue_and_a_pay_button(web, marie):
     page = web.get("/").text
     # today is 10 March 2026 (the test clock): the 1 March invoice is overdue
-    assert f"Total à payer : 1{NNBSP}323,45{NBSP}€" in page and "échéance dépassée depuis le 1 mars 2026" in page
+    assert re.search(rf'id="total-due">1{NNBSP}323,45{NBSP}€<', page)
+    assert f"dont 123,45{NBSP}€ en retard (échéance dépassée depuis le 1 mars 2026)" in page
+    # the button pays the invoice due first; the others are one link away
+    form = re.search(r'<form method="post" action="/factures/([^"/]+)/payer">.*?<button[^>]*>([^<]+)</button>', page,
+                     re.S)
+    assert form.groups() == ("F2026-0001", f"Régler la facture F2026-0001 (123,45{NBSP}€)")
+    assert "Voir les 2 factures à payer" in page
+    assert web.submit("/", "/factures/F2026-0001/payer").status_code == 303
 
 
 def test_invoice_detail(web, marie):

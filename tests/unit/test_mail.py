@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from fractions import Fraction
 
 import pytest
@@ -37,6 +37,18 @@ SAMPLES = {
                                 "link": Link("request", {"request_id": REQUEST_ID})},
     MailKind.REQUEST_ANSWERED: {"reference": "D-2026-000001", "subject": "Fuite <sous> l'évier",
                                 "link": Link("request", {"request_id": REQUEST_ID})},
+    MailKind.ACCOUNT_CLOSED: {"name": "Marie Dupont", "number": "100001", "link": Link("password_request")},
+    MailKind.ACCOUNT_UNUSED: {"name": "Marie Dupont", "number": "100001", "closes_on": date(2026, 4, 9),
+                              "link": Link("login")},
+    MailKind.STAFF_INVITATION: {"name": "Paul <Agent>", "inviter": "Alice Admin", "role": "agent",
+                                "link": Link("password_new", query={"jeton": TOKEN}), "validity_hours": 24},
+    MailKind.MANDATE_CODE: {"code": "042917", "rum": "PORTAIL-C1-0A1B2C3D4E", "contract": "C1",
+                            "creditor": "Régie des Eaux", "validity_minutes": 10},
+    MailKind.MANDATE_SIGNED: {"name": "Marie Dupont", "rum": "PORTAIL-C1-0A1B2C3D4E", "contract": "C1",
+                              "mode": "echeance", "iban": "FR76 •••• •••• 3420", "creditor": "Régie des Eaux",
+                              "signed_at": datetime(2026, 3, 10, 9, 30, tzinfo=UTC)},
+    MailKind.MANDATE_REVOKED: {"name": "Marie Dupont", "rum": "PORTAIL-C1-0A1B2C3D4E", "contract": "C1",
+                               "revoked_at": datetime(2026, 3, 10, 9, 30, tzinfo=UTC)},
 }
 LINKED = {kind for kind, params in SAMPLES.items() if any(isinstance(v, Link) for v in params.values())}
 
@@ -56,7 +68,10 @@ def test_every_kind_renders_subject_text_and_html(kind, language):
     mail = compose(kind, language)
     assert mail.to == "marie@example.org"
     assert mail.subject and "\n" not in mail.subject and mail.subject == mail.subject.strip()
-    assert mail.text.endswith(f"-- \n{UTILITY.name}\n{UTILITY.address}\n{UTILITY.phone}\n")
+    assert f"-- \n{UTILITY.name}\n{UTILITY.address}\n{UTILITY.phone}\n\n" in mail.text
+    # The consumer mediator closes every mail (Code de la consommation L616-1), in text and HTML.
+    assert mail.text.endswith("Médiation de l'eau, BP 40463, 75366 Paris Cedex 08, https://www.mediation-eau.fr\n")
+    assert "Médiation de l&#39;eau, BP 40463, 75366 Paris Cedex 08, https://www.mediation-eau.fr" in mail.html
     assert mail.html.startswith("<!doctype html>") and f'<html lang="{language}">' in mail.html
     assert mail.html.count("<p>") >= 3 and "{{" not in mail.text + mail.html and "%(" not in mail.text + mail.html
     if kind in LINKED:
@@ -114,6 +129,16 @@ def test_the_plain_fakes_for_embedders():
                                              SAMPLES[MailKind.PASSWORD_LINK]))
     assert mail.subject == "password_link (en)"
     assert f"link: https://portal.example/password_new?jeton={TOKEN}\n" in mail.text
+
+
+def test_mandate_mails_say_the_code_its_lifetime_and_the_masked_iban():
+    code = compose(MailKind.MANDATE_CODE, "fr")
+    assert code.subject == "Votre code de signature du mandat de prélèvement : 042917"
+    assert "\n042917\n" in code.text and "valable que 10 minutes" in code.text
+    assert compose(MailKind.MANDATE_CODE, "en").subject == "Your direct debit mandate signing code: 042917"
+    signed = compose(MailKind.MANDATE_SIGNED, "fr")
+    assert "sur le compte FR76 •••• •••• 3420" in signed.text and "prélevée à sa date d'échéance" in signed.text
+    assert "révoqué depuis le" in compose(MailKind.MANDATE_REVOKED, "fr").text
 
 
 def test_a_sent_mail_is_recorded_once_the_database_is_back(memory_portal):

@@ -8,7 +8,7 @@ import pytest
 
 from portail_domain.model.requests import RequestStatus
 from portail_domain.services.requests import open_request, request_detail
-from tests.support import BASE_URL, WebClient, add_contract, add_staff, add_subscriber
+from tests.support import BASE_URL, WebClient, add_contract, add_staff, add_subscriber, sign_in_staff
 
 PASSWORD = "une-phrase-de-passe-solide"
 PDF = b"%PDF-1.7\n" + b"attestation " * 300 + b"\n%%EOF\n"
@@ -164,16 +164,16 @@ def test_pages_need_a_login(web):
 def agent_web(memory_portal, web):
     from portail_web.app import create_app
 
-    add_staff(memory_portal, password=PASSWORD)
+    staff = add_staff(memory_portal, password=PASSWORD)
     with WebClient(create_app(memory_portal), base_url=BASE_URL) as client:
-        client.login("agent@eau-test.example", PASSWORD)
+        sign_in_staff(client, memory_portal, staff)
         yield client
 
 
 def test_staff_list_detail_reply_and_subscriber_sees_the_answer(memory_portal, web, marie, agent_web, clock):
     request = open_request(memory_portal, marie.id, category="installation", subject="Fuite",
                               message="Fuite au regard.")
-    clock.advance(minutes=30)
+    clock.advance(minutes=10)
     listing = agent_web.get("/agent/demandes")
     assert listing.status_code == 200 and request.reference in listing.text and "Marie Dupont" in listing.text
     assert request.reference not in agent_web.get("/agent/demandes?statut=answered").text
@@ -201,7 +201,7 @@ def test_staff_reply_refusals(memory_portal, marie, agent_web):
 
 
 def test_subscriber_cannot_reach_staff_pages_and_staff_reads_attachments(memory_portal, web, marie, agent_web):
-    assert web.get("/agent/demandes", follow_redirects=False).status_code == 403
+    assert web.get("/agent/demandes", follow_redirects=False).status_code == 404
     response = post_request(web, files={"attachment": ("attestation.pdf", PDF, "application/pdf")})
     request_id = response.headers["location"].split("/")[2].split("?")[0]
     page = agent_web.get(f"/agent/demandes/{request_id}")
@@ -210,7 +210,7 @@ def test_subscriber_cannot_reach_staff_pages_and_staff_reads_attachments(memory_
     download = agent_web.get(link.group(1))
     assert download.status_code == 200 and download.content == PDF
     assert "attachment" in download.headers["content-disposition"]
-    assert web.get(link.group(1), follow_redirects=False).status_code == 403
+    assert web.get(link.group(1), follow_redirects=False).status_code == 404
 
 
 def test_file_store_down_is_503_and_nothing_saved(memory_portal, web, marie):
@@ -243,11 +243,11 @@ def test_staff_reply_to_an_unknown_request_is_404_and_subscriber_cannot_reply_as
     token = web.csrf("/demandes")
     response = web.post(f"/agent/demandes/{request.id}/reponse", data={"message": "Réglé !", "csrf_token": token},
                         follow_redirects=False)
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert request_detail(memory_portal, marie.id, request.id).request.status is RequestStatus.NEW
 
 
 def test_staff_land_on_the_requests_after_login(agent_web):
     response = agent_web.get("/", follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/agent/demandes"
+    assert response.status_code == 303 and response.headers["location"] == "/agent"
     assert agent_web.get("/agent/demandes").status_code == 200

@@ -116,11 +116,13 @@ def test_limits_are_settings_and_what_the_pages_print(tmp_path):
     from tests.support import BASE_URL, WebClient, add_subscriber, make_portal
 
     s = settings(tmp_path, UPLOAD_MAX_MB="5", UPLOAD_QUOTA_MB="50", LINK_VALIDITY_MINUTES="15",
-                 SESSION_IDLE_MINUTES="20", SESSION_MAX_HOURS="8")
+                 SESSION_IDLE_MINUTES="20", SESSION_MAX_HOURS="8", STAFF_SESSION_IDLE_MINUTES="10",
+                 STAFF_SESSION_MAX_HOURS="4")
     limits = config_from(s).limits
     assert (limits.upload_max_bytes, limits.upload_quota_bytes) == (5 * 1024 * 1024, 50 * 1024 * 1024)
     assert limits.link_validity == timedelta(minutes=15)
     assert (limits.session_idle, limits.session_absolute) == (timedelta(minutes=20), timedelta(hours=8))
+    assert (limits.staff_session_idle, limits.staff_session_absolute) == (timedelta(minutes=10), timedelta(hours=4))
     portal = make_portal(MemoryDatabase(), FixedClock())
     portal.config = attrs.evolve(portal.config, limits=limits)
     add_subscriber(portal, password="une-phrase-de-passe-solide")
@@ -129,7 +131,8 @@ def test_limits_are_settings_and_what_the_pages_print(tmp_path):
         assert "PDF, JPEG ou PNG, 5 Mo au plus." in web.get("/demandes/nouvelle").text
 
 
-@pytest.mark.parametrize("env", [{"UPLOAD_MAX_MB": "0"}, {"UPLOAD_QUOTA_MB": "dix"}, {"SESSION_MAX_HOURS": "48"}])
+@pytest.mark.parametrize("env", [{"UPLOAD_MAX_MB": "0"}, {"UPLOAD_QUOTA_MB": "dix"}, {"SESSION_MAX_HOURS": "48"},
+                                 {"STAFF_SESSION_IDLE_MINUTES": "120"}])
 def test_a_limit_out_of_range_is_one_line(tmp_path, env):
     with pytest.raises(SettingsError) as raised:
         settings(tmp_path, **env)

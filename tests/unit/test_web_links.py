@@ -13,7 +13,7 @@ from starlette.routing import Match
 
 from portail_web import create_app
 from portail_web.templating import TEMPLATES_DIR
-from tests.support import BASE_URL, WebClient, add_contract, add_invoice, add_staff, add_subscriber
+from tests.support import BASE_URL, WebClient, add_contract, add_invoice, add_staff, add_subscriber, sign_in_staff
 
 PASSWORD = "une-phrase-de-passe-solide"
 PDF = b"%PDF-1.7\n" + b"attestation " * 300 + b"\n%%EOF\n"
@@ -47,6 +47,8 @@ class _Links(HTMLParser):
         self.found: list[tuple[str, str, str]] = []  # (tag, attribute, value)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "form" and (dict(attrs).get("method") or "get").lower() == "get":
+            tag = "form-get"  # a search or filter form: its action is a page
         for name, value in attrs:
             if name in ("href", "action", "src") and value is not None:
                 self.found.append((tag, name, value))
@@ -66,8 +68,10 @@ def _route_answers(app, path: str, method: str) -> bool:
 
 def _crawl(client: WebClient, starts: list[str]) -> dict[str, int]:
     """Every internal GET link reachable from ``starts``, with its status; fails on a link that is
-    neither a fragment, tel:, mailto: nor a site-relative path to a route of the app."""
+    neither a fragment, tel:, mailto:, the mediator's site nor a site-relative path to a route of the app."""
     app = client.app
+    # The one site the portal links to on purpose: the consumer mediator (Code de la consommation L616-1).
+    external = {app.state.portal.config.legal.mediator.url}
     seen: dict[str, int] = {}
     queue = list(starts)
     while queue:
@@ -79,7 +83,7 @@ def _crawl(client: WebClient, starts: list[str]) -> dict[str, int]:
         if not response.headers.get("content-type", "").startswith("text/html"):
             continue
         for tag, attribute, value in _links(response.text):
-            if value.startswith(("#", "tel:", "mailto:")):
+            if value.startswith(("#", "tel:", "mailto:")) or value in external:
                 continue
             assert value.startswith("/") and not value.startswith("//"), f"{url}: {tag} {attribute}={value!r}"
             parts = urlsplit(value)
@@ -94,7 +98,7 @@ def test_every_link_of_every_page_leads_to_a_route(memory_portal, web):
     marie = add_subscriber(memory_portal, password=PASSWORD)
     add_contract(memory_portal, marie, "C 1/2?x#y%z", leak=True)  # the home page alert links to a request
     add_invoice(memory_portal, marie, "F/2026 #1?%", contract_number="C 1/2?x#y%z", due="2026-04-01")
-    add_staff(memory_portal, password=PASSWORD)
+    agent = add_staff(memory_portal, password=PASSWORD, role="admin")
 
     # What a visitor opens without following a link: the error page and e-mailed links (here dead) too.
     visited = _crawl(web, ["/connexion", "/a-propos", "/nulle-part", "/mot-de-passe/nouveau",
@@ -118,7 +122,7 @@ def test_every_link_of_every_page_leads_to_a_route(memory_portal, web):
     assert any(url.startswith("/documents/dossiers/") for url in visited)
 
     with WebClient(create_app(memory_portal), base_url=BASE_URL) as staff:
-        staff.login("agent@eau-test.example", PASSWORD)
+        sign_in_staff(staff, memory_portal, agent)
         visited = _crawl(staff, ["/"])
         assert set(visited.values()) == {200}, visited
         assert any("/pieces/" in url for url in visited), sorted(visited)

@@ -56,7 +56,8 @@ def test_login_then_home_then_logout_kills_the_session(web, memory_portal):
     home = web.get("/")
     assert home.status_code == 200 and "Mes factures" in home.text and "100001" in home.text
     response = web.submit("/", "/deconnexion")
-    assert response.status_code == 303 and response.headers["location"] == "/connexion"
+    assert response.status_code == 303 and response.headers["location"] == "/connexion?deconnecte=1"
+    assert "Vous êtes déconnecté." in web.get(response.headers["location"]).text
     # Replaying the old cookie leads back to the login page: the session died on the server.
     web.cookies.clear()
     web.cookies.set("portail_session", cookie)
@@ -166,3 +167,25 @@ def test_an_oversized_body_is_refused_before_it_is_read_with_our_page(web):
     assert response.status_code == 413
     assert "Envoi trop volumineux" in response.text
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_language_button_of_a_logged_in_subscriber_saves_the_preference(web, memory_portal):
+    subscriber = add_subscriber(memory_portal, password=PASSWORD)
+    web.login("marie@example.org", PASSWORD)
+    response = web.submit("/factures", "/langue", data={"code": "en", "next": "/factures"})
+    assert response.status_code == 303 and response.headers["location"] == "/factures"
+    page = web.get("/factures").text
+    assert '<html lang="en">' in page and "My invoices" in page
+    with memory_portal.uow() as uow:
+        assert uow.subscribers.get(subscriber.id).language.value == "en"
+    back = web.submit("/factures", "/langue", data={"code": "fr", "next": "https://evil.example/"})
+    assert back.headers["location"] == "/"  # next= only follows local paths
+    assert '<html lang="fr">' in web.get("/").text
+
+
+def test_footer_labels_follow_the_language_punctuation(web):
+    french = web.get("/connexion").text
+    assert "Téléphone :" in french and "Accueil :" in french
+    web.cookies.set("portail_lang", "en")
+    english = web.get("/connexion").text
+    assert "Phone:" in english and "Opening hours:" in english and " :" not in english.split("<footer")[1]

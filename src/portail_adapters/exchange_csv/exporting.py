@@ -29,7 +29,8 @@ def spreadsheet_safe(cell: str) -> str:
 
 
 def export_csv(portal: Portal, kind: str, out: TextIO, *, since: datetime | None = None, raw: bool = False) -> int:
-    """Write an export of ``kind`` (payments, readings, requests) to ``out``; returns the number of rows.
+    """Write an export of ``kind`` (``EXPORT_KINDS``: payments, readings, requests, audit, mandates) to ``out``;
+    returns the number of rows.
 
     Text cells that a spreadsheet would run as formulas are neutralised unless ``raw``."""
     writer = csv.writer(out, delimiter=";", lineterminator="\n")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Callable, Mapping
-from functools import partial
 from pathlib import Path
 
 import attrs
@@ -114,7 +113,7 @@ class RowReader(CellReader):
         if not is_file:
             self.add(record.line, "pdf_file", f"no file {reference!r} next to the CSV file")
             return None
-        return AttachedFile(reference, path.name, partial(path.open, "rb"))
+        return AttachedFile(reference, path.name, lambda: path.open("rb"))
 
 
 _service = choice(Service)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import attrs
 
-from portail_domain.ports import OutgoingMail
+from portail_domain.model.mail import OutgoingMail
 
 from .message import build_message
 
@@ -29,7 +29,7 @@ class FileMailer:
     sender_name: str = ""
     echo: bool = False
 
-    def send(self, mail: OutgoingMail) -> Path:
+    def send(self, mail: OutgoingMail) -> None:
         # 8bit: the file stays readable (and its links clickable) in a text editor.
         message = build_message(mail, sender=self.sender, sender_name=self.sender_name, transfer_encoding="8bit")
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -41,4 +41,3 @@ class FileMailer:
         if self.echo:
             links = "".join(f"\n    {link}" for link in _LINK.findall(mail.text))
             print(f"[mail] to {mail.to}: {mail.subject} -> {path}{links}", file=sys.stderr, flush=True)
-        return path

@@ -9,8 +9,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 
 from portail_domain.model.errors import InvalidEmail
+from portail_domain.model.mail import OutgoingMail
 from portail_domain.model.values import EmailAddress
-from portail_domain.ports import OutgoingMail
 
 # SMTP line endings; raise_on_defect turns a malformed header into an error instead of a guess.
 POLICY = email.policy.SMTP.clone(raise_on_defect=True)

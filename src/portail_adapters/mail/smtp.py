@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import attrs
 
-from portail_domain.ports import OutgoingMail
+from portail_domain.model.mail import OutgoingMail
 
 from .message import build_message
 

@@ -10,9 +10,11 @@ from .ports import (
     FixedClock,
     MemoryFileStore,
     MemoryMailer,
+    PlainBankDirectory,
     PlainComposer,
     PlainLinks,
     PlainPasswordHasher,
+    PlainPrinter,
     SequenceSecrets,
 )
 from .repositories import MemoryDatabase, MemoryUnitOfWork
@@ -24,8 +26,10 @@ __all__ = [
     "MemoryFileStore",
     "MemoryMailer",
     "MemoryUnitOfWork",
+    "PlainBankDirectory",
     "PlainComposer",
     "PlainLinks",
     "PlainPasswordHasher",
+    "PlainPrinter",
     "SequenceSecrets",
 ]

@@ -5,20 +5,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import attrs
 
-from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.billing import GatewayResult, PaymentOrder, PaymentStatus, StartedPayment
 from portail_domain.model.errors import GatewayError, NotFound, StorageError
 from portail_domain.model.links import Link
-from portail_domain.model.mail import Mail
-from portail_domain.ports import GatewayResult, Links, OutgoingMail, PaymentOrder, StartedPayment
+from portail_domain.model.mail import Mail, OutgoingMail
+from portail_domain.model.mandates import BankAccount, BicRequired, InvalidBic, InvalidIban, MandateDocument
+from portail_domain.ports import Links
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -124,7 +126,7 @@ class FakeGateway:
     def redirect_url(self, operation_id: str) -> str:
         return f"https://gateway.invalid/pay?op={operation_id}"
 
-    def decide(self, operation_id: str, status: PaymentStatus, /, **changes: object) -> None:
+    def decide(self, operation_id: str, status: PaymentStatus, /, **changes: Any) -> None:
         self.results[operation_id] = attrs.evolve(self.results[operation_id], status=status.value, **changes)
 
     def fetch_result(self, operation_id: str) -> GatewayResult:
@@ -166,3 +168,31 @@ class MemoryFileStore:
 
     def download_url(self, key: str, *, filename: str, content_type: str) -> str | None:
         return None
+
+
+_BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+
+
+class PlainBankDirectory:
+    """IBANs checked by their check digits only (no registry: any country, no bank known, so the
+    BIC is always asked); the real one is ``portail_adapters.banking.SchwiftyBankDirectory``."""
+
+    def account(self, iban: str, bic: str = "") -> BankAccount:
+        compact = "".join(iban.split()).upper()
+        if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", compact):
+            raise InvalidIban(field="iban")
+        if int("".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])) % 97 != 1:
+            raise InvalidIban(field="iban")
+        bic = "".join(bic.split()).upper()
+        if not bic:
+            raise BicRequired(field="bic")
+        if not _BIC.match(bic):
+            raise InvalidBic(field="bic")
+        return BankAccount(compact, bic)
+
+
+class PlainPrinter:
+    """A one-page PDF that only names the document (the real one is ``portail_web.printing.PdfPrinter``)."""
+
+    def mandate(self, document: MandateDocument) -> bytes:
+        return f"%PDF-1.4\n% mandate {document.mandate.rum}\n%%EOF\n".encode()

@@ -29,12 +29,13 @@ from portail_domain.model.billing import Invoice, Payment, PaymentStatus
 from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
-from portail_domain.model.mail import OutboxEntry
+from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.model.throttling import LoginAttempts
-from portail_domain.ports import OutgoingMail
 
+from .backoffice import MemoryAudit, MemoryRecoveryCodes
 from .exchange import MemoryExchange
+from .privacy import MemoryPrivacy
 
 
 class DuplicateKey(Exception):
@@ -59,9 +60,21 @@ class MemoryDatabase:
     __call__ = uow
 
 
-class _Table:
-    def __init__(self, rows: dict[Any, Any], unique: Sequence[str] = ()) -> None:
+class _Rows:
+    """Rows by key (a natural key: a token's hash, a throttle's key; or an id), shared with the unit of work."""
+
+    def __init__(self, rows: dict[Any, Any]) -> None:
         self.rows = rows
+
+    def where(self, **criteria: Any) -> list[Any]:
+        return [e for e in self.rows.values() if all(getattr(e, k) == v for k, v in criteria.items())]
+
+
+class _Table(_Rows):
+    """Entities by id, some of their fields unique."""
+
+    def __init__(self, rows: dict[Any, Any], unique: Sequence[str] = ()) -> None:
+        super().__init__(rows)
         self.unique = unique
 
     def _insert(self, entity: Any) -> None:
@@ -81,9 +94,6 @@ class _Table:
 
     def get(self, entity_id: uuid.UUID) -> Any:
         return self.rows.get(entity_id)
-
-    def where(self, **criteria: Any) -> list[Any]:
-        return [e for e in self.rows.values() if all(getattr(e, k) == v for k, v in criteria.items())]
 
     def one(self, **criteria: Any) -> Any:
         found = self.where(**criteria)
@@ -115,6 +125,16 @@ class MemoryStaff(_Table):
     def by_email(self, normalised_email: str) -> StaffUser | None:
         return next((s for s in self.rows.values() if s.email.normalised == normalised_email), None)
 
+    def list(self) -> list[StaffUser]:
+        return sorted(self.rows.values(), key=lambda s: (s.name, s.email.normalised))
+
+    def advance_totp_step(self, staff_id: uuid.UUID, step: int) -> bool:
+        staff = self.rows.get(staff_id)
+        if staff is None or (staff.totp_last_step is not None and staff.totp_last_step >= step):
+            return False
+        staff.totp_last_step = step
+        return True
+
 
 class MemoryAccounts(_Table):
     def for_subscriber(self, subscriber_id: uuid.UUID) -> Account | None:
@@ -124,7 +144,7 @@ class MemoryAccounts(_Table):
         return self.one(staff_id=staff_id)
 
 
-class MemorySessions(_Table):
+class MemorySessions(_Rows):
     def __init__(self, rows: dict[Any, Any], accounts: MemoryAccounts, subscribers: MemorySubscribers,
                  staff: MemoryStaff) -> None:
         super().__init__(rows)
@@ -280,7 +300,7 @@ class MemoryRequests(_Table):
         super().__init__(rows, unique=("reference",))
         self.message_rows = messages
 
-    def add(self, entity: Request) -> None:  # type: ignore[override]
+    def add(self, entity: Request) -> None:
         try:
             self._insert(entity)
         except DuplicateKey as exc:
@@ -307,8 +327,8 @@ class MemoryRequests(_Table):
         return sorted(found, key=lambda m: m.created_at)
 
 
-class MemoryOutbox(_Table):
-    def add(self, mail: OutgoingMail, now: datetime) -> None:  # type: ignore[override]
+class MemoryOutbox(_Rows):
+    def add(self, mail: OutgoingMail, now: datetime) -> None:
         entry = OutboxEntry(mail, now, next_attempt_at=now)
         self.rows[entry.id] = entry
 
@@ -332,7 +352,7 @@ class MemoryOutbox(_Table):
             self.rows[entry_id].last_error = error
 
 
-class MemoryTokens(_Table):
+class MemoryTokens(_Rows):
     def add(self, token: AccountToken) -> None:
         self.rows[token.token_hash] = token
 
@@ -357,7 +377,7 @@ class MemoryTokens(_Table):
         return len(dead)
 
 
-class MemoryThrottles(_Table):
+class MemoryThrottles(_Rows):
     def get(self, key: str) -> LoginAttempts | None:
         return self.rows.get(key)
 
@@ -391,6 +411,10 @@ class MemoryThrottles(_Table):
 TABLES = (
     "subscribers", "staff", "accounts", "sessions", "contracts", "readings", "invoices", "payments", "folders",
     "documents", "requests", "request_messages", "outbox", "tokens", "throttles", "overconsumption_notices",
+    "audit",
+    "security_events",
+    "recovery_codes",
+    "mandates",
 )
 
 
@@ -421,7 +445,13 @@ class MemoryUnitOfWork:
         self.tokens = MemoryTokens(t["tokens"])
         self.throttles = MemoryThrottles(t["throttles"])
         self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
+        from .mandates import MemoryMandates  # built on this module's tables
+
+        self.mandates = MemoryMandates(t["mandates"], self.contracts)
         self.exchange = MemoryExchange(self)
+        self.audit = MemoryAudit(t["audit"])
+        self.privacy = MemoryPrivacy(self, t["security_events"])
+        self.recovery_codes = MemoryRecoveryCodes(t["recovery_codes"])
         return self
 
     def __exit__(self, *exc_info: object) -> None:

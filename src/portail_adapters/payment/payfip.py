@@ -22,10 +22,10 @@ import unicodedata
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
-from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.billing import GatewayResult, PaymentOrder, PaymentStatus, StartedPayment
 from portail_domain.model.errors import GatewayError
 from portail_domain.model.values import Money
-from portail_domain.ports import Clock, GatewayResult, PaymentOrder, StartedPayment
+from portail_domain.ports import Clock
 
 from . import soap
 

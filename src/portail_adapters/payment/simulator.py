@@ -17,10 +17,10 @@ from datetime import timedelta
 import attrs
 from sqlalchemy import Engine, insert, select, update
 
-from portail_domain.model.billing import PaymentStatus
+from portail_domain.model.billing import GatewayResult, PaymentOrder, PaymentStatus, StartedPayment
 from portail_domain.model.errors import NotFound
 from portail_domain.model.values import Money
-from portail_domain.ports import Clock, GatewayResult, PaymentOrder, StartedPayment
+from portail_domain.ports import Clock
 
 from ..sql.tables import payment_simulator_operations as table
 

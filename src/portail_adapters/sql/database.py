@@ -70,12 +70,15 @@ def _sqlite_engine(url: str, database: str, pool_size: int, **kwargs: Any) -> En
     def _on_begin(connection: Connection) -> None:
         read_only = bool(connection.get_execution_options().get(READ_ONLY))
         pooled = connection.connection
+        driver = pooled.driver_connection
+        assert driver is not None  # "begin" fires on a checked-out, open connection
         if pooled.info.get(READ_ONLY) != read_only:
             # query_only makes a write in a read-only unit of work fail, as on PostgreSQL; it is
             # an in-process flag (no I/O), switched only when the pooled connection changes role.
-            pooled.driver_connection.execute(f"PRAGMA query_only={int(read_only)}")
+            driver.execute(f"PRAGMA query_only={int(read_only)}")
             pooled.info[READ_ONLY] = read_only
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight to the driver: SQLAlchemy's statement pipeline cost 5 % of a loaded page for one BEGIN.
+        driver.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

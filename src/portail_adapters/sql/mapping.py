@@ -25,13 +25,21 @@ from portail_domain.model.contracts import (
     Service,
 )
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder, FolderKind
-from portail_domain.model.mail import OutboxEntry
+from portail_domain.model.mail import OutboxEntry, OutgoingMail
+from portail_domain.model.mandates import (
+    BankAccount,
+    Mandate,
+    MandateMode,
+    MandateStatus,
+    SignatureEvidence,
+    SigningChallenge,
+)
 from portail_domain.model.requests import Author, Request, RequestCategory, RequestMessage, RequestStatus
 from portail_domain.model.throttling import LoginAttempts
 from portail_domain.model.values import EmailAddress, MeterIndex, Money
-from portail_domain.ports import OutgoingMail
 
-Row = Mapping[str, Any]
+# A result's RowMapping (SQLAlchemy keys it by name or by column) or a plain dict by column name.
+Row = Mapping[Any, Any]
 
 
 def subscriber_to_row(s: Subscriber) -> dict[str, Any]:
@@ -71,12 +79,14 @@ def subscriber_from_row(r: Row) -> Subscriber:
 
 def staff_to_row(s: StaffUser) -> dict[str, Any]:
     return {"id": s.id, "email": s.email.address, "email_normalised": s.email.normalised, "name": s.name,
-            "role": s.role.value, "active": s.active}
+            "role": s.role.value, "active": s.active, "totp_secret": s.totp_secret,
+            "totp_last_step": s.totp_last_step, "totp_pending_secret": s.totp_pending_secret}
 
 
 def staff_from_row(r: Row) -> StaffUser:
     return StaffUser(id=r["id"], email=EmailAddress(r["email"], r["email_normalised"]), name=r["name"],
-                     role=StaffRole(r["role"]), active=r["active"])
+                     role=StaffRole(r["role"]), active=r["active"], totp_secret=r["totp_secret"],
+                     totp_last_step=r["totp_last_step"], totp_pending_secret=r["totp_pending_secret"])
 
 
 def contract_to_row(c: Contract) -> dict[str, Any]:
@@ -292,23 +302,27 @@ def message_from_row(r: Row) -> RequestMessage:
 
 def account_to_row(a: Account) -> dict[str, Any]:
     return {"id": a.id, "subscriber_id": a.subscriber_id, "staff_id": a.staff_id, "password_hash": a.password_hash,
-            "created_at": a.created_at, "password_changed_at": a.password_changed_at}
+            "created_at": a.created_at, "password_changed_at": a.password_changed_at,
+            "last_login_at": a.last_login_at, "unused_warned_at": a.unused_warned_at}
 
 
 def account_from_row(r: Row) -> Account:
     return Account(id=r["id"], subscriber_id=r["subscriber_id"], staff_id=r["staff_id"],
                    password_hash=r["password_hash"], created_at=r["created_at"],
-                   password_changed_at=r["password_changed_at"])
+                   password_changed_at=r["password_changed_at"], last_login_at=r["last_login_at"],
+                   unused_warned_at=r["unused_warned_at"])
 
 
 def session_to_row(s: WebSession) -> dict[str, Any]:
     return {"token_hash": s.token_hash, "account_id": s.account_id, "created_at": s.created_at,
-            "last_seen_at": s.last_seen_at, "user_agent": s.user_agent, "ip": s.ip}
+            "last_seen_at": s.last_seen_at, "user_agent": s.user_agent, "ip": s.ip,
+            "second_factor": s.second_factor}
 
 
 def session_from_row(r: Row) -> WebSession:
     return WebSession(token_hash=r["token_hash"], account_id=r["account_id"], created_at=r["created_at"],
-                      last_seen_at=r["last_seen_at"], user_agent=r["user_agent"], ip=r["ip"])
+                      last_seen_at=r["last_seen_at"], user_agent=r["user_agent"], ip=r["ip"],
+                      second_factor=r["second_factor"])
 
 
 def token_to_row(k: AccountToken) -> dict[str, Any]:
@@ -335,4 +349,33 @@ def outbox_from_row(r: Row) -> OutboxEntry:
         attempts=r["attempts"],
         sent_at=r["sent_at"],
         last_error=r["last_error"],
+    )
+
+
+def mandate_to_row(m: Mandate) -> dict[str, Any]:
+    challenge, evidence = m.challenge, m.evidence
+    return {
+        "id": m.id, "rum": m.rum, "subscriber_id": m.subscriber_id, "contract_id": m.contract_id,
+        "mode": m.mode.value, "holder": m.holder, "iban": m.account.iban, "bic": m.account.bic,
+        "status": m.status.value, "created_at": m.created_at,
+        "code_hash": evidence.code_hash if evidence else challenge.code_hash if challenge else "",
+        "code_expires_at": challenge.expires_at if challenge else None,
+        "code_tries_left": challenge.tries_left if challenge else 0,
+        "signed_at": evidence.signed_at if evidence else None,
+        "client_address": evidence.client_address if evidence else None,
+        "user_agent": evidence.user_agent if evidence else None,
+        "revoked_at": m.revoked_at, "document_id": m.document_id,
+    }
+
+
+def mandate_from_row(r: Row) -> Mandate:
+    challenge = (SigningChallenge(r["code_hash"], r["code_expires_at"], r["code_tries_left"])
+                 if r["signed_at"] is None and r["code_expires_at"] is not None else None)
+    evidence = (SignatureEvidence(r["signed_at"], r["client_address"] or "", r["user_agent"] or "", r["code_hash"])
+                if r["signed_at"] is not None else None)
+    return Mandate(
+        rum=r["rum"], subscriber_id=r["subscriber_id"], contract_id=r["contract_id"], mode=MandateMode(r["mode"]),
+        holder=r["holder"], account=BankAccount(r["iban"], r["bic"]), created_at=r["created_at"],
+        status=MandateStatus(r["status"]), challenge=challenge, evidence=evidence, revoked_at=r["revoked_at"],
+        document_id=r["document_id"], id=r["id"],
     )

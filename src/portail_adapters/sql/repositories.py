@@ -29,10 +29,9 @@ from portail_domain.model.billing import Invoice, Payment, PaymentStatus
 from portail_domain.model.contracts import Contract, MeterReading, OverconsumptionNotice
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
-from portail_domain.model.mail import OutboxEntry
+from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.requests import ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.model.throttling import LoginAttempts
-from portail_domain.ports import OutgoingMail
 
 from . import mapping as m
 from . import tables as t
@@ -40,7 +39,9 @@ from . import tables as t
 E = TypeVar("E")
 
 
-class _Repository(Generic[E]):
+class _Rows(Generic[E]):
+    """Rows of one table read and written as entities (through the mapping's row functions)."""
+
     table: Table
     to_row: Callable[[E], dict[str, Any]]
     from_row: Callable[[Any], E]
@@ -69,6 +70,11 @@ class _Repository(Generic[E]):
         rows = [type(self).to_row(e) for e in entities]
         if rows:
             self.connection.execute(insert(self.table), rows)
+
+
+
+class _Repository(_Rows[E]):
+    """Entities with an ``id``."""
 
     def update(self, entity: E) -> None:
         row = type(self).to_row(entity)
@@ -109,6 +115,15 @@ class SqlStaff(_Repository[StaffUser]):
     def by_email(self, normalised_email: str) -> StaffUser | None:
         return self._one(select(self.table).where(self.table.c.email_normalised == normalised_email))
 
+    def list(self) -> list[StaffUser]:
+        return self._all(select(self.table).order_by(self.table.c.name, self.table.c.email_normalised))
+
+    def advance_totp_step(self, staff_id: uuid.UUID, step: int) -> bool:
+        c = self.table.c
+        later = or_(c.totp_last_step.is_(None), c.totp_last_step < step)
+        return self.connection.execute(
+            update(self.table).where(c.id == staff_id, later).values(totp_last_step=step)).rowcount == 1
+
 
 class SqlAccounts(_Repository[Account]):
     table = t.accounts
@@ -122,12 +137,12 @@ class SqlAccounts(_Repository[Account]):
         return self._one(select(self.table).where(self.table.c.staff_id == staff_id))
 
 
-class SqlSessions(_Repository[WebSession]):
+class SqlSessions(_Rows[WebSession]):
     table = t.web_sessions
     to_row = staticmethod(m.session_to_row)
     from_row = staticmethod(m.session_from_row)
 
-    def get(self, token_hash: str) -> WebSession | None:  # type: ignore[override]
+    def get(self, token_hash: str) -> WebSession | None:
         return self._one(select(self.table).where(self.table.c.token_hash == token_hash))
 
     # The session, its account, and the account's subscriber or staff user: one indexed query

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 
 from .types import UTCDateTime
@@ -57,6 +58,19 @@ staff_users = Table(
     Column("name", String(200), nullable=False),
     Column("role", String(10), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    Column("totp_secret", String(64)),  # base32, None until enrolled
+    Column("totp_last_step", BigInteger),  # the last TOTP time step accepted (a code is used once)
+    Column("totp_pending_secret", String(64)),  # shown at enrolment until a code confirms it
+)
+
+# Ten single-use codes per member, for the day the phone is lost; stored hashed.
+staff_recovery_codes = Table(
+    "staff_recovery_codes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("staff_id", Uuid, ForeignKey("staff_users.id"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("used_at", UTCDateTime),
 )
 
 accounts = Table(
@@ -68,6 +82,8 @@ accounts = Table(
     Column("password_hash", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("password_changed_at", UTCDateTime),
+    Column("last_login_at", UTCDateTime),
+    Column("unused_warned_at", UTCDateTime),
 )
 
 web_sessions = Table(
@@ -79,6 +95,7 @@ web_sessions = Table(
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("user_agent", String(200), nullable=False, default=""),
     Column("ip", String(45), nullable=False, default=""),
+    Column("second_factor", Boolean, nullable=False, default=False),  # a staff session past its TOTP step
 )
 
 contracts = Table(
@@ -267,4 +284,64 @@ overconsumption_notices = Table(
     Column("emailed_to", String(254)),
     UniqueConstraint("contract_id", "meter_number", "period_start", "period_end",
                      name="uq_overconsumption_notices_period"),
+)
+
+
+# The audit log: append-only (triggers refuse UPDATE and DELETE, see migration 0006).
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("staff_id", Uuid, ForeignKey("staff_users.id"), nullable=False),
+    Column("staff_email", String(254), nullable=False),  # normalised, as it was
+    Column("action", String(40), nullable=False),
+    Column("subscriber_number", String(32)),
+    Column("target", String(200), nullable=False, default=""),
+    Column("before", Text, nullable=False, default=""),  # JSON object of short strings, "" for none
+    Column("after", Text, nullable=False, default=""),
+    Index("ix_audit_entries_staff_email_at", "staff_email", "at"),
+    Index("ix_audit_entries_subscriber_number_at", "subscriber_number", "at"),
+)
+
+
+# The subscriber's security log (logins, failures, password changes, closing): exported with their data,
+# deleted after Retention.security_days.
+security_events = Table(
+    "security_events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), index=True),
+    Column("staff_id", Uuid, ForeignKey("staff_users.id"), index=True),
+    Column("ip", String(45), nullable=False, default=""),
+)
+
+
+# SEPA direct-debit mandates (prélèvement): the evidence of the signature stays on the row.
+sepa_mandates = Table(
+    "sepa_mandates",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("rum", String(35), nullable=False, unique=True),
+    Column("subscriber_id", Uuid, ForeignKey("subscribers.id"), nullable=False, index=True),
+    Column("contract_id", Uuid, ForeignKey("contracts.id"), nullable=False, index=True),
+    Column("mode", String(10), nullable=False),
+    Column("holder", String(70), nullable=False),
+    Column("iban", String(34), nullable=False),
+    Column("bic", String(11), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("code_hash", String(64), nullable=False),  # the pending code's digest, then the signing code's (evidence)
+    Column("code_expires_at", UTCDateTime),
+    Column("code_tries_left", Integer, nullable=False, default=0),
+    Column("signed_at", UTCDateTime, index=True),
+    Column("client_address", String(45)),
+    Column("user_agent", String(200)),
+    Column("revoked_at", UTCDateTime, index=True),
+    Column("document_id", Uuid, ForeignKey("documents.id")),
+    # One active mandate per contract, whatever the workers do at the same moment.
+    Index("uq_sepa_mandates_active_contract", "contract_id", unique=True,
+          sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
 )

@@ -12,8 +12,11 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, text
 
+from .backoffice import SqlAudit, SqlRecoveryCodes
 from .database import read_only_options
 from .exchange import SqlExchange
+from .mandates import SqlMandates
+from .privacy import SqlPrivacy
 from .repositories import (
     SqlAccounts,
     SqlContracts,
@@ -62,7 +65,11 @@ class SqlUnitOfWork:
         self.tokens = SqlTokens(c)
         self.throttles = SqlThrottles(c)
         self.overconsumption_notices = SqlOverconsumptionNotices(c)
+        self.mandates = SqlMandates(c)
         self.exchange = SqlExchange(c)
+        self.audit = SqlAudit(c)
+        self.privacy = SqlPrivacy(c)
+        self.recovery_codes = SqlRecoveryCodes(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -56,7 +56,20 @@ class StaffUser:
     name: str
     role: StaffRole = StaffRole.AGENT
     active: bool = True
+    # The TOTP secret (RFC 6238, base32) once enrolled; None until then, and after an admin's reset.
+    totp_secret: str | None = attrs.field(default=None, repr=False)
+    totp_last_step: int | None = None  # the last time step a code was accepted for: never accepted twice
+    totp_pending_secret: str | None = attrs.field(default=None, repr=False)  # shown for enrolment, not yet confirmed
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is StaffRole.ADMIN
+
+    @property
+    def enrolled(self) -> bool:
+        """Whether the member has a second factor (else they enrol at their next sign-in)."""
+        return self.totp_secret is not None
 
 
 @attrs.define(eq=False)
@@ -68,7 +81,13 @@ class Account:
     subscriber_id: uuid.UUID | None = None
     staff_id: uuid.UUID | None = None
     password_changed_at: datetime | None = None
+    last_login_at: datetime | None = None  # an account unused for years is closed (Retention)
+    unused_warned_at: datetime | None = None  # when the "unused account" warning e-mail went
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+
+    @property
+    def last_used_at(self) -> datetime:
+        return self.last_login_at or self.created_at
 
     @property
     def is_staff(self) -> bool:
@@ -88,9 +107,15 @@ class WebSession:
     last_seen_at: datetime
     user_agent: str = ""
     ip: str = ""
+    # A staff session is opened with the password only: the back office stays closed until the
+    # second factor is given, and the session that passes it is a new one (new id).
+    second_factor: bool = False
 
-    def alive(self, now: datetime, limits: Limits) -> bool:
-        return now - self.last_seen_at <= limits.session_idle and now - self.created_at <= limits.session_absolute
+    def alive(self, now: datetime, limits: Limits, *, staff: bool = False) -> bool:
+        """Within the idle and absolute timeouts (the staff's are shorter)."""
+        idle, absolute = (limits.staff_session_idle, limits.staff_session_absolute) if staff else \
+            (limits.session_idle, limits.session_absolute)
+        return now - self.last_seen_at <= idle and now - self.created_at <= absolute
 
     def needs_touch(self, now: datetime) -> bool:
         return now - self.last_seen_at >= SESSION_TOUCH_EVERY
@@ -202,7 +227,7 @@ class StaffInvitation:
 
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 .\-()]{5,24}$")
-_POSTAL_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z \-]{1,9}$")
+_POSTAL_CODE = re.compile(r"^[0-9]{5}$")  # French postal codes (DOM and Monaco included): five digits
 
 
 class InvalidPhone(errors.InvalidValue):
@@ -233,18 +258,21 @@ class PersonalData:
     paperless: bool
 
     def checked(self) -> PersonalData:
-        """The same data, cleaned; raises the ``InvalidValue`` of the first bad field."""
+        """The same data, cleaned; raises ``InvalidFields`` naming every bad field at once."""
         phone = " ".join(self.phone.split())
-        if phone and (not _PHONE.match(phone) or sum(ch.isdigit() for ch in phone) < 6):
-            raise InvalidPhone(field="phone")
-        postal_code = self.postal_code.strip().upper()
-        if postal_code and not _POSTAL_CODE.match(postal_code):
-            raise InvalidPostalCode(field="postal_code")
+        postal_code = "".join(self.postal_code.split())
         address, city = " ".join(self.address.split()), " ".join(self.city.split())
+        problems: list[errors.InvalidValue] = []
+        if phone and (not _PHONE.match(phone) or sum(ch.isdigit() for ch in phone) < 6):
+            problems.append(InvalidPhone(field="phone"))
         if len(address) > 300:
-            raise ValueTooLong(field="address", maximum=300)
+            problems.append(ValueTooLong(field="address", maximum=300))
+        if postal_code and not _POSTAL_CODE.match(postal_code):
+            problems.append(InvalidPostalCode(field="postal_code"))
         if len(city) > 100:
-            raise ValueTooLong(field="city", maximum=100)
+            problems.append(ValueTooLong(field="city", maximum=100))
         if self.language not in {language.value for language in Language}:
-            raise InvalidLanguage(field="language")
+            problems.append(InvalidLanguage(field="language"))
+        if problems:
+            raise errors.InvalidFields(problems)
         return PersonalData(phone, address, postal_code, city, self.language, self.paperless)

@@ -141,11 +141,25 @@ class Payment:
 
 
 @attrs.frozen
+class DirectDebit:
+    """An invoice a direct-debit mandate pays on its due date (prélèvement à l'échéance)."""
+
+    on: date  # the due date: when the bank is asked for the money
+    debited: bool  # that day has come ("prélevée le …"); before it, "Prélèvement automatique"
+
+
+@attrs.frozen
 class InvoiceLine:
-    """One row of the invoice list: the invoice and the number of its contract."""
+    """One row of the invoice list: the invoice, the number of its contract, and its direct debit if any."""
 
     invoice: Invoice
     contract_number: str
+    direct_debit: DirectDebit | None = None
+
+    @property
+    def pay_online(self) -> bool:
+        """"Régler la facture" is offered: something is owed and no mandate collects it."""
+        return self.invoice.payable and self.direct_debit is None
 
 
 @attrs.frozen
@@ -165,16 +179,35 @@ class InvoiceOverview:
     def unpaid(self) -> list[InvoiceLine]:
         return [line for line in self.lines if line.invoice.payable]
 
+    @property
+    def overdue_total(self) -> Money:
+        """What is still owed on the listed invoices whose due date is past (needs ``today``)."""
+        if self.today is None:
+            return Money(0)
+        today = self.today
+        return Money(sum(line.invoice.remaining.cents for line in self.lines if line.invoice.is_overdue(today)))
+
+    @property
+    def first_to_pay(self) -> Invoice | None:
+        """The listed unpaid invoice due first: the one a "pay" button settles."""
+        return min((line.invoice for line in self.unpaid), key=lambda i: (i.due_on, i.number), default=None)
+
 
 @attrs.frozen
 class InvoiceDetail:
     invoice: Invoice
     contract: Contract
     payments: Sequence[Payment]  # oldest first
+    direct_debit: DirectDebit | None = None
 
     @property
     def has_pdf(self) -> bool:
         return self.invoice.pdf_document_id is not None
+
+    @property
+    def pay_online(self) -> bool:
+        """"Régler la facture" is offered: something is owed and no mandate collects it."""
+        return self.invoice.payable and self.direct_debit is None
 
 
 @attrs.frozen

@@ -88,6 +88,17 @@ class Contract:
             if index < last.index:
                 raise errors.IndexGoesDown(index=index, last_index=last.index)
 
+    def reading_to_replace(
+        self, *, meter_number: str, read_on: date, history: Sequence[MeterReading]
+    ) -> MeterReading | None:
+        """The subscriber's own reading of that meter and day still "to review", if any.
+
+        A new index for the same meter and day replaces it (a typo is corrected, not refused);
+        a validated reading, or one from an agent or the billing system, is never replaced.
+        """
+        return next((r for r in history if r.meter_number == meter_number and r.read_on == read_on
+                     and r.correctable), None)
+
     def plausible(self, *, read_on: date, index: MeterIndex, history: Sequence[MeterReading]) -> bool:
         """Whether the consumption a new reading implies is in line with the usual one.
 
@@ -129,6 +140,18 @@ class MeterReading:
         """Rejected readings take no part in the rules nor in the consumption."""
         return self.status != ReadingStatus.REJECTED
 
+    @property
+    def correctable(self) -> bool:
+        """The subscriber may replace it: their own reading, kept "to review" (perhaps a typo)."""
+        return self.source == ReadingSource.SUBSCRIBER and self.status == ReadingStatus.TO_REVIEW
+
+    def replace_index(self, index: MeterIndex, status: ReadingStatus, recorded_at: object) -> MeterIndex:
+        """Put the corrected ``index`` in place of the one under review; returns the replaced one."""
+        if not self.correctable:
+            raise errors.ReadingDuplicateDay(read_on=self.read_on)
+        replaced, self.index, self.status, self.recorded_at = self.index, index, status, recorded_at
+        return replaced
+
 
 def latest(readings: Iterable[MeterReading]) -> MeterReading | None:
     return max(readings, key=lambda r: r.read_on, default=None)
@@ -157,6 +180,11 @@ class ConsumptionPeriod:
     @property
     def estimated(self) -> bool:
         return ReadingSource.ESTIMATED in (self.start_reading.source, self.end_reading.source)
+
+    @property
+    def to_review(self) -> bool:
+        """One of its ends is a reading not checked yet (perhaps a typo): not a real consumption yet."""
+        return ReadingStatus.TO_REVIEW in (self.start_reading.status, self.end_reading.status)
 
 
 def consumption(readings: Iterable[MeterReading]) -> list[ConsumptionPeriod]:
@@ -296,12 +324,63 @@ class ContractDetail:
 
     @property
     def last_reading(self) -> MeterReading | None:
-        return latest(r for r in self.readings if r.counts)
+        """The last known index: a reading still to review (perhaps a typo) is not one."""
+        return latest(r for r in self.readings if r.status == ReadingStatus.VALIDATED)
+
+    @property
+    def under_review(self) -> MeterReading | None:
+        """The subscriber's latest reading still to review, which a new index of that day replaces."""
+        return latest(r for r in self.readings if r.correctable)
 
     def implied(self, reading_id: uuid.UUID) -> ImpliedConsumption | None:
         """What one of this contract's readings implies (``None`` if it is not one of them)."""
         reading = next((r for r in self.readings if r.id == reading_id), None)
         return implied_consumption(self.readings, reading) if reading is not None else None
+
+
+def litres_per_day_between(periods: Iterable[ConsumptionPeriod], start: date, end: date) -> Fraction | None:
+    """The daily consumption over ``[start, end)`` from the periods covering it (each spread evenly
+    over its days); ``None`` unless the periods cover every day of it."""
+    days, litres = 0, Fraction(0)
+    for period in periods:
+        overlap = (min(period.end, end) - max(period.start, start)).days
+        if overlap > 0:
+            days += overlap
+            litres += period.litres_per_day * overlap
+    return litres / days if days and days >= (end - start).days else None
+
+
+def _a_year_before(day: date) -> date:
+    return day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else date(day.year - 1, 2, 28)
+
+
+@attrs.frozen
+class ContractGlance:
+    """One contract on the home page: its last known index, its last period against a year before."""
+
+    contract: Contract
+    last_reading: MeterReading | None  # validated only: a reading to review may be a typo
+    last_period: ConsumptionPeriod | None
+    year_before_litres_per_day: Fraction | None  # the same span a year earlier, when the history covers it
+
+    @property
+    def change_percent(self) -> Fraction | None:
+        if self.last_period is None or not self.year_before_litres_per_day:
+            return None
+        return (self.last_period.litres_per_day / self.year_before_litres_per_day - 1) * 100
+
+
+def glance(contract: Contract, readings: Iterable[MeterReading]) -> ContractGlance:
+    """What the home page says about ``contract`` from its ``readings`` (validated ones only)."""
+    checked = [r for r in readings if r.status == ReadingStatus.VALIDATED]
+    periods = consumption(checked)
+    last_period = periods[-1] if periods else None
+    before = None
+    if last_period is not None:
+        same_meter = [p for p in periods if p.meter_number == last_period.meter_number]
+        before = litres_per_day_between(same_meter, _a_year_before(last_period.start),
+                                        _a_year_before(last_period.end))
+    return ContractGlance(contract, latest(checked), last_period, before)
 
 
 ALERT_FRESH_DAYS = 183  # a period that ended longer ago is history, not news: no alert, no mail

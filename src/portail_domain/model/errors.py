@@ -29,6 +29,16 @@ class InvalidValue(DomainError):
         self.field = field
 
 
+class InvalidFields(InvalidValue):
+    """Several fields of one form fail their rules: every problem, in the form's order."""
+
+    code = "invalid_fields"
+
+    def __init__(self, problems: list[InvalidValue]) -> None:
+        super().__init__(field=problems[0].field if problems else "")
+        self.problems = problems
+
+
 class InvalidEmail(InvalidValue):
     code = "invalid_email"
 
@@ -91,6 +101,12 @@ class InvoiceAlreadyPaid(InvoiceNotPayable):
 
 class InvoiceCancelled(InvoiceNotPayable):
     code = "invoice_cancelled"
+
+
+class InvoiceOnDirectDebit(InvoiceNotPayable):
+    """A direct-debit mandate pays it on its due date: paying it online too would pay it twice."""
+
+    code = "invoice_on_direct_debit"
 
 
 class PaymentMismatch(DomainError):

@@ -17,7 +17,7 @@ from .contracts import ReadingSource, ReadingStatus, Service
 from .values import EmailAddress, MeterIndex, Money
 
 IMPORT_KINDS = ("subscribers", "contracts", "readings", "invoices")
-EXPORT_KINDS = ("payments", "readings", "requests")
+EXPORT_KINDS = ("payments", "readings", "requests", "audit", "mandates")
 
 
 @attrs.frozen
@@ -64,7 +64,7 @@ class ReadingRow(NamedTuple):
     contract_number: str
     meter_number: str
     read_on: date
-    index: MeterIndex
+    index: MeterIndex  # type: ignore[assignment]  # a field may shadow tuple.index; mypy takes it for the method
     source: ReadingSource | None  # None: the file has no source column
 
 
@@ -212,3 +212,28 @@ class RequestLine:
     def cells(self) -> list[str]:
         return [self.reference, self.subscriber_number, self.contract_number or "", self.category, self.status,
                 self.subject, _moment(self.created_at), _moment(self.updated_at)]
+
+
+@attrs.frozen(repr=False)
+class MandateLine:
+    """A direct-debit mandate signed on the portal, and its revocation if any (the IBAN whole:
+    the billing system collects with it)."""
+
+    header: ClassVar[tuple[str, ...]] = ("rum", "contract_number", "holder", "iban", "bic", "mode", "signed_at",
+                                         "revoked_at", "status")
+    rum: str
+    contract_number: str
+    holder: str
+    iban: str
+    bic: str
+    mode: str
+    signed_at: datetime | None
+    revoked_at: datetime | None
+    status: str
+
+    def cells(self) -> list[str]:
+        return [self.rum, self.contract_number, self.holder, self.iban, self.bic, self.mode, _moment(self.signed_at),
+                _moment(self.revoked_at), self.status]
+
+    def __repr__(self) -> str:  # never the IBAN in a log or a traceback
+        return f"MandateLine({self.rum!r}, {self.contract_number!r}, {self.status!r})"

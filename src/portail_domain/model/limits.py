@@ -21,3 +21,5 @@ class Limits:
     staff_invitation_validity: timedelta = timedelta(hours=24)  # handed on by an administrator
     session_idle: timedelta = timedelta(minutes=30)
     session_absolute: timedelta = timedelta(hours=12)
+    staff_session_idle: timedelta = timedelta(minutes=15)  # staff reach every subscriber's data
+    staff_session_absolute: timedelta = timedelta(hours=8)

@@ -26,6 +26,12 @@ class MailKind(StrEnum):
     PAYMENT_RECEIPT = auto()  # name, number, amount, paid_on, transaction
     REQUEST_RECEIVED = auto()  # reference, subject, link
     REQUEST_ANSWERED = auto()  # reference, subject, link
+    ACCOUNT_CLOSED = auto()  # name, number, link (to activate again)
+    ACCOUNT_UNUSED = auto()  # name, number, closes_on, link (to log in)
+    STAFF_INVITATION = auto()  # name, inviter, role, link, validity_hours
+    MANDATE_CODE = auto()  # code, rum, contract, creditor, validity_minutes
+    MANDATE_SIGNED = auto()  # name, rum, contract, mode, iban (masked), creditor, signed_at
+    MANDATE_REVOKED = auto()  # name, rum, contract, revoked_at
 
 
 MailValue = str | int | Decimal | Fraction | date | datetime | Money | Link
@@ -76,7 +82,7 @@ class OutboxEntry:
 def backoff(attempts: int) -> timedelta:
     """Wait before the next try after ``attempts`` failed ones: 30 s, 1 min, 2 min… at most 1 h."""
     exponent = min(max(attempts, 1) - 1, 20)
-    return min(FIRST_RETRY * 2**exponent, LONGEST_WAIT)
+    return min(FIRST_RETRY * (1 << exponent), LONGEST_WAIT)
 
 
 @attrs.frozen

@@ -79,6 +79,15 @@ def check_password(
     common = common_passwords()
     if folded in common or folded.strip(_EDGE) in common or len(set(folded)) < 4:
         raise PasswordTooCommon()
+    compact = folded.replace(" ", "")
+    for item in _personal(subscriber_number, email, utility_name):
+        if _fold(item) in folded or _fold(item).replace(" ", "") in compact:
+            raise PasswordPersonal()
+    return value
+
+
+def _personal(subscriber_number: str | None, email: str | None, utility_name: str | None) -> list[str]:
+    """What a password must not contain: the subscriber number, the address (and its local part), the utility."""
     personal = []
     if subscriber_number and len(subscriber_number.strip()) >= 3:
         personal.append(subscriber_number.strip())
@@ -90,8 +99,4 @@ def check_password(
             personal.append(local)
     if utility_name and len(utility_name.strip()) >= 4:
         personal.append(_fold(utility_name))
-    compact = folded.replace(" ", "")
-    for item in personal:
-        if _fold(item) in folded or _fold(item).replace(" ", "") in compact:
-            raise PasswordPersonal()
-    return value
+    return personal

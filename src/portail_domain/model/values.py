@@ -8,12 +8,12 @@ from decimal import Decimal, InvalidOperation
 
 import attrs
 
-from .errors import InvalidAmount, InvalidEmail, InvalidIndex
+from .errors import InvalidAmount, InvalidEmail, InvalidIndex, InvalidValue
 
 _DECIMAL = re.compile(r"^([+-]?)(\d+)(?:[.,](\d+))?$")
 
 
-def _parse_decimal(text: str, places: int, error: type[Exception], what: str) -> int:
+def _parse_decimal(text: str, places: int, error: type[InvalidValue], what: str) -> int:
     """Parse ``12,5`` / ``12.50`` into an integer count of 10**-places units, exactly."""
     cleaned = str(text).strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
     match = _DECIMAL.match(cleaned)
@@ -27,7 +27,7 @@ def _parse_decimal(text: str, places: int, error: type[Exception], what: str) ->
         frac = frac[:places]
     if len(whole) > 15:
         raise error(f"{what} is too large: {text!r}", value=text)
-    units = int(whole) * 10**places + int(frac.ljust(places, "0") or 0)
+    units = int(whole + frac.ljust(places, "0"))
     return -units if sign == "-" else units
 
 
@@ -91,7 +91,7 @@ class MeterIndex:
     litres: int = attrs.field(validator=attrs.validators.instance_of(int))
 
     @litres.validator
-    def _non_negative(self, _attribute: attrs.Attribute, value: int) -> None:
+    def _non_negative(self, _attribute: attrs.Attribute[int], value: int) -> None:
         if value < 0:
             raise InvalidIndex("a meter index cannot be negative", value=value)
         if value >= MAX_INDEX_LITRES:

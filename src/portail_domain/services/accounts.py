@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 import weakref
+from collections.abc import Sequence
+from datetime import datetime
 
 from ..model import errors
 from ..model.accounts import (
     Account,
     Identity,
+    InvalidLanguage,
     Language,
     LoginFailed,
     LoginThrottled,
@@ -18,7 +21,8 @@ from ..model.accounts import (
     hash_token,
     normalise_password,
 )
-from ..model.throttling import PER_CLIENT, PER_EMAIL, client_key, device_key, email_key
+from ..model.privacy import SecurityEvent, SecurityEventKind
+from ..model.throttling import PER_CLIENT, PER_EMAIL, ThrottlePolicy, client_key, device_key, email_key
 from ..model.values import normalise_email
 from ..portal import Portal
 from ..ports import PasswordHasher, UnitOfWork
@@ -51,14 +55,28 @@ def _dummy_hash(passwords: PasswordHasher) -> str:
     return stored
 
 
-def _open_session(uow: UnitOfWork, portal: Portal, account: Account, *, user_agent: str = "", ip: str = "") -> str:
-    """Start a session for ``account``; returns the token for the cookie (never stored)."""
+def open_session(uow: UnitOfWork, portal: Portal, account: Account, *, user_agent: str = "", ip: str = "",
+                 second_factor: bool = False) -> str:
+    """Start a session for ``account`` (past the second factor when ``second_factor``); returns the
+    token for the cookie (never stored)."""
     token = portal.secrets.token(32)
     now = portal.clock.now()
-    uow.sessions.add(
-        WebSession(hash_token(token), account.id, now, now, user_agent=user_agent[:200], ip=ip[:45])
-    )
+    uow.sessions.add(WebSession(hash_token(token), account.id, now, now, user_agent=user_agent[:200], ip=ip[:45],
+                                second_factor=second_factor))
     return token
+
+
+def check_throttles(uow: UnitOfWork, keys: Sequence[tuple[str, ThrottlePolicy]], now: datetime) -> None:
+    """Raise ``LoginThrottled`` when any of these counters asks to wait (passwords and staff codes alike).
+
+    The counters stay locked until ``uow`` ends (``ThrottleRepository.lock``): a caller that
+    counts the try in the same unit of work (``hit``) does so atomically, across workers."""
+    for key, policy in keys:
+        attempts = uow.throttles.lock(key, now)
+        wait = policy.wait(attempts, now)
+        if wait:
+            raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)),
+                                 blocked=policy.blocks(attempts), key=key)
 
 
 def resolve_session(portal: Portal, token: str) -> Identity | None:
@@ -77,7 +95,7 @@ def resolve_session(portal: Portal, token: str) -> Identity | None:
         return None
     now = portal.clock.now()
     session = identity.session
-    if not session.alive(now, portal.config.limits):
+    if not session.alive(now, portal.config.limits, staff=identity.staff is not None):
         with portal.uow() as uow:
             uow.sessions.remove(token_hash)
             uow.commit()
@@ -122,12 +140,7 @@ def log_in(
     keys = ((account_key, PER_EMAIL), (client_key(client), PER_CLIENT))
     with portal.uow() as work:
         now = clock.now()
-        for key, policy in keys:
-            attempts = work.throttles.lock(key, now)
-            wait = policy.wait(attempts, now)
-            if wait:
-                raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)),
-                                     blocked=policy.blocks(attempts), key=key)
+        check_throttles(work, keys, now)
         for key, policy in keys:
             work.throttles.hit(key, now, policy.window)
         account = find_account_for_login(work, email)
@@ -136,6 +149,10 @@ def log_in(
     checked_hash = account.password_hash if account is not None else _dummy_hash(passwords)
     ok = passwords.verify(checked_hash, value) and account is not None
     if not ok:
+        if account is not None:
+            with portal.uow() as work:
+                record_event(work, portal, SecurityEventKind.LOGIN_FAILED, account, ip=client)
+                work.commit()
         raise LoginFailed()  # already counted
     assert account is not None
     rehashed = passwords.hash(value) if passwords.needs_rehash(checked_hash) else None
@@ -145,21 +162,29 @@ def log_in(
             raise LoginFailed()
         if rehashed is not None:
             current.password_hash = rehashed
-            work.accounts.update(current)
+        current.last_login_at, current.unused_warned_at = clock.now(), None  # used: not closed as unused
+        work.accounts.update(current)
+        record_event(work, portal, SecurityEventKind.LOGIN, current, ip=client)
         work.throttles.clear(keys[0][0])
         work.throttles.release(keys[1][0])
         if old_token:
             work.sessions.remove(hash_token(old_token))  # a new id at every login
-        token = _open_session(work, portal, current, user_agent=user_agent, ip=client)
+        token = open_session(work, portal, current, user_agent=user_agent, ip=client)
         work.commit()
     return current, token
+
+
+def record_event(uow: UnitOfWork, portal: Portal, kind: SecurityEventKind, account: Account, *, ip: str = "") -> None:
+    """Write one line of the account's security log (exported with the subscriber's data, kept a year)."""
+    uow.privacy.add_event(SecurityEvent(kind, portal.clock.now(), account.subscriber_id, account.staff_id, ip[:45]))
 
 
 def active_sessions(portal: Portal, identity: Identity) -> list[WebSession]:
     """The account's live sessions, most recently used first."""
     now = portal.clock.now()
     with portal.uow(read_only=True) as uow:
-        return [s for s in uow.sessions.for_account(identity.account.id) if s.alive(now, portal.config.limits)]
+        return [s for s in uow.sessions.for_account(identity.account.id)
+                if s.alive(now, portal.config.limits, staff=identity.staff is not None)]
 
 
 def end_other_sessions(portal: Portal, identity: Identity) -> int:
@@ -184,6 +209,19 @@ def purge_expired(portal: Portal) -> int:
         removed += uow.throttles.remove_idle(now - max(PER_EMAIL.window, PER_CLIENT.window))
         uow.commit()
     return removed
+
+
+def set_language(portal: Portal, subscriber_id: uuid.UUID, language: str) -> None:
+    """Save the subscriber's language (pages and e-mails); ``InvalidLanguage`` for an unknown one."""
+    if language not in {choice.value for choice in Language}:
+        raise InvalidLanguage(field="language")
+    with portal.uow() as uow:
+        subscriber = uow.subscribers.get(subscriber_id)
+        if subscriber is None:
+            raise errors.NotFound()
+        subscriber.language = Language(language)
+        uow.subscribers.update(subscriber)
+        uow.commit()
 
 
 def update_personal_data(portal: Portal, subscriber_id: uuid.UUID, data: PersonalData) -> Subscriber:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..model import errors
 from ..model.accounts import (
@@ -49,10 +49,12 @@ from ..model.accounts import (
 from ..model.links import Link
 from ..model.mail import Mail, MailKind
 from ..model.password_policy import check_password
+from ..model.privacy import SecurityEventKind
 from ..model.throttling import LINKS_PER_HOUR, LINKS_PER_HOUR_ALL_CLIENTS, LINKS_WINDOW, PER_EMAIL, email_key, link_key
 from ..model.values import EmailAddress
 from ..portal import Portal
 from ..ports import Clock, PasswordHasher, Secrets, UnitOfWork
+from .accounts import record_event
 from .mail import queue_mail
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -175,40 +177,24 @@ def check_link(portal: Portal, token: str, purpose: TokenPurpose) -> AccountToke
 
 def set_password_with_link(portal: Portal, token: str, password: str, confirm: str) -> PasswordSet:
     """Use the link: check the policy, set the password, end every link and session, confirm by e-mail."""
-    clock, passwords, config = portal.clock, portal.passwords, portal.config
+    utility_name = portal.config.utility.name
     with portal.uow() as uow:
-        found = _live_token(uow, clock, token, TokenPurpose.PASSWORD)
-        subscriber = uow.subscribers.get(found.subscriber_id) if found.subscriber_id else None
-        staff = uow.staff.get(found.staff_id) if found.staff_id else None
-        if subscriber is None and (staff is None or not staff.active):
-            raise LinkInvalid()
+        found = _live_token(uow, portal.clock, token, TokenPurpose.PASSWORD)
+        subscriber, staff = _link_owner(uow, found)
         new_login = EmailAddress.parse(found.email) if found.email else None
         if subscriber is not None:
-            login = new_login or subscriber.email
-            if login is None:
-                raise LinkInvalid()
-            if new_login is not None and _login_taken(uow, new_login.normalised, besides=subscriber.id):
-                raise EmailUnavailable(field="email")
+            login = _subscriber_login(uow, subscriber, new_login)
             value = check_password(password, confirm, subscriber_number=subscriber.number, email=login.address,
-                                   utility_name=config.utility.name)
+                                   utility_name=utility_name)
             account = uow.accounts.for_subscriber(subscriber.id)
             language = subscriber.language.value
         else:
             assert staff is not None
             login = staff.email
-            value = check_password(password, confirm, email=login.address, utility_name=config.utility.name)
+            value = check_password(password, confirm, email=login.address, utility_name=utility_name)
             account = uow.accounts.for_staff(staff.id)
             language = "fr"
-        now = clock.now()
-        hashed = passwords.hash(value)
-        if account is None:
-            account = Account(password_hash=hashed, created_at=now, subscriber_id=subscriber.id if subscriber else None,
-                              staff_id=staff.id if staff else None, password_changed_at=now)
-            uow.accounts.add(account)
-        else:
-            account.password_hash = hashed
-            account.password_changed_at = now
-            uow.accounts.update(account)
+        account = _save_password(uow, account, portal.passwords.hash(value), portal.clock.now(), subscriber, staff)
         if subscriber is not None and new_login is not None:
             subscriber.email = new_login
             subscriber.activation_code_hash = None  # the code has done its job
@@ -221,7 +207,40 @@ def set_password_with_link(portal: Portal, token: str, password: str, confirm: s
         return PasswordSet(account, login.address)
 
 
-def _check_current_password(
+def _link_owner(uow: UnitOfWork, found: AccountToken) -> tuple[Subscriber | None, StaffUser | None]:
+    """Whom a password link is for: a subscriber, or else an active staff member (``LinkInvalid``)."""
+    subscriber = uow.subscribers.get(found.subscriber_id) if found.subscriber_id else None
+    staff = uow.staff.get(found.staff_id) if found.staff_id else None
+    if subscriber is None and (staff is None or not staff.active):
+        raise LinkInvalid()
+    return subscriber, staff
+
+
+def _subscriber_login(uow: UnitOfWork, subscriber: Subscriber, new_login: EmailAddress | None) -> EmailAddress:
+    """The address the subscriber logs in with once the link is used: the link's new one, if free."""
+    login = new_login or subscriber.email
+    if login is None:
+        raise LinkInvalid()
+    if new_login is not None and _login_taken(uow, new_login.normalised, besides=subscriber.id):
+        raise EmailUnavailable(field="email")
+    return login
+
+
+def _save_password(uow: UnitOfWork, account: Account | None, hashed: str, now: datetime,
+                   subscriber: Subscriber | None, staff: StaffUser | None) -> Account:
+    """Set the password on the account, created on first use."""
+    if account is None:
+        account = Account(password_hash=hashed, created_at=now, subscriber_id=subscriber.id if subscriber else None,
+                          staff_id=staff.id if staff else None, password_changed_at=now)
+        uow.accounts.add(account)
+    else:
+        account.password_hash = hashed
+        account.password_changed_at = now
+        uow.accounts.update(account)
+    return account
+
+
+def check_current_password(
     uow: UnitOfWork, passwords: PasswordHasher, clock: Clock, identity: Identity, password: str
 ) -> None:
     """The logged-in user's current password, counted like login failures (a stolen session
@@ -245,7 +264,7 @@ def change_password(portal: Portal, identity: Identity, current: str, password: 
     clock, passwords, config = portal.clock, portal.passwords, portal.config
     with portal.uow() as uow:
         account = identity.account
-        _check_current_password(uow, passwords, clock, identity, current)
+        check_current_password(uow, passwords, clock, identity, current)
         login = identity.subscriber.email if identity.subscriber else identity.staff.email if identity.staff else None
         number = identity.subscriber.number if identity.subscriber else None
         value = check_password(password, confirm, subscriber_number=number, email=login.address if login else None,
@@ -258,6 +277,7 @@ def change_password(portal: Portal, identity: Identity, current: str, password: 
             if session.token_hash != identity.session.token_hash:
                 uow.sessions.remove(session.token_hash)
         uow.tokens.remove_for(subscriber_id=account.subscriber_id, staff_id=account.staff_id)
+        record_event(uow, portal, SecurityEventKind.PASSWORD_CHANGED, account)
         if login is not None:
             language = identity.subscriber.language.value if identity.subscriber else "fr"
             queue_mail(uow, portal, Mail(MailKind.PASSWORD_CHANGED, login.address, language,
@@ -273,7 +293,7 @@ def request_email_change(portal: Portal, identity: Identity, new_email: str, pas
         if subscriber is None:
             raise errors.NotFound()
         new = EmailAddress.parse(new_email)
-        _check_current_password(uow, passwords, clock, identity, password)
+        check_current_password(uow, passwords, clock, identity, password)
         if (subscriber.email is not None and subscriber.email.normalised == new.normalised) or _login_taken(
             uow, new.normalised, besides=subscriber.id
         ):
@@ -312,19 +332,26 @@ def confirm_email_change(portal: Portal, token: str) -> Subscriber:
 
 def invite_staff(portal: Portal, email: str, role: StaffRole, name: str = "") -> StaffInvitation:
     """Create (or find) a staff user and return a one-time set-password link for them."""
-    clock, secrets, config = portal.clock, portal.secrets, portal.config
     with portal.uow() as uow:
-        address = EmailAddress.parse(email)
-        staff = uow.staff.by_email(address.normalised)
-        created = staff is None
-        if staff is None:
-            if any(uow.accounts.for_subscriber(s.id) for s in uow.subscribers.by_email(address.normalised)):
-                raise EmailUnavailable(field="email")
-            staff = StaffUser(email=address, name=name or address.address.split("@")[0], role=role)
-            uow.staff.add(staff)
-        token = _issue(uow, secrets, clock, TokenPurpose.PASSWORD, staff_id=staff.id,
-                       validity=config.limits.staff_invitation_validity)
+        invitation = issue_staff_invitation(uow, portal, email, role, name)
         uow.commit()
-        return StaffInvitation(staff, password_link(token), created)
+        return invitation
+
+
+def issue_staff_invitation(uow: UnitOfWork, portal: Portal, email: str, role: StaffRole,
+                           name: str = "") -> StaffInvitation:
+    """In the caller's unit of work: create (or find) the staff user and a set-password link valid
+    ``limits.staff_invitation_validity``; an older link of theirs dies."""
+    address = EmailAddress.parse(email)
+    staff = uow.staff.by_email(address.normalised)
+    created = staff is None
+    if staff is None:
+        if any(uow.accounts.for_subscriber(s.id) for s in uow.subscribers.by_email(address.normalised)):
+            raise EmailUnavailable(field="email")
+        staff = StaffUser(email=address, name=name or address.address.split("@")[0], role=role)
+        uow.staff.add(staff)
+    token = _issue(uow, portal.secrets, portal.clock, TokenPurpose.PASSWORD, staff_id=staff.id,
+                   validity=portal.config.limits.staff_invitation_validity)
+    return StaffInvitation(staff, password_link(token), created)
 
 

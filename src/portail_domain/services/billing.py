@@ -34,6 +34,7 @@ from ..portal import Portal
 from ..ports import PaymentGateway, UnitOfWork
 from .documents import download
 from .mail import queue_mail
+from .mandates import direct_debits
 
 
 def invoice_overview(portal: Portal, subscriber_id: uuid.UUID, *, unpaid_only: bool = False) -> InvoiceOverview:
@@ -42,15 +43,17 @@ def invoice_overview(portal: Portal, subscriber_id: uuid.UUID, *, unpaid_only: b
     ``unpaid_only`` keeps the "À payer" tab: invoices to pay or partly paid. The total due
     and the next due date always count every unpaid invoice.
     """
+    today = portal.clock.today()
     with portal.uow(read_only=True) as uow:
         contracts = {c.id: c.number for c in uow.contracts.for_subscriber(subscriber_id)}
         invoices = [i for i in uow.invoices.for_subscriber(subscriber_id) if i.contract_id in contracts]
-    today = portal.clock.today()
+        debits = direct_debits(uow, invoices, today)
     unpaid = [i for i in invoices if i.payable]
     total = Money(sum(i.remaining.cents for i in unpaid))
     next_due = min((i.due_on for i in unpaid), default=None)
     shown = unpaid if unpaid_only else invoices
-    return InvoiceOverview([InvoiceLine(i, contracts[i.contract_id]) for i in shown], total, next_due, today)
+    lines = [InvoiceLine(i, contracts[i.contract_id], debits.get(i.id)) for i in shown]
+    return InvoiceOverview(lines, total, next_due, today)
 
 
 def _owned_invoice(uow: UnitOfWork, subscriber_id: uuid.UUID, number: str) -> tuple[Invoice, Contract]:
@@ -68,7 +71,8 @@ def invoice_detail(portal: Portal, subscriber_id: uuid.UUID, number: str) -> Inv
     """One of the subscriber's invoices with its online payments; ``NotFound`` if not theirs."""
     with portal.uow(read_only=True) as uow:
         invoice, contract = _owned_invoice(uow, subscriber_id, number)
-        return InvoiceDetail(invoice, contract, list(uow.payments.for_invoice(invoice.id)))
+        debit = direct_debits(uow, [invoice], portal.clock.today()).get(invoice.id)
+        return InvoiceDetail(invoice, contract, list(uow.payments.for_invoice(invoice.id)), debit)
 
 
 def invoice_pdf(portal: Portal, subscriber_id: uuid.UUID, number: str) -> Download:
@@ -107,7 +111,8 @@ def _gateway(portal: Portal) -> PaymentGateway:
 def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str) -> str:
     """Where to send the payer's browser to pay what the invoice still owes.
 
-    Refused for a paid or cancelled invoice. A second click within the operation's
+    Refused for a paid or cancelled invoice, and for one a direct-debit mandate pays
+    (``InvoiceOnDirectDebit``: it would be paid twice). A second click within the operation's
     lifetime reuses the pending payment; older pending ones are first re-checked with
     the gateway (one of them may have been paid after all).
     """
@@ -116,11 +121,13 @@ def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str)
     with portal.uow() as uow:
         invoice, _contract = _owned_invoice(uow, subscriber_id, invoice_number)
         invoice.ensure_payable()
+        if direct_debits(uow, [invoice], portal.clock.today()):
+            raise errors.InvoiceOnDirectDebit(number=invoice.number)
         payments = uow.payments.for_invoice(invoice.id)
         reusable = _reusable(payments, gateway.name, invoice, now)
         if reusable is not None:
             return gateway.redirect_url(reusable)
-        stale = [p.operation_id for p in payments if _watched(p, gateway.name, now)]
+        stale = [p.operation_id for p in payments if p.operation_id is not None and _watched(p, gateway.name, now)]
         subscriber = uow.subscribers.get(subscriber_id)
     for operation_id in stale:
         try:
@@ -142,15 +149,15 @@ def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str)
     )
     started = gateway.start(order)  # outside any transaction: never hold a lock over the network
     with portal.uow() as uow:
-        invoice = uow.invoices.lock(invoice.id)
-        assert invoice is not None
-        invoice.ensure_payable()
-        reusable = _reusable(uow.payments.for_invoice(invoice.id), gateway.name, invoice, now)
+        locked = uow.invoices.lock(invoice.id)
+        assert locked is not None
+        locked.ensure_payable()
+        reusable = _reusable(uow.payments.for_invoice(locked.id), gateway.name, locked, now)
         # A concurrent click (a double click on "Régler") won: its operation is the one to use.
         # Ours is stored all the same, so that if it is ever paid it is a known payment: it
         # credits the invoice if the other was not paid, else it is flagged for refund.
         uow.payments.add(Payment(
-            invoice_id=invoice.id,
+            invoice_id=locked.id,
             amount=order.amount,
             gateway=gateway.name,
             reference=order.reference,

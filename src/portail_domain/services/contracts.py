@@ -14,6 +14,7 @@ from ..model.accounts import Subscriber
 from ..model.contracts import (
     Contract,
     ContractDetail,
+    ContractGlance,
     ImpliedConsumption,
     MeterReading,
     OverconsumptionAlert,
@@ -23,6 +24,7 @@ from ..model.contracts import (
     alert_period,
     alerts_for,
     consumption,
+    glance,
     implied_consumption,
     photo_type,
     usual_litres_per_day,
@@ -62,6 +64,7 @@ def contract_detail(portal: Portal, subscriber_id: uuid.UUID, contract_number: s
         contract = own_contract(uow, subscriber_id, contract_number)
         readings = list(uow.readings.for_contract(contract.id))
     periods = consumption(readings)
+    checked = [p for p in periods if not p.to_review]  # a typo under review must not move "usual"
     over = alert_period(readings, portal.clock.today())
     if over is not None:  # the same span among the periods shown, so pages can point at it
         over = next((p for p in periods if (p.meter_number, p.start, p.end) == (over.meter_number, over.start,
@@ -71,7 +74,7 @@ def contract_detail(portal: Portal, subscriber_id: uuid.UUID, contract_number: s
         readings=readings,
         periods=periods,
         years=yearly(periods),
-        usual_litres_per_day=usual_litres_per_day(periods),
+        usual_litres_per_day=usual_litres_per_day(checked),
         overconsumption=over,
     )
 
@@ -85,6 +88,18 @@ def overconsumption_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[Ove
             return []
         readings = uow.readings.for_contracts([c.id for c in contracts])
     return alerts_for(contracts, readings, today)
+
+
+def contracts_at_a_glance(portal: Portal, subscriber_id: uuid.UUID) -> list[ContractGlance]:
+    """The home page's summary of each active contract (two queries, whatever the history)."""
+    today = portal.clock.today()
+    with portal.uow(read_only=True) as uow:
+        contracts = [c for c in uow.contracts.for_subscriber(subscriber_id) if c.is_active(today)]
+        readings = uow.readings.for_contracts([c.id for c in contracts]) if contracts else []
+    by_contract: dict[uuid.UUID, list[MeterReading]] = {c.id: [] for c in contracts}
+    for reading in readings:
+        by_contract.setdefault(reading.contract_id, []).append(reading)
+    return [glance(c, by_contract[c.id]) for c in contracts]
 
 
 def notify_overconsumption(
@@ -165,6 +180,8 @@ def submit_reading(
     status "to review" rather than refused. The photo, if any, goes to the subscriber's
     "Mes envois" folder and its storage key onto the reading; if the commit fails the object
     is deleted again. A validated reading runs the over-consumption check (mail once per period).
+    The subscriber's own reading of that meter and day still "to review" is replaced by the new
+    index (judged without it) instead of being refused as a second reading of the day.
     Returns the consumption the reading implies.
     """
     files, clock, config = portal.files, portal.clock, portal.config
@@ -174,24 +191,33 @@ def submit_reading(
         kind = photo_type(photo, config.limits.upload_max_bytes) if photo is not None else None
         meter = meter_number if meter_number is not None else contract.meter_number
         history = list(uow.readings.for_contract(contract.id))
+        replaced = contract.reading_to_replace(meter_number=meter, read_on=read_on, history=history)
+        history = [r for r in history if r is not replaced]
         contract.check_reading(meter_number=meter, read_on=read_on, index=index, history=history, today=clock.today())
         plausible = contract.plausible(read_on=read_on, index=index, history=history)
-        reading = MeterReading(
-            contract.id, meter, read_on, index, ReadingSource.SUBSCRIBER,
-            status=ReadingStatus.VALIDATED if plausible else ReadingStatus.TO_REVIEW,
-            recorded_at=clock.now(),
-        )
+        status = ReadingStatus.VALIDATED if plausible else ReadingStatus.TO_REVIEW
+        if replaced is not None:
+            reading = replaced
+            old_photo = reading.photo_key
+            reading.replace_index(index, status, clock.now())
+        else:
+            reading = MeterReading(contract.id, meter, read_on, index, ReadingSource.SUBSCRIBER, status=status,
+                                   recorded_at=clock.now())
+            old_photo = None
         try:
             if photo is not None and kind is not None:
                 if files is None:
                     raise errors.StorageError("no file store configured")
                 reading.photo_key = _store_photo(uow, portal, contract, reading, photo, *kind)
-            uow.readings.add(reading)
+            if replaced is not None:
+                uow.readings.update(reading)
+            else:
+                uow.readings.add(reading)
             if plausible:
                 notify_overconsumption(uow, portal, [contract])
             uow.commit()
         except BaseException:
-            if reading.photo_key is not None and files is not None:
+            if reading.photo_key not in (None, old_photo) and files is not None:
                 with contextlib.suppress(Exception):  # a failing store must not hide the first error
                     files.delete(reading.photo_key)
             raise

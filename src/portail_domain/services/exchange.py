@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from ..model.audit import AuditEntry
 from ..model.exchange import (
     EXPORT_KINDS,
     IMPORT_KINDS,
     ImportLimits,
     ImportSummary,
+    MandateLine,
     PaymentLine,
     ReadingLine,
     RequestLine,
@@ -79,7 +81,9 @@ def export_lines(uow: UnitOfWork, kind: str, since: datetime | None = None) -> I
     """The lines of an export, in a stable order (the same data gives the same lines).
 
     ``since`` keeps what was recorded at or after it: payments by ``paid_at``, readings by
-    ``recorded_at``, requests by their last change (``updated_at``, else ``created_at``).
+    ``recorded_at``, requests by their last change (``updated_at``, else ``created_at``), audit
+    entries by when they were written, mandates signed or revoked since then (a revocation brings its
+    mandate back, status revoked).
     """
     if kind == "payments":
         return uow.exchange.paid_payments(since)
@@ -87,10 +91,15 @@ def export_lines(uow: UnitOfWork, kind: str, since: datetime | None = None) -> I
         return uow.exchange.subscriber_readings(since)
     if kind == "requests":
         return uow.exchange.request_lines(since)
+    if kind == "audit":  # the staff's audit log (journal), entry by entry
+        return uow.audit.since(since)
+    if kind == "mandates":
+        return uow.mandates.lines(since)
     raise ValueError(f"unknown export kind {kind!r} (one of {', '.join(EXPORT_KINDS)})")
 
 
-_HEADERS = {"payments": PaymentLine.header, "readings": ReadingLine.header, "requests": RequestLine.header}
+_HEADERS = {"payments": PaymentLine.header, "readings": ReadingLine.header, "requests": RequestLine.header,
+            "audit": AuditEntry.header, "mandates": MandateLine.header}
 
 
 def export_rows(portal: Portal, kind: str, write: Callable[[Sequence[str]], object], *,

@@ -136,7 +136,8 @@ class Importer:
 
     def key(self, row: Any) -> str:
         """The row's natural key, as one string."""
-        return row.number
+        number: str = row.number
+        return number
 
     def describe(self, row: Any) -> str:
         return f"{self.kind[:-1]} {row.number}"

@@ -72,24 +72,12 @@ class InvoicesImport(Importer):
         updated: list[Invoice] = []
         folders: dict[uuid.UUID, uuid.UUID] = {}
         for row in rows:
-            contract = contracts.get(row.contract_number)
-            if contract is None:
-                self.problems.add(row.line, "contract_number",
-                                  f"unknown contract {row.contract_number!r} (import contracts first)")
-                continue
             invoice = existing.get(row.number)
-            if invoice is not None and invoice.contract_id != contract.id:
-                self.problems.add(row.line, "contract_number",
-                                  f"invoice {row.number} is already recorded for another contract")
+            contract = self._contract(row, contracts, invoice)
+            if contract is None:
                 continue
-            values = self.given({"issued_on": row.issued_on, "due_on": row.due_on, "amount": row.amount,
-                                 "amount_paid": row.amount_paid})
-            if invoice is not None and "amount_paid" in values:
-                # A payment confirmed on the portal is never forgotten by a file written before it.
-                values["amount_paid"] = max(values["amount_paid"], invoice.amount_paid)
-            pdf = self.pdfs.get(row.line)
-            if pdf is not None and invoice is not None and hashes.get(invoice.pdf_document_id) == pdf.sha256:
-                pdf = None  # the same PDF is already stored
+            values = self._values(row, invoice)
+            pdf = self._new_pdf(row, invoice, hashes)
             if invoice is None:
                 invoice = Invoice(number=row.number, contract_id=contract.id, **values)
                 new.append(invoice)
@@ -102,6 +90,35 @@ class InvoicesImport(Importer):
                 self._store(invoice, contract, row, pdf, folders)
             self.count(created)
         self.exchange.save_invoices(new, updated)
+
+    def _contract(self, row: InvoiceRow, contracts: dict[str, Contract], invoice: Invoice | None) -> Contract | None:
+        """The row's contract; None (reported) when unknown, or not the one the invoice is recorded for."""
+        contract = contracts.get(row.contract_number)
+        if contract is None:
+            self.problems.add(row.line, "contract_number",
+                              f"unknown contract {row.contract_number!r} (import contracts first)")
+            return None
+        if invoice is not None and invoice.contract_id != contract.id:
+            self.problems.add(row.line, "contract_number",
+                              f"invoice {row.number} is already recorded for another contract")
+            return None
+        return contract
+
+    def _values(self, row: InvoiceRow, invoice: Invoice | None) -> dict[str, Any]:
+        """The fields the row sets (only its file's columns)."""
+        values = self.given({"issued_on": row.issued_on, "due_on": row.due_on, "amount": row.amount,
+                             "amount_paid": row.amount_paid})
+        if invoice is not None and "amount_paid" in values:
+            # A payment confirmed on the portal is never forgotten by a file written before it.
+            values["amount_paid"] = max(values["amount_paid"], invoice.amount_paid)
+        return values
+
+    def _new_pdf(self, row: InvoiceRow, invoice: Invoice | None, hashes: dict[uuid.UUID, str]) -> InspectedFile | None:
+        """The row's checked PDF to store; None when it has none, or the invoice already has this very file."""
+        pdf = self.pdfs.get(row.line)
+        if pdf is None or invoice is None or invoice.pdf_document_id is None:
+            return pdf
+        return None if hashes.get(invoice.pdf_document_id) == pdf.sha256 else pdf
 
     def _store(self, invoice: Invoice, contract: Contract, row: InvoiceRow, pdf: InspectedFile,
                folders: dict[uuid.UUID, uuid.UUID]) -> None:
@@ -127,9 +144,13 @@ class InvoicesImport(Importer):
         invoice.pdf_file = row.pdf.filename
 
     def discard(self) -> None:
-        for key in self.stored:
-            self.portal.files.delete(key)  # type: ignore[union-attr]
+        self._delete(self.stored)
 
     def committed(self) -> None:
-        for key in self.replaced:
-            self.portal.files.delete(key)  # type: ignore[union-attr]
+        self._delete(self.replaced)
+
+    def _delete(self, keys: list[str]) -> None:
+        files = self.portal.files
+        if files is not None:  # without a file store no PDF was stored nor replaced
+            for key in keys:
+                files.delete(key)

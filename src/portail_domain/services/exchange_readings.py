@@ -15,6 +15,8 @@ from ..model.values import MeterIndex
 from .contracts import notify_overconsumption
 from .exchange_importer import Importer, changed
 
+_Meter = tuple[uuid.UUID, str]  # (contract id, meter number)
+
 
 class _MeterTimeline:
     """The counted readings of one meter of one contract, by date, for the "index never goes down" rule."""
@@ -169,27 +171,39 @@ class ReadingsImport(Importer):
         return True
 
     def _timelines(self, checked: list[tuple[ReadingRow, Contract]],
-                   ) -> tuple[dict[tuple[uuid.UUID, str], _MeterTimeline], set[uuid.UUID]]:
+                   ) -> tuple[dict[_Meter, _MeterTimeline], set[uuid.UUID]]:
         """What each meter already has: its latest reading, or its whole history when a row
         of the chunk is not after that latest reading (an update, or a reading slotted in).
         Also the contracts whose every reading is in these timelines (every meter with
         readings had none, or all of them loaded)."""
         meters = {(c.id, r.meter_number) for r, c in checked}
         latest = self.exchange.latest_readings({cid for cid, _ in meters})
-        full = {
-            (c.id, r.meter_number) for r, c in checked
-            if (last := latest.get((c.id, r.meter_number))) is not None
-            and (r.read_on <= last.read_on or not last.counts)
-        }
-        history: dict[tuple[uuid.UUID, str], list[MeterReading]] = {m: [] for m in full}
-        if full:
-            for reading in self.exchange.readings_of({cid for cid, _ in full}):
+        full = _not_after_latest(checked, latest)
+        history = self._histories(full)
+        timelines = {m: _MeterTimeline(history[m] if m in full else _only(latest.get(m))) for m in meters}
+        partial = {cid for (cid, meter) in latest if (cid, meter) not in full}
+        return timelines, {cid for cid, _ in meters} - partial
+
+    def _histories(self, meters: set[_Meter]) -> dict[_Meter, list[MeterReading]]:
+        """Every reading of these meters."""
+        history: dict[_Meter, list[MeterReading]] = {m: [] for m in meters}
+        if meters:
+            for reading in self.exchange.readings_of({cid for cid, _ in meters}):
                 pair = (reading.contract_id, reading.meter_number)
                 if pair in history:
                     history[pair].append(reading)
-        timelines = {
-            m: _MeterTimeline(history[m] if m in full else [r for r in [latest.get(m)] if r is not None])
-            for m in meters
-        }
-        partial = {cid for (cid, meter) in latest if (cid, meter) not in full}
-        return timelines, {cid for cid, _ in meters} - partial
+        return history
+
+
+def _not_after_latest(checked: list[tuple[ReadingRow, Contract]],
+                      latest: dict[_Meter, MeterReading]) -> set[_Meter]:
+    """The meters a row of the chunk updates or slots a reading into: not after their latest reading."""
+    return {
+        (c.id, r.meter_number) for r, c in checked
+        if (last := latest.get((c.id, r.meter_number))) is not None
+        and (r.read_on <= last.read_on or not last.counts)
+    }
+
+
+def _only(reading: MeterReading | None) -> list[MeterReading]:
+    return [] if reading is None else [reading]

@@ -95,7 +95,7 @@ class SubscribersImport(Importer):
             if _spelling(old) != _spelling(sent):
                 subscriber.email = sent
                 differs = True
-        elif old is not None and old == sent and old.address != sent.address:  # type: ignore[union-attr]
+        elif old is not None and old == sent and old.address != sent.address:
             subscriber.email = sent  # billing's new spelling of the same address
             differs = True
         remembered = last != _sent(sent)
@@ -108,16 +108,16 @@ class SubscribersImport(Importer):
         A code only serves to claim an account: once the subscriber has one, the file's code
         is ignored, so a nightly file never re-arms a code that was used (and cleared).
         """
-        todo = [r for r in rows if r.activation_code is not None]
+        todo = [(r, r.activation_code) for r in rows if r.activation_code is not None]
         if not todo:
             return {}
         claimed = self.exchange.with_account([s.id for s in existing.values()])
         hashes = {}
-        for row in todo:
+        for row, code in todo:
             current = existing.get(row.number)
             if current is not None and current.id in claimed:
                 continue
-            code_hash = hash_activation_code(row.activation_code)  # type: ignore[arg-type]
+            code_hash = hash_activation_code(code)
             if current is None or current.activation_code_hash != code_hash:
                 hashes[row.number] = code_hash
         return hashes

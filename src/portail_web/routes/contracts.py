@@ -20,6 +20,7 @@ from starlette.routing import Route
 from portail_domain.model import errors
 from portail_domain.model.contracts import (
     ContractDetail,
+    ContractGlance,
     ImpliedConsumption,
     OverconsumptionAlert,
     PhotoRejected,
@@ -29,6 +30,7 @@ from portail_domain.model.contracts import (
     YearConsumption,
 )
 from portail_domain.model.documents import QuotaExceeded
+from portail_domain.model.values import MeterIndex
 from portail_domain.portal import Portal
 from portail_domain.services import contracts as service
 
@@ -165,20 +167,24 @@ async def consumption_csv(request: Request) -> Response:
 
 
 def _form_context(detail: ContractDetail, today: date, values: dict[str, str] | None = None,
-                  error: str | None = None, error_field: str | None = None) -> dict[str, Any]:
+                  errors_by_field: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "contract": detail.contract,
         "last": detail.last_reading,
+        "under_review": detail.under_review,
         "today": today,
         "values": values or {"index": "", "read_on": today.isoformat()},
-        "error": error,
-        "error_field": error_field,
+        "errors": errors_by_field or {},
     }
 
 
 async def reading_form(request: Request) -> Response:
+    """The form; ``?date=YYYY-MM-DD`` (the "correct" link of a reading under review) preselects that day."""
     detail = await run_in_threadpool(_detail, request)
-    return render(request, "contracts/reading.html", _form_context(detail, _portal(request).clock.today()))
+    today = _portal(request).clock.today()
+    day = _parse_day(request.query_params.get("date", ""))
+    values = {"index": "", "read_on": (day if day is not None and day <= today else today).isoformat()}
+    return render(request, "contracts/reading.html", _form_context(detail, today, values))
 
 
 def _submit(portal: Portal, subscriber_id: uuid.UUID, number: str, index_text: str, read_on: date,
@@ -207,27 +213,36 @@ async def submit_reading(request: Request) -> Response:
         upload = form.get("photo")
         photo = await upload.read(portal.config.limits.upload_max_bytes + 1) if is_upload(upload) else None
     read_on = _parse_day(values["read_on"])
-    problem: tuple[str, str] | None = None
+    problems: dict[str, str] = {}
     status = 422
-    if read_on is None:
-        problem = (BAD_DATE, "read_on")
+    if read_on is None:  # say what is wrong with the index too, not one error at a time
+        try:
+            MeterIndex.parse(values["index"])
+        except errors.InvalidIndex as exc:
+            problems["index"] = message_for(exc)
+        problems["read_on"] = BAD_DATE
     else:
         try:
             implied = await run_in_threadpool(_submit, portal, subscriber.id, number, values["index"], read_on, photo)
         except errors.NotFound:
             raise
         except errors.DomainError as exc:
-            problem = (message_for(exc), next((f for cls, f in FIELD_OF if isinstance(exc, cls)), ""))
+            problems[next((f for cls, f in FIELD_OF if isinstance(exc, cls)), "index")] = message_for(exc)
             status = 503 if isinstance(exc, errors.StorageError) else 422
-    if problem is not None:
+    if problems:
         detail = await run_in_threadpool(_detail, request)
-        context = _form_context(detail, portal.clock.today(), values, *problem)
+        context = _form_context(detail, portal.clock.today(), values, problems)
         return render(request, "contracts/reading.html", context, status_code=status)
     return RedirectResponse(path_for(request, "contract", contract_number=number, query={"releve": implied.reading.id}),
                             status_code=303)
 
 
 # --- home page ------------------------------------------------------------------------------
+
+
+def home_glance(portal: Portal, subscriber_id: uuid.UUID) -> list[ContractGlance]:
+    """Each active contract's last reading and consumption for the home page (run in a thread)."""
+    return service.contracts_at_a_glance(portal, subscriber_id)
 
 
 def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[OverconsumptionAlert]:

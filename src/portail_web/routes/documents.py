@@ -16,6 +16,7 @@ from portail_domain.model.documents import (
     UploadRejected,
 )
 from portail_domain.model.errors import StorageError
+from portail_domain.portal import Portal
 from portail_domain.services.documents import document_tree, folder_contents, open_document, upload_document
 
 from ..auth import require_subscriber
@@ -39,8 +40,9 @@ def standard_name(folder: DocumentFolder) -> str | None:
     return FOLDER_NAMES.get(folder.kind) if folder.parent_id is None else None
 
 
-def _portal(request: Request):  # noqa: ANN202 - Portal
-    return request.app.state.portal
+def _portal(request: Request) -> Portal:
+    portal: Portal = request.app.state.portal
+    return portal
 
 
 async def tree(request: Request) -> Response:

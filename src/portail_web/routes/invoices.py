@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -67,7 +68,7 @@ async def pay(request: Request) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def _operation_id(values) -> str:  # noqa: ANN001 - query params or form
+def _operation_id(values: Mapping[str, object]) -> str:  # query params or form
     # PayFiP spells it idOp in the notification and idop in its own URLs; the simulator uses idop.
     for name in ("idOp", "idop", "idoperation"):
         value = values.get(name)

@@ -103,10 +103,11 @@ async def request_link(request: Request) -> Response:
         EmailAddress.parse(email)
     except InvalidValue as exc:
         return render(request, "accounts/password_request.html",
-                      {"error": message_for(exc), "email": email}, status_code=400)
+                      {"error": message_for(exc), "error_field": "email", "email": email, "code": code},
+                      status_code=400)
     if not code:
         return render(request, "accounts/password_request.html",
-                      {"error": MESSAGES["code_missing"], "email": email}, status_code=400)
+                      {"error": MESSAGES["code_missing"], "error_field": "code", "email": email}, status_code=400)
     response = render(request, "accounts/password_sent.html", {"email": email})
     # Whether anything matched must not show in the time of the answer: the lookup and the work
     # only a match does (token, e-mail) run after the answer has left, and the connection closes

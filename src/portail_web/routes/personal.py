@@ -1,8 +1,10 @@
-"""Mes données personnelles: contact details, password, login e-mail, open sessions."""
+"""Mes données personnelles: contact details, password, login e-mail, open sessions, data export, closing."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -11,15 +13,18 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portail_domain.model.accounts import Identity, LinkInvalid, LoginFailed, PersonalData, TokenPurpose, WrongPassword
-from portail_domain.model.errors import DomainError, InvalidValue
+from portail_domain.model.errors import DomainError, InvalidFields, InvalidValue
+from portail_domain.model.privacy import EXPORT_SECTIONS
 from portail_domain.portal import Portal
 from portail_domain.services.accounts import active_sessions, end_other_sessions, update_personal_data
 from portail_domain.services.activation import change_password, confirm_email_change, request_email_change
+from portail_domain.services.privacy import close_account, export_personal_data
 
 from ..auth import require_subscriber, visitor
 from ..forms import field, read_form
-from ..messages import MESSAGES, message_for
-from ..security import escape_for_log
+from ..i18n import translations
+from ..messages import EXPORT_KEY, MESSAGES, message_for
+from ..security import cookie_names, escape_for_log
 from ..templating import render
 from ..urls import path_for
 from .password import client_of, dead_link, forget_token, link_page, token_from_cookie
@@ -59,9 +64,11 @@ async def save_personal(request: Request) -> Response:
         paperless=form.get("paperless", "") in ("1", "on", "true", "oui"),
     )
     try:
-        await run_in_threadpool(update_personal_data, request.app.state.portal, identity.subscriber.id, data)
+        await run_in_threadpool(update_personal_data, request.app.state.portal, require_subscriber(request).id, data)
     except InvalidValue as exc:
-        return await _page(request, identity, 400, error=message_for(exc), error_field=exc.field, form=data)
+        problems = exc.problems if isinstance(exc, InvalidFields) else [exc]
+        errors = {p.field or "phone": message_for(p) for p in problems}
+        return await _page(request, identity, 400, errors=errors, form=data)
     return RedirectResponse(path_for(request, "personal", query={"fait": "enregistre"}), status_code=303)
 
 
@@ -84,7 +91,9 @@ async def save_password(request: Request) -> Response:
         if not isinstance(exc, InvalidValue):
             security_log.warning("password_change_refused account=%s reason=%s client=%s", identity.account.id,
                                  exc.code, escape_for_log(client_of(request)))
-        return render(request, "accounts/personal_password.html", {"error": message_for(exc)}, 400)
+        error_field = "password" if isinstance(exc, InvalidValue) else "current_password"
+        return render(request, "accounts/personal_password.html",
+                      {"error": message_for(exc), "error_field": error_field}, 400)
     security_log.info("password_changed account=%s client=%s", identity.account.id,
                       escape_for_log(client_of(request)))
     return RedirectResponse(path_for(request, "personal", query={"fait": "mot-de-passe"}), status_code=303)
@@ -146,6 +155,49 @@ async def end_sessions(request: Request) -> Response:
     return RedirectResponse(path_for(request, "personal", query={"fait": "sessions"}), status_code=303)
 
 
+# --- data rights: the export, closing the account ----------------------------------------
+
+
+async def export_data(request: Request) -> Response:
+    """``/donnees-personnelles/export``: a JSON file whose ``key`` explains each section, in the visitor's language."""
+    identity = _identity(request)
+    subscriber = require_subscriber(request)
+    portal: Portal = request.app.state.portal
+    data = await run_in_threadpool(export_personal_data, portal, subscriber.id)
+    gettext = translations(request.state.visitor.language).gettext
+    document = {
+        "portal": portal.config.utility.name,
+        "key": {section: gettext(EXPORT_KEY[section]) for section in ("exported_at", *EXPORT_SECTIONS)},
+        **data,
+    }
+    body = json.dumps(document, ensure_ascii=False, indent=2).encode()
+    number = re.sub(r"[^A-Za-z0-9_-]", "_", subscriber.number)
+    day = portal.clock.today().isoformat()
+    security_log.info("data_exported account=%s client=%s", identity.account.id, escape_for_log(client_of(request)))
+    return Response(body, media_type="application/json; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="mes-donnees-{number}-{day}.json"',
+        "Cache-Control": "private, no-store",
+    })
+
+
+async def close(request: Request) -> Response:
+    """``POST /donnees-personnelles/fermer``: the password again, then the login goes and the session ends."""
+    identity = _identity(request)
+    form = await read_form(request)
+    portal: Portal = request.app.state.portal
+    try:
+        await run_in_threadpool(close_account, portal, identity, form.get("password", "")[:1024])
+    except (WrongPassword, LoginFailed) as exc:
+        security_log.warning("account_close_refused account=%s reason=%s client=%s", identity.account.id, exc.code,
+                             escape_for_log(client_of(request)))
+        return await _page(request, identity, 400, close_error=message_for(exc))
+    security_log.info("account_closed account=%s client=%s", identity.account.id, escape_for_log(client_of(request)))
+    response = RedirectResponse(path_for(request, "login", query={"compte": "ferme"}), status_code=303)
+    session_cookie, _ = cookie_names(portal.config.https)
+    response.delete_cookie(session_cookie, path="/", secure=portal.config.https, httponly=True, samesite="lax")
+    return response
+
+
 routes = [
     Route("/donnees-personnelles", personal_page, methods=["GET"], name="personal"),
     Route("/donnees-personnelles", save_personal, methods=["POST"], name="personal_save"),
@@ -155,4 +207,6 @@ routes = [
     Route("/donnees-personnelles/e-mail/confirmer", confirm_email_page, methods=["GET"], name="email_confirm"),
     Route("/donnees-personnelles/e-mail/confirmer", confirm_email, methods=["POST"], name="email_confirm_submit"),
     Route("/donnees-personnelles/sessions/fermer", end_sessions, methods=["POST"], name="end_sessions"),
+    Route("/donnees-personnelles/export", export_data, methods=["GET"], name="personal_export"),
+    Route("/donnees-personnelles/fermer", close, methods=["POST"], name="personal_close"),
 ]

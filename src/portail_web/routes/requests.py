@@ -24,10 +24,11 @@ from portail_domain.model.requests import (
 from portail_domain.portal import Portal
 from portail_domain.services import requests as service
 
-from ..auth import require_staff, require_subscriber
+from ..auth import require_subscriber
 from ..downloads import send_download
 from ..forms import check_csrf, field, is_upload, read_form
 from ..messages import N_, message_for
+from ..staff import require_staff
 from ..templating import render
 from ..urls import path_for
 
@@ -72,9 +73,9 @@ def _attachment(form: FormData, max_bytes: int) -> tuple[Attachment | None, tupl
     sent = form.get("attachment")
     if not is_upload(sent):
         return None, None
-    if sent.size is not None and sent.size > max_bytes:  # type: ignore[union-attr]
+    if sent.size is not None and sent.size > max_bytes:
         return None, _error_of(FileTooLarge())
-    return Attachment(sent.filename or "", sent.file), None  # type: ignore[union-attr]
+    return Attachment(sent.filename or "", sent.file), None
 
 
 def _text(form: FormData, name: str, max_length: int) -> str:

@@ -36,7 +36,9 @@ security_log = logging.getLogger("portail.security")
 async def login_page(request: Request) -> Response:
     if visitor(request).identity is not None:
         return RedirectResponse(safe_next(request.query_params.get("next"), path_for(request, "home")), status_code=303)
-    notice = MESSAGES["password_saved"] if request.query_params.get("mot-de-passe") == "enregistre" else None
+    notice = (MESSAGES["password_saved"] if request.query_params.get("mot-de-passe") == "enregistre"
+              else MESSAGES["account_closed"] if request.query_params.get("compte") == "ferme"
+              else MESSAGES["logged_out"] if "deconnecte" in request.query_params else None)
     return render(request, "login.html", {"next": safe_next(request.query_params.get("next"), ""),
                                           "notice": notice})
 
@@ -52,13 +54,12 @@ async def login(request: Request) -> Response:
     email, password = field(form, "email", 254), form.get("password", "")[:1024]
     target = safe_next(form.get("next"), path_for(request, "home"))
     portal: Portal = request.app.state.portal
-    session_cookie, _ = cookie_names(portal.config.https)
     ip = request.client.host if request.client else ""
     device_cookie, login = device_cookie_name(portal.config.https), normalise_email(email)
     device = device_from_cookie(portal.config.secret_key, request.cookies.get(device_cookie, ""), login)
     try:
         token = await run_in_threadpool(
-            _login, portal, email, password, request.cookies.get(session_cookie, ""),
+            _login, portal, email, password, session_token(request),
             request.headers.get("user-agent", ""), ip, device,
         )
     except LoginThrottled as exc:
@@ -80,8 +81,7 @@ async def login(request: Request) -> Response:
             status_code=400,
         )
     security_log.info("login email=%s client=%s", escape_for_log(email), escape_for_log(ip))
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(session_cookie, token, httponly=True, samesite="lax", secure=portal.config.https, path="/")
+    response = set_session_cookie(RedirectResponse(target, status_code=303), portal, token)
     if not device:  # this browser is now a known device of this account
         value = device_cookie_for(portal.config.secret_key, new_anonymous_binding(), login)
         response.set_cookie(device_cookie, value, max_age=DEVICE_COOKIE_MAX_AGE, httponly=True, samesite="lax",
@@ -89,15 +89,28 @@ async def login(request: Request) -> Response:
     return response
 
 
+def set_session_cookie(response: Response, portal: Portal, token: str) -> Response:
+    """Give the browser a new session's token (login, and the staff's second factor)."""
+    session_cookie, _ = cookie_names(portal.config.https)
+    response.set_cookie(session_cookie, token, httponly=True, samesite="lax", secure=portal.config.https, path="/")
+    return response
+
+
+def session_token(request: Request) -> str:
+    """The session token the browser sent (empty when none)."""
+    session_cookie, _ = cookie_names(request.app.state.portal.config.https)
+    return request.cookies.get(session_cookie, "")
+
+
 async def logout(request: Request) -> Response:
     await read_form(request)
     portal: Portal = request.app.state.portal
     session_cookie, _ = cookie_names(portal.config.https)
-    token = request.cookies.get(session_cookie, "")
+    token = session_token(request)
     if token:
         await run_in_threadpool(log_out, portal, token)
         security_log.info("logout client=%s", escape_for_log(request.client.host if request.client else "-"))
-    response = RedirectResponse(path_for(request, "login"), status_code=303)
+    response = RedirectResponse(path_for(request, "login", query={"deconnecte": 1}), status_code=303)
     response.delete_cookie(session_cookie, path="/", secure=portal.config.https, httponly=True, samesite="lax")
     return response
 
