@@ -81,12 +81,12 @@ async def login(request: Request) -> Response:
             status_code=400,
         )
     security_log.info("login email=%s client=%s", escape_for_log(email), escape_for_log(ip))
-    response = set_session_cookie(RedirectResponse(target, status_code=303), portal, token)
+    signed_in = set_session_cookie(RedirectResponse(target, status_code=303), portal, token)
     if not device:  # this browser is now a known device of this account
         value = device_cookie_for(portal.config.secret_key, new_anonymous_binding(), login)
-        response.set_cookie(device_cookie, value, max_age=DEVICE_COOKIE_MAX_AGE, httponly=True, samesite="lax",
-                            secure=portal.config.https, path="/")
-    return response
+        signed_in.set_cookie(device_cookie, value, max_age=DEVICE_COOKIE_MAX_AGE, httponly=True, samesite="lax",
+                             secure=portal.config.https, path="/")
+    return signed_in
 
 
 def set_session_cookie(response: Response, portal: Portal, token: str) -> Response:
