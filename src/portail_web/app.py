@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portail_adapters.bootstrap import CONCURRENCY
+from portail_adapters.sql.database import database_unavailable
 from portail_domain.model.errors import DomainError, NotConfigured, NotFound, StorageError
 from portail_domain.portal import Portal
 
@@ -147,6 +148,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if not hasattr(request.state, "visitor"):
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
     message = MESSAGES["admin_only"] if isinstance(exc, AdminOnly) else None
+    if exc.status_code == 400 and str(exc.detail).startswith("Part exceeded maximum size"):
+        message = MESSAGES["value_too_long"]  # a form field over 1 MB: say so, not just "bad request"
     return render(request, "error.html", {"status": exc.status_code, "message": message}, status_code=exc.status_code)
 
 
@@ -165,6 +168,16 @@ async def login_required(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    if database_unavailable(exc):  # down or restarting: a 503 that says to come back, not a bug
+        log.warning("database_unavailable path=%s error=%s", escape_for_log(request.url.path),
+                    escape_for_log(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        if not hasattr(request.state, "visitor"):
+            response: Response = PlainTextResponse("Service indisponible", status_code=503)
+        else:
+            response = render(request, "error.html", {"status": 503, "message": MESSAGES["service_unavailable"]},
+                              status_code=503)
+        response.headers["Retry-After"] = "30"
+        return response
     log.exception("unhandled error on %s", escape_for_log(request.url.path), exc_info=exc)
     if not hasattr(request.state, "visitor"):
         return PlainTextResponse("Erreur interne", status_code=500)

@@ -54,14 +54,16 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     for check in (probe_files(settings), probe_mail(settings)):  # serve anyway: mail waits in the outbox
         if not check.ok:
             print(f"portail: warning: {check.part}: {check.detail}", file=sys.stderr)
+    # X-Forwarded-For / -Proto are believed only from PORTAIL_TRUSTED_PROXIES (none by default):
+    # the client address keys the login throttle, so nobody else may choose it. No Server header.
+    served = {"host": args.host, "port": args.port, "log_level": settings.log_level.lower(), "server_header": False,
+              "proxy_headers": bool(settings.trusted_proxies), "forwarded_allow_ips": settings.trusted_proxies or None}
     if args.workers > 1:
-        uvicorn.run("portail_web.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                    proxy_headers=True, log_level=settings.log_level.lower())
+        uvicorn.run("portail_web.asgi:app", workers=args.workers, **served)
     else:
         from .asgi import build_app
 
-        uvicorn.run(build_app(settings), host=args.host, port=args.port, proxy_headers=True,
-                    log_level=settings.log_level.lower())
+        uvicorn.run(build_app(settings), **served)
     return 0
 
 
@@ -305,6 +307,9 @@ def _progress(label: str) -> Iterator[Callable[[int, int, int], None] | None]:
 def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=EXPORT_KINDS, help="what to export")
     p.add_argument("--since", metavar="DATE", help="only what was recorded since DATE (YYYY-MM-DD or DD/MM/YYYY)")
+    p.add_argument("--raw", action="store_true",
+                   help="cells exactly as stored, for a program (by default a cell a spreadsheet would run as a "
+                        "formula starts with ')")
 
 
 @command("export", "write payments, subscribers' readings, requests, the audit log or direct-debit mandates as CSV "
@@ -321,7 +326,7 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
     portal = portal_from(settings)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")
-    rows = export_csv(portal, args.kind, sys.stdout, since=since)
+    rows = export_csv(portal, args.kind, sys.stdout, since=since, raw=args.raw)
     sys.stdout.flush()
     print(f"{args.kind}: {rows} rows exported", file=sys.stderr)
     return 0

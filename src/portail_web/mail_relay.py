@@ -12,6 +12,7 @@ from datetime import date
 
 from starlette.concurrency import run_in_threadpool
 
+from portail_adapters.files.local import LocalFileStore
 from portail_domain.model.mail import DeliveryReport
 from portail_domain.model.reminders import ReminderSummary
 from portail_domain.portal import Portal
@@ -33,8 +34,12 @@ def deliver_now(portal: Portal) -> DeliveryReport:
 
 
 def purge_now(portal: Portal) -> int:
-    """Housekeeping: dead sessions, expired links, forgotten throttle counters."""
-    return purge_expired(portal)
+    """Housekeeping: dead sessions, expired links, forgotten throttle counters, and the temp files
+    of uploads a killed worker left on a local file store."""
+    removed = purge_expired(portal)
+    if isinstance(portal.files, LocalFileStore):
+        removed += portal.files.remove_partial()
+    return removed
 
 
 def remind_now(portal: Portal) -> ReminderSummary:

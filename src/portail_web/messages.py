@@ -71,6 +71,7 @@ MESSAGES: dict[str, str] = {
         "indiqué sur la facture."
     ),
     "storage_error": N_("Le stockage des documents ne répond pas. Réessayez dans quelques minutes."),
+    "service_unavailable": N_("Le service est momentanément indisponible. Réessayez dans quelques instants."),
     "upload_rejected": N_("Ce fichier n'a pas pu être enregistré."),
     "file_empty": N_("Le fichier envoyé est vide."),
     "file_type": N_("Ce type de fichier n'est pas accepté : envoyez un document PDF, JPEG ou PNG."),

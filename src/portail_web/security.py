@@ -51,6 +51,33 @@ def token_shaped(value: str) -> bool:
     return LINK_TOKEN_SHAPE.fullmatch(value) is not None
 
 
+# A browser that signed in to an account: "<random id>.<HMAC of the id and the login>" (OWASP's
+# device cookies); its login tries are counted apart from everyone else's for that e-mail.
+DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def device_cookie_name(https: bool) -> str:
+    return ("__Host-" if https else "") + "portail_appareil"
+
+
+def _device_mac(secret_key: bytes, device: str, normalised_login: str) -> str:
+    return hmac.new(secret_key, f"device|{device}|{normalised_login}".encode(), hashlib.sha256).hexdigest()
+
+
+def device_cookie_for(secret_key: bytes, device: str, normalised_login: str) -> str:
+    """The cookie value that proves ``device`` signed in to ``normalised_login``."""
+    return f"{device}.{_device_mac(secret_key, device, normalised_login)}"
+
+
+def device_from_cookie(secret_key: bytes, value: str, normalised_login: str) -> str:
+    """The device id in ``value`` if it was issued for ``normalised_login``, else ""."""
+    device, _, mac = value[:200].partition(".")
+    if not token_shaped(device) or not CSRF_TOKEN_SHAPE.fullmatch(mac):
+        return ""
+    expected = _device_mac(secret_key, device, normalised_login).encode("ascii")
+    return device if hmac.compare_digest(expected, mac.encode("ascii")) else ""
+
+
 def new_anonymous_binding() -> str:
     return secrets.token_urlsafe(32)
 

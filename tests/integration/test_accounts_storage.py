@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import inspect
 from portail_adapters.sql import SqlUnitOfWorkFactory
 from portail_domain.model.accounts import AccountToken, LoginFailed, LoginThrottled, TokenPurpose, hash_activation_code
 from portail_domain.services.accounts import log_in
-from tests.support import add_subscriber
+from tests.support import add_subscriber, make_portal
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 GOOD = "une-phrase-de-passe-solide"
@@ -215,3 +216,67 @@ def test_a_request_resolves_its_session_in_one_read_only_query(sql_portal, sql_w
     assert 'name="password"' in sql_web.get("/donnees-personnelles", follow_redirects=True).text
     with sql_portal.uow() as uow:
         assert uow.sessions.get(session.token_hash) is None
+
+
+class SlowCountingHasher:
+    """The test hasher, with a verification slow enough for every try to be under way at once."""
+
+    def __init__(self) -> None:
+        from portail_adapters.passwords import Argon2Hasher
+
+        self.inner = Argon2Hasher.fast_for_tests()
+        self.checked = 0
+        self._lock = threading.Lock()
+
+    def hash(self, password: str) -> str:
+        return self.inner.hash(password)
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return self.inner.needs_rehash(stored_hash)
+
+    def verify(self, stored_hash: str, password: str) -> bool:
+        with self._lock:
+            self.checked += 1
+        time.sleep(0.3)
+        return self.inner.verify(stored_hash, password)
+
+
+@pytest.mark.parametrize("same_client", [True, False], ids=["one-client", "many-clients"])
+def test_simultaneous_wrong_passwords_get_no_more_checks_than_the_free_tries(engine, clock, same_client):
+    """The issue's race: 24 wrong passwords sent at once for one e-mail were all checked."""
+    from portail_domain.model.throttling import PER_EMAIL
+
+    hasher = SlowCountingHasher()
+    portal = make_portal(SqlUnitOfWorkFactory(engine), clock, passwords=hasher)
+    add_subscriber(portal, password=GOOD)
+    tries = 24
+    barrier = threading.Barrier(tries, timeout=20)
+    outcomes: list[str] = []
+
+    def attempt(n: int) -> None:
+        barrier.wait()
+        try:
+            log_in(portal, "marie@example.org", f"mauvais-{n}", client="203.0.113.9" if same_client else f"10.0.0.{n}")
+        except LoginThrottled:
+            outcomes.append("throttled")
+        except LoginFailed:
+            outcomes.append("failed")
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(tries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(outcomes) == tries
+    assert hasher.checked == outcomes.count("failed") == PER_EMAIL.free + 1  # then 2 s to wait
+    with portal.uow() as uow:
+        assert uow.throttles.get("email:marie@example.org").failures == PER_EMAIL.free + 1
+
+
+def test_a_successful_login_gives_the_client_slot_back(sql_portal):
+    add_subscriber(sql_portal, password=GOOD)
+    for _ in range(3):
+        log_in(sql_portal, "marie@example.org", GOOD, client="10.0.0.1")
+    with sql_portal.uow() as uow:
+        client = uow.throttles.get("client:10.0.0.1")
+        assert client is None or client.failures == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -119,3 +120,42 @@ def test_export_audit_is_a_csv_with_its_header(tmp_path):
     assert result.stdout == "at;staff_email;action;subscriber_number;target;before;after\n"
     assert "audit: 0 rows exported" in result.stderr
     assert portail("export", "audit", "--since", "hier", cwd=tmp_path).returncode == 2
+
+
+def serve_and_fail_a_login(tmp_path: Path, env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """Serve, send a wrong login claiming another address in X-Forwarded-For; (server output, headers)."""
+    import httpx2
+
+    assert portail("migrate", cwd=tmp_path).returncode == 0
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PORTAIL_")}
+    environment.update(env, PORTAIL_LOG_LEVEL="INFO")
+    process = subprocess.Popen([sys.executable, "-m", "portail_web.cli", "serve", "--port", str(port)], cwd=tmp_path,
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:  # a loaded machine
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    page = client.get("/connexion")
+                    break
+                except httpx2.TransportError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise
+                    time.sleep(0.2)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+            answer = client.post("/connexion", data={"email": "x@example.org", "password": "faux", "csrf_token": token},
+                                 headers={"X-Forwarded-For": "203.0.113.77"})
+            assert answer.status_code == 400
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    return output, dict(answer.headers)
+
+
+def test_forwarded_addresses_are_believed_only_from_trusted_proxies(tmp_path):
+    output, headers = serve_and_fail_a_login(tmp_path, {})
+    assert "login_failed email=x@example.org client=127.0.0.1" in output and "203.0.113.77" not in output
+    assert "server" not in headers
+    output, _ = serve_and_fail_a_login(tmp_path, {"PORTAIL_TRUSTED_PROXIES": "127.0.0.1"})
+    assert "login_failed email=x@example.org client=203.0.113.77" in output

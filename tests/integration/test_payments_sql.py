@@ -85,21 +85,50 @@ class SlowStartGateway(FakeGateway):
         return started
 
 
-def test_two_simultaneous_clicks_store_one_payment_and_send_both_to_it(sql_portal):
-    sql_portal.payments = SlowStartGateway()
-    marie = add_subscriber(sql_portal)
-    add_invoice(sql_portal, marie)
+def double_click(portal) -> list[str]:
+    """Two clicks on "Régler" at once, both reaching the gateway before either stores anything."""
+    portal.payments = SlowStartGateway()
+    marie = add_subscriber(portal)
+    add_invoice(portal, marie, amount=7500)
     urls: list[str] = []
-    threads = [threading.Thread(target=lambda: urls.append(payment_desk(sql_portal).start_payment(
+    threads = [threading.Thread(target=lambda: urls.append(payment_desk(portal).start_payment(
         marie.id, "F2026-0001"))) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return urls
+
+
+def test_a_double_click_sends_both_to_one_operation_and_keeps_the_spare_known(sql_portal):
+    urls = double_click(sql_portal)
     with sql_portal.uow() as uow:
         payments = uow.payments.for_invoice(uow.invoices.by_number("F2026-0001").id)
-    assert len(payments) == 1 and len(urls) == 2 and urls[0] == urls[1]
-    assert urls[0].endswith(f"op={payments[0].operation_id}")
+    assert len(urls) == 2 and urls[0] == urls[1]
+    used = urls[0].rsplit("op=", 1)[1]
+    assert sorted(p.operation_id for p in payments) == ["op1", "op2"] and used in ("op1", "op2")
+    assert {p.status for p in payments} == {PaymentStatus.PENDING}
+
+
+@pytest.mark.parametrize("used_paid", [True, False], ids=["both-paid", "spare-paid"])
+def test_a_paid_spare_operation_credits_the_invoice_once_or_is_flagged_for_refund(sql_portal, used_paid):
+    urls = double_click(sql_portal)
+    used = urls[0].rsplit("op=", 1)[1]
+    spare = "op2" if used == "op1" else "op1"
+    gateway = sql_portal.payments
+    paid = [used, spare] if used_paid else [spare]
+    for operation in paid:
+        gateway.decide(operation, PaymentStatus.PAID)
+        payment_desk(sql_portal).handle_notification(operation)
+    with sql_portal.uow() as uow:
+        invoice = uow.invoices.by_number("F2026-0001")
+        payments = {p.operation_id: p for p in uow.payments.for_invoice(invoice.id)}
+    assert invoice.amount_paid == Money(7500) and invoice.status == "paid"
+    assert payments[spare].status == PaymentStatus.PAID
+    if used_paid:
+        assert payments[spare].flag == "paid while the invoice no longer owed this amount: refund"
+    else:
+        assert payments[spare].flag is None
 
 
 @pytest.fixture

@@ -299,3 +299,24 @@ def test_instalments_and_moves_round_trip(uow_factory):
         assert (move.move_on, move.index.litres, move.new_address, move.occupant) == (
             date(2026, 3, 9), 876_500, "4 avenue du Port", None)
         assert uow.requests.move_of(contract.id) is None
+
+
+def test_throttle_counters_lock_hit_and_release(uow_factory):
+    now = NOW
+    with uow_factory() as uow:
+        assert uow.throttles.lock("email:marie@example.org", now) is None
+        uow.throttles.hit("email:marie@example.org", now, timedelta(hours=1))
+        uow.throttles.hit("email:marie@example.org", now, timedelta(hours=1))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.throttles.lock("email:marie@example.org", now).failures == 2
+        uow.throttles.release("email:marie@example.org")
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.throttles.get("email:marie@example.org").failures == 1
+        uow.throttles.release("email:marie@example.org")
+        uow.throttles.release("email:marie@example.org")  # never below zero
+        assert uow.throttles.lock("email:marie@example.org", now) is None  # nothing counted
+        assert uow.throttles.lock("client:-", now) is None  # locked but not counted: rolled back
+    with uow_factory() as uow:
+        assert uow.throttles.get("client:-") is None

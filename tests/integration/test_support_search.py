@@ -132,7 +132,7 @@ def test_the_import_writes_and_rewrites_the_keys(sql_portal, tmp_path):
 
 
 def test_the_migration_writes_the_keys_of_the_subscribers_already_there(engine, tmp_path):
-    downgrade(engine, "-1")  # to just before the migration that adds the keys
+    downgrade(engine, "0009_mandates")  # to just before the migration that adds the keys
     with engine.begin() as c:
         c.execute(text("INSERT INTO subscribers (id, number, name, email, email_normalised, phone, address, "
                        "postal_code, city, language, paperless) VALUES (:id, '300001', 'Zoé Éluard', "

@@ -63,6 +63,29 @@ def test_the_answer_page_is_the_same_whatever_matched(web, memory_portal):
     assert {p.status_code for p in pages} == {200}
     assert len({strip(p.text) for p in pages}) == 1
     assert len(queued(memory_portal)) == 1
+    # The lookup runs after the answer, whose connection closes: its time tells nothing either.
+    assert {p.headers.get("connection") for p in pages} == {"close"}
+
+
+def test_the_answer_leaves_before_the_lookup(web, memory_portal):
+    """A broken lookup cannot show in the answer: it happens once the answer has been sent."""
+    add_subscriber(memory_portal)
+    asked: list[str] = []
+
+    class Watching:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __call__(self, **kwargs):
+            asked.append("uow")
+            return self.inner(**kwargs)
+
+    memory_portal.uow = Watching(memory_portal.uow)
+    token = web.csrf("/mot-de-passe")
+    with web.stream("POST", "/mot-de-passe", data={"email": "marie@example.org", "code": "100001",
+                                                    "csrf_token": token}) as response:
+        assert response.status_code == 200 and asked == []
+        response.read()
 
 
 def test_a_bad_email_or_no_code_is_said_on_the_form(web):

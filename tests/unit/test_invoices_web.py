@@ -97,6 +97,8 @@ def test_pdf_is_served_as_an_attachment_from_the_documents_store(web, marie, mem
     assert response.status_code == 200 and response.content == pdf
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["content-disposition"] == 'attachment; filename="facture-F2026-0001.pdf"'
+    assert response.headers["content-security-policy"] == "sandbox"  # the same headers as any document
+    assert response.headers["x-content-type-options"] == "nosniff"
     assert web.get("/factures/F2026-0002/pdf").status_code == 404
 
 

@@ -147,3 +147,27 @@ def test_mandate_mails_say_the_code_its_lifetime_and_the_masked_iban():
     signed = compose(MailKind.MANDATE_SIGNED, "fr")
     assert "sur le compte FR76 •••• •••• 3420" in signed.text and "prélevée à sa date d'échéance" in signed.text
     assert "révoqué depuis le" in compose(MailKind.MANDATE_REVOKED, "fr").text
+
+
+def test_a_sent_mail_is_recorded_once_the_database_is_back(memory_portal):
+    """A database that restarts between sending and recording must not make the mail go out twice."""
+    from portail_domain.services.mail import deliver_outbox, queue_mail
+
+    with memory_portal.uow() as uow:
+        queue_mail(uow, memory_portal, Mail(MailKind.PASSWORD_CHANGED, "marie@example.org", "fr",
+                                            {"account": "marie@example.org"}))
+        uow.commit()
+    working, calls = memory_portal.uow, []
+
+    def restarting(**kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the first try to record the sending
+            raise ConnectionError("the database restarts")
+        return working(**kwargs)
+
+    memory_portal.uow = restarting
+    assert deliver_outbox(memory_portal).sent == 1
+    memory_portal.uow = working
+    assert deliver_outbox(memory_portal).sent == 0 and len(memory_portal.mailer.sent) == 1
+    with memory_portal.uow() as uow:
+        assert uow.outbox.pending() == []

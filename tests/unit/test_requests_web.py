@@ -73,6 +73,13 @@ def test_too_large_attachment_is_413_and_nothing_saved(memory_portal, web, marie
     assert stored(memory_portal, marie) == ([], [])
 
 
+def test_a_field_over_a_megabyte_is_said_and_nothing_saved(memory_portal, web, marie):
+    response = post_request(web, data={"message": "x" * (1024 * 1024 + 1)},
+                            files={"attachment": ("a.pdf", PDF, "application/pdf")})
+    assert response.status_code == 400 and "Une valeur saisie est trop longue." in response.text
+    assert stored(memory_portal, marie) == ([], [])
+
+
 @pytest.mark.parametrize(("data", "field"), [
     ({"subject": ""}, "subject"),
     ({"message": "   "}, "message"),

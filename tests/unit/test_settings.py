@@ -17,6 +17,9 @@ def test_defaults_are_the_embedded_setup(tmp_path):
     assert s.database_url == "sqlite:///var/portail.db"
     assert s.files_url == "file://var/files" and s.mail_url == "file://var/mail" and s.payment == "simulator"
     assert s.base_url == "http://127.0.0.1:8000"
+    assert s.trusted_proxies == ""  # forwarded headers believed from nobody
+    proxies = settings(tmp_path, TRUSTED_PROXIES="127.0.0.1, 10.0.0.0/24,::1").trusted_proxies
+    assert proxies == "127.0.0.1,10.0.0.0/24,::1"
     # The secret is generated once and kept.
     assert len(s.secret_key) >= 32 and settings(tmp_path).secret_key == s.secret_key
     assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
@@ -40,6 +43,7 @@ def test_defaults_are_the_embedded_setup(tmp_path):
         ({"UTILITY_NAME": "  "}, "PORTAIL_UTILITY_NAME: the utility's name cannot be empty"),
         ({"BASE_URL": "http://[::1"}, "PORTAIL_BASE_URL: Invalid IPv6 URL"),
         ({"SECRET_KEY_FILE": "var/\x00"}, "PORTAIL_SECRET_KEY_FILE: a path cannot hold a NUL character"),
+        ({"TRUSTED_PROXIES": "*"}, "PORTAIL_TRUSTED_PROXIES: '*' is not an IP address or network"),
     ],
 )
 def test_a_wrong_setting_is_one_line_naming_the_variable(tmp_path, env, line):

@@ -509,8 +509,23 @@ class MemoryThrottles(_Rows):
         found.last_failure_at = now
         return found
 
+    def lock(self, key: str, now: datetime) -> LoginAttempts | None:
+        found = self.get(key)  # the memory database runs one unit of work at a time
+        return found if found is not None and found.failures > 0 else None
+
+    def release(self, key: str) -> None:
+        found = self.rows.get(key)
+        if found is not None and found.failures > 0:
+            found.failures -= 1
+
     def clear(self, key: str) -> None:
         self.rows.pop(key, None)
+
+    def clear_prefix(self, prefix: str) -> int:
+        found = [key for key in self.rows if key.startswith(prefix)]
+        for key in found:
+            del self.rows[key]
+        return len(found)
 
     def remove_idle(self, before: datetime) -> int:
         idle = [k for k, a in self.rows.items() if a.last_failure_at < before]

@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -80,6 +81,13 @@ def _sqlite_engine(url: str, database: str, pool_size: int, **kwargs: Any) -> En
         driver.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached now (down, restarting, refusing
+    connections, a connection cut mid-statement): a retry later may work, unlike a bug."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def read_only_options(engine: Engine) -> dict[str, Any]:

@@ -609,8 +609,29 @@ class SqlThrottles:
         assert found is not None
         return found
 
+    def lock(self, key: str, now: datetime) -> LoginAttempts | None:
+        # A row to lock must exist: insert an empty one (kept only if a hit follows), then lock it.
+        # PostgreSQL: the insert waits for a concurrent one, FOR UPDATE for the row's holder; SQLite:
+        # a writing unit of work already holds the database's write lock (BEGIN IMMEDIATE).
+        table = t.login_throttles
+        insert_ = postgresql_insert if self.connection.dialect.name == "postgresql" else sqlite_insert
+        self.connection.execute(insert_(table).values(key=key, failures=0, last_failure_at=now)
+                                .on_conflict_do_nothing(index_elements=[table.c.key]))
+        query = select(table).where(table.c.key == key).with_for_update()
+        row = self.connection.execute(query).mappings().first()
+        return m.attempts_from_row(row) if row is not None and row["failures"] > 0 else None
+
+    def release(self, key: str) -> None:
+        c = t.login_throttles.c
+        self.connection.execute(update(t.login_throttles).where(c.key == key, c.failures > 0)
+                                .values(failures=c.failures - 1))
+
     def clear(self, key: str) -> None:
         self.connection.execute(delete(t.login_throttles).where(t.login_throttles.c.key == key))
+
+    def clear_prefix(self, prefix: str) -> int:
+        table = t.login_throttles
+        return self.connection.execute(delete(table).where(table.c.key.startswith(prefix, autoescape=True))).rowcount
 
     def remove_idle(self, before: datetime) -> int:
         table = t.login_throttles

@@ -11,6 +11,12 @@ Numbers (per e-mail; per client address the thresholds are higher, for shared NA
 - at ``block_at`` failures, tries are refused for ``block_for`` after the last failure;
 - counters are forgotten after ``window`` without a failure, and the e-mail's counter
   after a successful login or a new password.
+
+Nobody can lock the real subscriber out (OWASP "device cookies"): a browser that has signed
+in to an account carries a signed device cookie for it, and its tries are counted on their
+own key (``device_key``), with the per-e-mail numbers. Failures from anywhere else fill the
+e-mail's counter, which then blocks unknown devices only: the subscriber on her own browser
+still signs in while whoever guesses elsewhere waits.
 """
 
 from __future__ import annotations
@@ -56,17 +62,27 @@ PER_EMAIL = ThrottlePolicy(free=4, block_at=10, block_for=timedelta(minutes=15))
 PER_CLIENT = ThrottlePolicy(free=20, block_at=100, block_for=timedelta(minutes=15))
 
 
-# "Créer / Renouveler": at most 5 links per subscriber per hour, then silence (same answer page).
+# "Créer / Renouveler": at most 5 links an hour per subscriber and client address, and 20 per
+# subscriber from all addresses (what bounds a mail bomb), then silence (same answer page). The
+# hour runs from the last link sent: a refused request counts nothing and moves nothing, so
+# someone else's requests never silence the subscriber's own from her address.
 LINKS_PER_HOUR = 5
+LINKS_PER_HOUR_ALL_CLIENTS = 20
+LINKS_WINDOW = timedelta(hours=1)
 
 
 def email_key(normalised_email: str) -> str:
     return "email:" + normalised_email[:250]
 
 
+def device_key(device: str) -> str:
+    return "device:" + device[:64]
+
+
 def client_key(client: str) -> str:
     return "client:" + (client or "-")[:64]
 
 
-def link_key(subject: object) -> str:
-    return f"link:{subject}"
+def link_key(subject: object, client: str | None = None) -> str:
+    """The key of link requests for ``subject``, from ``client`` only when given."""
+    return f"link:{subject}" if client is None else f"link:{subject}:{(client or '-')[:64]}"

@@ -22,7 +22,7 @@ from ..model.accounts import (
     normalise_password,
 )
 from ..model.privacy import SecurityEvent, SecurityEventKind
-from ..model.throttling import PER_CLIENT, PER_EMAIL, ThrottlePolicy, client_key, email_key
+from ..model.throttling import PER_CLIENT, PER_EMAIL, ThrottlePolicy, client_key, device_key, email_key
 from ..model.values import normalise_email
 from ..portal import Portal
 from ..ports import PasswordHasher, UnitOfWork
@@ -67,9 +67,12 @@ def open_session(uow: UnitOfWork, portal: Portal, account: Account, *, user_agen
 
 
 def check_throttles(uow: UnitOfWork, keys: Sequence[tuple[str, ThrottlePolicy]], now: datetime) -> None:
-    """Raise ``LoginThrottled`` when any of these counters asks to wait (passwords and staff codes alike)."""
+    """Raise ``LoginThrottled`` when any of these counters asks to wait (passwords and staff codes alike).
+
+    The counters stay locked until ``uow`` ends (``ThrottleRepository.lock``): a caller that
+    counts the try in the same unit of work (``hit``) does so atomically, across workers."""
     for key, policy in keys:
-        attempts = uow.throttles.get(key)
+        attempts = uow.throttles.lock(key, now)
         wait = policy.wait(attempts, now)
         if wait:
             raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)),
@@ -116,32 +119,46 @@ def log_out(portal: Portal, token: str) -> None:
 
 def log_in(
     portal: Portal, email: str, password: str, *, client: str = "", user_agent: str = "", old_token: str = "",
+    device: str = "",
 ) -> tuple[Account, str]:
     """Log in with throttling: (account, new session token) or ``LoginFailed`` / ``LoginThrottled``.
 
-    The password check (argon2, a few hundred milliseconds) runs between two short
-    transactions, never while one is open, so
-    logins do not hold a database lock (SQLite) or a pooled connection while hashing.
-    Failures are committed before the error is raised; a success forgets the e-mail's
-    failures and replaces the old session with a new id.
+    ``device`` is the id of a device cookie that the caller has checked was issued to this
+    e-mail (a browser that signed in to it before): its tries are counted on the device's own
+    key instead of the e-mail's, so failures from elsewhere never lock it out.
+
+    Each try is counted before the password is checked: the counters are read and raised in
+    one short transaction that holds them (``ThrottleRepository.lock``), so N simultaneous
+    tries count N, across workers. A refused try counts nothing (the window does not move).
+    The password check (argon2, a few hundred milliseconds) then runs outside any transaction,
+    so logins do not hold a database lock (SQLite) or a pooled connection while hashing. A
+    success gives the client's slot back, forgets the e-mail's failures and replaces the old
+    session with a new id.
     """
     passwords, clock = portal.passwords, portal.clock
-    keys = ((email_key(normalise_email(email)), PER_EMAIL), (client_key(client), PER_CLIENT))
+    account_key = device_key(device) if device else email_key(normalise_email(email))
+    keys = ((account_key, PER_EMAIL), (client_key(client), PER_CLIENT))
     with portal.uow() as work:
-        check_throttles(work, keys, clock.now())
+        now = clock.now()
+        check_throttles(work, keys, now)
+        for key, policy in keys:
+            work.throttles.hit(key, now, policy.window)
         account = find_account_for_login(work, email)
+        work.commit()
     value = normalise_password(password)
     checked_hash = account.password_hash if account is not None else _dummy_hash(passwords)
     ok = passwords.verify(checked_hash, value) and account is not None
-    rehashed = passwords.hash(value) if ok and passwords.needs_rehash(checked_hash) else None
-    with portal.uow() as work:
-        current = work.accounts.get(account.id) if ok and account is not None else None
-        if current is None or current.password_hash != checked_hash:  # wrong, or changed meanwhile
-            for key, policy in keys:
-                work.throttles.hit(key, clock.now(), policy.window)
-            if account is not None:
+    if not ok:
+        if account is not None:
+            with portal.uow() as work:
                 record_event(work, portal, SecurityEventKind.LOGIN_FAILED, account, ip=client)
-            work.commit()
+                work.commit()
+        raise LoginFailed()  # already counted
+    assert account is not None
+    rehashed = passwords.hash(value) if passwords.needs_rehash(checked_hash) else None
+    with portal.uow() as work:
+        current = work.accounts.get(account.id)
+        if current is None or current.password_hash != checked_hash:  # changed meanwhile
             raise LoginFailed()
         if rehashed is not None:
             current.password_hash = rehashed
@@ -149,6 +166,7 @@ def log_in(
         work.accounts.update(current)
         record_event(work, portal, SecurityEventKind.LOGIN, current, ip=client)
         work.throttles.clear(keys[0][0])
+        work.throttles.release(keys[1][0])
         if old_token:
             work.sessions.remove(hash_token(old_token))  # a new id at every login
         token = open_session(work, portal, current, user_agent=user_agent, ip=client)

@@ -50,7 +50,7 @@ from ..model.links import Link
 from ..model.mail import Mail, MailKind
 from ..model.password_policy import check_password
 from ..model.privacy import SecurityEventKind
-from ..model.throttling import LINKS_PER_HOUR, PER_EMAIL, email_key, link_key
+from ..model.throttling import LINKS_PER_HOUR, LINKS_PER_HOUR_ALL_CLIENTS, LINKS_WINDOW, PER_EMAIL, email_key, link_key
 from ..model.values import EmailAddress
 from ..portal import Portal
 from ..ports import Clock, PasswordHasher, Secrets, UnitOfWork
@@ -109,9 +109,12 @@ def _match(uow: UnitOfWork, typed: EmailAddress, code: str) -> tuple[Subscriber,
     return by_code, typed.address, typed.address
 
 
-def request_password_link(portal: Portal, email: str, code: str) -> str:
+def request_password_link(portal: Portal, email: str, code: str, *, client: str = "") -> str:
     """Queue a set-password link if ``email`` and ``code`` match a subscriber; return the outcome
-    (``sent``, ``no_match``, ``too_many``) for the log only: the visitor sees the same page."""
+    (``sent``, ``no_match``, ``too_many``) for the log only: the visitor sees the same page.
+
+    Throttled per subscriber and ``client`` (the requester's address), and per subscriber from
+    all addresses with a higher ceiling; a refused request is not counted."""
     clock, secrets, config = portal.clock, portal.secrets, portal.config
     with portal.uow() as uow:
         try:
@@ -123,10 +126,14 @@ def request_password_link(portal: Portal, email: str, code: str) -> str:
             return "no_match"
         subscriber, send_to, claim = found
         now = clock.now()
-        requests = uow.throttles.hit(link_key(subscriber.id), now, timedelta(hours=1))
-        if requests.failures > LINKS_PER_HOUR:
-            uow.commit()
-            return "too_many"
+        limits = ((link_key(subscriber.id, client), LINKS_PER_HOUR),
+                  (link_key(subscriber.id), LINKS_PER_HOUR_ALL_CLIENTS))
+        for key, most in limits:
+            sent = uow.throttles.lock(key, now)
+            if sent is not None and sent.failures >= most and now - sent.last_failure_at <= LINKS_WINDOW:
+                return "too_many"
+        for key, _most in limits:
+            uow.throttles.hit(key, now, LINKS_WINDOW)
         token = _issue(uow, secrets, clock, TokenPurpose.PASSWORD, subscriber_id=subscriber.id, email=claim,
                        validity=config.limits.link_validity)
         queue_mail(uow, portal, Mail(MailKind.PASSWORD_LINK, send_to, subscriber.language.value, {
@@ -241,7 +248,7 @@ def check_current_password(
     login = identity.subscriber.email if identity.subscriber else identity.staff.email if identity.staff else None
     key = email_key(login.normalised if login else str(identity.account.id))
     now = clock.now()
-    attempts = uow.throttles.get(key)
+    attempts = uow.throttles.lock(key, now)  # held until this unit of work ends: no parallel guesses
     wait = PER_EMAIL.wait(attempts, now)
     if wait:
         raise LoginThrottled(retry_after=max(1, int(wait.total_seconds() + 0.999)), blocked=PER_EMAIL.blocks(attempts),

@@ -153,8 +153,9 @@ def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str)
         assert locked is not None
         locked.ensure_payable()
         reusable = _reusable(uow.payments.for_invoice(locked.id), gateway.name, locked, now)
-        if reusable is not None:  # a concurrent click won: its operation is the one to use
-            return gateway.redirect_url(reusable)
+        # A concurrent click (a double click on "Régler") won: its operation is the one to use.
+        # Ours is stored all the same, so that if it is ever paid it is a known payment: it
+        # credits the invoice if the other was not paid, else it is flagged for refund.
         uow.payments.add(Payment(
             invoice_id=locked.id,
             amount=order.amount,
@@ -164,6 +165,10 @@ def start_payment(portal: Portal, subscriber_id: uuid.UUID, invoice_number: str)
             operation_id=started.operation_id,
         ))
         uow.commit()
+    if reusable is not None:
+        log.warning("payment_spare_operation invoice=%s operation=%s used=%s", invoice.number,
+                    started.operation_id, reusable)
+        return gateway.redirect_url(reusable)
     log.info("payment_started invoice=%s operation=%s amount=%s", invoice.number, started.operation_id,
              order.amount)
     return started.redirect_url

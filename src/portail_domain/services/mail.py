@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 
@@ -62,11 +63,28 @@ def deliver_outbox(portal: Portal, *, limit: int = 50) -> DeliveryReport:
                     work.outbox.mark_failed(entry.id, retry_at, reason)
                 work.commit()
             continue
-        with uow() as work:
-            work.outbox.mark_sent(entry.id, clock.now())
-            work.commit()
+        _mark_sent(portal, entry.id)
         sent += 1
     return DeliveryReport(sent, failed)
+
+
+# Seconds between tries to record a mail as sent: a database that restarts for a few seconds
+# must not make a sent mail go out again when its lease runs out.
+MARK_SENT_WAITS = (1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+def _mark_sent(portal: Portal, entry_id: uuid.UUID) -> None:
+    for n, wait in enumerate((0.0, *MARK_SENT_WAITS)):
+        time.sleep(wait)
+        try:
+            with portal.uow() as work:
+                work.outbox.mark_sent(entry_id, portal.clock.now())
+                work.commit()
+            return
+        except Exception as exc:
+            if n == len(MARK_SENT_WAITS):
+                raise  # the lease will run out and the mail go out again: at least once, never lost
+            log.warning("mail_sent_not_recorded id=%s error=%s", entry_id, type(exc).__name__)
 
 
 def waiting_mail(portal: Portal) -> int:

@@ -114,6 +114,8 @@ def unblock_login(portal: Portal, staff: StaffUser, number: str) -> int:
             before[name] = found.failures if found else 0
             if key:
                 uow.throttles.clear(key)
+        # The per-address link counters too (``link_key(subscriber, client)``), whatever the address.
+        uow.throttles.clear_prefix(link_key(subscriber.id) + ":")
         record_audit(uow, portal, staff, AuditAction.UNBLOCK_LOGIN, subscriber=subscriber, before=before,
                      after=dict.fromkeys(before, 0))
         uow.commit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -107,10 +108,19 @@ async def request_link(request: Request) -> Response:
     if not code:
         return render(request, "accounts/password_request.html",
                       {"error": MESSAGES["code_missing"], "error_field": "code", "email": email}, status_code=400)
-    outcome = await run_in_threadpool(request_password_link, request.app.state.portal, email, code)
+    response = render(request, "accounts/password_sent.html", {"email": email})
+    # Whether anything matched must not show in the time of the answer: the lookup and the work
+    # only a match does (token, e-mail) run after the answer has left, and the connection closes
+    # with it, so not even the next request on it waits for that work.
+    response.background = BackgroundTask(_request_link, request.app.state.portal, email, code, client_of(request))
+    response.headers["Connection"] = "close"
+    return response
+
+
+def _request_link(portal: Portal, email: str, code: str, client: str) -> None:
+    outcome = request_password_link(portal, email, code, client=client)
     security_log.info("password_link_requested email=%s client=%s outcome=%s", escape_for_log(email),
-                      escape_for_log(client_of(request)), outcome)
-    return render(request, "accounts/password_sent.html", {"email": email})
+                      escape_for_log(client), outcome)
 
 
 # --- /mot-de-passe/nouveau -------------------------------------------------------------------

@@ -10,13 +10,23 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portail_domain.model.accounts import LoginFailed, LoginThrottled
+from portail_domain.model.values import normalise_email
 from portail_domain.portal import Portal
 from portail_domain.services.accounts import log_in, log_out
 
 from ..auth import visitor
 from ..forms import field, read_form
 from ..messages import MESSAGES
-from ..security import cookie_names, escape_for_log, safe_next
+from ..security import (
+    DEVICE_COOKIE_MAX_AGE,
+    cookie_names,
+    device_cookie_for,
+    device_cookie_name,
+    device_from_cookie,
+    escape_for_log,
+    new_anonymous_binding,
+    safe_next,
+)
 from ..templating import render
 from ..urls import path_for
 
@@ -33,8 +43,9 @@ async def login_page(request: Request) -> Response:
                                           "notice": notice})
 
 
-def _login(portal: Portal, email: str, password: str, old_token: str, user_agent: str, ip: str) -> str:
-    _account, token = log_in(portal, email, password, client=ip, user_agent=user_agent, old_token=old_token)
+def _login(portal: Portal, email: str, password: str, old_token: str, user_agent: str, ip: str, device: str) -> str:
+    _account, token = log_in(portal, email, password, client=ip, user_agent=user_agent, old_token=old_token,
+                             device=device)
     return token
 
 
@@ -44,10 +55,12 @@ async def login(request: Request) -> Response:
     target = safe_next(form.get("next"), path_for(request, "home"))
     portal: Portal = request.app.state.portal
     ip = request.client.host if request.client else ""
+    device_cookie, login = device_cookie_name(portal.config.https), normalise_email(email)
+    device = device_from_cookie(portal.config.secret_key, request.cookies.get(device_cookie, ""), login)
     try:
         token = await run_in_threadpool(
             _login, portal, email, password, session_token(request),
-            request.headers.get("user-agent", ""), ip,
+            request.headers.get("user-agent", ""), ip, device,
         )
     except LoginThrottled as exc:
         security_log.warning("%s email=%s client=%s retry_after=%d key=%s",
@@ -68,7 +81,12 @@ async def login(request: Request) -> Response:
             status_code=400,
         )
     security_log.info("login email=%s client=%s", escape_for_log(email), escape_for_log(ip))
-    return set_session_cookie(RedirectResponse(target, status_code=303), portal, token)
+    signed_in = set_session_cookie(RedirectResponse(target, status_code=303), portal, token)
+    if not device:  # this browser is now a known device of this account
+        value = device_cookie_for(portal.config.secret_key, new_anonymous_binding(), login)
+        signed_in.set_cookie(device_cookie, value, max_age=DEVICE_COOKIE_MAX_AGE, httponly=True, samesite="lax",
+                             secure=portal.config.https, path="/")
+    return signed_in
 
 
 def set_session_cookie(response: Response, portal: Portal, token: str) -> Response:
