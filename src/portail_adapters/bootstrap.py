@@ -19,6 +19,8 @@ from portail_domain.model.legal import (
     Retention,
 )
 from portail_domain.model.limits import MIB, Limits
+from portail_domain.model.request_desk import DueRules
+from portail_domain.model.requests import RequestCategory
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
 from portail_domain.ports import FileStore, Links, MailComposer, PasswordHasher, PaymentGateway
 
@@ -80,6 +82,8 @@ def config_from(settings: Settings) -> PortalConfig:
             staff_session_idle=timedelta(minutes=settings.staff_session_idle_minutes),
             staff_session_absolute=timedelta(hours=settings.staff_session_max_hours),
         ),
+        request_due=DueRules(settings.request_due_days, tuple(
+            (RequestCategory(name), days) for name, days in settings.request_due_days_by_category)),
         legal=legal_from(settings),
     )
 

@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
+from portail_domain.model.requests import RequestCategory
+
 
 class Invalid(ValueError):
     """A parser's refusal: what is wrong with the value (``load_settings`` names the variable)."""
@@ -131,6 +133,21 @@ def _whole(unit: str, low: int, high: int) -> Parser:
     return parse
 
 
+REQUEST_CATEGORIES = tuple(category.value for category in RequestCategory)
+
+
+def _due_by_category(value: str, _others: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    """``billing=30,ecretement=30``: a category of request and its days to answer, comma-separated."""
+    found: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        category, _, days = item.partition("=")
+        category, days = category.strip(), days.strip()
+        if category not in REQUEST_CATEGORIES:
+            raise Invalid(f"{category!r} is not a category of request ({', '.join(REQUEST_CATEGORIES)})")
+        found[category] = _whole("days", 1, 365)(days, _others)  # type: ignore[assignment]
+    return tuple(found.items())
+
+
 @attrs.frozen
 class Setting:
     name: str  # PORTAIL_<name> in the environment, <name> in lower case in the TOML file
@@ -185,6 +202,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETENTION_WARNING_DAYS", "30", _whole("days", 7, 365)),
     Setting("STAFF_SESSION_IDLE_MINUTES", "15", _whole("minutes", 5, 60)),
     Setting("STAFF_SESSION_MAX_HOURS", "8", _whole("hours", 1, 12)),
+    # The requests queue: days to answer before a request shows as overdue; overrides per category.
+    Setting("REQUEST_DUE_DAYS", "15", _whole("days", 1, 365)),
+    Setting("REQUEST_DUE_DAYS_BY_CATEGORY", "", _due_by_category),
 )
 DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
@@ -241,6 +261,8 @@ class Settings:
     retention_warning_days: int
     staff_session_idle_minutes: int
     staff_session_max_hours: int
+    request_due_days: int
+    request_due_days_by_category: tuple[tuple[str, int], ...]
 
     @property
     def https(self) -> bool:

@@ -6,6 +6,7 @@ import attrs
 
 from .model.legal import LegalInfo
 from .model.limits import Limits
+from .model.request_desk import DueRules
 from .ports import (
     Clock,
     FileStore,
@@ -37,6 +38,7 @@ class PortalConfig:
     secret_key: bytes = attrs.field(default=b"", repr=False)  # keys HMACs (tokens, CSRF)
     limits: Limits = Limits()
     legal: LegalInfo = LegalInfo()  # legal pages, mediator in mails, retention periods
+    request_due: DueRules = DueRules()  # days to answer a request, per category (overdue after)
 
     @property
     def https(self) -> bool:

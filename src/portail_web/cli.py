@@ -291,8 +291,8 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", metavar="DATE", help="only what was recorded since DATE (YYYY-MM-DD or DD/MM/YYYY)")
 
 
-@command("export", "write payments, subscribers' readings, requests or the audit log as CSV to stdout",
-         _export_args)
+@command("export", "write payments, subscribers' readings, requests, the audit log or relief decisions as CSV "
+         "to stdout", _export_args)
 def export_command(args: argparse.Namespace, settings: Settings) -> int:
     since = None
     if args.since:

@@ -104,11 +104,12 @@ class MemoryExchange:
                               r.recorded_at)
 
     def request_lines(self, since: datetime | None) -> Iterator[RequestLine]:
-        subscribers, contracts = self.uow.subscribers.rows, self.uow.contracts.rows
+        subscribers, contracts, staff = self.uow.subscribers.rows, self.uow.contracts.rows, self.uow.staff.rows
         found = [q for q in self.uow.requests.rows.values()
                  if since is None or (q.updated_at or q.created_at) >= since]
         found.sort(key=lambda q: (q.created_at, q.reference))
         for q in found:
             contract = contracts.get(q.contract_id) if q.contract_id else None
             yield RequestLine(q.reference, subscribers[q.subscriber_id].number, contract.number if contract else None,
-                              q.category.value, q.status.value, q.subject, q.created_at, q.updated_at)
+                              q.category.value, q.status.value, q.subject, q.created_at, q.updated_at,
+                              staff[q.assignee_id].email.address if q.assignee_id in staff else None, q.closing_reason)

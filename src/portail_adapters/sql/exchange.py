@@ -234,16 +234,19 @@ class SqlExchange:
                               ReadingStatus(row["status"]), row["recorded_at"])
 
     def request_lines(self, since: datetime | None) -> Iterator[RequestLine]:
-        q_, s, c = t.requests.c, t.subscribers.c, t.contracts.c
+        q_, s, c, staff = t.requests.c, t.subscribers.c, t.contracts.c, t.staff_users.c
         q = (
             select(q_.reference, s.number.label("subscriber_number"), c.number.label("contract_number"), q_.category,
-                   q_.status, q_.subject, q_.created_at, q_.updated_at)
+                   q_.status, q_.subject, q_.created_at, q_.updated_at, staff.email.label("assignee"),
+                   q_.closing_reason)
             .join_from(t.requests, t.subscribers, s.id == q_.subscriber_id)
             .outerjoin(t.contracts, c.id == q_.contract_id)
+            .outerjoin(t.staff_users, staff.id == q_.assignee_id)
             .order_by(q_.created_at, q_.reference)
         )
         if since is not None:
             q = q.where(or_(q_.updated_at >= since, and_(q_.updated_at.is_(None), q_.created_at >= since)))
         for r in self._stream(q):
             yield RequestLine(r["reference"], r["subscriber_number"], r["contract_number"], r["category"],
-                              r["status"], r["subject"], r["created_at"], r["updated_at"])
+                              r["status"], r["subject"], r["created_at"], r["updated_at"], r["assignee"],
+                              r["closing_reason"])

@@ -17,7 +17,7 @@ from .contracts import ReadingSource, ReadingStatus, Service
 from .values import EmailAddress, MeterIndex, Money
 
 IMPORT_KINDS = ("subscribers", "contracts", "readings", "invoices")
-EXPORT_KINDS = ("payments", "readings", "requests", "audit")
+EXPORT_KINDS = ("payments", "readings", "requests", "audit", "relief")
 
 
 @attrs.frozen
@@ -199,7 +199,7 @@ class RequestLine:
     """A request (demande) filed on the portal."""
 
     header: ClassVar[tuple[str, ...]] = ("reference", "subscriber_number", "contract_number", "category", "status",
-                                         "subject", "created_at", "updated_at")
+                                         "subject", "created_at", "updated_at", "assignee", "closing_reason")
     reference: str
     subscriber_number: str
     contract_number: str | None
@@ -208,7 +208,10 @@ class RequestLine:
     subject: str
     created_at: datetime
     updated_at: datetime | None
+    assignee: str | None = None  # the staff member's e-mail
+    closing_reason: str | None = None
 
     def cells(self) -> list[str]:
         return [self.reference, self.subscriber_number, self.contract_number or "", self.category, self.status,
-                self.subject, _moment(self.created_at), _moment(self.updated_at)]
+                self.subject, _moment(self.created_at), _moment(self.updated_at), self.assignee or "",
+                self.closing_reason or ""]

@@ -29,6 +29,8 @@ class MailKind(StrEnum):
     ACCOUNT_CLOSED = auto()  # name, number, link (to activate again)
     ACCOUNT_UNUSED = auto()  # name, number, closes_on, link (to log in)
     STAFF_INVITATION = auto()  # name, inviter, role, link, validity_hours
+    REQUEST_FOLLOW_UP = auto()  # to staff: reference, subject, name, link (the staff page of the request)
+    RELIEF_DECISION = auto()  # reference, number, granted (1/0), capped, billed, reason, link
 
 
 MailValue = str | int | Decimal | Fraction | date | datetime | Money | Link

@@ -21,7 +21,6 @@ from ..model.accounts import (
     normalise_password,
 )
 from ..model.privacy import SecurityEvent, SecurityEventKind
-
 from ..model.throttling import PER_CLIENT, PER_EMAIL, ThrottlePolicy, client_key, email_key
 from ..model.values import normalise_email
 from ..portal import Portal

@@ -28,6 +28,7 @@ from ..model.exchange import (
     ReadingLine,
     RequestLine,
 )
+from ..model.relief import ReliefLine
 from ..portal import Portal
 from ..ports import ImportSource, UnitOfWork
 from .exchange_contracts import ContractsImport
@@ -91,11 +92,13 @@ def export_lines(uow: UnitOfWork, kind: str, since: datetime | None = None) -> I
         return uow.exchange.request_lines(since)
     if kind == "audit":  # the staff's audit log (journal), entry by entry
         return uow.audit.since(since)
+    if kind == "relief":  # écrêtement decisions, for the billing system to apply
+        return uow.relief.lines(since)
     raise ValueError(f"unknown export kind {kind!r} (one of {', '.join(EXPORT_KINDS)})")
 
 
 _HEADERS = {"payments": PaymentLine.header, "readings": ReadingLine.header, "requests": RequestLine.header,
-            "audit": AuditEntry.header}
+            "audit": AuditEntry.header, "relief": ReliefLine.header}
 
 
 def export_rows(portal: Portal, kind: str, write: Callable[[Sequence[str]], object], *,

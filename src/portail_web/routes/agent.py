@@ -20,7 +20,6 @@ from ..templating import render
 
 # (path, route name, title, administrators only)
 PLACEHOLDERS = [
-    ("/agent", "staff_dashboard", N_("Tableau de bord"), False),
     ("/agent/abonnes", "staff_subscribers", N_("Abonnés"), False),
     ("/agent/releves", "staff_readings", N_("Relevés à valider"), False),
     ("/agent/paiements", "staff_payments", N_("Paiements à vérifier"), False),
