@@ -5,14 +5,14 @@ reply templates administrators keep. Every action writes its audit entry in its 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import attrs
 
 from ..model import errors
 from ..model.accounts import StaffUser
 from ..model.audit import AuditAction
-from ..model.contracts import Contract
+from ..model.contracts import PARIS, Contract
 from ..model.documents import AddedBy, Document, FolderKind, clean_filename, inspect_file
 from ..model.mail import MailKind
 from ..model.relief import ReliefFile
@@ -59,7 +59,7 @@ def dashboard(portal: Portal) -> Dashboard:
     """The back office's counts: one count query each, whatever the data size."""
     now = portal.clock.now()
     today = portal.clock.today()
-    month_start = datetime.combine(today.replace(day=1), datetime.min.time(), now.tzinfo)
+    month_start = datetime.combine(today.replace(day=1), time(0), PARIS)  # the utility's month
     with portal.uow(read_only=True) as uow:
         d = uow.dashboard
         return Dashboard(
