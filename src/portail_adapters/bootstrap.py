@@ -21,6 +21,8 @@ from portail_domain.model.legal import (
 from portail_domain.model.limits import MIB, Limits
 from portail_domain.model.mandates import SepaCreditor
 from portail_domain.model.reminders import ReminderPolicy
+from portail_domain.model.request_desk import DueRules
+from portail_domain.model.requests import RequestCategory
 from portail_domain.portal import Portal, PortalConfig, UtilityCard
 from portail_domain.ports import FileStore, Links, MailComposer, PasswordHasher, PaymentGateway, Printer
 
@@ -86,6 +88,8 @@ def config_from(settings: Settings) -> PortalConfig:
             staff_session_absolute=timedelta(hours=settings.staff_session_max_hours),
         ),
         reminders=ReminderPolicy(days_before=settings.reminder_days_before, days_after=settings.reminder_days_after),
+        request_due=DueRules(settings.request_due_days, tuple(
+            (RequestCategory(name), days) for name, days in settings.request_due_days_by_category)),
         legal=legal_from(settings),
         sepa_creditor=SepaCreditor(settings.sepa_creditor_name or settings.utility_name, settings.sepa_creditor_id),
     )

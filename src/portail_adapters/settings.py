@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 
 from portail_domain.model.mandates import creditor_id_problem
+from portail_domain.model.requests import RequestCategory
 
 
 class Invalid(ValueError):
@@ -154,6 +155,19 @@ def _creditor_id(value: str, _others: Mapping[str, str]) -> str:
     if problem:
         raise Invalid(f"{value!r} is not a SEPA creditor identifier: {problem}")
     return identifier
+REQUEST_CATEGORIES = tuple(category.value for category in RequestCategory)
+
+
+def _due_by_category(value: str, _others: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    """``billing=30,ecretement=30``: a category of request and its days to answer, comma-separated."""
+    found: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        category, _, days = item.partition("=")
+        category, days = category.strip(), days.strip()
+        if category not in REQUEST_CATEGORIES:
+            raise Invalid(f"{category!r} is not a category of request ({', '.join(REQUEST_CATEGORIES)})")
+        found[category] = _whole("days", 1, 365)(days, _others)  # type: ignore[assignment]
+    return tuple(found.items())
 
 
 @attrs.frozen
@@ -220,6 +234,9 @@ SETTINGS: tuple[Setting, ...] = (
     # Payment reminders (PortalConfig.reminders): how many days before / after the due date.
     Setting("REMINDER_DAYS_BEFORE", "5", _whole("days", 1, 30)),
     Setting("REMINDER_DAYS_AFTER", "3", _whole("days", 1, 60)),
+    # The requests queue: days to answer before a request shows as overdue; overrides per category.
+    Setting("REQUEST_DUE_DAYS", "15", _whole("days", 1, 365)),
+    Setting("REQUEST_DUE_DAYS_BY_CATEGORY", "", _due_by_category),
 )
 DEFAULTS: dict[str, str] = {setting.name: setting.default for setting in SETTINGS}
 
@@ -283,6 +300,8 @@ class Settings:
     reminder_days_before: int
     reminder_days_after: int
     trusted_proxies: str
+    request_due_days: int
+    request_due_days_by_category: tuple[tuple[str, int], ...]
 
     @property
     def https(self) -> bool:

@@ -8,6 +8,7 @@ from .model.legal import LegalInfo
 from .model.limits import Limits
 from .model.mandates import SepaCreditor
 from .model.reminders import ReminderPolicy
+from .model.request_desk import DueRules
 from .ports import (
     BankDirectory,
     Clock,
@@ -45,6 +46,7 @@ class PortalConfig:
     reminders: ReminderPolicy = ReminderPolicy()  # when payment reminders go out
     legal: LegalInfo = LegalInfo()  # legal pages, mediator in mails, retention periods
     sepa_creditor: SepaCreditor | None = None  # who collects direct debits; none: no online mandate
+    request_due: DueRules = DueRules()  # days to answer a request, per category (overdue after)
 
     @property
     def https(self) -> bool:

@@ -21,8 +21,10 @@ from .model.links import Link
 from .model.mail import Mail, OutboxEntry, OutgoingMail
 from .model.mandates import BankAccount, Mandate, MandateDocument
 from .model.privacy import SecurityEvent
+from .model.relief import ReliefDecision, ReliefLine
 from .model.reminders import ReminderCandidate, ReminderKind, SentReminder
-from .model.requests import MoveDetails, Request, RequestMessage, RequestStatus
+from .model.request_desk import InternalNote, ReplyTemplate, RequestQuery
+from .model.requests import MoveDetails, Request, RequestCategory, RequestMessage, RequestStatus
 from .model.review import ReadingReview
 from .model.schedules import Instalment
 from .model.support import SearchHit
@@ -383,6 +385,70 @@ class RequestRepository(Protocol):
         ...
 
 
+    def search(self, query: RequestQuery, limit: int) -> Sequence[Request]:
+        """The staff queue: requests matching the filters, newest first, ``limit`` from ``query.offset``
+        (one indexed statement)."""
+        ...
+
+    def add_note(self, note: InternalNote) -> None: ...
+
+    def notes(self, request_id: uuid.UUID) -> Sequence[InternalNote]:
+        """The request's internal notes (staff only), oldest first."""
+        ...
+
+
+class ReplyTemplateRepository(Protocol):
+    """Ready answers per category of request (edited by administrators)."""
+
+    def add(self, template: ReplyTemplate) -> None: ...
+    def update(self, template: ReplyTemplate) -> None: ...
+    def remove(self, template_id: uuid.UUID) -> None: ...
+    def get(self, template_id: uuid.UUID) -> ReplyTemplate | None: ...
+
+    def list(self, category: RequestCategory | None = None) -> Sequence[ReplyTemplate]:
+        """Every template (of ``category`` when given), by category then title."""
+        ...
+
+
+class DashboardRepository(Protocol):
+    """The back office's counts: each one ``SELECT count(*)`` on an index, whatever the data size."""
+
+    def requests_with_status(self, status: RequestStatus) -> int: ...
+
+    def requests_overdue(self, cutoffs: Mapping[RequestCategory, datetime]) -> int:
+        """Requests waiting on staff (new / in progress) filed before their category's cutoff."""
+        ...
+
+    def readings_to_review(self) -> int:
+        """Readings with status "to review" (the readings queue)."""
+        ...
+
+    def payments_to_check(self, pending_before: datetime) -> int:
+        """Payments flagged by the gateway checks, or pending since before ``pending_before``."""
+        ...
+
+    def mails_failing(self) -> int:
+        """Outbox entries not delivered whose last attempt failed."""
+        ...
+
+    def accounts_activated(self, since: datetime) -> int:
+        """Subscribers' accounts created at or after ``since``."""
+        ...
+
+    def subscribers_with_email(self) -> int: ...
+
+
+class ReliefRepository(Protocol):
+    """Staff decisions on écrêtement requests (one per request)."""
+
+    def add(self, decision: ReliefDecision) -> None: ...
+    def for_request(self, request_id: uuid.UUID) -> ReliefDecision | None: ...
+
+    def lines(self, since: datetime | None) -> Iterator[ReliefLine]:
+        """Decisions taken at or after ``since``, by decided_at, with their contract's number (the export)."""
+        ...
+
+
 class MandateRepository(Protocol):
     """SEPA direct-debit mandates. At most one active mandate per contract (the storage refuses a second)."""
 
@@ -662,6 +728,12 @@ class UnitOfWork(Protocol):
     def recovery_codes(self) -> RecoveryCodeRepository: ...
     @property
     def mandates(self) -> MandateRepository: ...
+    @property
+    def reply_templates(self) -> ReplyTemplateRepository: ...
+    @property
+    def dashboard(self) -> DashboardRepository: ...
+    @property
+    def relief(self) -> ReliefRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

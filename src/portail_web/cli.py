@@ -312,9 +312,8 @@ def _export_args(p: argparse.ArgumentParser) -> None:
                         "formula starts with ')")
 
 
-@command("export", "write payments, subscribers' readings, requests, the audit log or direct-debit mandates as CSV "
-         "to stdout",
-         _export_args)
+@command("export", "write payments, subscribers' readings, requests, the audit log, direct-debit mandates or relief "
+         "decisions as CSV to stdout", _export_args)
 def export_command(args: argparse.Namespace, settings: Settings) -> int:
     since = None
     if args.since:

@@ -93,6 +93,15 @@ MESSAGES: dict[str, str] = {
     "request_value_too_long": N_("Ce champ est trop long."),
     "request_reference_taken": N_("La demande n'a pas pu être enregistrée. Réessayez dans quelques instants."),
     "status_goes_back": N_("Le statut d'une demande ne peut pas revenir en arrière."),
+    # The requests desk (back office).
+    "request_reason_missing": N_("Indiquez le motif de clôture : l'abonné le verra dans la réponse."),
+    "request_note_missing": N_("Écrivez la note (5000 caractères au plus)."),
+    "request_assignee_unknown": N_("Choisissez un membre actif de l'équipe dans la liste."),
+    "reply_template_invalid": N_("Vérifiez ce champ : type de demande dans la liste, titre de 100 caractères au plus, "
+                                 "texte non vide."),
+    "relief_invalid": N_("Choisissez « accorder » ou « refuser » ; un refus doit être motivé."),
+    "relief_not_applicable": N_("Aucune décision d'écrêtement n'est possible sur cette demande (pas d'avis de "
+                                "consommation anormale, ou décision déjà prise)."),
     "login_failed": N_("Identifiant ou mot de passe incorrect."),
     # Accounts: links, passwords, login throttling, personal data.
     "login_throttled": N_(

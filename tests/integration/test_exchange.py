@@ -186,11 +186,11 @@ def test_exports_give_the_same_rows_twice_and_since_filters_on_when_it_was_recor
         "C-100002-1;M-0471206;2026-11-20;9160.5;subscriber;validated;2026-11-20T17:45:00+00:00",
     ]
     assert export("requests") == [
-        "reference;subscriber_number;contract_number;category;status;subject;created_at;updated_at;move_on;index;"
-        "new_address;occupant",
-        'D-2026-0001;100001;;billing;answered;"Échéancier; merci";2026-11-02T08:00:00+00:00;2026-11-20T17:45:00+00:00;'
-        ";;;",
-        "D-2026-0002;100001;C-100002-1;ecretement;new;Fuite;2026-11-02T08:00:00+00:00;;;;;",
+        "reference;subscriber_number;contract_number;category;status;subject;created_at;updated_at;assignee;"
+        "closing_reason;move_on;index;new_address;occupant",
+        'D-2026-0001;100001;;billing;answered;"Échéancier; merci";2026-11-02T08:00:00+00:00;'
+        "2026-11-20T17:45:00+00:00;;;;;;",
+        "D-2026-0002;100001;C-100002-1;ecretement;new;Fuite;2026-11-02T08:00:00+00:00;;;;;;;",
     ]
     since = datetime(2026, 11, 10, tzinfo=UTC)
     for kind in ("payments", "readings", "requests"):

@@ -10,7 +10,8 @@ import pytest
 
 from portail_adapters.sql import repositories
 from portail_domain.model.requests import ReferenceTaken, RequestStatus
-from portail_domain.services.requests import open_request, staff_reply
+from portail_domain.services.request_desk import staff_reply
+from portail_domain.services.requests import open_request
 from portail_web import create_app
 from tests.support import BASE_URL, WebClient, add_contract, add_staff, add_subscriber, make_portal, sign_in_staff
 

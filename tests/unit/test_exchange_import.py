@@ -328,8 +328,8 @@ def test_exports_on_the_fakes_match_the_documented_order_and_filter(portal):
     assert out.getvalue().splitlines()[1:] == ["C1;M1;2026-02-02;12.5;subscriber;to_review;2026-02-03T10:00:00+00:00"]
     out = io.StringIO()
     assert export_csv(portal, "requests", out) == 0 and out.getvalue() == (
-        "reference;subscriber_number;contract_number;category;status;subject;created_at;updated_at;"
-        "move_on;index;new_address;occupant\n")
+        "reference;subscriber_number;contract_number;category;status;subject;created_at;updated_at;assignee;"
+        "closing_reason;move_on;index;new_address;occupant\n")
 
 
 # --- subscribers: the e-mail on file, a three-way merge --------------------------------------

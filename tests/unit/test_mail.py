@@ -29,7 +29,7 @@ SAMPLES = {
         "name": "Marie Dupont", "number": "C1", "address": "1 rue X, 34230 Paulhan", "start": date(2025, 9, 29),
         "end": date(2025, 12, 29), "litres": 109_200, "lpd": Fraction(1200), "usual": Fraction(300),
         "link": Link("request_new", query={"categorie": "ecretement", "contrat": "C1"}),
-        "contract_link": Link("contract", {"contract_number": "C1"}),
+        "contract_link": Link("contract", {"contract_number": "C1"}), "deadline": date(2026, 1, 29),
     },
     MailKind.PAYMENT_RECEIPT: {"name": "Marie Dupont", "number": "F9", "amount": Money(123456),
                                "paid_on": date(2026, 3, 10), "transaction": "AUTO42"},
@@ -40,6 +40,12 @@ SAMPLES = {
     MailKind.ACCOUNT_CLOSED: {"name": "Marie Dupont", "number": "100001", "link": Link("password_request")},
     MailKind.ACCOUNT_UNUSED: {"name": "Marie Dupont", "number": "100001", "closes_on": date(2026, 4, 9),
                               "link": Link("login")},
+    MailKind.REQUEST_FOLLOW_UP: {"reference": "D-2026-000001", "subject": "Fuite <sous> l'évier", "name": "Paul Agent",
+                                 "link": Link("staff_request", {"request_id": "00000000-0000-4000-8000-000000000001"})},
+    MailKind.RELIEF_DECISION: {"reference": "D-2026-000001", "number": "C1", "granted": 0, "capped": 54_600,
+                               "billed": 109_200, "reason": "Fuite sur un équipement ménager",
+                               "start": date(2025, 9, 29),
+                               "end": date(2025, 12, 29), "link": Link("request", {"request_id": "0000"})},
     MailKind.STAFF_INVITATION: {"name": "Paul <Agent>", "inviter": "Alice Admin", "role": "agent",
                                 "link": Link("password_new", query={"jeton": TOKEN}), "validity_hours": 24},
     MailKind.MANDATE_CODE: {"code": "042917", "rum": "PORTAIL-C1-0A1B2C3D4E", "contract": "C1",
@@ -118,6 +124,10 @@ def test_values_are_formatted_as_on_the_pages_and_escaped_in_html():
     assert "€1,234.56 for invoice F9 on 2026-03-10." in compose(MailKind.PAYMENT_RECEIPT, "en").text
     alert = compose(MailKind.OVERCONSUMPTION, "fr")
     assert "Entre le 29 septembre 2025 et le 29 décembre 2025" in alert.text
+    assert "Vous avez jusqu'au 29 janvier 2026" in alert.text  # the certificate's deadline (loi Warsmann)
+    refused = compose(MailKind.RELIEF_DECISION, "fr")
+    assert "est refusée, pour le motif suivant : Fuite sur un équipement ménager" in refused.text
+    assert refused.text.count("Médiation de l'eau") == 2  # in the body, and as in every mail's footer
     assert "109,200 m³, soit 1\u202f200 litres par jour" in alert.text
     request = compose(MailKind.REQUEST_RECEIVED, "fr")
     assert "« Fuite <sous> l'évier »" in request.text

@@ -14,6 +14,7 @@ from portail_domain.model import errors
 from portail_domain.model.accounts import Language, StaffUser
 from portail_domain.model.documents import AddedBy, FolderKind, QuotaExceeded, UnsupportedFileType
 from portail_domain.model.limits import Limits
+from portail_domain.model.request_desk import RequestQuery
 from portail_domain.model.requests import (
     NEXT,
     Attachment,
@@ -28,14 +29,13 @@ from portail_domain.model.requests import (
     SubjectTooLong,
 )
 from portail_domain.model.values import EmailAddress
+from portail_domain.services.request_desk import request_queue, staff_reply
 from portail_domain.services.requests import (
     add_subscriber_message,
     list_requests,
     open_request,
     request_detail,
     staff_attachment,
-    staff_reply,
-    staff_requests,
 )
 from tests.support import add_contract, add_subscriber, set_limits
 
@@ -264,7 +264,7 @@ def test_staff_answer_then_follow_up_reopens_then_closed_refuses(memory_portal, 
 
     clock.advance(hours=1)
     staff_reply(memory_portal, AGENT, request.id, message="Rendez-vous vendredi. Demande close.",
-                   status="closed")
+                status="closed", reason="Intervention programmée")
     with pytest.raises(errors.RequestClosed):
         add_subscriber_message(memory_portal, marie.id, request.id, message="Merci !",
                                   attachment=Attachment("a.pdf", io.BytesIO(PDF)))
@@ -298,10 +298,11 @@ def test_staff_list_newest_first_filtered_by_status(memory_portal, clock):
     clock.advance(minutes=5)
     new = file(memory_portal, paul)
     staff_reply(memory_portal, AGENT, old.id, message="Réglé.")
-    assert [s.request.reference for s in staff_requests(memory_portal)] == [new.reference, old.reference]
-    (answered,) = staff_requests(memory_portal, RequestStatus.ANSWERED)
-    assert answered.request.id == old.id and answered.subscriber.number == "100001"
-    assert staff_requests(memory_portal, RequestStatus.CLOSED) == []
+    queue = request_queue(memory_portal, RequestQuery())
+    assert [i.summary.request.reference for i in queue.items] == [new.reference, old.reference]
+    (answered,) = request_queue(memory_portal, RequestQuery(status=RequestStatus.ANSWERED)).items
+    assert answered.summary.request.id == old.id and answered.summary.subscriber.number == "100001"
+    assert request_queue(memory_portal, RequestQuery(status=RequestStatus.CLOSED)).items == []
 
 
 def test_staff_reads_only_the_attachments_of_the_request(memory_portal):

@@ -116,7 +116,7 @@ class MemoryExchange:
                               r.recorded_at)
 
     def request_lines(self, since: datetime | None) -> Iterator[RequestLine]:
-        subscribers, contracts = self.uow.subscribers.rows, self.uow.contracts.rows
+        subscribers, contracts, staff = self.uow.subscribers.rows, self.uow.contracts.rows, self.uow.staff.rows
         found = [q for q in self.uow.requests.rows.values()
                  if since is None or (q.updated_at or q.created_at) >= since]
         found.sort(key=lambda q: (q.created_at, q.reference))
@@ -125,4 +125,5 @@ class MemoryExchange:
             move = self.uow.requests.move_of(q.id)
             yield RequestLine(q.reference, subscribers[q.subscriber_id].number, contract.number if contract else None,
                               q.category.value, q.status.value, q.subject, q.created_at, q.updated_at,
+                              staff[q.assignee_id].email.address if q.assignee_id in staff else None, q.closing_reason,
                               *((move.move_on, move.index, move.new_address, move.occupant) if move else ()))

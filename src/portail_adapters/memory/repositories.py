@@ -31,6 +31,7 @@ from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
 from portail_domain.model.mail import OutboxEntry, OutboxStatus, OutgoingMail
 from portail_domain.model.reminders import ReminderCandidate, ReminderKind, SentReminder
+from portail_domain.model.request_desk import InternalNote, RequestQuery
 from portail_domain.model.requests import MoveDetails, ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.model.review import ReadingReview
 from portail_domain.model.schedules import Instalment
@@ -40,6 +41,7 @@ from portail_domain.model.throttling import LoginAttempts
 from .backoffice import MemoryAudit, MemoryRecoveryCodes
 from .exchange import MemoryExchange
 from .privacy import MemoryPrivacy
+from .request_desk import MemoryDashboard, MemoryRelief, MemoryReplyTemplates, is_overdue
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -376,9 +378,11 @@ class MemoryDocuments(_Table):
 
 
 class MemoryRequests(_Table):
-    def __init__(self, rows: dict[Any, Any], messages: dict[Any, Any], moves: dict[Any, Any] | None = None) -> None:
+    def __init__(self, rows: dict[Any, Any], messages: dict[Any, Any], notes: dict[Any, Any],
+                 moves: dict[Any, Any] | None = None) -> None:
         super().__init__(rows, unique=("reference",))
         self.message_rows = messages
+        self.note_rows = notes
         self.move_rows: dict[Any, Any] = {} if moves is None else moves
 
     def add_move(self, move: MoveDetails) -> None:
@@ -407,6 +411,25 @@ class MemoryRequests(_Table):
     def recent(self, status: RequestStatus | None, limit: int) -> list[Request]:
         found = [r for r in self.rows.values() if status is None or r.status is status]
         return sorted(found, key=lambda r: (r.created_at, r.reference), reverse=True)[:limit]
+
+    def search(self, query: RequestQuery, limit: int) -> list[Request]:
+        found = [
+            r for r in self.rows.values()
+            if (query.status is None or r.status is query.status)
+            and (query.category is None or r.category is query.category)
+            and (r.assignee_id is None if query.unassigned
+                 else query.assignee_id is None or r.assignee_id == query.assignee_id)
+            and (query.overdue_cutoffs is None or is_overdue(r, query.overdue_cutoffs))
+        ]
+        found.sort(key=lambda r: (r.created_at, r.reference), reverse=True)
+        return found[query.offset : query.offset + limit]
+
+    def add_note(self, note: InternalNote) -> None:
+        self.note_rows[note.id] = note
+
+    def notes(self, request_id: uuid.UUID) -> list[InternalNote]:
+        return sorted((n for n in self.note_rows.values() if n.request_id == request_id),
+                      key=lambda n: (n.created_at, str(n.id)))
 
     def add_message(self, message: RequestMessage) -> None:
         self.message_rows[message.id] = message
@@ -544,6 +567,9 @@ TABLES = (
     "instalments",
     "sent_reminders",
     "request_moves",
+    "request_notes",
+    "reply_templates",
+    "relief_decisions",
 )
 
 
@@ -571,7 +597,7 @@ class MemoryUnitOfWork:
         self.payments = MemoryPayments(t["payments"])
         self.folders = MemoryFolders(t["folders"])
         self.documents = MemoryDocuments(t["documents"])
-        self.requests = MemoryRequests(t["requests"], t["request_messages"], t["request_moves"])
+        self.requests = MemoryRequests(t["requests"], t["request_messages"], t["request_notes"], t["request_moves"])
         self.outbox = MemoryOutbox(t["outbox"])
         self.tokens = MemoryTokens(t["tokens"])
         self.throttles = MemoryThrottles(t["throttles"])
@@ -583,6 +609,9 @@ class MemoryUnitOfWork:
         self.audit = MemoryAudit(t["audit"])
         self.privacy = MemoryPrivacy(self, t["security_events"])
         self.recovery_codes = MemoryRecoveryCodes(t["recovery_codes"])
+        self.reply_templates = MemoryReplyTemplates(t["reply_templates"])
+        self.dashboard = MemoryDashboard(self)
+        self.relief = MemoryRelief(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

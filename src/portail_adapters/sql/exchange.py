@@ -253,13 +253,14 @@ class SqlExchange:
                               ReadingStatus(row["status"]), row["recorded_at"])
 
     def request_lines(self, since: datetime | None) -> Iterator[RequestLine]:
-        q_, s, c, mv = t.requests.c, t.subscribers.c, t.contracts.c, t.request_moves.c
+        q_, s, c, mv, staff = t.requests.c, t.subscribers.c, t.contracts.c, t.request_moves.c, t.staff_users.c
         q = (
             select(q_.reference, s.number.label("subscriber_number"), c.number.label("contract_number"), q_.category,
-                   q_.status, q_.subject, q_.created_at, q_.updated_at, mv.move_on, mv.index_litres, mv.new_address,
-                   mv.occupant)
+                   q_.status, q_.subject, q_.created_at, q_.updated_at, staff.email.label("assignee"),
+                   q_.closing_reason, mv.move_on, mv.index_litres, mv.new_address, mv.occupant)
             .join_from(t.requests, t.subscribers, s.id == q_.subscriber_id)
             .outerjoin(t.contracts, c.id == q_.contract_id)
+            .outerjoin(t.staff_users, staff.id == q_.assignee_id)
             .outerjoin(t.request_moves, mv.request_id == q_.id)
             .order_by(q_.created_at, q_.reference)
         )
@@ -268,5 +269,5 @@ class SqlExchange:
         for r in self._stream(q):
             index = MeterIndex(r["index_litres"]) if r["index_litres"] is not None else None
             yield RequestLine(r["reference"], r["subscriber_number"], r["contract_number"], r["category"],
-                              r["status"], r["subject"], r["created_at"], r["updated_at"], r["move_on"], index,
-                              r["new_address"], r["occupant"])
+                              r["status"], r["subject"], r["created_at"], r["updated_at"], r["assignee"],
+                              r["closing_reason"], r["move_on"], index, r["new_address"], r["occupant"])

@@ -288,6 +288,8 @@ def request_to_row(q: Request) -> dict[str, Any]:
         "status": q.status.value,
         "created_at": q.created_at,
         "updated_at": q.updated_at,
+        "assignee_id": q.assignee_id,
+        "closing_reason": q.closing_reason,
     }
 
 
@@ -302,6 +304,8 @@ def request_from_row(r: Row) -> Request:
         status=RequestStatus(r["status"]),
         created_at=r["created_at"],
         updated_at=r["updated_at"],
+        assignee_id=r["assignee_id"],
+        closing_reason=r["closing_reason"],
     )
 
 

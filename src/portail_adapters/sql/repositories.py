@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+import attrs
 from sqlalchemy import Connection, Table, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -31,6 +32,7 @@ from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
 from portail_domain.model.mail import OutboxEntry, OutgoingMail
 from portail_domain.model.reminders import ReminderCandidate, ReminderKind, SentReminder
+from portail_domain.model.request_desk import InternalNote, RequestQuery
 from portail_domain.model.requests import MoveDetails, ReferenceTaken, Request, RequestMessage, RequestStatus
 from portail_domain.model.review import ReadingReview
 from portail_domain.model.schedules import Instalment
@@ -40,6 +42,7 @@ from portail_domain.model.throttling import LoginAttempts
 from . import mapping as m
 from . import search as search_keys
 from . import tables as t
+from .request_desk import overdue
 
 E = TypeVar("E")
 
@@ -461,6 +464,28 @@ class SqlRequests(_Repository[Request]):
         row = self.connection.execute(
             select(t.request_moves).where(t.request_moves.c.request_id == request_id)).mappings().first()
         return m.move_from_row(row) if row is not None else None
+    def search(self, query: RequestQuery, limit: int) -> list[Request]:
+        c = self.table.c
+        statement = select(self.table).order_by(c.created_at.desc(), c.reference.desc())
+        if query.status is not None:
+            statement = statement.where(c.status == query.status.value)
+        if query.category is not None:
+            statement = statement.where(c.category == query.category.value)
+        if query.unassigned:
+            statement = statement.where(c.assignee_id.is_(None))
+        elif query.assignee_id is not None:
+            statement = statement.where(c.assignee_id == query.assignee_id)
+        if query.overdue_cutoffs is not None:
+            statement = statement.where(overdue(self.table, query.overdue_cutoffs))
+        return self._all(statement.limit(limit).offset(query.offset))
+
+    def add_note(self, note: InternalNote) -> None:
+        self.connection.execute(insert(t.request_notes), [attrs.asdict(note)])
+
+    def notes(self, request_id: uuid.UUID) -> list[InternalNote]:
+        c = t.request_notes.c
+        query = select(t.request_notes).where(c.request_id == request_id).order_by(c.created_at, c.id)
+        return [InternalNote(**r) for r in self.connection.execute(query).mappings()]
 
     def add_message(self, message: RequestMessage) -> None:
         self.connection.execute(insert(t.request_messages), [m.message_to_row(message)])

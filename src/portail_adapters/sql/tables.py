@@ -86,6 +86,7 @@ accounts = Table(
     Column("password_changed_at", UTCDateTime),
     Column("last_login_at", UTCDateTime),
     Column("unused_warned_at", UTCDateTime),
+    Index("ix_accounts_created_at", "created_at"),
 )
 
 web_sessions = Table(
@@ -168,6 +169,7 @@ payments = Table(
     Column("resolved_at", UTCDateTime),
     Column("resolution_note", String(500)),
     UniqueConstraint("gateway", "operation_id"),
+    Index("ix_payments_flag", "flag"),
 )
 
 document_folders = Table(
@@ -208,6 +210,11 @@ requests = Table(
     Column("status", String(12), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, index=True),
+    Column("assignee_id", Uuid, ForeignKey("staff_users.id")),
+    Column("closing_reason", String(500)),
+    Index("ix_requests_assignee_id", "assignee_id"),
+    Index("ix_requests_status_created_at", "status", "created_at"),
+    Index("ix_requests_created_at", "created_at"),
 )
 
 request_messages = Table(
@@ -238,6 +245,7 @@ outbox = Table(
     Column("failed_at", UTCDateTime),  # the relay gave up (attempts used up, or refused for good)
     Column("discarded_at", UTCDateTime),  # staff dropped it
     Index("ix_outbox_due", "sent_at", "next_attempt_at"),
+    Index("ix_outbox_failing", "sent_at", "last_error"),
 )
 
 # The embedded payment simulator's own record of the operations it plays (PORTAIL_PAYMENT=simulator):
@@ -409,4 +417,44 @@ request_moves = Table(
     Column("index_litres", BigInteger, nullable=False),
     Column("new_address", String(300)),
     Column("occupant", String(200)),
+)
+
+
+# The requests desk (back office): internal notes (staff only), reply templates, écrêtement decisions.
+request_notes = Table(
+    "request_notes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("request_id", Uuid, ForeignKey("requests.id"), nullable=False, index=True),
+    Column("staff_id", Uuid, ForeignKey("staff_users.id"), nullable=False),
+    Column("staff_name", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+reply_templates = Table(
+    "reply_templates",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("category", String(20), nullable=False, index=True),
+    Column("title", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+relief_decisions = Table(
+    "relief_decisions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("request_id", Uuid, ForeignKey("requests.id"), nullable=False, unique=True),
+    Column("contract_id", Uuid, ForeignKey("contracts.id"), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("usual_litres", BigInteger, nullable=False),
+    Column("billed_litres", BigInteger, nullable=False),
+    Column("capped_litres", BigInteger, nullable=False),
+    Column("outcome", String(12), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False, index=True),
+    Column("staff_id", Uuid, ForeignKey("staff_users.id"), nullable=False),
 )

@@ -36,6 +36,7 @@ from .repositories import (
     SqlThrottles,
     SqlTokens,
 )
+from .request_desk import SqlDashboard, SqlRelief, SqlReplyTemplates
 
 
 class SqlUnitOfWork:
@@ -74,6 +75,9 @@ class SqlUnitOfWork:
         self.audit = SqlAudit(c)
         self.privacy = SqlPrivacy(c)
         self.recovery_codes = SqlRecoveryCodes(c)
+        self.reply_templates = SqlReplyTemplates(c)
+        self.dashboard = SqlDashboard(c)
+        self.relief = SqlRelief(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

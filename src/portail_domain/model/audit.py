@@ -42,6 +42,7 @@ class AuditAction(enum.StrEnum):
     STAFF_ENROL = "staff.enrol"  # enrolled their own second factor
     STAFF_RECOVERY_CODE = "staff.recovery_code"  # signed in with a recovery code
     REPLY_TEMPLATE = "request.reply_template"  # an admin changed a reply template
+    RELIEF_DECISION = "request.relief_decision"  # granted or refused an écrêtement
 
 
 def _details(value: Mapping[str, object] | None) -> dict[str, str]:

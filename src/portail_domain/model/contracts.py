@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import calendar
 import enum
 import io
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 import attrs
 
 from . import errors
 from .documents import FileTooLarge, UploadRejected, inspect_file
 from .values import MeterIndex
+
+PARIS = ZoneInfo("Europe/Paris")  # the utility's days
 
 
 class Service(enum.StrEnum):
@@ -424,12 +428,34 @@ class OverconsumptionNotice:
     def key(self) -> tuple[uuid.UUID, str, date, date]:
         return (self.contract_id, self.meter_number, self.period_start, self.period_end)
 
+    @property
+    def deadline(self) -> date:
+        """The last day to send the plumber's certificate for an écrêtement (loi Warsmann)."""
+        return certificate_deadline(self.notified_at)
+
+
+def add_month(day: date) -> date:
+    """The same day a month later (the month's last day when it has fewer days)."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def certificate_deadline(notified_at: datetime) -> date:
+    """One month after the over-consumption notice (the day as the utility counts it): the
+    subscriber's deadline to send a plumber's certificate (décret 2012-1078)."""
+    return add_month(notified_at.astimezone(PARIS).date())
+
 
 @attrs.frozen
 class OverconsumptionAlert:
     contract: Contract
     period: ConsumptionPeriod
     usual_litres_per_day: Fraction
+    notified_at: datetime | None = None  # when the subscriber was told (the notice), if recorded yet
+
+    @property
+    def deadline(self) -> date | None:
+        return certificate_deadline(self.notified_at) if self.notified_at is not None else None
 
 
 def alerts_for(contracts: Sequence[Contract], readings: Iterable[MeterReading],

@@ -18,7 +18,7 @@ from .schedules import InstalmentStatus
 from .values import EmailAddress, MeterIndex, Money
 
 IMPORT_KINDS = ("subscribers", "contracts", "readings", "invoices", "schedules")
-EXPORT_KINDS = ("payments", "readings", "requests", "audit", "mandates")
+EXPORT_KINDS = ("payments", "readings", "requests", "audit", "mandates", "relief")
 
 
 @attrs.frozen
@@ -213,7 +213,7 @@ class RequestLine:
     """A request (demande) filed on the portal."""
 
     header: ClassVar[tuple[str, ...]] = ("reference", "subscriber_number", "contract_number", "category", "status",
-                                         "subject", "created_at", "updated_at",
+                                         "subject", "created_at", "updated_at", "assignee", "closing_reason",
                                          "move_on", "index", "new_address", "occupant")
     reference: str
     subscriber_number: str
@@ -223,6 +223,8 @@ class RequestLine:
     subject: str
     created_at: datetime
     updated_at: datetime | None
+    assignee: str | None = None  # the staff member's e-mail
+    closing_reason: str | None = None
     # A moving-out or moving-in form's fields (empty for other requests)
     move_on: date | None = None
     index: MeterIndex | None = None
@@ -231,7 +233,8 @@ class RequestLine:
 
     def cells(self) -> list[str]:
         return [self.reference, self.subscriber_number, self.contract_number or "", self.category, self.status,
-                self.subject, _moment(self.created_at), _moment(self.updated_at),
+                self.subject, _moment(self.created_at), _moment(self.updated_at), self.assignee or "",
+                self.closing_reason or "",
                 self.move_on.isoformat() if self.move_on else "", str(self.index) if self.index is not None else "",
                 self.new_address or "", self.occupant or ""]
 

@@ -35,6 +35,8 @@ class MailKind(StrEnum):
     MANDATE_SIGNED = auto()  # name, rum, contract, mode, iban (masked), creditor, signed_at
     MANDATE_REVOKED = auto()  # name, rum, contract, revoked_at
     READING_REJECTED = auto()  # name, number, read_on, index, reason, link
+    REQUEST_FOLLOW_UP = auto()  # to staff: reference, subject, name, link (the staff page of the request)
+    RELIEF_DECISION = auto()  # reference, number, granted (1/0), capped, billed, reason, link
 
 
 MailValue = str | int | Decimal | Fraction | date | datetime | Money | Link

@@ -67,6 +67,8 @@ class Request:
     status: RequestStatus = RequestStatus.NEW
     contract_id: uuid.UUID | None = None
     updated_at: datetime | None = None
+    assignee_id: uuid.UUID | None = None  # the member of staff in charge (None: any agent)
+    closing_reason: str | None = None  # why staff closed it (required to close)
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
 
     def move_to(self, status: RequestStatus, now: datetime) -> None:
@@ -109,7 +111,6 @@ class RequestMessage:
 MAX_SUBJECT = 200
 MAX_MESSAGE = 5000
 REFERENCE_ATTEMPTS = 10
-STAFF_PAGE = 200  # requests shown to staff at once, newest first
 
 
 class RequestInvalid(errors.InvalidValue):

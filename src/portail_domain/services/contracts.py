@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 
+import attrs
+
 from ..model import errors
 from ..model.accounts import Subscriber
 from ..model.contracts import (
@@ -87,7 +89,10 @@ def overconsumption_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[Ove
         if not contracts:
             return []
         readings = uow.readings.for_contracts([c.id for c in contracts])
-    return alerts_for(contracts, readings, today)
+        told = {n.key: n.notified_at for n in uow.overconsumption_notices.for_contracts([c.id for c in contracts])}
+    return [attrs.evolve(alert, notified_at=told.get((alert.contract.id, alert.period.meter_number, alert.period.start,
+                                                      alert.period.end)))
+            for alert in alerts_for(contracts, readings, today)]
 
 
 def contracts_at_a_glance(portal: Portal, subscriber_id: uuid.UUID) -> list[ContractGlance]:
@@ -129,7 +134,7 @@ def notify_overconsumption(
         subscriber = uow.subscribers.get(contract.subscriber_id)
         mail = None
         if subscriber is not None and subscriber.email is not None:
-            mail = overconsumption_mail(subscriber, alert)
+            mail = overconsumption_mail(subscriber, alert, notice.deadline)
             notice.emailed_to = mail.to
         told.add(notice.key)
         if not uow.overconsumption_notices.claim(notice):
@@ -145,8 +150,9 @@ def leak_relief_link(contract_number: str) -> Link:
     return Link("request_new", query={"categorie": "ecretement", "contrat": contract_number})
 
 
-def overconsumption_mail(subscriber: Subscriber, alert: OverconsumptionAlert) -> Mail:
-    """The over-consumption e-mail to the subscriber's e-mail on file, in their language."""
+def overconsumption_mail(subscriber: Subscriber, alert: OverconsumptionAlert, deadline: date) -> Mail:
+    """The over-consumption e-mail to the subscriber's e-mail on file, in their language, with the
+    deadline for the plumber's certificate (one month from this notice)."""
     assert subscriber.email is not None
     contract, period = alert.contract, alert.period
     return Mail(MailKind.OVERCONSUMPTION, subscriber.email.address, subscriber.language.value, {
@@ -159,6 +165,7 @@ def overconsumption_mail(subscriber: Subscriber, alert: OverconsumptionAlert) ->
         "lpd": period.litres_per_day,
         "usual": alert.usual_litres_per_day,
         "link": leak_relief_link(contract.number),
+        "deadline": deadline,
         "contract_link": Link("contract", {"contract_number": contract.number}),
     })
 

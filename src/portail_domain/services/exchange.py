@@ -29,6 +29,7 @@ from ..model.exchange import (
     ReadingLine,
     RequestLine,
 )
+from ..model.relief import ReliefLine
 from ..portal import Portal
 from ..ports import ImportSource, UnitOfWork
 from .exchange_contracts import ContractsImport
@@ -97,11 +98,13 @@ def export_lines(uow: UnitOfWork, kind: str, since: datetime | None = None) -> I
         return uow.audit.since(since)
     if kind == "mandates":
         return uow.mandates.lines(since)
+    if kind == "relief":  # écrêtement decisions, for the billing system to apply
+        return uow.relief.lines(since)
     raise ValueError(f"unknown export kind {kind!r} (one of {', '.join(EXPORT_KINDS)})")
 
 
 _HEADERS = {"payments": PaymentLine.header, "readings": ReadingLine.header, "requests": RequestLine.header,
-            "audit": AuditEntry.header, "mandates": MandateLine.header}
+            "audit": AuditEntry.header, "mandates": MandateLine.header, "relief": ReliefLine.header}
 
 
 def export_rows(portal: Portal, kind: str, write: Callable[[Sequence[str]], object], *,

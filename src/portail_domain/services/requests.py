@@ -8,7 +8,7 @@ from datetime import date
 import attrs
 
 from ..model import errors
-from ..model.accounts import StaffUser, Subscriber
+from ..model.accounts import Subscriber
 from ..model.contracts import Contract
 from ..model.documents import AddedBy, Document, Download, FolderKind, clean_filename, inspect_file
 from ..model.links import Link
@@ -18,8 +18,6 @@ from ..model.requests import (
     MAX_OCCUPANT,
     MOVE_CATEGORIES,
     REFERENCE_ATTEMPTS,
-    STAFF_PAGE,
-    STAFF_STATUSES,
     AddressMissing,
     Attachment,
     Author,
@@ -29,7 +27,6 @@ from ..model.requests import (
     ReferenceTaken,
     Request,
     RequestCategory,
-    RequestInvalid,
     RequestMessage,
     RequestStatus,
     RequestSummary,
@@ -60,7 +57,8 @@ def _add_with_reference(uow: UnitOfWork, request: Request, year: int) -> None:
     raise ReferenceTaken(reference=request.reference)
 
 
-def _tell(uow: UnitOfWork, portal: Portal, kind: MailKind, subscriber: Subscriber, request: Request) -> None:
+def notify_subscriber(uow: UnitOfWork, portal: Portal, kind: MailKind, subscriber: Subscriber,
+                      request: Request) -> None:
     """Queue the ``kind`` mail about ``request`` to the subscriber's e-mail on file, if any."""
     if subscriber.email is not None:
         queue_mail(uow, portal, Mail(kind, subscriber.email.address, subscriber.language.value, {
@@ -191,7 +189,7 @@ def _file(uow: UnitOfWork, portal: Portal, subscriber: Subscriber, category: Req
                                                     attachment_id=stored[1].id if stored else None))
         if move is not None:
             uow.requests.add_move(attrs.evolve(move, request_id=request.id))
-        _tell(uow, portal, MailKind.REQUEST_RECEIVED, subscriber, request)
+        notify_subscriber(uow, portal, MailKind.REQUEST_RECEIVED, subscriber, request)
         uow.commit()
     except BaseException:
         if stored is not None:
@@ -200,7 +198,7 @@ def _file(uow: UnitOfWork, portal: Portal, subscriber: Subscriber, category: Req
     return request
 
 
-def _thread(uow: UnitOfWork, request: Request, subscriber: Subscriber | None = None) -> RequestThread:
+def thread_of(uow: UnitOfWork, request: Request, subscriber: Subscriber | None = None) -> RequestThread:
     messages = tuple(uow.requests.messages(request.id))
     attachments: dict[uuid.UUID, Document] = {}
     for message in messages:
@@ -223,7 +221,7 @@ def _own_request(uow: UnitOfWork, subscriber_id: uuid.UUID, request_id: uuid.UUI
 def request_detail(portal: Portal, subscriber_id: uuid.UUID, request_id: uuid.UUID) -> RequestThread:
     """One of the subscriber's requests with its messages, oldest first; ``NotFound`` otherwise."""
     with portal.uow(read_only=True) as uow:
-        return _thread(uow, _own_request(uow, subscriber_id, request_id))
+        return thread_of(uow, _own_request(uow, subscriber_id, request_id))
 
 
 def add_subscriber_message(portal: Portal, subscriber_id: uuid.UUID, request_id: uuid.UUID, *, message: str,
@@ -245,6 +243,7 @@ def add_subscriber_message(portal: Portal, subscriber_id: uuid.UUID, request_id:
                                    attachment_id=stored[1].id if stored else None)
             uow.requests.add_message(entry)
             uow.requests.update(request)
+            _notify_staff(uow, portal, request)
             uow.commit()
         except BaseException:
             if stored is not None:
@@ -253,60 +252,15 @@ def add_subscriber_message(portal: Portal, subscriber_id: uuid.UUID, request_id:
     return entry
 
 
-def staff_requests(portal: Portal, status: RequestStatus | None = None,
-                   limit: int = STAFF_PAGE) -> list[RequestSummary]:
-    """Every subscriber's requests (of ``status`` when given), newest first, at most ``limit``."""
-    with portal.uow(read_only=True) as uow:
-        requests = list(uow.requests.recent(status, limit))
-        subscribers: dict[uuid.UUID, Subscriber | None] = {}
-        for request in requests:
-            if request.subscriber_id not in subscribers:
-                subscribers[request.subscriber_id] = uow.subscribers.get(request.subscriber_id)
-        contracts: dict[uuid.UUID, Contract | None] = {}
-        for request in requests:
-            if request.contract_id and request.contract_id not in contracts:
-                contracts[request.contract_id] = uow.contracts.get(request.contract_id)
-    return [RequestSummary(r, _number(contracts.get(r.contract_id) if r.contract_id else None),
-                           subscribers.get(r.subscriber_id)) for r in requests]
-
-
-def _number(contract: Contract | None) -> str | None:
-    return contract.number if contract else None
-
-
-def staff_request_detail(portal: Portal, request_id: uuid.UUID) -> RequestThread:
-    with portal.uow(read_only=True) as uow:
-        request = uow.requests.get(request_id)
-        if request is None:
-            raise errors.NotFound(request_id=str(request_id))
-        return _thread(uow, request, uow.subscribers.get(request.subscriber_id))
-
-
-def staff_reply(portal: Portal, staff: StaffUser, request_id: uuid.UUID, *, message: str,
-                status: str = "") -> RequestMessage:
-    """A member of staff answers in the thread: the request becomes "answered" (or the chosen
-    status among answered / in progress / closed) and the subscriber is told by e-mail."""
-    body = clean_message(message)
-    try:
-        wanted = RequestStatus(status) if status else RequestStatus.ANSWERED
-    except ValueError:
-        raise RequestInvalid(field="status") from None
-    if wanted not in STAFF_STATUSES:
-        raise RequestInvalid(field="status")
-    with portal.uow() as uow:
-        request = uow.requests.get(request_id)
-        if request is None:
-            raise errors.NotFound(request_id=str(request_id))
-        now = portal.clock.now()
-        request.move_to(wanted, now)
-        entry = RequestMessage(request.id, Author.STAFF, staff.name, body, now)
-        uow.requests.add_message(entry)
-        uow.requests.update(request)
-        subscriber = uow.subscribers.get(request.subscriber_id)
-        if subscriber is not None:
-            _tell(uow, portal, MailKind.REQUEST_ANSWERED, subscriber, request)
-        uow.commit()
-    return entry
+def _notify_staff(uow: UnitOfWork, portal: Portal, request: Request) -> None:
+    """Tell the assignee that the subscriber followed up (every active member of staff when no one
+    is assigned, so a follow-up never waits unseen)."""
+    assignee = uow.staff.get(request.assignee_id) if request.assignee_id else None
+    recipients = [assignee] if assignee is not None and assignee.active else [s for s in uow.staff.list() if s.active]
+    for member in recipients:
+        queue_mail(uow, portal, Mail(MailKind.REQUEST_FOLLOW_UP, member.email.address, "fr", {
+            "reference": request.reference, "subject": request.subject, "name": member.name,
+            "link": Link("staff_request", {"request_id": request.id})}))
 
 
 def staff_attachment(portal: Portal, request_id: uuid.UUID, document_id: uuid.UUID) -> Download:

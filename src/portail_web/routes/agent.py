@@ -20,7 +20,6 @@ from ..templating import render
 
 # (path, route name, title, administrators only)
 PLACEHOLDERS = [
-    ("/agent", "staff_dashboard", N_("Tableau de bord"), False),
     ("/agent/documents", "staff_documents", N_("Documents"), False),
 ]
 

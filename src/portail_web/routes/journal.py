@@ -38,6 +38,7 @@ ACTIONS = {
     AuditAction.STAFF_ENROL: N_("Double authentification activée"),
     AuditAction.STAFF_RECOVERY_CODE: N_("Connexion avec un code de secours"),
     AuditAction.REPLY_TEMPLATE: N_("Modèle de réponse modifié"),
+    AuditAction.RELIEF_DECISION: N_("Écrêtement accordé ou refusé"),
 }
 BAD_DATE = N_("Saisissez une date au format AAAA-MM-JJ, par exemple 2026-01-31.")
 MAX_PAGE = 10_000

@@ -19,18 +19,18 @@ from portail_domain.model.requests import (
     MAX_OCCUPANT,
     MAX_SUBJECT,
     MOVE_CATEGORIES,
-    STAFF_STATUSES,
     Attachment,
     RequestCategory,
     RequestStatus,
 )
 from portail_domain.model.requests import Request as RequestModel
 from portail_domain.portal import Portal
+from portail_domain.services import relief as relief_service
 from portail_domain.services import requests as service
 
 from ..auth import require_subscriber, visitor
 from ..downloads import send_download
-from ..forms import check_csrf, field, is_upload, read_form
+from ..forms import check_csrf, field, is_upload
 from ..i18n import translations
 from ..messages import N_, message_for
 from ..staff import require_staff
@@ -68,7 +68,7 @@ def _portal(request: Request) -> Portal:
     return request.app.state.portal
 
 
-def _error_of(exc: errors.DomainError) -> tuple[str, str, int]:
+def error_of(exc: errors.DomainError) -> tuple[str, str, int]:
     """(field, message, status) for a refused request or message."""
     if isinstance(exc, FileTooLarge):
         return "attachment", message_for(exc), 413
@@ -83,16 +83,16 @@ def _error_of(exc: errors.DomainError) -> tuple[str, str, int]:
     return getattr(exc, "field", "") or "message", message_for(exc), 422
 
 
-def _attachment(form: FormData, max_bytes: int) -> tuple[Attachment | None, tuple[str, str, int] | None]:
+def attachment_of(form: FormData, max_bytes: int) -> tuple[Attachment | None, tuple[str, str, int] | None]:
     sent = form.get("attachment")
     if not is_upload(sent):
         return None, None
     if sent.size is not None and sent.size > max_bytes:
-        return None, _error_of(FileTooLarge())
+        return None, error_of(FileTooLarge())
     return Attachment(sent.filename or "", sent.file), None
 
 
-def _text(form: FormData, name: str, max_length: int) -> str:
+def text_of(form: FormData, name: str, max_length: int) -> str:
     value = form.get(name)
     return field({name: value if isinstance(value, str) else ""}, name, max_length + 1)
 
@@ -157,22 +157,22 @@ async def file_request(request: Request) -> Response:
     async with request.form(max_files=1, max_fields=20) as form:
         check_csrf(request, form)
         values = {
-            "category": _text(form, "category", 20).strip(),
-            "subject": _text(form, "subject", MAX_SUBJECT),
-            "message": _text(form, "message", MAX_MESSAGE),
-            "contract": _text(form, "contract", 64).strip(),
+            "category": text_of(form, "category", 20).strip(),
+            "subject": text_of(form, "subject", MAX_SUBJECT),
+            "message": text_of(form, "message", MAX_MESSAGE),
+            "contract": text_of(form, "contract", 64).strip(),
         }
         moving = values["category"] in MOVE_CATEGORIES
         if moving:
-            values.update({"move_on": _text(form, "move_on", 20).strip(), "index": _text(form, "index", 40).strip(),
-                           "new_address": _text(form, "new_address", MAX_ADDRESS),
-                           "occupant": _text(form, "occupant", MAX_OCCUPANT)})
-        attachment, problem = _attachment(form, _portal(request).config.limits.upload_max_bytes)
+            values.update({"move_on": text_of(form, "move_on", 20).strip(), "index": text_of(form, "index", 40).strip(),
+                           "new_address": text_of(form, "new_address", MAX_ADDRESS),
+                           "occupant": text_of(form, "occupant", MAX_OCCUPANT)})
+        attachment, problem = attachment_of(form, _portal(request).config.limits.upload_max_bytes)
         if problem is None:
             try:
                 filed = await run_in_threadpool(_move if moving else _open, request, subscriber.id, values, attachment)
             except errors.DomainError as exc:
-                problem = _move_error_of(exc) if moving else _error_of(exc)
+                problem = _move_error_of(exc) if moving else error_of(exc)
     if problem is None:
         return RedirectResponse(path_for(request, "request", request_id=filed.id, query={"envoyee": 1}),
                                 status_code=303)
@@ -217,7 +217,7 @@ def _move_error_of(exc: errors.DomainError) -> tuple[str, str, int]:
     reading_field = next((f for cls, f in FIELD_OF if isinstance(exc, cls)), None)
     if reading_field in ("index", "read_on"):
         return ("move_on" if reading_field == "read_on" else reading_field), message_for(exc), 422
-    return _error_of(exc)
+    return error_of(exc)
 
 
 async def _detail_page(request: Request, *, values: dict[str, str] | None = None,
@@ -225,8 +225,11 @@ async def _detail_page(request: Request, *, values: dict[str, str] | None = None
     subscriber = require_subscriber(request)
     thread = await run_in_threadpool(service.request_detail, _portal(request), subscriber.id,
                                      request.path_params["request_id"])
+    relief = await run_in_threadpool(relief_service.own_relief_file, _portal(request), subscriber.id, thread.request.id)
     return render(request, "requests/detail.html", {
         "thread": thread,
+        "relief": relief,
+        "days_left": relief.days_left(_portal(request).clock.today()) if relief is not None else None,
         "categories": CATEGORIES,
         "statuses": STATUSES,
         "values": values or {"message": ""},
@@ -248,8 +251,8 @@ async def add_message(request: Request) -> Response:
     problem: tuple[str, str, int] | None = None
     async with request.form(max_files=1, max_fields=20) as form:
         check_csrf(request, form)
-        values = {"message": _text(form, "message", MAX_MESSAGE)}
-        attachment, problem = _attachment(form, _portal(request).config.limits.upload_max_bytes)
+        values = {"message": text_of(form, "message", MAX_MESSAGE)}
+        attachment, problem = attachment_of(form, _portal(request).config.limits.upload_max_bytes)
         if problem is None:
             try:
                 await run_in_threadpool(
@@ -258,7 +261,7 @@ async def add_message(request: Request) -> Response:
             except errors.NotFound:
                 raise
             except errors.DomainError as exc:
-                problem = _error_of(exc)
+                problem = error_of(exc)
     if problem is None:
         return RedirectResponse(path_for(request, "request", request_id=request_id, query={"message": 1}) + "#fil",
                                 status_code=303)
@@ -266,56 +269,7 @@ async def add_message(request: Request) -> Response:
     return await _detail_page(request, values=values, errors_by_field={name: text}, status_code=status)
 
 
-# --- staff -----------------------------------------------------------------------------------
-
-
-async def staff_list(request: Request) -> Response:
-    require_staff(request)
-    wanted = request.query_params.get("statut", "")
-    status = RequestStatus(wanted) if wanted in {s.value for s in RequestStatus} else None
-    found = await run_in_threadpool(service.staff_requests, _portal(request), status)
-    return render(request, "requests/staff_list.html", {"requests": found, "status": status,
-                                                        "categories": CATEGORIES, "statuses": STATUSES})
-
-
-async def _staff_page(request: Request, *, values: dict[str, str] | None = None,
-                      errors_by_field: dict[str, str] | None = None, status_code: int = 200) -> Response:
-    require_staff(request)
-    thread = await run_in_threadpool(service.staff_request_detail, _portal(request),
-                                     request.path_params["request_id"])
-    return render(request, "requests/staff_detail.html", {
-        "thread": thread,
-        "categories": CATEGORIES,
-        "statuses": STATUSES,
-        "reply_statuses": STAFF_STATUSES,
-        "values": values or {"message": "", "status": RequestStatus.ANSWERED.value},
-        "errors": errors_by_field or {},
-        "sent": request.query_params.get("reponse") == "1" and not errors_by_field,
-        "max_message": MAX_MESSAGE,
-        "attachment_url": lambda document: path_for(request, "staff_request_attachment",
-                                                    request_id=thread.request.id, document_id=document.id),
-    }, status_code=status_code)
-
-
-async def staff_request(request: Request) -> Response:
-    return await _staff_page(request)
-
-
-async def staff_reply(request: Request) -> Response:
-    staff = require_staff(request)
-    request_id: uuid.UUID = request.path_params["request_id"]
-    form = await read_form(request)
-    values = {"message": field(form, "message", MAX_MESSAGE + 1), "status": field(form, "status", 20)}
-    try:
-        await run_in_threadpool(lambda: service.staff_reply(_portal(request), staff, request_id,
-                                                           message=values["message"], status=values["status"]))
-    except errors.NotFound:
-        raise
-    except errors.DomainError as exc:
-        name, text, status = _error_of(exc)
-        return await _staff_page(request, values=values, errors_by_field={name: text}, status_code=status)
-    return RedirectResponse(path_for(request, "staff_request", request_id=request_id, query={"reponse": 1}),
-                            status_code=303)
+# --- staff (the rest of the desk is in ``request_desk.py``) ---------------------------------------
 
 
 async def staff_download(request: Request) -> Response:
@@ -331,10 +285,6 @@ routes = [
     Route("/demandes/nouvelle", file_request, methods=["POST"], name="request_file"),
     Route("/demandes/{request_id:uuid}", request_page, name="request"),
     Route("/demandes/{request_id:uuid}/messages", add_message, methods=["POST"], name="request_message"),
-    Route("/agent/demandes", staff_list, name="staff_requests"),
-    Route("/agent/demandes/{request_id:uuid}", staff_request, name="staff_request"),
-    Route("/agent/demandes/{request_id:uuid}/reponse", staff_reply, methods=["POST"], name="staff_reply",
-          max_body_size=256 * 1024),
     Route("/agent/demandes/{request_id:uuid}/pieces/{document_id:uuid}", staff_download,
           name="staff_request_attachment"),
 ]
