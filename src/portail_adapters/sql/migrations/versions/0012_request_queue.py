@@ -25,7 +25,6 @@ def upgrade() -> None:
         batch.create_index("ix_requests_assignee_id", ["assignee_id"], unique=False)
         batch.create_index("ix_requests_status_created_at", ["status", "created_at"], unique=False)
         batch.create_index("ix_requests_created_at", ["created_at"], unique=False)
-    op.create_index("ix_meter_readings_status", "meter_readings", ["status"])
     op.create_index("ix_payments_flag", "payments", ["flag"])
     op.create_index("ix_accounts_created_at", "accounts", ["created_at"])
     op.create_index("ix_outbox_failing", "outbox", ["sent_at", "last_error"])
@@ -87,7 +86,6 @@ def downgrade() -> None:
     op.drop_index("ix_outbox_failing", "outbox")
     op.drop_index("ix_accounts_created_at", "accounts")
     op.drop_index("ix_payments_flag", "payments")
-    op.drop_index("ix_meter_readings_status", "meter_readings")
     with op.batch_alter_table("requests") as batch:
         batch.drop_index("ix_requests_created_at")
         batch.drop_index("ix_requests_status_created_at")
