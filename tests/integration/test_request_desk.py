@@ -142,8 +142,9 @@ def test_closing_needs_a_reason_and_keeps_it(portal, people):
     (entry,) = _audit(portal, AuditAction.REQUEST_REPLY)
     assert entry.after == {"status": "closed", "reason": "Doublon de D-2026-000002"}
     with portal.uow() as uow:
-        lines = [line.cells() for line in uow.exchange.request_lines(None)]
-    assert lines[0][-1] == "Doublon de D-2026-000002"
+        (line,) = uow.exchange.request_lines(None)
+    row = dict(zip(line.header, line.cells(), strict=True))
+    assert (row["status"], row["closing_reason"]) == ("closed", "Doublon de D-2026-000002")
 
 
 def test_follow_up_mails_the_assignee_or_every_agent(portal, people, clock):
