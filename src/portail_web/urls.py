@@ -54,11 +54,21 @@ class RouteTable:
         # A route without parameters always has the same path.
         self.fixed = {name: str(route.url_path_for(name)) for name, route in self.named.items()
                       if isinstance(route, Route) and not route.param_convertors}
+        # A route with parameters: its path format and convertors, filled in as Starlette's
+        # ``replace_params`` does, without building a URLPath (a table row's link, many per page).
+        self.formats = {name: (route.path_format, route.param_convertors) for name, route in self.named.items()
+                        if isinstance(route, Route) and route.param_convertors}
 
     def path(self, name: str, /, **path_params: Any) -> str:
         """The path of route ``name``; ``NoMatchFound`` when there is no such route or the parameters differ."""
         if not path_params and name in self.fixed:
             return self.fixed[name]
+        spec = self.formats.get(name)
+        if spec is not None and path_params.keys() == spec[1].keys():
+            path, convertors = spec
+            for key, value in path_params.items():
+                path = path.replace("{" + key + "}", convertors[key].to_string(value))
+            return path
         route = self.named.get(name)
         if route is None:
             # Names inside mounts ("static:…") and anything unusual: Starlette's own walk.
