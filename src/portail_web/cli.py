@@ -127,10 +127,18 @@ def mail(args: argparse.Namespace, settings: Settings) -> int:
     from .mail_relay import deliver_now
 
     portal = portal_from(settings)
-    report = deliver_now(portal)
+    # Rounds of at most 50 until nothing due is left (an import queues a mail per subscriber);
+    # a round with a failure ends the run: if the server is down, each further mail would only wait
+    # for its own timeout. What is left goes at the next run or with the web app's relay.
+    sent = failed = 0
+    while True:
+        report = deliver_now(portal)
+        sent, failed = sent + report.sent, failed + report.failed
+        if report.failed or not report.sent:
+            break
     waiting = waiting_mail(portal)
-    print(f"{report.sent} sent, {report.failed} failed (retried later), {waiting} waiting in the outbox")
-    return 1 if report.failed else 0
+    print(f"{sent} sent, {failed} failed (retried later), {waiting} waiting in the outbox")
+    return 1 if failed else 0
 
 
 def _reminders_args(p: argparse.ArgumentParser) -> None:

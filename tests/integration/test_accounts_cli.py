@@ -36,6 +36,21 @@ def test_mail_send_delivers_the_outbox_through_smtp(tmp_path, monkeypatch, smtp_
     assert result.stdout.strip() == "0 sent, 1 failed (retried later), 1 waiting in the outbox"
 
 
+def test_mail_send_delivers_a_whole_import_s_worth_in_one_run(tmp_path, monkeypatch, smtp_server):
+    """An invoice import queues a mail per subscriber: one run sends them all, not the first 50."""
+    env = {"PORTAIL_MAIL_URL": smtp_server.url}
+    assert portail("migrate", cwd=tmp_path, env=env).returncode == 0
+    monkeypatch.chdir(tmp_path)
+    portal = web_portal(load_settings(env), passwords=Argon2Hasher.fast_for_tests())
+    with portal.uow() as uow:
+        for n in range(120):
+            uow.outbox.add(OutgoingMail(f"abonne{n}@example.org", f"Facture {n}", "Texte"), portal.clock.now())
+        uow.commit()
+    result = portail("mail", "send", cwd=tmp_path, env=env)
+    assert result.stdout.strip() == "120 sent, 0 failed (retried later), 0 waiting in the outbox", result.stderr
+    assert sorted(m["Subject"] for m in smtp_server.wait_for(120)) == sorted(f"Facture {n}" for n in range(120))
+
+
 def test_staff_add_prints_a_one_time_link_that_sets_the_password(tmp_path, monkeypatch):
     assert portail("migrate", cwd=tmp_path).returncode == 0
     result = portail("staff", "add", "Agent.Dupont@eau.example", "--role", "agent", cwd=tmp_path)

@@ -7,6 +7,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from portail_domain.model.billing import InvoiceOverview
+from portail_domain.model.contracts import ContractGlance, OverconsumptionAlert
 from portail_domain.services.accounts import set_language
 
 from ..auth import VisitorMiddleware, require_subscriber, visitor
@@ -24,9 +26,14 @@ async def home(request: Request) -> Response:
         # Staff have no subscriber home: theirs is the back office (or its second-factor step).
         return RedirectResponse(path_for(request, "staff_dashboard"), status_code=303)
     subscriber = require_subscriber(request)
-    invoices_summary = await run_in_threadpool(invoices.home_summary, request.app.state.portal, subscriber.id)
-    contract_alerts = await run_in_threadpool(contracts.home_alerts, request.app.state.portal, subscriber.id)
-    glances = await run_in_threadpool(contracts.home_glance, request.app.state.portal, subscriber.id)
+    portal = request.app.state.portal
+
+    # one trip to a worker thread for the three reads, not three
+    def read() -> tuple[InvoiceOverview, list[OverconsumptionAlert], list[ContractGlance]]:
+        return (invoices.home_summary(portal, subscriber.id), contracts.home_alerts(portal, subscriber.id),
+                contracts.home_glance(portal, subscriber.id))
+
+    invoices_summary, contract_alerts, glances = await run_in_threadpool(read)
     return render(request, "home.html", {"subscriber": subscriber, "invoices_summary": invoices_summary,
                                          "contract_alerts": contract_alerts, "glances": glances})
 
