@@ -428,7 +428,7 @@ class DashboardRepository(Protocol):
         ...
 
     def mails_failing(self) -> int:
-        """Outbox entries not delivered whose last attempt failed."""
+        """Outbox entries the relay gave up on and staff did not discard (``OutboxStatus.FAILED``)."""
         ...
 
     def accounts_activated(self, since: datetime) -> int:
