@@ -56,4 +56,3 @@ class SweepReport:
         verb = "would delete" if self.dry_run else "deleted"
         return (f"files sweep: {self.found} objects found, {self.referenced} kept (referenced), {self.too_young} kept "
                 f"(younger than {hours:g} h), {verb} {self.orphans} orphans ({self.bytes} bytes)")
-
