@@ -74,22 +74,22 @@ def test_the_command_counts_then_deletes_only_the_old_orphan(tmp_path):
 
     dry = portail("files", "sweep", cwd=tmp_path, env=env)
     assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.strip() == ("files sweep: 3 objects found, 1 kept (referenced), 1 kept (younger than 1 h), "
-                                  "would delete 1 orphans (15 bytes)")
+    assert dry.stdout.strip() == ("files sweep: 3 objects found, 1 kept as referenced, 1 kept as younger than 1 h, "
+                                  "would delete 1 orphans, 15 bytes")
     assert sorted(p.relative_to(files).as_posix() for p in files.rglob("*") if p.is_file()) == before
 
     done = portail("files", "sweep", "--delete", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("deleted 1 orphans (15 bytes)")
+    assert done.stdout.strip().endswith("deleted 1 orphans, 15 bytes")
     after = sorted(p.relative_to(files).as_posix() for p in files.rglob("*") if p.is_file())
     assert after == [p for p in before if p != "documents/0a/old-orphan"]
     assert kept.read_bytes() == PDF
 
     patient = portail("files", "sweep", "--delete", "--older-than", "3", cwd=tmp_path, env=env)
-    assert "0 kept (referenced), 2 kept (younger than 3 h), deleted 0 orphans" in patient.stdout
+    assert "0 kept as referenced, 2 kept as younger than 3 h, deleted 0 orphans" in patient.stdout
     _age(files / "documents/0b/young-orphan", 1.1)
     assert portail("files", "sweep", "--delete", cwd=tmp_path, env=env).stdout.strip().endswith(
-        "deleted 1 orphans (15 bytes)")
+        "deleted 1 orphans, 15 bytes")
     assert not (files / "documents/0b/young-orphan").exists() and kept.exists()
 
 
@@ -146,6 +146,6 @@ def test_the_command_on_s3(engine, seaweedfs, monkeypatch, capsys):
                         "AWS_SECRET_ACCESS_KEY": seaweedfs.secret_key}.items():
         monkeypatch.setenv(name, value)
     assert main(["files", "sweep", "--delete"]) == 0
-    assert capsys.readouterr().out.strip() == ("files sweep: 2 objects found, 0 kept (referenced), 2 kept (younger "
-                                               "than 1 h), deleted 0 orphans (0 bytes)")
+    assert capsys.readouterr().out.strip() == ("files sweep: 2 objects found, 0 kept as referenced, 2 kept as "
+                                               "younger than 1 h, deleted 0 orphans, 0 bytes")
     assert len(seaweedfs.keys(bucket)) == 2

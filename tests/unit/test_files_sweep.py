@@ -174,5 +174,5 @@ def test_a_longer_age_limit_keeps_more(memory_portal, clock):
     assert sweep_files(memory_portal, delete=True, min_age=timedelta(hours=3)).too_young == 1
     report = sweep_files(memory_portal, delete=True)
     assert (report.orphans, report.bytes, memory_portal.files.objects) == (1, 5, {})
-    assert report.line() == ("files sweep: 1 objects found, 0 kept (referenced), 0 kept (younger than 1 h), "
-                             "deleted 1 orphans (5 bytes)")
+    assert report.line() == ("files sweep: 1 objects found, 0 kept as referenced, 0 kept as younger than 1 h, "
+                             "deleted 1 orphans, 5 bytes")

@@ -54,5 +54,5 @@ class SweepReport:
     def line(self) -> str:
         hours = self.min_age / timedelta(hours=1)
         verb = "would delete" if self.dry_run else "deleted"
-        return (f"files sweep: {self.found} objects found, {self.referenced} kept (referenced), {self.too_young} kept "
-                f"(younger than {hours:g} h), {verb} {self.orphans} orphans ({self.bytes} bytes)")
+        return (f"files sweep: {self.found} objects found, {self.referenced} kept as referenced, {self.too_young} kept "
+                f"as younger than {hours:g} h, {verb} {self.orphans} orphans, {self.bytes} bytes")
