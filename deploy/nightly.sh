@@ -5,8 +5,9 @@
 # subscribers.csv, contracts.csv, readings.csv, invoices.csv (and the invoices' PDFs beside
 # them), schedules.csv. Each file present is imported, in that order, all or nothing, then moved
 # to done/DATE/. Then today's payment reminders are queued (after the invoices: a payment
-# the file recorded stops its reminder). What the portal collected since the last run is
-# written to out/ for billing.
+# the file recorded stops its reminder), and the stored files no row points to (an upload cut
+# short) are deleted once an hour old: after the imports, whose PDFs wait for the end of their
+# file to be committed. What the portal collected since the last run is written to out/ for billing.
 # A refused file stays in in/, its problems in the journal (journalctl -u portail-nightly),
 # and the run exits 1.
 set -uo pipefail
@@ -26,6 +27,7 @@ for kind in subscribers contracts readings invoices schedules; do
     fi
 done
 "$portail" reminders send || failed=1
+"$portail" files sweep --delete || failed=1
 since=$(cat "$exchange/out/.since" 2>/dev/null || echo 2000-01-01)
 now=$(TZ=Europe/Paris date +%Y-%m-%dT%H:%M:%S)  # portail export reads --since as Paris time
 for kind in payments readings requests; do

@@ -45,7 +45,7 @@ def make_portal(uow, clock, *, passwords=None) -> Portal:
         links=links,
         mailer=MemoryMailer(),
         payments=FakeGateway(),
-        files=MemoryFileStore(),
+        files=MemoryFileStore(clock=clock),
         banks=SchwiftyBankDirectory(),
         printer=PdfPrinter(),
     )

@@ -369,8 +369,8 @@ def journey(layout: Layout, env: dict[str, str], base: Path, cleanup: contextlib
     with step("nightly import: portail-nightly on examples/*.csv (portail-nightly.service)") as notes:
         shutil.copytree(ROOT / "examples", layout.var / "exchange" / "in", ignore=shutil.ignore_patterns("filestore"))
         output = layout.run_unit("portail-nightly.service")
-        notes.append("; ".join(line.split(" (")[0] for line in output.splitlines() if line.split(":")[0] in
-                               ("subscribers", "contracts", "readings", "invoices", "schedules", "reminders")))
+        summaries = ("subscribers", "contracts", "readings", "invoices", "schedules", "reminders", "files sweep")
+        notes.append("; ".join(line.split(" (")[0] for line in output.splitlines() if line.split(":")[0] in summaries))
     email, code = SUBSCRIBER
     with step(f"activation: /mot-de-passe with {email} and code {code}, the link by e-mail") as notes:
         # /mot-de-passe answers the same page (200) whatever matched

@@ -2,7 +2,8 @@
 
 It lives outside the portal's packages, as an integrator's own adapter would, and depends only on
 the standard library and the port's contract: keys the portal generated, bytes streamed in
-chunks both ways, ``NotFound`` for a missing object, ``StorageError`` when the backend fails.
+chunks both ways, a listing paged through the backend, ``NotFound`` for a missing object,
+``StorageError`` when the backend fails.
 """
 
 from __future__ import annotations
@@ -10,23 +11,27 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from portail_adapters.files import check_key
 from portail_domain.model.errors import NotFound, StorageError
+from portail_domain.model.files import StoredObject
 
 CHUNK = 64 * 1024
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, content_type TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, content_type TEXT NOT NULL, size INTEGER NOT NULL,
+                                    written_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (key TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL,
                                    PRIMARY KEY (key, seq));
 """
 
 
 class SqliteBlobStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, page_size: int = 500) -> None:
         self.path = str(path)
+        self.page_size = page_size
         self._lock = threading.Lock()  # one writer at a time; the web app calls from its threadpool
         with self._connect() as db:
             db.executescript(SCHEMA)
@@ -39,11 +44,12 @@ class SqliteBlobStore:
         try:
             with self._lock, self._connect() as db:  # one transaction: the whole object or none of it
                 db.execute("DELETE FROM chunks WHERE key = ?", (key,))
-                db.execute("INSERT OR REPLACE INTO objects (key, content_type) VALUES (?, ?)", (key, content_type))
-                seq = 0
+                seq = written = 0
                 while chunk := data.read(CHUNK):
                     db.execute("INSERT INTO chunks (key, seq, data) VALUES (?, ?, ?)", (key, seq, chunk))
-                    seq += 1
+                    seq, written = seq + 1, written + len(chunk)
+                db.execute("INSERT OR REPLACE INTO objects (key, content_type, size, written_at) VALUES (?, ?, ?, ?)",
+                           (key, content_type, written, datetime.now(UTC).isoformat()))
         except sqlite3.Error as exc:
             raise StorageError(f"cannot write {key}: {exc}") from exc
 
@@ -81,3 +87,21 @@ class SqliteBlobStore:
 
     def download_url(self, key: str, *, filename: str, content_type: str) -> str | None:
         return None  # no link to sign: the portal streams the object itself
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        """A page of ``page_size`` keys at a time, each page starting after the last key of the one
+        before (keyset paging: no page is read twice, nothing is held but the current page)."""
+        after = ""
+        while True:
+            try:
+                with self._connect() as db:
+                    page = db.execute(
+                        "SELECT key, size, written_at FROM objects WHERE key > ? AND substr(key, 1, ?) = ? "
+                        "ORDER BY key LIMIT ?", (after, len(prefix), prefix, self.page_size)).fetchall()
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot list objects: {exc}") from exc
+            for key, size, written_at in page:
+                yield StoredObject(key, size, datetime.fromisoformat(written_at))
+            if len(page) < self.page_size:
+                return
+            after = page[-1][0]

@@ -11,7 +11,7 @@ from portail_adapters.testing import FileStoreContract
 class TestSqliteBlobStore(FileStoreContract):
     @pytest.fixture
     def store(self, tmp_path):
-        return SqliteBlobStore(tmp_path / "files.sqlite3")
+        return SqliteBlobStore(tmp_path / "files.sqlite3", page_size=7)  # listings take several pages
 
 
 def test_refuses_keys_the_portal_did_not_generate(tmp_path):

@@ -17,6 +17,7 @@ from .model.billing import GatewayResult, Invoice, Payment, PaymentOrder, Starte
 from .model.contracts import Contract, MeterReading, OverconsumptionNotice
 from .model.documents import AddedBy, Document, DocumentFolder
 from .model.exchange import FileHeader, MandateLine, PaymentLine, ReadingLine, RequestLine, RowChunk
+from .model.files import StoredObject
 from .model.links import Link
 from .model.mail import Mail, OutboxEntry, OutgoingMail
 from .model.mandates import BankAccount, Mandate, MandateDocument
@@ -117,6 +118,15 @@ class FileStore(Protocol):
         """A short-lived link that serves the object as an attachment, or None (stream it instead).
 
         Only called after the portal has checked who may read the object.
+        """
+        ...
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Every object whose key starts with ``prefix``: key, size, when it was written (aware).
+
+        Streamed page by page from the backend (never the whole listing in memory), in no
+        particular order; an object written or deleted meanwhile may or may not appear. Only keys
+        the portal could have generated (``.upload-*`` temporaries and foreign names are not listed).
         """
         ...
 
@@ -359,6 +369,11 @@ class DocumentRepository(Protocol):
         """Total size of the subscriber's documents added by ``added_by`` (the upload quota)."""
         ...
 
+    def referenced_keys(self, keys: Collection[str]) -> set[str]:
+        """The storage keys among ``keys`` that a row points to: a document's (invoice PDFs, request
+        attachments, mandates are documents) or a meter reading's photo. A few hundred keys a call."""
+        ...
+
 
 class RequestRepository(Protocol):
     def add(self, request: Request) -> None:
@@ -428,7 +443,7 @@ class DashboardRepository(Protocol):
         ...
 
     def mails_failing(self) -> int:
-        """Outbox entries not delivered whose last attempt failed."""
+        """Outbox entries the relay gave up on and staff did not discard (``OutboxStatus.FAILED``)."""
         ...
 
     def accounts_activated(self, since: datetime) -> int:

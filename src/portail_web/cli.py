@@ -1,5 +1,5 @@
-"""The ``portail`` command line: serve, check, migrate, demo, mail, reminders, staff, payments, documents, import,
-export."""
+"""The ``portail`` command line: serve, check, migrate, demo, mail, reminders, staff, payments, retention, files,
+documents, import, export."""
 
 from __future__ import annotations
 
@@ -217,6 +217,36 @@ def retention_command(args: argparse.Namespace, settings: Settings) -> int:
     from portail_domain.services.privacy import apply_retention
 
     report = apply_retention(portal_from(settings), dry_run=args.dry_run)
+    print(report.line())
+    return 0
+
+
+def _files_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["sweep"],
+                   help="sweep: find the stored objects no row points to (an upload cut short); a dry run "
+                        "unless --delete")
+    p.add_argument("--delete", action="store_true", help="delete them (by default: count them, change nothing)")
+    p.add_argument("--older-than", type=int, default=1, metavar="HOURS",
+                   help="only objects written at least this long ago (default 1, the least: younger ones may "
+                        "belong to an upload not committed yet)")
+
+
+@command("files", "files sweep [--delete]: the stored objects no row points to, older than an hour (run daily, "
+         "after the imports); prints counts", _files_args)
+def files_command(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from portail_domain.model.errors import StorageError
+    from portail_domain.services.files import sweep_files
+
+    if args.older_than < 1:
+        print("portail: --older-than: a number of hours, 1 or more", file=sys.stderr)
+        return 2
+    try:
+        report = sweep_files(portal_from(settings), delete=args.delete, min_age=timedelta(hours=args.older_than))
+    except (StorageError, OSError) as exc:
+        print(f"portail: files sweep: {exc} (PORTAIL_FILES_URL)", file=sys.stderr)
+        return 1
     print(report.line())
     return 0
 

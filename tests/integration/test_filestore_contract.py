@@ -32,7 +32,7 @@ class TestLocalFileStore(FileStoreContract):
 class TestS3FileStore(FileStoreContract):
     @pytest.fixture
     def store(self, seaweedfs):
-        return seaweedfs.store()
+        return seaweedfs.store(page_size=7)  # listings of more than a few objects take several pages
 
 
 @pytest.mark.parametrize("key", ["../etc/passwd", "/abs", "a/../../b", "A/B", "a//b", "", "a/.hidden"])
@@ -96,3 +96,32 @@ def test_store_document_writes_object_then_row_and_cleans_up_on_failure(memory_p
                            filename="x.pdf", content_type="application/pdf", data=io.BytesIO(b"x"), size=1,
                            sha256="0" * 64, added_by=AddedBy.SUBSCRIBER)
     assert list(files.objects) == [document.storage_key]  # no orphan object
+
+
+def test_local_listing_shows_only_the_portals_keys(tmp_path):
+    """The ``.upload-*`` temporaries (housekeeping's, see test_partial_uploads.py), names the portal
+    never generates and symbolic links are not objects; a prefix that no key can have is refused."""
+    root = tmp_path / "files"
+    store = LocalFileStore(root)
+    store.put("documents/ab/abcdef", io.BytesIO(b"%PDF-1.4"), content_type="application/pdf")
+    (root / "documents" / "ab" / ".upload-x1y2").write_bytes(b"half")
+    (root / "documents" / "ab" / "Notes.TXT").write_bytes(b"someone's")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret").write_bytes(b"not ours")
+    (root / "documents" / "cd").symlink_to(tmp_path / "outside")
+    (root / "documents" / "ab" / "link").symlink_to(root / "documents" / "ab" / "abcdef")
+    assert [(o.key, o.size) for o in store.list_objects()] == [("documents/ab/abcdef", 8)]
+    assert [o.key for o in store.list_objects("documents/ab/")] == ["documents/ab/abcdef"]
+    assert list(store.list_objects("documents/zz/")) == []
+    assert list(LocalFileStore(tmp_path / "absent").list_objects()) == []
+    with pytest.raises(ValueError):
+        list(store.list_objects("../"))
+
+
+@pytest.mark.s3
+@pytest.mark.xdist_group("seaweedfs")
+def test_s3_listing_shows_only_the_portals_keys(seaweedfs):
+    store = seaweedfs.store()
+    store.put("documents/ab/abcdef", io.BytesIO(b"%PDF-1.4"), content_type="application/pdf")
+    seaweedfs.client().put_object(Bucket=store.bucket, Key="Backups/Dump.SQL", Body=b"someone else's")
+    assert [o.key for o in store.list_objects()] == ["documents/ab/abcdef"]

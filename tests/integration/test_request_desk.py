@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import attrs
 import pytest
@@ -15,6 +15,7 @@ from sqlalchemy import event
 
 from portail_adapters.sql.uow import SqlUnitOfWorkFactory
 from portail_domain.model.audit import AuditAction, AuditQuery
+from portail_domain.model.mail import OutgoingMail
 from portail_domain.model.relief import ReliefInvalid, ReliefNotApplicable, ReliefOutcome
 from portail_domain.model.request_desk import AssigneeUnknown, DueRules, NoteMissing, ReasonMissing, RequestQuery
 from portail_domain.model.requests import Attachment, RequestCategory, RequestStatus
@@ -176,6 +177,26 @@ def test_dashboard_counts(portal, people, clock):
     assert (counts.readings_to_review, counts.payments_to_check, counts.mails_failing) == (0, 0, 0)
     clock.advance(days=31)
     assert dashboard(portal).accounts_activated_this_month == 0
+
+
+def test_dashboard_counts_the_failed_mails_as_the_outbox_page_does(portal, people, clock):
+    """"Courriels en échec": the relay gave up and staff did not discard it (not a mail still retried)."""
+    now = clock.now()
+    with portal.uow() as uow:
+        before = {e.id for e in uow.outbox.unsent(1000)}
+        uow.outbox.add_many([OutgoingMail(f"s{k}@example.org", f"Courriel {k}", "Bonjour") for k in range(5)], now)
+        retried, failed, discarded, sent, refused = [e for e in uow.outbox.unsent(1000) if e.id not in before]
+        uow.outbox.mark_failed(retried.id, now + timedelta(minutes=1), "421 try again later")
+        for entry in (failed, discarded, refused):
+            uow.outbox.give_up(entry.id, now, "550 no such user")
+        uow.outbox.discard(discarded.id, now)
+        uow.outbox.mark_sent(sent.id, now)
+        uow.commit()
+    assert dashboard(portal).mails_failing == 2  # failed, refused
+    with portal.uow() as uow:
+        uow.outbox.retry(failed.id, now)
+        uow.commit()
+    assert dashboard(portal).mails_failing == 1
 
 
 def _leak(portal, marie, clock):

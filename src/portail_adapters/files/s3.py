@@ -9,6 +9,7 @@ addressing, which every S3-compatible server understands. Large files go up in p
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
@@ -19,9 +20,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from portail_domain.model.errors import NotFound, StorageError
+from portail_domain.model.files import StoredObject
 
 from ..settings import url_options
-from .local import CHUNK, check_key
+from .local import CHUNK, check_key, is_key
 from .naming import content_disposition
 
 PART_SIZE = 8 * 1024 * 1024
@@ -49,8 +51,10 @@ class S3FileStore:
         connect_timeout: float = 3,
         read_timeout: float = 30,
         attempts: int = 2,
+        page_size: int = 1000,
     ) -> None:
         self.bucket = bucket
+        self.page_size = page_size
         self.presign_seconds = presign_seconds
         config = Config(
             signature_version="s3v4",
@@ -133,6 +137,19 @@ class S3FileStore:
             raise StorageError(f"cannot reach s3://{self.bucket}: {_reason(exc)}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"cannot reach s3://{self.bucket}: {_reason(exc)}") from exc
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        """``ListObjectsV2`` page by page (``page_size`` keys a request, 1000 at most on S3): one page
+        in memory at a time. Keys the portal could not have generated are not listed."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": self.page_size})
+        try:
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    if is_key(item["Key"]):
+                        yield StoredObject(item["Key"], item["Size"], item["LastModified"].astimezone(UTC))
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot list s3://{self.bucket}: {_reason(exc)}") from exc
 
     def download_url(self, key: str, *, filename: str, content_type: str) -> str | None:
         """A presigned GET valid ``presign`` seconds that answers as an attachment; None when off."""

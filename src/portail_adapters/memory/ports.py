@@ -17,10 +17,11 @@ import attrs
 
 from portail_domain.model.billing import GatewayResult, PaymentOrder, PaymentStatus, StartedPayment
 from portail_domain.model.errors import GatewayError, NotFound, StorageError
+from portail_domain.model.files import StoredObject
 from portail_domain.model.links import Link
 from portail_domain.model.mail import Mail, OutgoingMail
 from portail_domain.model.mandates import BankAccount, BicRequired, InvalidBic, InvalidIban, MandateDocument
-from portail_domain.ports import Links
+from portail_domain.ports import Clock, Links
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -139,10 +140,17 @@ class FakeGateway:
 
 @attrs.define
 class MemoryFileStore:
+    """Objects in a dict; ``clock`` stamps when each was written (the real time when None)."""
+
     objects: dict[str, bytes] = attrs.field(factory=dict)
     content_types: dict[str, str] = attrs.field(factory=dict)
     down: bool = False
+    clock: Clock | None = None
+    modified: dict[str, datetime] = attrs.field(factory=dict)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def _now(self) -> datetime:
+        return self.clock.now() if self.clock is not None else datetime.now(UTC)
 
     def put(self, key: str, data: BinaryIO, *, content_type: str, size: int | None = None) -> None:
         if self.down:
@@ -150,6 +158,7 @@ class MemoryFileStore:
         with self._lock:
             self.objects[key] = data.read()
             self.content_types[key] = content_type
+            self.modified[key] = self._now()
 
     def open(self, key: str) -> Iterator[bytes]:
         try:
@@ -162,12 +171,22 @@ class MemoryFileStore:
         with self._lock:
             self.objects.pop(key, None)
             self.content_types.pop(key, None)
+            self.modified.pop(key, None)
 
     def exists(self, key: str) -> bool:
         return key in self.objects
 
     def download_url(self, key: str, *, filename: str, content_type: str) -> str | None:
         return None
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        if self.down:
+            raise StorageError("file store unavailable")
+        with self._lock:  # a snapshot: puts and deletes may go on while the caller iterates
+            now = self._now()  # an object set in ``objects`` by hand has no time: as if just written
+            listed = [StoredObject(key, len(body), self.modified.get(key, now))
+                      for key, body in sorted(self.objects.items()) if key.startswith(prefix)]
+        return iter(listed)
 
 
 _BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")

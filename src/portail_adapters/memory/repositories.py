@@ -361,6 +361,10 @@ class MemoryFolders(_Table):
 
 
 class MemoryDocuments(_Table):
+    def __init__(self, rows: dict[Any, Any], readings: dict[Any, Any]) -> None:
+        super().__init__(rows)
+        self.reading_rows = readings  # a reading's photo is a stored object too
+
     def remove(self, document_id: uuid.UUID) -> None:
         self.rows.pop(document_id, None)
 
@@ -375,6 +379,11 @@ class MemoryDocuments(_Table):
 
     def bytes_used(self, subscriber_id: uuid.UUID, added_by: AddedBy) -> int:
         return sum(d.size for d in self.where(subscriber_id=subscriber_id, added_by=added_by))
+
+    def referenced_keys(self, keys: Collection[str]) -> set[str]:
+        wanted = set(keys)
+        held = {d.storage_key for d in self.rows.values()} | {r.photo_key for r in self.reading_rows.values()}
+        return wanted & held
 
 
 class MemoryRequests(_Table):
@@ -596,7 +605,7 @@ class MemoryUnitOfWork:
         self.reminders = MemoryReminders(t["sent_reminders"], self.invoices, self.subscribers)
         self.payments = MemoryPayments(t["payments"])
         self.folders = MemoryFolders(t["folders"])
-        self.documents = MemoryDocuments(t["documents"])
+        self.documents = MemoryDocuments(t["documents"], t["readings"])
         self.requests = MemoryRequests(t["requests"], t["request_messages"], t["request_notes"], t["request_moves"])
         self.outbox = MemoryOutbox(t["outbox"])
         self.tokens = MemoryTokens(t["tokens"])

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from portail_domain.model.billing import PaymentStatus
 from portail_domain.model.contracts import ReadingStatus
+from portail_domain.model.mail import OutboxStatus
 from portail_domain.model.relief import ReliefDecision, ReliefLine
 from portail_domain.model.request_desk import WAITING_ON_STAFF, ReplyTemplate
 from portail_domain.model.requests import Request, RequestCategory, RequestStatus
@@ -69,7 +70,7 @@ class MemoryDashboard:
                    if p.flag is not None or (p.status is PaymentStatus.PENDING and p.created_at < pending_before))
 
     def mails_failing(self) -> int:
-        return sum(1 for e in self._rows("outbox") if e.sent_at is None and e.last_error is not None)
+        return sum(1 for e in self._rows("outbox") if e.status is OutboxStatus.FAILED)
 
     def accounts_activated(self, since: datetime) -> int:
         return sum(1 for a in self._rows("accounts") if a.subscriber_id is not None and a.created_at >= since)

@@ -88,7 +88,8 @@ class SqlDashboard:
 
     def mails_failing(self) -> int:
         c = t.outbox.c
-        return self._count(t.outbox, c.sent_at.is_(None), c.last_error.is_not(None))
+        # "En échec" on /agent/courriels (OutboxStatus.FAILED): the relay gave up, staff did not discard it.
+        return self._count(t.outbox, c.sent_at.is_(None), c.failed_at.is_not(None), c.discarded_at.is_(None))
 
     def accounts_activated(self, since: datetime) -> int:
         c = t.accounts.c

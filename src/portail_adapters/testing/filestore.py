@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from portail_domain.model.errors import NotFound
+
+CLOCK_SLACK = timedelta(minutes=2)  # the store's clock against this machine's (an S3 server's)
 
 
 class FileStoreContract:
@@ -17,7 +21,10 @@ class FileStoreContract:
     separated by ``/``, as ``documents/ab/abcdef``). The checks: a round trip keeps every byte;
     a large object (20 MB) is streamed back in chunks, not handed over whole; a missing key is
     ``NotFound`` on open and nothing on delete; writing a key again replaces the whole object;
-    ``download_url`` is ``None`` unless the adapter was configured to sign links.
+    ``download_url`` is ``None`` unless the adapter was configured to sign links; ``list_objects``
+    gives every object under a prefix once, with its size and when it was written (timezone-aware,
+    within minutes of this machine's clock: the orphan sweep compares it with the portal's), as an
+    iterator (an adapter pages through its backend), and follows writes and deletes.
     """
 
     @pytest.fixture
@@ -61,3 +68,34 @@ class FileStoreContract:
         store.put("k/1", io.BytesIO(b"first version"), content_type="text/plain")
         store.put("k/1", io.BytesIO(b"2"), content_type="text/plain")
         assert b"".join(store.open("k/1")) == b"2"
+
+    def test_lists_objects_with_their_size_and_time(self, store) -> None:
+        before = datetime.now(UTC)
+        bodies = {"documents/ab/one": b"1" * 10, "documents/cd/two": b"22", "other/x": b"333"}
+        for key, body in bodies.items():
+            store.put(key, io.BytesIO(body), content_type="application/pdf", size=len(body))
+        after = datetime.now(UTC)
+        listing = store.list_objects("documents/")
+        assert isinstance(listing, Iterator)  # streamed, not a list built whole
+        found = {o.key: o for o in listing}
+        assert {key: o.size for key, o in found.items()} == {"documents/ab/one": 10, "documents/cd/two": 2}
+        for listed in found.values():
+            assert listed.modified_at.utcoffset() is not None
+            assert before - CLOCK_SLACK <= listed.modified_at <= after + CLOCK_SLACK
+        assert sorted(o.key for o in store.list_objects()) == sorted(bodies)
+
+    def test_listing_follows_writes_and_deletes(self, store) -> None:
+        store.put("documents/ab/one", io.BytesIO(b"first version"), content_type="text/plain")
+        store.put("documents/ab/one", io.BytesIO(b"2"), content_type="text/plain")  # listed once, new size
+        store.put("documents/ab/two", io.BytesIO(b"gone"), content_type="text/plain")
+        store.delete("documents/ab/two")
+        assert [(o.key, o.size) for o in store.list_objects("documents/")] == [("documents/ab/one", 1)]
+        assert list(store.list_objects("nothing/")) == []
+
+    def test_lists_many_objects_each_once(self, store) -> None:
+        """More objects than an adapter's page (give the fixture a small page size to see paging)."""
+        keys = {f"documents/{n % 7:02x}/{n:032x}" for n in range(60)}
+        for key in keys:
+            store.put(key, io.BytesIO(key.encode()), content_type="text/plain")
+        listed = [o.key for o in store.list_objects("documents/")]
+        assert len(listed) == len(keys) and set(listed) == keys
