@@ -41,6 +41,7 @@ from portail_domain.model.throttling import LoginAttempts
 from .backoffice import MemoryAudit, MemoryRecoveryCodes
 from .exchange import MemoryExchange
 from .privacy import MemoryPrivacy
+from .publishing import MemoryPublishing
 from .request_desk import MemoryDashboard, MemoryRelief, MemoryReplyTemplates, is_overdue
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -376,6 +377,10 @@ class MemoryDocuments(_Table):
     def bytes_used(self, subscriber_id: uuid.UUID, added_by: AddedBy) -> int:
         return sum(d.size for d in self.where(subscriber_id=subscriber_id, added_by=added_by))
 
+    def still_referenced(self, storage_keys: Collection[str]) -> set[str]:
+        wanted = set(storage_keys)
+        return {d.storage_key for d in self.rows.values() if d.storage_key in wanted}
+
 
 class MemoryRequests(_Table):
     def __init__(self, rows: dict[Any, Any], messages: dict[Any, Any], notes: dict[Any, Any],
@@ -612,6 +617,7 @@ class MemoryUnitOfWork:
         self.reply_templates = MemoryReplyTemplates(t["reply_templates"])
         self.dashboard = MemoryDashboard(self)
         self.relief = MemoryRelief(self)
+        self.publishing = MemoryPublishing(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -425,6 +425,14 @@ class SqlDocuments(_Repository[Document]):
                                                                  c.added_by == added_by.value)
         return int(self.connection.execute(query).scalar_one())
 
+    def still_referenced(self, storage_keys: Collection[str]) -> set[str]:
+        keys, found = list(storage_keys), set()
+        c = self.table.c
+        for start in range(0, len(keys), 500):  # bounded IN lists (SQLite caps bound parameters)
+            query = select(c.storage_key).where(c.storage_key.in_(keys[start : start + 500])).distinct()
+            found.update(self.connection.execute(query).scalars())
+        return found
+
 
 class SqlRequests(_Repository[Request]):
     table = t.requests
