@@ -29,7 +29,7 @@ from portail_domain.model.publishing import (
 from portail_domain.model.values import EmailAddress
 from portail_domain.services.documents import document_tree, open_document, orphaned_keys
 from portail_domain.services.publishing import audience_size, publish_document
-from tests.support import add_staff
+from tests.support import FailingPublishing, add_staff
 
 PDF = b"%PDF-1.7\n" + b"qualite de l'eau " * 40 + b"\n%%EOF\n"
 TODAY = date(2026, 3, 10)
@@ -199,37 +199,6 @@ def test_a_refused_publication_stores_nothing(memory_portal, audience, folder, d
     assert memory_portal.files.objects == {}
     with memory_portal.uow() as uow:
         assert not uow.documents.rows and not uow.folders.rows and not uow.outbox.pending()
-
-
-class FailingPublishing:
-    """A unit of work factory whose publications fail at ``step`` (after the rows before it were written)."""
-
-    def __init__(self, factory, step: str) -> None:
-        self.factory, self.step = factory, step
-
-    def __call__(self, *, read_only: bool = False):
-        outer = self
-
-        class Failing(type(self.factory(read_only=read_only))):
-            def __enter__(self):
-                uow = super().__enter__()
-                real = uow.publishing
-
-                class Broken:
-                    def __getattr__(self, name):
-                        if name != outer.step:
-                            return getattr(real, name)
-
-                        def fail(*args, **kwargs):
-                            raise RuntimeError(f"{name} failed")
-                        return fail
-
-                uow.publishing = Broken()
-                return uow
-
-        uow = self.factory(read_only=read_only)
-        uow.__class__ = Failing
-        return uow
 
 
 @pytest.mark.parametrize("step", ["link", "queue_notices"])

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, String, Uuid, and_, case, exists, func, insert, literal, or_, select, true
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -65,6 +66,10 @@ class SqlPublishing:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
+    def _inserted(self, statement: Insert) -> int:
+        """Run an ``INSERT … SELECT``; how many rows it added (a count the driver keeps only when asked)."""
+        return int(self.connection.execute(statement.execution_options(preserve_rowcount=True)).rowcount)
+
     def size(self, audience: Audience, today: date) -> AudienceSize:
         s = t.subscribers.c
         mailed = func.coalesce(func.sum(case((_mailed(s), 1), else_=0)), 0)
@@ -81,7 +86,7 @@ class SqlPublishing:
                           literal(position, Integer)).where(audience_filter(audience, today), ~has_it)
             statement = insert(t.document_folders).from_select(["id", "subscriber_id", "name", "kind", "position"],
                                                                 rows)
-            created += self.connection.execute(statement).rowcount
+            created += self._inserted(statement)
         return created
 
     def link(self, audience: Audience, today: date, folder: FolderKind, document: Document) -> int:
@@ -94,7 +99,7 @@ class SqlPublishing:
         ).where(audience_filter(audience, today), folder_id.is_not(None))
         columns = ["id", "subscriber_id", "folder_id", "filename", "content_type", "size", "sha256", "storage_key",
                    "added_by", "added_at"]
-        return int(self.connection.execute(insert(t.documents).from_select(columns, rows)).rowcount)
+        return self._inserted(insert(t.documents).from_select(columns, rows))
 
     def queue_notices(self, audience: Audience, today: date, mails: Mapping[str, OutgoingMail],
                       now: datetime) -> int:
@@ -107,7 +112,7 @@ class SqlPublishing:
                 audience_filter(audience, today), _mailed(s), s.language == language)
             columns = ["id", "recipient", "subject", "text_body", "html_body", "created_at", "attempts",
                        "next_attempt_at"]
-            queued += self.connection.execute(insert(t.outbox).from_select(columns, rows)).rowcount
+            queued += self._inserted(insert(t.outbox).from_select(columns, rows))
         return queued
 
 

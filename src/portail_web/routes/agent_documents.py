@@ -102,6 +102,14 @@ def _message_of(exc: errors.DomainError) -> str:
     return message_for(exc)
 
 
+def _shown(values: dict[str, str]) -> dict[str, str]:
+    """The fields as the form shows them: ``postal_code:NNNNN`` as its radio button and its code."""
+    kind, _, code = values["audience"].partition(":")
+    if kind == AudienceKind.POSTAL_CODE.value and code:
+        return {**values, "audience": kind, "postal_code": code}
+    return {**values, "audience": values["audience"] or "subscriber"}
+
+
 def _count(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and int(text) <= MAX_COUNT else None
 
@@ -112,7 +120,7 @@ async def _page(request: Request, values: dict[str, str], *, size: AudienceSize 
     params = request.query_params
     published = _count(params.get("publie", "")) if not errors_by_field else None
     return render(request, "agent/documents.html", {
-        "values": values, "choices": CHOICES, "folders": [(kind.value, FOLDER_NAMES[kind]) for kind, _ in
+        "values": _shown(values), "choices": CHOICES, "folders": [(kind.value, FOLDER_NAMES[kind]) for kind, _ in
                                                           DEFAULT_FOLDERS],
         "size": size, "audience": audience, "errors": errors_by_field or {},
         "published": published, "mailed": _count(params.get("courriels", "")) or 0,
@@ -139,7 +147,7 @@ async def documents_page(request: Request, staff: StaffUser) -> Response:
     """The form; with recipients in the query (the first step's button), their count and the second step."""
     values = _values(request.query_params)
     if not any(values[name] for name in AUDIENCE_FIELDS):
-        return await _page(request, {**values, "audience": "subscriber", "folder": "letters"})
+        return await _page(request, {**values, "folder": "letters"})
     values["folder"] = values["folder"] or "letters"
     try:
         audience = audience_of(values)
