@@ -52,7 +52,8 @@ def test_audiences_are_read_from_their_form_value(text, expected):
 
 
 @pytest.mark.parametrize("text", ["", "tous", "all:1", "postal_code", "postal_code:3423", "postal_code:342300",
-                                  "postal_code:2A004", "postal_code:٣٤٢٣٠", "service:both", "service:", "service:gaz", "subscriber:1"])
+                                  "postal_code:2A004", "postal_code:٣٤٢٣٠", "service:both", "service:", "service:gaz",
+                                  "subscriber:1"])
 def test_anything_else_is_refused(text):
     with pytest.raises(InvalidAudience):
         Audience.parse(text)

@@ -13,6 +13,7 @@ from tests.support import BASE_URL, WebClient, add_staff, set_limits, sign_in_st
 from tests.unit.test_publishing import PDF, TOWN, people
 
 PASSWORD = "une-phrase-de-passe-solide"
+EXE = b"MZ\x90\x00" + b"\x00" * 64
 
 
 @pytest.fixture
@@ -76,8 +77,8 @@ def test_staff_publish_to_one_subscriber(memory_portal, staff_web):
 
 @pytest.mark.parametrize(("data", "file", "status", "field", "message"), [
     ({"subscriber_number": "100001", "folder": "letters"}, None, 400, "file", "Choisissez le fichier à publier."),
-    ({"subscriber_number": "100001", "folder": "letters"}, ("note.pdf", b"MZ\x90\x00" + b"\x00" * 64, "application/pdf"),
-     422, "file", "Ce type de fichier n'est pas accepté"),
+    ({"subscriber_number": "100001", "folder": "letters"}, ("note.pdf", EXE, "application/pdf"), 422, "file",
+     "Ce type de fichier n'est pas accepté"),
     ({"subscriber_number": "100001", "folder": "letters"}, ("vide.pdf", b"", "application/pdf"), 422, "file",
      "Le fichier envoyé est vide."),
     ({"subscriber_number": "999999", "folder": "letters"}, "pdf", 422, "subscriber_number",

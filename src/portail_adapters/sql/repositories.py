@@ -426,7 +426,7 @@ class SqlDocuments(_Repository[Document]):
         return int(self.connection.execute(query).scalar_one())
 
     def still_referenced(self, storage_keys: Collection[str]) -> set[str]:
-        keys, found = list(storage_keys), set()
+        keys, found = list(storage_keys), set[str]()
         c = self.table.c
         for start in range(0, len(keys), 500):  # bounded IN lists (SQLite caps bound parameters)
             query = select(c.storage_key).where(c.storage_key.in_(keys[start : start + 500])).distinct()

@@ -35,8 +35,8 @@ class InvalidAudience(InvalidValue):
 
     code = "audience_invalid"
 
-    def __init__(self, **params: object) -> None:
-        super().__init__(field="audience", **params)
+    def __init__(self, audience: str = "") -> None:
+        super().__init__(field="audience", audience=audience)
 
 
 class SubscriberNumberMissing(InvalidValue):

@@ -16,7 +16,7 @@ from ..model.audit import AuditAction
 from ..model.documents import DEFAULT_FOLDERS, AddedBy, Document, clean_filename, inspect_file, new_storage_key
 from ..model.errors import NotFound
 from ..model.links import Link
-from ..model.mail import Mail, MailKind, OutgoingMail
+from ..model.mail import Mail, MailKind, MailValue, OutgoingMail
 from ..model.publishing import (
     Audience,
     AudienceKind,
@@ -41,7 +41,7 @@ def audience_size(portal: Portal, audience: Audience) -> AudienceSize:
 
 def _notices(portal: Portal, filename: str, folder: str) -> dict[str, OutgoingMail]:
     """The e-mail in each language, rendered once: it names no one, so every subscriber gets the same text."""
-    params = {"filename": filename, "folder": folder, "link": Link("documents")}
+    params: dict[str, MailValue] = {"filename": filename, "folder": folder, "link": Link("documents")}
     return {language.value: portal.composer.compose(Mail(MailKind.DOCUMENT_PUBLISHED, "", language.value, params))
             for language in Language}
 
