@@ -105,7 +105,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "GET /agent/paiements": ("fait",),
     "POST /agent/paiements/{payment_id}": ("resolution", "note"),
     "POST /agent/paiements/{payment_id}/verifier": (),
-    "GET /agent/documents": (),
+    "GET /agent/documents": ("audience", "subscriber_number", "postal_code", "folder", "publie", "courriels"),
+    "POST /agent/documents": ("audience", "subscriber_number", "postal_code", "folder", "file"),
     "GET /agent/courriels": ("fait",),
     "POST /agent/courriels/{mail_id}": ("action",),
     "GET /agent/equipe": ("fait",),
@@ -156,6 +157,7 @@ PLAUSIBLE = {
     "reminders": "1",
     "note": "Rappeler l'abonné", "assignee": "collegue@eau-test.example", "reason": "Réglé", "retard": "1",
     "title": "Relance", "body": "Bonjour,\nnous revenons vers vous.", "template": "", "modele": "",
+    "subscriber_number": "100001", "audience": "", "folder": "letters", "publie": "3", "courriels": "1",
 }
 NEAR_MISSES = [
     "", " ", "0", "-1", "1e309", "NaN", "Infinity", "9" * 400, "0x1F", "1_000", "١٢٣", "²", "½", "１２３",

@@ -300,3 +300,47 @@ def sign_mandate_for(portal: Portal, subscriber: Subscriber, contract_number: st
     start_mandate_for(portal, subscriber, contract_number, **kwargs)
     return sign_mandate(portal, subscriber.id, last_signing_code(portal), client_address="203.0.113.7",
                         user_agent="Mozilla/5.0 (test)")
+
+
+# --- publishing (issue 13) ----------------------------------------------------------------------
+
+
+class FailingPublishing:
+    """A unit of work factory (wrapping ``factory``) whose ``publishing.STEP`` raises, after the steps
+    before it have written their rows: a storage failing in the middle of a publication."""
+
+    def __init__(self, factory: Callable[..., Any], step: str) -> None:
+        self.factory, self.step = factory, step
+
+    def __call__(self, *, read_only: bool = False) -> _FailingUnitOfWork:
+        return _FailingUnitOfWork(self.factory(read_only=read_only), self.step)
+
+
+class _FailingUnitOfWork:
+    def __init__(self, uow: Any, step: str) -> None:
+        self._uow, self._step = uow, step
+
+    def __enter__(self) -> _FailingUnitOfWork:
+        self._uow.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._uow.__exit__(*exc_info)
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._uow, name)
+        return _Broken(found, self._step) if name == "publishing" else found
+
+
+class _Broken:
+    def __init__(self, real: Any, step: str) -> None:
+        self._real, self._step = real, step
+
+    def __getattr__(self, name: str) -> Any:
+        if name != self._step:
+            return getattr(self._real, name)
+
+        def fail(*args: object, **kwargs: object) -> None:
+            raise RuntimeError(f"{name}: the database went away")
+
+        return fail

@@ -15,13 +15,14 @@ from .model.accounts import Account, AccountToken, Identity, StaffUser, Subscrib
 from .model.audit import AuditEntry, AuditQuery
 from .model.billing import GatewayResult, Invoice, Payment, PaymentOrder, StartedPayment
 from .model.contracts import Contract, MeterReading, OverconsumptionNotice
-from .model.documents import AddedBy, Document, DocumentFolder
+from .model.documents import AddedBy, Document, DocumentFolder, FolderKind
 from .model.exchange import FileHeader, MandateLine, PaymentLine, ReadingLine, RequestLine, RowChunk
 from .model.files import StoredObject
 from .model.links import Link
 from .model.mail import Mail, OutboxEntry, OutgoingMail
 from .model.mandates import BankAccount, Mandate, MandateDocument
 from .model.privacy import SecurityEvent
+from .model.publishing import Audience, AudienceSize
 from .model.relief import ReliefDecision, ReliefLine
 from .model.reminders import ReminderCandidate, ReminderKind, SentReminder
 from .model.request_desk import InternalNote, ReplyTemplate, RequestQuery
@@ -371,7 +372,36 @@ class DocumentRepository(Protocol):
 
     def referenced_keys(self, keys: Collection[str]) -> set[str]:
         """The storage keys among ``keys`` that a row points to: a document's (invoice PDFs, request
-        attachments, mandates are documents) or a meter reading's photo. A few hundred keys a call."""
+        attachments, mandates are documents) or a meter reading's photo, as this unit of work sees them
+        (rows removed in it no longer count). A publication's rows share one key: an object may be
+        deleted only once no row points to it (``services.documents.orphaned_keys``)."""
+        ...
+
+
+class PublishingRepository(Protocol):
+    """A publication to an audience (``model.publishing``): each method is one statement per
+    standard folder or language (``INSERT … SELECT`` on SQL), whatever the audience's size."""
+
+    def size(self, audience: Audience, today: date) -> AudienceSize:
+        """How many subscribers ``audience`` has on ``today``, and how many are paperless with an e-mail on file."""
+        ...
+
+    def add_default_folders(self, audience: Audience, today: date,
+                            folders: Sequence[tuple[FolderKind, str]]) -> int:
+        """Create each standard folder (kind, name; position: its place in ``folders``) for the
+        audience's subscribers who lack it; returns how many folders were created."""
+        ...
+
+    def link(self, audience: Audience, today: date, folder: FolderKind, document: Document) -> int:
+        """A copy of ``document`` for every subscriber of the audience, in their root folder of kind
+        ``folder`` (its ``subscriber_id``, ``folder_id`` and ``id`` are replaced; its storage key is
+        shared); returns how many rows were added. Subscribers without that folder get none."""
+        ...
+
+    def queue_notices(self, audience: Audience, today: date, mails: Mapping[str, OutgoingMail],
+                      now: datetime) -> int:
+        """Queue ``mails[language]`` (its ``to`` replaced by their e-mail on file) for every paperless
+        subscriber of the audience with an e-mail, in their language; returns how many were queued."""
         ...
 
 
@@ -749,6 +779,8 @@ class UnitOfWork(Protocol):
     def dashboard(self) -> DashboardRepository: ...
     @property
     def relief(self) -> ReliefRepository: ...
+    @property
+    def publishing(self) -> PublishingRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

@@ -30,6 +30,7 @@ from .mail_relay import relay_forever
 from .messages import MESSAGES, message_for
 from .routes import (
     agent,
+    agent_documents,
     agent_mails,
     agent_payments,
     agent_readings,
@@ -84,6 +85,7 @@ def all_routes() -> list[BaseRoute]:
         *agent_readings.routes,
         *agent_payments.routes,
         *agent_mails.routes,
+        *agent_documents.routes,
         # Last: a page not built yet ("bientôt"); a real route of the same name listed above wins.
         *agent.placeholder_routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

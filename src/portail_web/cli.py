@@ -272,7 +272,8 @@ def documents_command(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from portail_domain.model.errors import DomainError, NotFound
-    from portail_domain.services.documents import publish_document
+    from portail_domain.model.publishing import Audience
+    from portail_domain.services.publishing import publish_document
 
     path = Path(args.file)
     try:
@@ -283,8 +284,8 @@ def documents_command(args: argparse.Namespace, settings: Settings) -> int:
     portal = portal_from(settings)
     with handle:
         try:
-            document = publish_document(portal, subscriber_number=args.subscriber_number, folder=args.folder,
-                                        filename=path.name, data=handle)
+            published = publish_document(portal, None, audience=Audience.subscriber(args.subscriber_number),
+                                         folder=args.folder, filename=path.name, data=handle)
         except NotFound as exc:
             if "subscriber" in exc.params:
                 print(f"portail: no subscriber {args.subscriber_number!r}", file=sys.stderr)
@@ -295,7 +296,7 @@ def documents_command(args: argparse.Namespace, settings: Settings) -> int:
         except DomainError as exc:
             print(f"portail: {args.file}: {CLI_REFUSALS.get(exc.code, exc.code)}", file=sys.stderr)
             return 1
-    print(f"added {document.filename} ({document.size} bytes, sha256 {document.sha256[:12]}…) "
+    print(f"added {published.filename} ({published.size} bytes, sha256 {published.sha256[:12]}…) "
           f"for subscriber {args.subscriber_number}")
     return 0
 

@@ -102,6 +102,15 @@ MESSAGES: dict[str, str] = {
     "relief_invalid": N_("Choisissez « accorder » ou « refuser » ; un refus doit être motivé."),
     "relief_not_applicable": N_("Aucune décision d'écrêtement n'est possible sur cette demande (pas d'avis de "
                                 "consommation anormale, ou décision déjà prise)."),
+    # Publier un document (back office).
+    "audience_invalid": N_("Choisissez les destinataires : un abonné, tous les abonnés, les abonnés d'un code postal "
+                           "(5 chiffres) ou ceux d'un service (eau, assainissement)."),
+    "audience_number_missing": N_("Saisissez le numéro de l'abonné."),
+    "audience_ambiguous": N_("Choisissez un abonné ou un ensemble d'abonnés, pas les deux : videz le numéro d'abonné, "
+                             "ou choisissez « Un abonné »."),
+    "audience_empty": N_("Aucun abonné ne correspond à ces destinataires : rien n'a été publié."),
+    "publish_folder_unknown": N_("Choisissez le dossier dans la liste : Contrats, Factures, Courriers ou Mes envois."),
+    "publish_file_missing": N_("Choisissez le fichier à publier."),
     "login_failed": N_("Identifiant ou mot de passe incorrect."),
     # Accounts: links, passwords, login throttling, personal data.
     "login_throttled": N_(

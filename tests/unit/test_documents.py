@@ -25,13 +25,14 @@ from portail_domain.model.documents import (
 )
 from portail_domain.model.errors import NotFound, StorageError
 from portail_domain.model.limits import Limits
+from portail_domain.model.publishing import Audience
 from portail_domain.services.documents import (
     document_tree,
     folder_contents,
     open_document,
-    publish_document,
     upload_document,
 )
+from portail_domain.services.publishing import publish_document
 from tests.support import add_subscriber, set_limits
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -247,20 +248,25 @@ def test_someone_elses_folder_and_document_do_not_exist(memory_portal, marie):
     assert len(memory_portal.files.objects) == 1
 
 
+def _publish(portal, number: str, folder: str, filename: str = "a.pdf"):
+    return publish_document(portal, None, audience=Audience.subscriber(number), folder=folder, filename=filename,
+                            data=io.BytesIO(PDF))
+
+
 def test_staff_publish_by_folder_name_or_kind(memory_portal, marie):
-    by_name = publish_document(memory_portal, subscriber_number="100001", folder="courriers", filename="avis.pdf",
-                               data=io.BytesIO(PDF))
-    by_kind = publish_document(memory_portal, subscriber_number="100001", folder="contracts",
-                               filename="contrat.pdf", data=io.BytesIO(PDF))
+    by_name = _publish(memory_portal, "100001", "courriers", "avis.pdf")
+    by_kind = _publish(memory_portal, "100001", "contracts", "contrat.pdf")
     folders = _folders(memory_portal, marie)
-    assert by_name.folder_id == folders[FolderKind.LETTERS].id and by_name.added_by is AddedBy.UTILITY
-    assert by_kind.folder_id == folders[FolderKind.CONTRACTS].id
+    with memory_portal.uow() as uow:
+        (letter,) = uow.documents.in_folder(folders[FolderKind.LETTERS].id)
+        (contract,) = uow.documents.in_folder(folders[FolderKind.CONTRACTS].id)
+    assert (letter.filename, letter.added_by, letter.storage_key) == ("avis.pdf", AddedBy.UTILITY, by_name.storage_key)
+    assert (contract.filename, by_kind.folder) == ("contrat.pdf", FolderKind.CONTRACTS)
     with pytest.raises(NotFound):
-        publish_document(memory_portal, subscriber_number="999999", folder="letters", filename="a.pdf",
-                         data=io.BytesIO(PDF))
+        _publish(memory_portal, "999999", "letters")
     with pytest.raises(NotFound):
-        publish_document(memory_portal, subscriber_number="100001", folder="Nulle part", filename="a.pdf",
-                         data=io.BytesIO(PDF))
+        _publish(memory_portal, "100001", "Nulle part")
+    assert len(memory_portal.files.objects) == 2
 
 
 def test_demo_subscribers_have_a_letter_and_their_contract(memory_portal):

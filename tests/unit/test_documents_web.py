@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 
 import pytest
 
 from portail_domain.model.documents import FolderKind
-from portail_domain.services.documents import document_tree, publish_document
+from portail_domain.model.publishing import Audience
+from portail_domain.services.documents import document_tree
+from portail_domain.services.publishing import publish_document
 from portail_web import create_app
 from portail_web.formatting import file_size
 from tests.support import BASE_URL, WebClient, add_subscriber, set_limits
@@ -57,8 +60,8 @@ def test_upload_list_download_byte_for_byte(memory_portal, web, marie):
 
 
 def test_tree_shows_a_marker_and_the_count_on_folders_with_documents(memory_portal, web, marie):
-    publish_document(memory_portal, subscriber_number="100001", folder="Courriers", filename="avis.pdf",
-                     data=__import__("io").BytesIO(PDF))
+    publish_document(memory_portal, None, audience=Audience.subscriber("100001"), folder="Courriers",
+                     filename="avis.pdf", data=io.BytesIO(PDF))
     page = web.get("/documents")
     assert page.status_code == 200
     items = re.findall(r'<li>\s*<a href="/documents/dossiers/[^"]+"><span class="marker"[^>]*>(▸?)</span>([^<]+)</a>'
@@ -167,8 +170,10 @@ def test_store_down_shows_a_clear_message_and_keeps_nothing(memory_portal, web, 
 def test_another_subscribers_folder_and_document_are_404(memory_portal, web, marie):
     other = add_subscriber(memory_portal, "100002", email="jean@example.org")
     theirs = folder_of(memory_portal, other)
-    document = publish_document(memory_portal, subscriber_number="100002", folder="uploads", filename="secret.pdf",
-                                data=__import__("io").BytesIO(PDF))
+    publish_document(memory_portal, None, audience=Audience.subscriber("100002"), folder="uploads",
+                     filename="secret.pdf", data=io.BytesIO(PDF))
+    with memory_portal.uow() as uow:
+        (document,) = uow.documents.for_subscriber(other.id)
     assert web.get(f"/documents/dossiers/{theirs.id}").status_code == 404
     assert web.get(f"/documents/{document.id}").status_code == 404
     assert upload(web, folder_of(memory_portal, marie).id, PDF).status_code == 303  # (own folder works)

@@ -60,6 +60,8 @@ SAMPLES = {
                                 "link": Link("contract", {"contract_number": "C1"})},
     MailKind.INVOICE_AVAILABLE: {"name": "Marie Dupont", "count": 1, "number": "F2026-0001", "amount": Money(12345),
                                  "due_on": date(2026, 3, 1), "link": Link("invoice", {"number": "F2026-0001"})},
+    MailKind.DOCUMENT_PUBLISHED: {"filename": "Qualité <de> l'eau 2025.pdf", "folder": "Courriers",
+                                  "link": Link("documents")},
     MailKind.PAYMENT_REMINDER: {"name": "Marie Dupont", "kind": "after", "number": "F2026-0001",
                                 "amount": Money(12345), "due_on": date(2026, 3, 1),
                                 "link": Link("invoice", {"number": "F2026-0001"})},
@@ -132,6 +134,13 @@ def test_values_are_formatted_as_on_the_pages_and_escaped_in_html():
     request = compose(MailKind.REQUEST_RECEIVED, "fr")
     assert "« Fuite <sous> l'évier »" in request.text
     assert "« Fuite &lt;sous&gt; l&#39;évier »" in request.html
+
+
+def test_the_publication_mail_names_the_folder_in_the_language_and_no_one():
+    french, english = compose(MailKind.DOCUMENT_PUBLISHED, "fr"), compose(MailKind.DOCUMENT_PUBLISHED, "en")
+    assert "« Qualité <de> l'eau 2025.pdf » dans votre espace abonné, dossier « Courriers »." in french.text
+    assert "“Qualité &lt;de&gt; l&#39;eau 2025.pdf”" in english.html and "“Letters” folder" in english.text
+    assert french.text.startswith("Bonjour,\n") and "Marie" not in french.text + english.text
 
 
 def test_an_unknown_language_falls_back_to_french():

@@ -41,6 +41,7 @@ from portail_domain.model.throttling import LoginAttempts
 from .backoffice import MemoryAudit, MemoryRecoveryCodes
 from .exchange import MemoryExchange
 from .privacy import MemoryPrivacy
+from .publishing import MemoryPublishing
 from .request_desk import MemoryDashboard, MemoryRelief, MemoryReplyTemplates, is_overdue
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -621,6 +622,7 @@ class MemoryUnitOfWork:
         self.reply_templates = MemoryReplyTemplates(t["reply_templates"])
         self.dashboard = MemoryDashboard(self)
         self.relief = MemoryRelief(self)
+        self.publishing = MemoryPublishing(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -426,18 +426,17 @@ class SqlDocuments(_Repository[Document]):
         return int(self.connection.execute(query).scalar_one())
 
     def referenced_keys(self, keys: Collection[str]) -> set[str]:
-        wanted = sorted(set(keys))
-        if not wanted:
-            return set()
-        c = self.table.c  # storage_key is indexed (unique)
-        query = select(c.storage_key).where(c.storage_key.in_(wanted)).distinct()
-        found = set(self.connection.execute(query).scalars())
+        wanted, found = sorted(set(keys)), set[str]()
+        c = self.table.c  # storage_key is indexed (shared by a publication's rows)
+        for start in range(0, len(wanted), 500):  # bounded IN lists (SQLite caps bound parameters)
+            query = select(c.storage_key).where(c.storage_key.in_(wanted[start : start + 500])).distinct()
+            found.update(self.connection.execute(query).scalars())
         # A reading's photo is also one of its subscriber's documents: this second look (photo_key has
         # no index) only runs for keys no document holds, the orphans, which are few.
         rest = [k for k in wanted if k not in found]
-        if rest:
+        for start in range(0, len(rest), 500):
             r = t.meter_readings.c
-            photos = select(r.photo_key).where(r.photo_key.in_(rest)).distinct()
+            photos = select(r.photo_key).where(r.photo_key.in_(rest[start : start + 500])).distinct()
             found.update(self.connection.execute(photos).scalars())
         return found
 

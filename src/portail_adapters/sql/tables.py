@@ -42,7 +42,7 @@ subscribers = Table(
     Column("email_normalised", String(254), index=True),
     Column("phone", String(40), nullable=False, default=""),
     Column("address", String(300), nullable=False, default=""),
-    Column("postal_code", String(10), nullable=False, default=""),
+    Column("postal_code", String(10), nullable=False, default="", index=True),  # publications by postal code
     Column("city", String(100), nullable=False, default=""),
     Column("language", String(2), nullable=False, default="fr"),
     Column("paperless", Boolean, nullable=False, default=False),
@@ -193,7 +193,8 @@ documents = Table(
     Column("content_type", String(100), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
-    Column("storage_key", String(200), nullable=False, unique=True),
+    # Not unique: a publication's rows share its one stored object (see migration 0014).
+    Column("storage_key", String(200), nullable=False, index=True),
     Column("added_by", String(12), nullable=False),
     Column("added_at", UTCDateTime, nullable=False),
 )

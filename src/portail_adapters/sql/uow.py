@@ -17,6 +17,7 @@ from .database import read_only_options
 from .exchange import SqlExchange
 from .mandates import SqlMandates
 from .privacy import SqlPrivacy
+from .publishing import SqlPublishing
 from .repositories import (
     SqlAccounts,
     SqlContracts,
@@ -78,6 +79,7 @@ class SqlUnitOfWork:
         self.reply_templates = SqlReplyTemplates(c)
         self.dashboard = SqlDashboard(c)
         self.relief = SqlRelief(c)
+        self.publishing = SqlPublishing(c)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

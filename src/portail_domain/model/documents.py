@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 import attrs
 
-from .errors import DomainError, NotFound
+from .errors import DomainError
 
 MAX_FILENAME = 120  # characters kept for display
 CHUNK = 64 * 1024
@@ -221,13 +221,3 @@ def build_tree(folders: Sequence[DocumentFolder], counts: dict[uuid.UUID, int]) 
         return FolderNode(folder, own, own + sum(c.total for c in below), below)
 
     return [node(f, frozenset({f.id})) for f in children.get(None, [])]
-
-
-def find_folder(folders: Sequence[DocumentFolder], reference: str) -> DocumentFolder:
-    """A folder named by its name (``Courriers``, any case) or its kind (``letters``)."""
-    wanted = unicodedata.normalize("NFKC", reference).strip().casefold()
-    found = [f for f in folders if unicodedata.normalize("NFKC", f.name).casefold() == wanted]
-    found = found or [f for f in folders if f.kind.value == wanted and f.parent_id is None]
-    if len(found) != 1:
-        raise NotFound(folder=reference)
-    return found[0]

@@ -37,6 +37,7 @@ class MailKind(StrEnum):
     READING_REJECTED = auto()  # name, number, read_on, index, reason, link
     REQUEST_FOLLOW_UP = auto()  # to staff: reference, subject, name, link (the staff page of the request)
     RELIEF_DECISION = auto()  # reference, number, granted (1/0), capped, billed, reason, link
+    DOCUMENT_PUBLISHED = auto()  # filename, folder (standard folder's French name), link (no name: one text for all)
 
 
 MailValue = str | int | Decimal | Fraction | date | datetime | Money | Link

@@ -1,9 +1,10 @@
-"""Mes documents: the folder tree, uploads, downloads and documents the utility publishes."""
+"""Mes documents: the folder tree, uploads and downloads (what the utility publishes: ``publishing``)."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Collection
 from typing import BinaryIO
 
 from ..model.documents import (
@@ -18,7 +19,6 @@ from ..model.documents import (
     QuotaExceeded,
     build_tree,
     clean_filename,
-    find_folder,
     inspect_file,
     new_storage_key,
 )
@@ -103,7 +103,18 @@ def discard_object(files: FileStore, key: str) -> None:
         files.delete(key)
 
 
-def _require_files(portal: Portal) -> FileStore:
+def orphaned_keys(uow: UnitOfWork, storage_keys: Collection[str]) -> list[str]:
+    """Of the storage keys of document rows just removed in ``uow``, those no row points to any more:
+    only their objects may be deleted (once ``uow`` commits). A publication's rows share one key."""
+    wanted = list(dict.fromkeys(storage_keys))
+    if not wanted:
+        return []
+    kept = uow.documents.referenced_keys(wanted)
+    return [key for key in wanted if key not in kept]
+
+
+def require_files(portal: Portal) -> FileStore:
+    """The portal's file store; ``StorageError`` when none is configured."""
     if portal.files is None:
         raise StorageError("no file store is configured")
     return portal.files
@@ -163,7 +174,7 @@ def upload_document(
     The subscriber's own uploads count against the upload quota; documents the utility adds do not.
     Raises ``NotFound`` (not their folder), an ``UploadRejected`` reason, or ``StorageError``.
     """
-    files = _require_files(portal)
+    files = require_files(portal)
     limits = portal.config.limits
     with portal.uow() as uow:
         folder = _own_folder(uow, subscriber_id, folder_id)
@@ -197,22 +208,8 @@ def download(portal: Portal, document: Document) -> Download:
     """Send back a document the caller has checked the visitor may read: a short-lived link when
     the store offers one, otherwise a stream of its bytes. Every stored file leaves this way
     (documents, invoice PDFs, request attachments, meter photos); ``StorageError`` when no store."""
-    files = _require_files(portal)
+    files = require_files(portal)
     url = files.download_url(document.storage_key, filename=document.filename, content_type=document.content_type)
     if url is not None:
         return Download(document, url=url)
     return Download(document, chunks=files.open(document.storage_key))
-
-
-def publish_document(portal: Portal, *, subscriber_number: str, folder: str, filename: str,
-                     data: BinaryIO) -> Document:
-    """The utility puts a document into a subscriber's folder (same file rules, no quota)."""
-    with portal.uow() as uow:
-        subscriber = uow.subscribers.by_number(subscriber_number.strip())
-        if subscriber is None:
-            raise NotFound(subscriber=subscriber_number)
-        folders = ensure_default_folders(uow, subscriber.id)
-        uow.commit()
-    target = find_folder(folders, folder)
-    return upload_document(portal, subscriber_id=subscriber.id, folder_id=target.id, filename=filename, data=data,
-                           added_by=AddedBy.UTILITY)

@@ -14,7 +14,7 @@ from ..model.exchange import ImportRow, InvoiceRow
 from ..model.links import Link
 from ..model.mail import Mail, MailKind
 from ..model.values import Money
-from .documents import ensure_default_folders, store_document
+from .documents import ensure_default_folders, orphaned_keys, store_document
 from .exchange_importer import Importer, changed
 from .mail import queue_mails
 
@@ -181,7 +181,7 @@ class InvoicesImport(Importer):
             old = self.uow.documents.get(invoice.pdf_document_id)
             if old is not None:
                 self.uow.documents.remove(old.id)
-                self.replaced.append(old.storage_key)
+                self.replaced += orphaned_keys(self.uow, [old.storage_key])
         invoice.pdf_document_id = document.id
         invoice.pdf_file = row.pdf.filename
 

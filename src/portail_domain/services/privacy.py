@@ -30,6 +30,7 @@ from ..portal import Portal
 from ..ports import UnitOfWork
 from .accounts import record_event
 from .activation import check_current_password
+from .documents import orphaned_keys
 from .mail import queue_mail
 
 Json = dict[str, Any]
@@ -184,12 +185,12 @@ Step = Callable[[UnitOfWork, Portal, Retention, int], tuple[int, list[str]]]
 def _invoices(uow: UnitOfWork, portal: Portal, retention: Retention, limit: int) -> tuple[int, list[str]]:
     cutoff = portal.clock.today() - years(retention.invoices_years)
     found = uow.privacy.expired_invoices(cutoff, limit)
-    return len(found), uow.privacy.remove_invoices([i.id for i in found]) if found else []
+    return len(found), orphaned_keys(uow, uow.privacy.remove_invoices([i.id for i in found])) if found else []
 
 
 def _requests(uow: UnitOfWork, portal: Portal, retention: Retention, limit: int) -> tuple[int, list[str]]:
     found = uow.privacy.expired_requests(portal.clock.now() - years(retention.requests_years), limit)
-    return len(found), uow.privacy.remove_requests([r.id for r in found]) if found else []
+    return len(found), orphaned_keys(uow, uow.privacy.remove_requests([r.id for r in found])) if found else []
 
 
 def _events(uow: UnitOfWork, portal: Portal, retention: Retention, limit: int) -> tuple[int, list[str]]:
@@ -234,8 +235,9 @@ def _report(counts: dict[str, int], files: int, *, dry_run: bool = False) -> Ret
 def apply_retention(portal: Portal, *, dry_run: bool = False, batch: int = BATCH) -> RetentionReport:
     """Apply ``portal.config.legal.retention`` now (by ``portal.clock``); returns the counts.
 
-    Each batch is its own transaction, and stored files are deleted once their rows are gone
-    (a file left by a crash is an orphan that ``portail files sweep`` finds). A dry run does the
+    Each batch is its own transaction, and stored files are deleted once their rows are gone and
+    no other row points to them (a publication's rows share one file); a file left by a crash is
+    an orphan that ``portail files sweep`` finds. A dry run does the
     same work in one transaction that it rolls back, and deletes no file.
     """
     retention = portal.config.legal.retention

@@ -14,14 +14,11 @@ from starlette.routing import Route
 
 from portail_domain.model.accounts import StaffUser
 
-from ..messages import N_
 from ..staff import Endpoint, admin_page, staff_page
 from ..templating import render
 
 # (path, route name, title, administrators only)
-PLACEHOLDERS = [
-    ("/agent/documents", "staff_documents", N_("Documents"), False),
-]
+PLACEHOLDERS: list[tuple[str, str, str, bool]] = []
 
 
 def _placeholder(title: str, admins_only: bool) -> Endpoint:
