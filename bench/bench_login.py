@@ -23,9 +23,12 @@ from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, m
 from portail_adapters.system import SystemClock, SystemSecrets
 from portail_domain.model.accounts import Account, Subscriber
 from portail_domain.model.values import EmailAddress
+from portail_domain.portal import Portal, PortalConfig, UtilityCard
 from portail_domain.services.accounts import log_in
+from portail_web.wiring import web_mail
 
 PASSWORD = "une-phrase-de-passe-solide"
+BASE_URL = "http://127.0.0.1:8000"
 CLIENTS = 16
 LOGINS_PER_CLIENT = 4
 
@@ -70,6 +73,10 @@ def login_throughput(max_concurrent: int) -> tuple[float, float, float]:
         migrate(engine)
         uow = SqlUnitOfWorkFactory(engine)
         hasher = Argon2Hasher(max_concurrent=max_concurrent)
+        utility = UtilityCard("Régie", "1 place", "c@example.org", "04", "lundi")
+        composer, links = web_mail(BASE_URL, utility)
+        portal = Portal(uow=uow, clock=SystemClock(), secrets=SystemSecrets(), passwords=hasher,
+                        config=PortalConfig(BASE_URL, utility, secret_key=b"k" * 32), composer=composer, links=links)
         with uow() as work:
             for n in range(CLIENTS):
                 subscriber = Subscriber(number=str(200000 + n), name=f"Abonné {n}",
@@ -84,8 +91,7 @@ def login_throughput(max_concurrent: int) -> tuple[float, float, float]:
         def client(n: int) -> None:
             for _ in range(LOGINS_PER_CLIENT):
                 start = time.perf_counter()
-                log_in(uow, hasher, SystemSecrets(), SystemClock(), f"abonne{n}@example.org", PASSWORD,
-                       client=f"10.0.0.{n}")
+                log_in(portal, f"abonne{n}@example.org", PASSWORD, client=f"10.0.0.{n}")
                 with lock:
                     latencies.append(time.perf_counter() - start)
 
