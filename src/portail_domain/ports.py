@@ -429,6 +429,10 @@ class RequestRepository(Protocol):
         """The moving form's fields of a request, or None for any other request."""
         ...
 
+    def moves_of(self, subscriber_id: uuid.UUID) -> Mapping[uuid.UUID, MoveDetails]:
+        """The moving forms of all the subscriber's requests, by request id (one query)."""
+        ...
+
 
     def search(self, query: RequestQuery, limit: int) -> Sequence[Request]:
         """The staff queue: requests matching the filters, newest first, ``limit`` from ``query.offset``

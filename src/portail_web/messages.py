@@ -201,7 +201,8 @@ ACCESSIBILITY_STATUSES = (N_("conforme"), N_("partiellement conforme"), N_("non 
 EXPORT_KEY: dict[str, str] = {
     "exported_at": N_("Date et heure de l'export (UTC)."),
     "personal_data": N_("Vos coordonnées telles que le service des eaux les connaît : numéro d'abonné, nom, e-mail, "
-                        "téléphone, adresse, langue, choix de la facture électronique."),
+                        "téléphone, adresse, langue, choix de la facture électronique et des relances par "
+                        "e-mail."),
     "account": N_("Votre compte du portail : identifiant, date de création, dernier changement de mot de passe, "
                   "dernière connexion (le mot de passe lui-même n'est jamais conservé en clair, ni exporté)."),
     "contracts": N_("Vos contrats d'abonnement : service, adresse desservie, compteur, dates."),
@@ -209,7 +210,11 @@ EXPORT_KEY: dict[str, str] = {
     "overconsumption_notices": N_("Les alertes de consommation anormale qui vous ont été envoyées, et leur date."),
     "invoices": N_("Vos factures : montants en euros, dates, état."),
     "payments": N_("Vos paiements en ligne : montant, service de paiement, référence, état, dates."),
-    "requests": N_("Vos demandes et tous les messages échangés avec le service des eaux."),
+    "requests": N_("Vos demandes, les formulaires de déménagement ou d'emménagement, et tous les messages "
+                   "échangés avec le service des eaux."),
+    "mandates": N_("Vos mandats de prélèvement SEPA : référence unique (RUM), contrat, titulaire, IBAN masqué, "
+                   "état, preuves de signature (date, adresse IP, navigateur) ; le mandat signé complet est "
+                   "dans Mes documents."),
     "documents": N_("La liste de vos documents (nom, dossier, taille, empreinte SHA-256) ; les fichiers se "
                     "téléchargent dans Mes documents."),
     "sessions": N_("Les sessions ouvertes sur votre compte : navigateur, adresse IP, dates."),

@@ -299,6 +299,8 @@ def test_instalments_and_moves_round_trip(uow_factory):
         assert (move.move_on, move.index.litres, move.new_address, move.occupant) == (
             date(2026, 3, 9), 876_500, "4 avenue du Port", None)
         assert uow.requests.move_of(contract.id) is None
+        assert uow.requests.moves_of(s.id) == {request.id: move}
+        assert uow.requests.moves_of(subscriber("200002").id) == {}
 
 
 def test_throttle_counters_lock_hit_and_release(uow_factory):

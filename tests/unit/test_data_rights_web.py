@@ -7,10 +7,11 @@ import re
 
 from portail_domain.model.accounts import Language
 from portail_domain.model.contracts import OverconsumptionNotice
+from portail_domain.model.mandates import BankAccount, Mandate, MandateMode, MandateStatus, SignatureEvidence
 from portail_domain.model.privacy import EXPORT_SECTIONS
 from portail_domain.model.requests import Attachment
 from portail_domain.services.billing import start_payment
-from portail_domain.services.requests import open_request
+from portail_domain.services.requests import open_move_request, open_request
 from tests.support import add_contract, add_invoice, add_subscriber
 
 PASSWORD = "une-phrase-de-passe-solide"
@@ -19,7 +20,8 @@ PDF = b"%PDF-1.7\n" + b"attestation " * 20 + b"\n%%EOF\n"
 
 def subscriber_with_everything(portal, number: str, email: str, contract: str, invoice: str):
     """A subscriber with one of each kind of record: account, contract, readings, invoice, payment, request with a
-    message and attachment (a document), a session and security events (logins)."""
+    message and attachment (a document), a moving-out form, a signed mandate, a session and security events
+    (logins)."""
     subscriber = add_subscriber(portal, number, email=email, password=PASSWORD, name=f"Abonné {number}")
     contract_entity, readings = add_contract(portal, subscriber, contract, periods=3, leak=True)
     with portal.uow() as uow:  # the over-consumption alert of the leak's period (loi Warsmann)
@@ -30,6 +32,18 @@ def subscriber_with_everything(portal, number: str, email: str, contract: str, i
     start_payment(portal, subscriber.id, invoice)
     open_request(portal, subscriber.id, category="ecretement", subject=f"Fuite {number}", message="Bonjour",
                  attachment=Attachment(f"attestation-{number}.pdf", io.BytesIO(PDF)))
+    moved_at = int(readings[-1].index.m3) + 5
+    open_move_request(portal, subscriber.id, category="demenagement", subject=f"Départ {number}",
+                      contract_number=contract, move_on=portal.clock.today(), index=str(moved_at),
+                      new_address=f"2 rue {number}")
+    now = portal.clock.now()
+    with portal.uow() as uow:  # a signed direct-debit mandate
+        uow.mandates.add(Mandate(f"PORTAIL-{contract}-0123456789", subscriber.id, contract_entity.id,
+                                 MandateMode.ECHEANCE, f"Abonné {number}",
+                                 BankAccount(f"FR76300060000112345678{number[:3]}89", "AGRIFRPP"), now,
+                                 status=MandateStatus.ACTIVE,
+                                 evidence=SignatureEvidence(now, "192.0.2.7", "Firefox", "digest")))
+        uow.commit()
     return subscriber
 
 
@@ -55,13 +69,20 @@ def test_the_export_holds_every_kind_of_record_and_nothing_of_another_subscriber
     assert {r["contract"] for r in data["readings"]} == {"C1"} and len(data["readings"]) == 4
     assert [i["number"] for i in data["invoices"]] == ["F1"] and data["invoices"][0]["amount_eur"] == "123.45"
     assert [p["invoice"] for p in data["payments"]] == ["F1"]
-    [request] = data["requests"]
+    request, moving = sorted(data["requests"], key=lambda r: r["category"] != "ecretement")
     assert request["subject"] == "Fuite 100001" and request["messages"][0]["text"] == "Bonjour"
+    assert request["moving_form"] is None
+    assert moving["moving_form"]["new_address"] == "2 rue 100001" and float(moving["moving_form"]["index_m3"]) > 0
+    assert data["personal_data"]["payment_reminders"] is True
+    [mandate] = data["mandates"]
+    assert (mandate["rum"], mandate["contract"], mandate["status"]) == ("PORTAIL-C1-0123456789", "C1", "active")
+    assert mandate["iban"].startswith("FR76 ") and "•" in mandate["iban"] and mandate["signed_from"] == "192.0.2.7"
     assert [d["filename"] for d in data["documents"]] == ["attestation-100001.pdf"]
     assert {e["kind"] for e in data["security_events"]} == {"login", "login_failed"}
     assert data["sessions"][0]["last_seen_at"]
     text = response.text
-    for foreign in ("200002", "paul@example.org", "C2", "F2", "Fuite 200002", "attestation-200002"):
+    assert "FR76300060000112345678" not in text  # the whole IBAN stays in the signed PDF
+    for foreign in ("200002", "paul@example.org", "C2", "F2", "Fuite 200002", "attestation-200002", "PORTAIL-C2"):
         assert foreign not in text
     for secret in ("password_hash", "plain$", "token_hash"):
         assert secret not in text
@@ -104,7 +125,8 @@ def test_closing_the_account_ends_login_keeps_billing_data_and_activation_works_
         assert uow.accounts.for_subscriber(marie.id) is None
         assert uow.subscribers.get(marie.id) is not None  # billing data kept
         assert [i.number for i in uow.invoices.for_subscriber(marie.id)] == ["F1"]
-        assert len(uow.requests.for_subscriber(marie.id)) == 1 and uow.documents.for_subscriber(marie.id)
+        assert len(uow.requests.for_subscriber(marie.id)) == 2 and uow.documents.for_subscriber(marie.id)
+        assert [m.rum for m in uow.mandates.for_subscriber(marie.id)] == ["PORTAIL-C1-0123456789"]
         mail = uow.outbox.pending()[-1].mail
     assert mail.to == "marie@example.org" and "Ce qui est conservé, et pourquoi" in mail.text
     assert "http://127.0.0.1:8000/mot-de-passe" in mail.text

@@ -403,6 +403,10 @@ class MemoryRequests(_Table):
     def move_of(self, request_id: uuid.UUID) -> MoveDetails | None:
         return self.move_rows.get(request_id)
 
+    def moves_of(self, subscriber_id: uuid.UUID) -> dict[uuid.UUID, MoveDetails]:
+        return {request_id: move for request_id, move in self.move_rows.items()
+                if self.rows[request_id].subscriber_id == subscriber_id}
+
     def add(self, entity: Request) -> None:
         try:
             self._insert(entity)

@@ -479,6 +479,13 @@ class SqlRequests(_Repository[Request]):
         row = self.connection.execute(
             select(t.request_moves).where(t.request_moves.c.request_id == request_id)).mappings().first()
         return m.move_from_row(row) if row is not None else None
+
+    def moves_of(self, subscriber_id: uuid.UUID) -> dict[uuid.UUID, MoveDetails]:
+        moves = t.request_moves
+        query = (select(moves).join(self.table, self.table.c.id == moves.c.request_id)
+                 .where(self.table.c.subscriber_id == subscriber_id))
+        return {move.request_id: move for move in map(m.move_from_row, self.connection.execute(query).mappings())}
+
     def search(self, query: RequestQuery, limit: int) -> list[Request]:
         c = self.table.c
         statement = select(self.table).order_by(c.created_at.desc(), c.reference.desc())

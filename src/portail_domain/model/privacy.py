@@ -35,7 +35,7 @@ class SecurityEvent:
 
 # The export's sections, in order; the front end explains each one in the file's key (README-like).
 EXPORT_SECTIONS = ("personal_data", "account", "contracts", "readings", "overconsumption_notices", "invoices",
-                   "payments", "requests", "documents", "sessions", "security_events")
+                   "payments", "requests", "mandates", "documents", "sessions", "security_events")
 
 
 class ClosingNeedsPassword(errors.DomainError):

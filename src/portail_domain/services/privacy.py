@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,8 +23,9 @@ from ..model.contracts import Contract, MeterReading, OverconsumptionNotice
 from ..model.legal import Retention, years
 from ..model.links import Link
 from ..model.mail import Mail, MailKind
+from ..model.mandates import Mandate
 from ..model.privacy import RetentionReport, SecurityEventKind
-from ..model.requests import Request, RequestMessage
+from ..model.requests import MoveDetails, Request, RequestMessage
 from ..model.values import Money
 from ..portal import Portal
 from ..ports import UnitOfWork
@@ -76,6 +77,8 @@ def export_personal_data(portal: Portal, subscriber_id: uuid.UUID) -> Json:
         messages = uow.privacy.messages_of([r.id for r in requests])
         documents = uow.documents.for_subscriber(subscriber_id)
         folders = {f.id: f.name for f in uow.folders.for_subscriber(subscriber_id)}
+        moves = uow.requests.moves_of(subscriber_id)
+        mandates = uow.mandates.for_subscriber(subscriber_id)
         sessions = uow.sessions.for_account(account.id) if account is not None else []
         events = uow.privacy.events_for(subscriber_id)
     return {
@@ -83,7 +86,8 @@ def export_personal_data(portal: Portal, subscriber_id: uuid.UUID) -> Json:
         **_person(subscriber, account),
         **_supply(contracts, readings, notices),
         **_billing(numbers, invoices, payments),
-        "requests": _request_threads(numbers, requests, messages),
+        "requests": _request_threads(numbers, requests, messages, moves),
+        "mandates": [_mandate(numbers, m) for m in mandates],  # the RUM names the contract if no longer theirs
         "documents": [_record(id=d.id, folder=folders.get(d.folder_id), filename=d.filename,
                               content_type=d.content_type, size=d.size, sha256=d.sha256, added_by=d.added_by,
                               added_at=d.added_at) for d in documents],
@@ -99,7 +103,7 @@ def _person(subscriber: Subscriber, account: Account | None) -> Json:
         "personal_data": _record(
             subscriber_number=subscriber.number, name=subscriber.name, email=login, phone=subscriber.phone,
             address=subscriber.address, postal_code=subscriber.postal_code, city=subscriber.city,
-            language=subscriber.language, paperless=subscriber.paperless),
+            language=subscriber.language, paperless=subscriber.paperless, payment_reminders=subscriber.reminders),
         "account": None if account is None else _record(
             login=login, created_at=account.created_at,
             password_changed_at=account.password_changed_at, last_login_at=account.last_login_at),
@@ -133,8 +137,27 @@ def _billing(numbers: dict[uuid.UUID, str], invoices: Sequence[Invoice], payment
     }
 
 
+def _mandate(numbers: dict[uuid.UUID, str], mandate: Mandate) -> Json:
+    """A direct-debit mandate, its IBAN masked as on every page (the signed PDF in Mes documents
+    has it whole): an export is a file that travels, and the IBAN opens debits."""
+    evidence = mandate.evidence
+    return _record(rum=mandate.rum, contract=numbers.get(mandate.contract_id), mode=mandate.mode,
+                   holder=mandate.holder, iban=mandate.account.masked, bic=mandate.account.bic,
+                   status=mandate.status, created_at=mandate.created_at,
+                   signed_at=evidence.signed_at if evidence else None,
+                   signed_from=evidence.client_address if evidence else None,
+                   signed_with=evidence.user_agent if evidence else None, revoked_at=mandate.revoked_at)
+
+
+def _move(move: MoveDetails | None) -> Json | None:
+    if move is None:
+        return None
+    return _record(move_on=move.move_on, index_m3=str(move.index.m3), new_address=move.new_address,
+                   occupant=move.occupant)
+
+
 def _request_threads(numbers: dict[uuid.UUID, str], requests: Sequence[Request],
-                     messages: Sequence[RequestMessage]) -> list[Json]:
+                     messages: Sequence[RequestMessage], moves: Mapping[uuid.UUID, MoveDetails]) -> list[Json]:
     by_request: dict[uuid.UUID, list[Json]] = {}
     for message in messages:
         by_request.setdefault(message.request_id, []).append(_record(
@@ -143,6 +166,7 @@ def _request_threads(numbers: dict[uuid.UUID, str], requests: Sequence[Request],
     return [{**_record(reference=r.reference, category=r.category, subject=r.subject,
                        contract=numbers.get(r.contract_id) if r.contract_id else None, status=r.status,
                        created_at=r.created_at, updated_at=r.updated_at),
+             "moving_form": _move(moves.get(r.id)),
              "messages": by_request.get(r.id, [])} for r in requests]
 
 
