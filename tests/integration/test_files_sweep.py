@@ -19,8 +19,9 @@ from portail_adapters.settings import load_settings
 from portail_adapters.sql import SqlUnitOfWorkFactory
 from portail_adapters.system import SystemClock
 from portail_domain.model.files import SWEEP_BATCH
-from portail_domain.services.documents import publish_document
+from portail_domain.model.publishing import Audience
 from portail_domain.services.files import sweep_files
+from portail_domain.services.publishing import publish_document
 from portail_web.wiring import web_portal
 from tests.integration.test_cli import portail
 from tests.support import add_contract, add_subscriber, make_portal
@@ -29,8 +30,8 @@ PDF = b"%PDF-1.7\n" + b"x" * 3000 + b"\n%%EOF\n"
 
 
 def _publish(portal, number="100001"):
-    return publish_document(portal, subscriber_number=number, folder="Courriers", filename="avis.pdf",
-                            data=io.BytesIO(PDF))
+    return publish_document(portal, None, audience=Audience.subscriber(number), folder="Courriers",
+                            filename="avis.pdf", data=io.BytesIO(PDF))
 
 
 def test_referenced_keys_are_documents_and_reading_photos(uow_factory, clock):
