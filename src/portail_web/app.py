@@ -53,7 +53,7 @@ from .routes import (
 from .security import UNSAFE_METHODS, SecurityHeadersMiddleware, escape_for_log, same_origin
 from .staff import AdminOnly, StaffAreaMiddleware
 from .templating import Templates, render
-from .urls import path_for
+from .urls import RouteTable, path_for
 
 log = logging.getLogger("portail")
 security_log = logging.getLogger("portail.security")
@@ -243,5 +243,6 @@ def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float
         lifespan=lifespan,
     )
     app.state.portal = portal
-    app.state.templates = Templates(portal.config.limits)
+    app.state.route_table = RouteTable(app.routes)  # every link of the pages and redirects, by route name
+    app.state.templates = Templates(portal.config.limits, app.state.route_table)
     return app

@@ -17,7 +17,7 @@ from portail_domain.model.limits import Limits
 
 from . import formatting
 from .i18n import LANGUAGES, translations
-from .urls import path_for
+from .urls import RouteTable, path_for
 from .user_agents import device
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -26,10 +26,14 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 ESCAPED = ("html", "xml", "svg")
 
 
-def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limits = Limits()) -> Environment:
+def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limits = Limits(),
+                routes: RouteTable | None = None) -> Environment:
     """Templates in ``language``: its catalog and the formatting filters (pages and mails alike).
 
     Templates whose file type is in ``escaped`` are HTML-escaped; translated texts may print ``limits``.
+    With the app's ``routes``, ``url_for`` is a plain function of them: jinja2 copies the whole
+    context for each call of a function that takes it (``pass_context``) made inside a loop, and a
+    macro imported without the context can use it too (its module is then built once, not per page).
     """
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -55,7 +59,7 @@ def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limit
     env.filters["m3"] = partial(_call, formatting.m3, language)
     env.filters["filesize"] = partial(_call, formatting.file_size, language)
     env.filters["device"] = device
-    env.globals["url_for"] = _url_for
+    env.globals["url_for"] = routes.link if routes is not None else _url_for
     return env
 
 
@@ -104,8 +108,9 @@ def _call(fn: Any, language: str, value: Any, *args: Any) -> str:
 class Templates:
     """One Jinja2 environment per UI language."""
 
-    def __init__(self, limits: Limits | None = None) -> None:
-        self.environments = {language: environment(language, limits=limits or Limits()) for language in LANGUAGES}
+    def __init__(self, limits: Limits | None = None, routes: RouteTable | None = None) -> None:
+        self.environments = {language: environment(language, limits=limits or Limits(), routes=routes)
+                             for language in LANGUAGES}
 
     def render(
         self,
@@ -124,9 +129,6 @@ class Templates:
             "utility": request.app.state.portal.config.utility,
             "legal": request.app.state.portal.config.legal,
             "csrf_token": visitor.csrf_token if visitor else "",
-            # The page's own url_for, a plain function: the global one takes the context to find the
-            # request, and jinja2 copies the context for every such call made inside a loop.
-            "url_for": partial(path_for, request),
         }
         ctx.update(context or {})
         html = self.environments[language].get_template(name).render(ctx)

@@ -79,6 +79,13 @@ class RouteTable:
             return str(self.router.url_path_for(name, **path_params))
 
 
+    def link(self, name: str, /, *, query: dict[str, Any] | None = None, **path_params: Any) -> str:
+        """The path of route ``name`` with ``query`` appended (see ``path_for``): the templates' ``url_for``."""
+        path = self.path(name, **path_params)
+        pairs = {key: value for key, value in (query or {}).items() if value is not None}
+        return path + "?" + urlencode(pairs, safe="/", quote_via=quote) if pairs else path
+
+
 def route_table(request: HTTPConnection) -> RouteTable:
     """The app's route table, built on first use."""
     state = request.app.state
@@ -93,9 +100,7 @@ def path_for(request: HTTPConnection, name: str, /, *, query: dict[str, Any] | N
 
     Query values are percent-encoded with ``/`` left as is (``next=/factures``); None values are left out.
     """
-    path = route_table(request).path(name, **path_params)
-    pairs = {key: value for key, value in (query or {}).items() if value is not None}
-    return path + "?" + urlencode(pairs, safe="/", quote_via=quote) if pairs else path
+    return route_table(request).link(name, query=query, **path_params)
 
 
 class RouteLinks:
