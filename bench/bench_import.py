@@ -24,7 +24,6 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-PG_ADMIN_URL = os.environ.get("PORTAIL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 KINDS = ("subscribers", "contracts", "readings", "invoices")
 
 
@@ -135,24 +134,12 @@ def main() -> int:
 
 
 def bench_postgresql(folder: Path, counts: dict[str, int]) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    # Imported here: the tests import this module as ``bench.bench_import`` (only ``generate``).
+    from scratch_pg import scratch_databases
 
-    name = f"portail_bench_{os.getpid()}"
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        print(f"postgresql: skipped ({str(exc).splitlines()[0]})")
-        return
-    try:
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        bench_database("postgresql", url, folder, counts)
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_databases("portail_bench") as urls:
+        if urls is not None:
+            bench_database("postgresql", urls[0], folder, counts)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_import import KINDS, PG_ADMIN_URL, generate  # noqa: E402 - a sibling script
+from bench_import import KINDS, generate  # noqa: E402 - a sibling script
+from scratch_pg import scratch_databases  # noqa: E402 - a sibling module
 
 FLOOR_APP = Path(os.environ.get("BENCH_FLOOR_APP", Path(__file__).resolve().parents[2] / "shared/bench/floor_app.py"))
 PASSWORD = "une phrase de passe pour le banc d'essai"
@@ -285,26 +286,11 @@ def main() -> int:
 
 
 def bench_postgresql(folder: Path, args: argparse.Namespace) -> list[str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    names = [f"portail_bench_pages_{os.getpid()}", f"floor_bench_pages_{os.getpid()}"]
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as c:
-            for name in names:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        print(f"postgresql: skipped ({str(exc).splitlines()[0]})")
-        return []
-    try:
-        url, floor = (make_url(PG_ADMIN_URL).set(database=n).render_as_string(hide_password=False) for n in names)
+    with scratch_databases("portail_bench_pages", "floor_bench_pages") as urls:
+        if urls is None:
+            return []
+        url, floor = urls
         return bench("postgresql", url, floor, folder, args)
-    finally:
-        with admin.connect() as c:
-            for name in names:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

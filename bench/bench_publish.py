@@ -27,8 +27,9 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import Engine, make_url
+from scratch_pg import scratch_databases  # a sibling module (the script's folder is on the path)
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine
 
 from portail_adapters.files import LocalFileStore
 from portail_adapters.memory import FixedClock, PlainPasswordHasher, SequenceSecrets
@@ -43,7 +44,6 @@ from portail_domain.services.mail import queue_mails
 from portail_domain.services.publishing import publish_document
 from portail_web.wiring import web_mail
 
-PG_ADMIN_URL = os.environ.get("PORTAIL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BASE_URL = "http://127.0.0.1:8000"
 TARGET_S = 30
 PDF = b"%PDF-1.7\n" + b"Qualite de l'eau distribuee en 2025. " * 8000 + b"\n%%EOF\n"  # ~300 KB
@@ -132,24 +132,14 @@ def bench(label: str, engine: Engine, folder: Path, subscribers: int, paperless_
 
 
 def bench_postgresql(folder: Path, subscribers: int, paperless_every: int) -> bool:
-    name = f"portail_bench_publish_{os.getpid()}"
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        print(f"postgresql: skipped ({str(exc).splitlines()[0]})")
-        return True
-    try:
-        engine = create_engine_from_url(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
+    with scratch_databases("portail_bench_publish") as urls:
+        if urls is None:
+            return True
+        engine = create_engine_from_url(urls[0])
         try:
             return bench("postgresql", engine, folder, subscribers, paperless_every)
         finally:
             engine.dispose()
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> int:

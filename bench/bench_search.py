@@ -25,8 +25,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from scratch_pg import scratch_databases  # a sibling module (the script's folder is on the path)
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from portail_adapters.exchange_csv import import_csv
 from portail_adapters.memory import FixedClock, MemoryFileStore, PlainPasswordHasher, SequenceSecrets
@@ -36,7 +37,6 @@ from portail_domain.portal import Portal, PortalConfig, UtilityCard
 from portail_domain.services.support import search_subscribers
 from portail_web.wiring import web_mail
 
-PG_ADMIN_URL = os.environ.get("PORTAIL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BASE_URL = "http://127.0.0.1:8000"
 TARGET_MS = 100
 
@@ -159,24 +159,14 @@ def main() -> int:
 
 
 def bench_postgresql(folder: Path, subscribers: int, rounds: int) -> bool:
-    name = f"portail_bench_search_{os.getpid()}"
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        print(f"postgresql: skipped ({str(exc).splitlines()[0]})")
-        return True
-    try:
-        engine = create_engine_from_url(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
+    with scratch_databases("portail_bench_search") as urls:
+        if urls is None:
+            return True
+        engine = create_engine_from_url(urls[0])
         try:
             return bench("postgresql", engine, folder, subscribers, rounds)
         finally:
             engine.dispose()
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' helpers (SeaweedFS)
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from scratch_pg import scratch_databases  # noqa: E402 - a sibling module (the script's folder is on the path)
+from sqlalchemy import insert  # noqa: E402
 from tests.fixtures_s3 import SeaweedUnavailable, running_seaweedfs  # noqa: E402
 from tests.support import add_subscriber, make_portal  # noqa: E402
 
@@ -39,28 +39,14 @@ from portail_domain.model.documents import FolderKind, new_storage_key  # noqa: 
 from portail_domain.services.documents import default_folder  # noqa: E402
 from portail_domain.services.files import sweep_files  # noqa: E402
 
-PG_URL = os.environ.get("PORTAIL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BODY = b"%PDF-1.4 bench object\n"
 
 
 @contextlib.contextmanager
 def postgres() -> Iterator[str | None]:
     """The URL of a fresh PostgreSQL database, dropped at the end; None when none answers."""
-    name = f"portail_bench_sweep_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        print(f"PostgreSQL skipped: {str(exc).splitlines()[0]}")
-        yield None
-        return
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_databases(f"portail_bench_sweep_{uuid.uuid4().hex[:8]}") as urls:
+        yield urls[0] if urls else None
 
 
 def keys(count: int) -> list[str]:
