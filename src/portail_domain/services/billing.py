@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 from ..model import errors
 from ..model.billing import (
@@ -45,14 +46,21 @@ def invoice_overview(portal: Portal, subscriber_id: uuid.UUID, *, unpaid_only: b
     """
     today = portal.clock.today()
     with portal.uow(read_only=True) as uow:
-        contracts = {c.id: c.number for c in uow.contracts.for_subscriber(subscriber_id)}
-        invoices = [i for i in uow.invoices.for_subscriber(subscriber_id) if i.contract_id in contracts]
-        debits = direct_debits(uow, invoices, today)
+        return overview_in(uow, subscriber_id, list(uow.contracts.for_subscriber(subscriber_id)), today,
+                           unpaid_only=unpaid_only)
+
+
+def overview_in(uow: UnitOfWork, subscriber_id: uuid.UUID, contracts: Sequence[Contract], today: date, *,
+                unpaid_only: bool = False) -> InvoiceOverview:
+    """``invoice_overview`` inside the caller's unit of work, given the subscriber's ``contracts`` (two queries)."""
+    numbers = {c.id: c.number for c in contracts}
+    invoices = [i for i in uow.invoices.for_subscriber(subscriber_id) if i.contract_id in numbers]
+    debits = direct_debits(uow, invoices, today)
     unpaid = [i for i in invoices if i.payable]
     total = Money(sum(i.remaining.cents for i in unpaid))
     next_due = min((i.due_on for i in unpaid), default=None)
     shown = unpaid if unpaid_only else invoices
-    lines = [InvoiceLine(i, contracts[i.contract_id], debits.get(i.id)) for i in shown]
+    lines = [InvoiceLine(i, numbers[i.contract_id], debits.get(i.id)) for i in shown]
     return InvoiceOverview(lines, total, next_due, today)
 
 

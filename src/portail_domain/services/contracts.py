@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import io
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 import attrs
@@ -89,7 +89,16 @@ def overconsumption_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[Ove
         if not contracts:
             return []
         readings = uow.readings.for_contracts([c.id for c in contracts])
-        told = {n.key: n.notified_at for n in uow.overconsumption_notices.for_contracts([c.id for c in contracts])}
+        return alerts_in(uow, contracts, readings, today)
+
+
+def alerts_in(uow: UnitOfWork, contracts: Sequence[Contract], readings: Sequence[MeterReading],
+              today: date) -> list[OverconsumptionAlert]:
+    """``overconsumption_alerts`` inside the caller's unit of work, given the active contracts and
+    their readings (one query: the notices already sent)."""
+    if not contracts:
+        return []
+    told = {n.key: n.notified_at for n in uow.overconsumption_notices.for_contracts([c.id for c in contracts])}
     return [attrs.evolve(alert, notified_at=told.get((alert.contract.id, alert.period.meter_number, alert.period.start,
                                                       alert.period.end)))
             for alert in alerts_for(contracts, readings, today)]
@@ -101,6 +110,11 @@ def contracts_at_a_glance(portal: Portal, subscriber_id: uuid.UUID) -> list[Cont
     with portal.uow(read_only=True) as uow:
         contracts = [c for c in uow.contracts.for_subscriber(subscriber_id) if c.is_active(today)]
         readings = uow.readings.for_contracts([c.id for c in contracts]) if contracts else []
+    return glances_of(contracts, readings)
+
+
+def glances_of(contracts: Sequence[Contract], readings: Iterable[MeterReading]) -> list[ContractGlance]:
+    """``contracts_at_a_glance`` from the active contracts and their readings already read."""
     by_contract: dict[uuid.UUID, list[MeterReading]] = {c.id: [] for c in contracts}
     for reading in readings:
         by_contract.setdefault(reading.contract_id, []).append(reading)

@@ -20,9 +20,7 @@ from starlette.routing import Route
 from portail_domain.model import errors
 from portail_domain.model.contracts import (
     ContractDetail,
-    ContractGlance,
     ImpliedConsumption,
-    OverconsumptionAlert,
     PhotoRejected,
     ReadingSource,
     ReadingStatus,
@@ -239,19 +237,6 @@ async def submit_reading(request: Request) -> Response:
         return render(request, "contracts/reading.html", context, status_code=status)
     return RedirectResponse(path_for(request, "contract", contract_number=number, query={"releve": implied.reading.id}),
                             status_code=303)
-
-
-# --- home page ------------------------------------------------------------------------------
-
-
-def home_glance(portal: Portal, subscriber_id: uuid.UUID) -> list[ContractGlance]:
-    """Each active contract's last reading and consumption for the home page (run in a thread)."""
-    return service.contracts_at_a_glance(portal, subscriber_id)
-
-
-def home_alerts(portal: Portal, subscriber_id: uuid.UUID) -> list[OverconsumptionAlert]:
-    """The over-consumption alerts for the home page partial (run in a thread)."""
-    return service.overconsumption_alerts(portal, subscriber_id)
 
 
 # Contract numbers may hold a "/" (sent as %2F): hence the quoted converter (see urls.py), suffixed routes first.

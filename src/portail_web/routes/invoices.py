@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 
 from starlette.concurrency import run_in_threadpool
@@ -11,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain.model.billing import InvoiceOverview
 from portail_domain.model.errors import GatewayError, NotFound
 from portail_domain.portal import Portal
 from portail_domain.services import billing
@@ -141,7 +139,3 @@ routes = [
     Route("/paiement/notification", payment_notification, methods=["POST"], name="payment_notification"),
 ]
 
-
-def home_summary(portal: Portal, subscriber_id: uuid.UUID) -> InvoiceOverview:
-    """What the home page shows about invoices: total due and next due date."""
-    return billing.invoice_overview(portal, subscriber_id, unpaid_only=True)

@@ -7,9 +7,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from portail_domain.model.billing import InvoiceOverview
-from portail_domain.model.contracts import ContractGlance, OverconsumptionAlert
 from portail_domain.services.accounts import set_language
+from portail_domain.services.home import home_page
 
 from ..auth import VisitorMiddleware, require_subscriber, visitor
 from ..forms import field, read_form
@@ -17,7 +16,6 @@ from ..i18n import LANGUAGES
 from ..security import safe_next
 from ..templating import render
 from ..urls import path_for
-from . import contracts, invoices
 
 
 async def home(request: Request) -> Response:
@@ -26,16 +24,9 @@ async def home(request: Request) -> Response:
         # Staff have no subscriber home: theirs is the back office (or its second-factor step).
         return RedirectResponse(path_for(request, "staff_dashboard"), status_code=303)
     subscriber = require_subscriber(request)
-    portal = request.app.state.portal
-
-    # one trip to a worker thread for the three reads, not three
-    def read() -> tuple[InvoiceOverview, list[OverconsumptionAlert], list[ContractGlance]]:
-        return (invoices.home_summary(portal, subscriber.id), contracts.home_alerts(portal, subscriber.id),
-                contracts.home_glance(portal, subscriber.id))
-
-    invoices_summary, contract_alerts, glances = await run_in_threadpool(read)
-    return render(request, "home.html", {"subscriber": subscriber, "invoices_summary": invoices_summary,
-                                         "contract_alerts": contract_alerts, "glances": glances})
+    page = await run_in_threadpool(home_page, request.app.state.portal, subscriber.id)
+    return render(request, "home.html", {"subscriber": subscriber, "invoices_summary": page.invoices,
+                                         "contract_alerts": page.alerts, "glances": page.glances})
 
 
 async def about(request: Request) -> Response:

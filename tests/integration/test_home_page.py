@@ -1,0 +1,75 @@
+"""The home page's reads gathered in one unit of work: the same as the three use cases, fewer queries."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from portail_adapters.sql.uow import SqlUnitOfWorkFactory
+from portail_domain.services.billing import invoice_overview
+from portail_domain.services.contracts import contracts_at_a_glance, overconsumption_alerts
+from portail_domain.services.home import home_page
+from tests.support import add_contract, add_invoice, add_subscriber, make_portal
+
+
+@pytest.fixture
+def portal(uow_factory, clock):
+    return make_portal(uow_factory, clock)
+
+
+def _subscriber_with_history(portal, number="100001", email="marie@example.org"):
+    subscriber = add_subscriber(portal, number, email=email)
+    add_contract(portal, subscriber, f"C{number}", leak=True)
+    add_contract(portal, subscriber, f"D{number}", periods=3)
+    add_invoice(portal, subscriber, f"F{number}-1", contract_number=f"C{number}")
+    add_invoice(portal, subscriber, f"F{number}-2", paid=12345, contract_number=f"D{number}", issued="2026-01-01",
+                due="2026-02-01")
+    return subscriber
+
+
+def test_the_home_page_shows_what_the_three_use_cases_show(portal):
+    marie = _subscriber_with_history(portal)
+    _subscriber_with_history(portal, "200002", "paul@example.org")  # never on Marie's page
+    page = home_page(portal, marie.id)
+    overview = invoice_overview(portal, marie.id, unpaid_only=True)
+    assert _invoices(page.invoices) == _invoices(overview)
+    assert _alerts(page.alerts) == _alerts(overconsumption_alerts(portal, marie.id))
+    assert _glances(page.glances) == _glances(contracts_at_a_glance(portal, marie.id))
+    assert [line.invoice.number for line in page.invoices.lines] == ["F100001-1"]
+    assert [alert.contract.number for alert in page.alerts] == ["C100001"]
+    assert sorted(g.contract.number for g in page.glances) == ["C100001", "D100001"]
+
+
+def _invoices(overview):
+    return ([(line.invoice.number, line.contract_number, line.invoice.remaining, line.direct_debit)
+             for line in overview.lines], overview.total_due, overview.next_due_on)
+
+
+def _alerts(alerts):
+    return [(a.contract.number, a.period, a.usual_litres_per_day, a.notified_at) for a in alerts]
+
+
+def _glances(glances):
+    return [(g.contract.number, g.last_reading.id if g.last_reading else None, g.change_percent) for g in glances]
+
+
+@pytest.mark.parametrize("contracts", [1, 6])
+def test_the_home_page_reads_in_five_statements_whatever_the_history(engine, clock, contracts):
+    portal = make_portal(SqlUnitOfWorkFactory(engine), clock)
+    marie = add_subscriber(portal)
+    for k in range(contracts):
+        add_contract(portal, marie, f"C{k}", periods=4 + 3 * k)
+        add_invoice(portal, marie, f"F{k}", contract_number=f"C{k}")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = home_page(portal, marie.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(page.glances) == contracts and len(page.invoices.lines) == contracts
+    assert len(statements) == 5  # contracts, invoices, mandates, readings, alerts already sent
