@@ -262,3 +262,18 @@ def test_100k_readings_import_in_bounded_memory(sqlite_engine, clock, tmp_path):
     assert large_peak < small_peak + 2 * 2**20, (small_peak, large_peak)
     print(f"peak {small_peak / 2**20:.1f} MiB for 10k rows, {large_peak / 2**20:.1f} MiB for 100k rows")
     assert large_peak < 32 * 2**20
+
+
+@pytest.mark.postgres
+def test_an_import_that_adds_rows_refreshes_postgresql_s_statistics(pg_engine, clock, examples):
+    """Right after a big import the planner would take the grown tables for the small ones (a
+    sequential scan of every invoice for one subscriber's list) until autovacuum came by."""
+    portal = make_portal(SqlUnitOfWorkFactory(pg_engine), clock)
+
+    def planned_rows(table: str) -> float:  # what the planner believes (ANALYZE sets it, synchronously)
+        with pg_engine.connect() as c:
+            return c.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = %s", (table,)).scalar_one()
+
+    for kind in KINDS:
+        import_csv(portal, kind, examples / f"{kind}.csv")
+    assert (planned_rows("invoices"), planned_rows("meter_readings"), planned_rows("subscribers")) == (6, 19, 3)

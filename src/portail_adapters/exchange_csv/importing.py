@@ -10,6 +10,7 @@ from portail_domain.model.exchange import IMPORT_KINDS, ImportLimits, ImportReje
 from portail_domain.portal import Portal
 from portail_domain.services.exchange import import_rows
 
+from ..sql import SqlUnitOfWorkFactory, refresh_statistics
 from .formats import FORMATS
 from .reading import CsvSource, Progress
 
@@ -55,4 +56,7 @@ def import_stream(
     limits = limits or ImportLimits()
     source = CsvSource(kind, stream, name=name, format=FORMATS[kind], base_dir=base_dir, size=size,
                        chunk_rows=limits.chunk_rows, progress=progress)
-    return import_rows(portal, source, limits=limits)
+    summary = import_rows(portal, source, limits=limits)
+    if summary.created and isinstance(portal.uow, SqlUnitOfWorkFactory):
+        refresh_statistics(portal.uow.engine)  # the new rows planned as what they are from the first page on
+    return summary

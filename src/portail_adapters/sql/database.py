@@ -90,6 +90,20 @@ def database_unavailable(exc: BaseException) -> bool:
         isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """After a bulk write, let PostgreSQL's planner see the new row counts (``ANALYZE``).
+
+    Autovacuum does it in its own time; until then a table that grew from 40,000 to 240,000 rows
+    in one import is planned as the small one: a subscriber's invoices were read by a sequential
+    scan of the whole table (75 ms instead of 2.5 ms, measured after a 10,000-subscriber import).
+    SQLite plans with its indexes without statistics: nothing to do there.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE")
+
+
 def read_only_options(engine: Engine) -> dict[str, Any]:
     """The execution options of a read-only unit of work's connection on this engine."""
     if engine.dialect.name == "postgresql":
