@@ -8,8 +8,6 @@ import re
 
 import pytest
 
-from tests.browser.test_work_queues import _sign_in_staff
-
 conftest = pytest.importorskip("tests.browser.conftest")
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -24,7 +22,7 @@ PDF = b"%PDF-1.7\n" + b"Qualite de l'eau distribuee en 2025. " * 50 + b"\n%%EOF\
 def test_staff_publish_and_the_subscriber_finds_it(browser, live_portal, width, choice, filename):
     context = browser.new_context(bypass_csp=True, locale="fr-FR", viewport={"width": width, "height": 900})
     page = context.new_page()
-    _sign_in_staff(page, live_portal)
+    conftest.staff_login(page, live_portal)
     page.goto(f"{live_portal}/agent")
     page.get_by_role("link", name="publier un document").click()
     page.wait_for_url(f"{live_portal}/agent/documents")

@@ -4,39 +4,16 @@ internal note and a reply; axe on every page. Uses the demo's administrator (``p
 from __future__ import annotations
 
 import re
-import time
 
-import pyotp
 import pytest
-
-from portail_adapters.demo_staff import DEMO_STAFF
 
 conftest = pytest.importorskip("tests.browser.conftest")
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-ADMIN = DEMO_STAFF[0]
-CODE_FIELD = "Code à 6 chiffres de votre application, ou un code de secours"
-
-
-def _sign_in(page, base_url: str) -> None:
-    page.goto(f"{base_url}/connexion")
-    page.get_by_label("Identifiant (e-mail)").fill(ADMIN.email)
-    page.get_by_label("Mot de passe").fill(ADMIN.password)
-    page.get_by_role("button", name="Connexion").click()
-    page.wait_for_url(re.compile(r".*/connexion/code"))
-    for _ in range(2):  # a code already used (by another test, this step) is refused: take the next step's
-        page.get_by_label(CODE_FIELD).fill(pyotp.TOTP(ADMIN.totp_secret).now())
-        page.get_by_role("button", name="Valider").click()
-        page.wait_for_load_state()
-        if page.url == f"{base_url}/agent":
-            return
-        time.sleep(31 - time.time() % 30)
-    raise AssertionError("the staff sign-in did not reach /agent")
-
 
 def test_dashboard_queue_note_and_reply(page, live_portal):
-    _sign_in(page, live_portal)
+    conftest.staff_login(page, live_portal)
     assert page.get_by_role("heading", name="Tableau de bord").is_visible()
     assert conftest.axe_violations(page) == []
 

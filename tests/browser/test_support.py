@@ -7,44 +7,18 @@ second factor) and the browser fixtures of ``tests/browser/conftest.py``.
 
 from __future__ import annotations
 
-import re
-import time
-
-import pyotp
 import pypdf
 import pytest
 
-from portail_adapters.demo_staff import DEMO_STAFF
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, staff_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-ADMIN = DEMO_STAFF[0]
-CODE_FIELD = "Code à 6 chiffres de votre application, ou un code de secours"
-
-
-def _sign_in(page, base_url: str) -> None:
-    """Password, then the current TOTP code; a code already used in its 30-second step (another
-    test signed in just before) is refused, so wait for the next step and give that one."""
-    page.goto(f"{base_url}/connexion")
-    page.get_by_label("Identifiant (e-mail)").fill(ADMIN.email)
-    page.get_by_label("Mot de passe").fill(ADMIN.password)
-    page.get_by_role("button", name="Connexion").click()
-    page.wait_for_url(re.compile(r".*/connexion/code"))
-    for _attempt in range(2):
-        page.get_by_label(CODE_FIELD).fill(pyotp.TOTP(ADMIN.totp_secret).now())
-        page.get_by_role("button", name="Valider").click()
-        page.wait_for_load_state()
-        if page.url == f"{base_url}/agent":
-            return
-        time.sleep(30.5 - time.time() % 30)
-    raise AssertionError(f"the code step did not let the administrator in: {page.url}")
 
 
 @pytest.fixture(scope="module")
 def agent_context(browser, live_portal):
     context = browser.new_context(bypass_csp=True, locale="fr-FR", accept_downloads=True)
-    _sign_in(context.new_page(), live_portal)
+    staff_login(context.new_page(), live_portal)
     yield context
     context.close()
 

@@ -4,35 +4,12 @@ of staff rejects it with a reason from /agent/releves, the subscriber sees it re
 from __future__ import annotations
 
 import re
-import time
 
-import pyotp
 import pytest
-
-from portail_adapters.demo_staff import DEMO_STAFF
 
 conftest = pytest.importorskip("tests.browser.conftest")
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-ADMIN = DEMO_STAFF[0]
-CODE_LABEL = "Code à 6 chiffres de votre application, ou un code de secours"
-
-
-def _sign_in_staff(page, base_url: str) -> None:
-    page.goto(f"{base_url}/connexion")
-    page.get_by_label("Identifiant (e-mail)").fill(ADMIN.email)
-    page.get_by_label("Mot de passe").fill(ADMIN.password)
-    page.get_by_role("button", name="Connexion").click()
-    page.wait_for_url(re.compile(r".*/connexion/code"))
-    for _ in range(2):  # a code is accepted once: if another test used this one, take the next
-        page.get_by_label(CODE_LABEL).fill(pyotp.TOTP(ADMIN.totp_secret).now())
-        page.get_by_role("button", name="Valider").click()
-        page.wait_for_load_state()
-        if "/connexion/code" not in page.url:
-            return
-        time.sleep(31 - time.time() % 30)
-    raise AssertionError("the staff code was refused twice")
 
 
 def test_staff_reject_a_reading_to_review_and_the_subscriber_sees_why(page, live_portal):
@@ -46,7 +23,7 @@ def test_staff_reject_a_reading_to_review_and_the_subscriber_sees_why(page, live
     page.wait_for_url(re.compile(r".*/contrats/C100001-1\?releve="))
     page.get_by_role("button", name="Se déconnecter").click()
 
-    _sign_in_staff(page, live_portal)
+    conftest.staff_login(page, live_portal)
     page.get_by_role("navigation", name="Menu des agents").get_by_role("link", name="Relevés à valider").click()
     page.wait_for_url(f"{live_portal}/agent/releves")
     assert conftest.axe_violations(page) == []
