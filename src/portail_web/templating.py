@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, pass_context, pass_eval_context, select_autoescape
+from jinja2 import Environment, FileSystemLoader, nodes, pass_context, pass_eval_context, select_autoescape
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.nodes import EvalContext
+from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -35,10 +38,10 @@ def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limit
     context for each call of a function that takes it (``pass_context``) made inside a loop, and a
     macro imported without the context can use it too (its module is then built once, not per page).
     """
-    env = Environment(
+    env = PortalEnvironment(
         loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(escaped),
         extensions=["jinja2.ext.i18n"],
+        autoescape=select_autoescape(escaped),
         trim_blocks=True,
         lstrip_blocks=True,
         # Templates ship with the package: no stat() of every template file on every render
@@ -60,7 +63,90 @@ def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limit
     env.filters["filesize"] = partial(_call, formatting.file_size, language)
     env.filters["device"] = device
     env.globals["url_for"] = routes.link if routes is not None else _url_for
+    if routes is not None:
+        env.constant_calls["url_for"] = _constant_link(routes)
     return env
+
+
+class _ConstantCalls(NodeTransformer):
+    """Folds the constant calls that are printed (``{{ … }}``) or assigned (``{% set … %}``).
+
+    Only there: the result keeps the type the call would give at render time (Markup when
+    escaping), whereas inside an expression such as ``_("…") ~ x`` jinja2 would fold it to a str.
+    """
+
+    def __init__(self, folds: dict[str, Callable[[list[Any], dict[str, Any]], nodes.Expr | None]]) -> None:
+        self.folds = folds
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:
+        node.nodes = [self._fold(child) if isinstance(child, nodes.Expr) else child for child in node.nodes]
+        return self.generic_visit(node)
+
+    def visit_Assign(self, node: nodes.Assign) -> nodes.Node:
+        if isinstance(node.node, nodes.Tuple):
+            node.node.items = [self._fold(item) for item in node.node.items]
+        elif isinstance(node.node, nodes.Expr):
+            node.node = self._fold(node.node)
+        return self.generic_visit(node)
+
+    def _fold(self, node: nodes.Expr) -> nodes.Expr:
+        if not isinstance(node, nodes.Call) or not isinstance(node.node, nodes.Name):
+            return node
+        fold = self.folds.get(node.node.name)
+        if fold is None or node.dyn_args is not None or node.dyn_kwargs is not None:
+            return node
+        try:
+            args = [arg.as_const() for arg in node.args]
+            kwargs = {keyword.key: keyword.value.as_const() for keyword in node.kwargs}
+        except nodes.Impossible:
+            return node
+        folded = fold(args, kwargs)
+        if folded is None:
+            return node
+        folded.set_lineno(node.lineno)
+        return folded
+
+
+class _FoldingCodeGenerator(CodeGenerator):
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        folds = getattr(self.environment, "constant_calls", {})
+        assigned = {name.name for name in node.find_all(nodes.Name) if name.ctx in ("store", "param")}
+        assigned |= {alias for imported in node.find_all(nodes.FromImport) for alias in _imported_names(imported)}
+        folds = {name: fold for name, fold in folds.items() if name not in assigned}
+        super().visit_Template(_ConstantCalls(folds).visit(node) if folds else node, frame)
+
+
+class PortalEnvironment(Environment):
+    """An environment whose templates print constant texts and links as they are, found once at compile time.
+
+    ``{{ _("Mes factures") }}`` or ``{{ url_for("mandates") }}`` gives the same text on every render
+    of a page in one language: the compiled template holds the result in its static HTML instead of
+    calling the function each time (a third of the calls of a table page, each through jinja2's
+    ``Context.call``). ``constant_calls`` maps a global's name to a function of the call's constant
+    arguments that returns its output, or ``None`` to leave the call to run at render time.
+    A template that assigns one of those names (``{% set _ = … %}``) is compiled as is.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.constant_calls: dict[str, Callable[[list[Any], dict[str, Any]], nodes.Expr | None]] = {}
+
+    code_generator_class = _FoldingCodeGenerator
+
+
+def _imported_names(node: nodes.FromImport) -> list[str]:
+    return [name if isinstance(name, str) else name[1] for name in node.names]
+
+
+def _constant_link(routes: RouteTable) -> Callable[[list[Any], dict[str, Any]], nodes.Expr | None]:
+    def fold(args: list[Any], kwargs: dict[str, Any]) -> nodes.Expr | None:
+        if len(args) != 1 or not isinstance(args[0], str):
+            return None
+        try:
+            return nodes.Const(routes.link(args[0], **kwargs))
+        except Exception:  # noqa: BLE001 - not a route (yet): the render raises as it always did
+            return None
+    return fold
 
 
 CACHED_TEXTS = 4096  # translated texts kept per environment (the templates' literals are far fewer)
@@ -93,6 +179,16 @@ def _with_limits(env: Environment, values: dict[str, str], catalog: NullTranslat
 
     env.globals["gettext"] = gettext
     env.globals["_"] = gettext
+
+    def constant_text(args: list[Any], kwargs: dict[str, Any]) -> nodes.Expr | None:
+        """A text without variables: the same as ``gettext`` gives, escaping or not (else left to run)."""
+        if len(args) != 1 or kwargs or not isinstance(args[0], str):
+            return None
+        text = catalog.gettext(args[0])
+        escaped, plain = Markup(text) % values, text % values  # noqa: S704 - as gettext above
+        return nodes.MarkSafeIfAutoescape(nodes.Const(plain)) if str(escaped) == plain else None
+
+    env.constant_calls["_"] = env.constant_calls["gettext"] = constant_text  # type: ignore[attr-defined]
 
 
 @pass_context

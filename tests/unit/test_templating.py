@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from jinja2 import Environment
 
 from portail_domain.model.limits import Limits
@@ -35,3 +36,59 @@ def test_a_cached_text_keeps_its_escaping_apart_from_the_unescaped_one():
     escaped = _render(env, '{% autoescape true %}{{ _("Statut") }}|{{ _("Statut") ~ "<" }}{% endautoescape %}')
     plain = _render(env, '{% autoescape false %}{{ _("Statut") ~ "<" }}{% endautoescape %}')
     assert escaped == "Statut|Statut&lt;" and plain == "Statut<"
+
+
+def _unfolded(env: Environment) -> Environment:
+    """The same environment, every call left to run at render time (the reference)."""
+    plain = env.overlay()
+    plain.constant_calls = {}  # type: ignore[attr-defined]
+    return plain
+
+
+SOURCES = [
+    '{{ _("Date d\'émission") }}|{{ gettext("Mes factures") }}|{{ _("100 %% en ligne") }}',
+    '{% set a, b = _("Contrat"), _("Reste à payer") %}'
+    '{% for n in rows %}<td data-label="{{ a }}">{{ b }}</td>{% endfor %}',
+    '{{ _("Date d\'émission") ~ "<" }}|{{ _("au plus %(upload_max)s") }}|{{ _("Bonjour %(name)s", name="<b>") }}',
+    '{% autoescape false %}{{ _("Date d\'émission") }}{% endautoescape %}',
+]
+
+
+def test_constant_texts_are_written_into_the_template_and_print_as_the_call_would():
+    for language in ("fr", "en"):
+        for escaped in (("html",), ()):
+            env = environment(language, escaped=escaped, limits=Limits(upload_max_bytes=5 * 1024 * 1024))
+            for source in SOURCES:
+                expected = _render(_unfolded(env), source, rows=range(2))
+                assert _render(env, source, rows=range(2)) == expected, (language, escaped, source)
+    env = environment("en", escaped=("html",))
+    compiled = env.compile('<h1>{{ _("Mes factures") }}</h1>{% set x = _("Contrat") %}', raw=True)
+    assert "My invoices" in compiled and "context.call" not in compiled  # no call left at render time
+    assert "context.call" in env.compile('{{ _("Bonjour %(name)s", name=who) }}', raw=True)  # a variable: at render
+
+
+def test_a_template_that_names_its_own_underscore_keeps_it():
+    env = environment("en", escaped=("html",))
+    source = '{% set _ = upper %}{{ _("Mes factures") }}'
+    assert _render(env, source, upper=str.upper) == "MES FACTURES"
+    macro = '{% macro m(_) %}{{ _("Mes factures") }}{% endmacro %}{{ m(upper) }}'
+    assert _render(env, macro, upper=str.upper) == "MES FACTURES"
+
+
+def test_constant_links_are_written_into_the_template_and_unknown_routes_still_fail():
+    from starlette.routing import NoMatchFound, Route
+
+    from portail_web.urls import RouteTable
+
+    async def page(request):  # pragma: no cover - never called
+        raise AssertionError
+
+    routes = RouteTable([Route("/factures", page, name="invoices"), Route("/factures/{number}", page, name="invoice")])
+    env = environment("fr", routes=routes)
+    source = '<a href="{{ url_for("invoices") }}">{{ url_for("invoice", number="F 1&2") }}</a>'
+    compiled = env.compile(source, raw=True)
+    assert "context.call" not in compiled and "/factures" in compiled
+    assert _render(env, source) == _render(_unfolded(env), source) == '<a href="/factures">/factures/F 1&amp;2</a>'
+    assert _render(env, '{{ url_for("invoice", number=n) }}', n="F2") == "/factures/F2"  # a variable: at render
+    with pytest.raises(NoMatchFound):
+        _render(env, '{{ url_for("nowhere") }}')
