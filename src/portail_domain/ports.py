@@ -796,7 +796,17 @@ class UnitOfWork(Protocol):
         ...
 
 
+class InlineWriteRefused(RuntimeError):
+    """A use case run inline as a read opened a writing unit of work (before writing anything):
+    the caller runs it again where writers may wait (a thread)."""
+
+
 class UnitOfWorkFactory(Protocol):
+    """Opens units of work. A factory may also say ``reads_inline = True`` and offer ``inline()``
+    (a context manager inside which opening a writing unit of work raises ``InlineWriteRefused``):
+    its reads are short and never wait, so an asynchronous caller may run read-only use cases
+    directly instead of in a thread (``portail_web.reads``). Without them, callers use threads."""
+
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         """A fresh unit of work. A read-only one is for pages and reports that only read: its
         ``commit()`` raises, and the storage may refuse its writes and serve it without taking

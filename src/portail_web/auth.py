@@ -7,7 +7,6 @@ None), the CSRF binding (the session token, or an anonymous random cookie) and t
 from __future__ import annotations
 
 import attrs
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +16,7 @@ from portail_domain.portal import Portal
 from portail_domain.services.accounts import resolve_session
 
 from .i18n import pick_language
+from .reads import read
 from .security import cookie_names, csrf_token_for, new_anonymous_binding
 
 
@@ -83,7 +83,8 @@ class VisitorMiddleware:
             return
         connection = HTTPConnection(scope)
         token = connection.cookies.get(self.session_cookie, "")
-        identity = await run_in_threadpool(resolve_session, self.portal, token) if token else None
+        # Inline where the database allows; in a thread when it writes ("last seen", once a minute).
+        identity = await read(self.portal, resolve_session, self.portal, token) if token else None
         anonymous = connection.cookies.get(self.anonymous_cookie, "")
         set_cookie = False
         if identity is None and len(anonymous) < 32:

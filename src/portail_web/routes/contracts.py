@@ -37,6 +37,7 @@ from ..auth import require_subscriber
 from ..charts import consumption_chart
 from ..forms import check_csrf, field, is_upload
 from ..messages import N_, message_for
+from ..reads import read
 from ..templating import render
 from ..urls import path_for
 
@@ -85,7 +86,7 @@ def leak_relief_path(request: Request, contract_number: str) -> str:
 async def contract_list(request: Request) -> Response:
     subscriber = require_subscriber(request)
     portal = _portal(request)
-    found = await run_in_threadpool(service.list_contracts, portal, subscriber.id)
+    found = await read(portal, service.list_contracts, portal, subscriber.id)
     return render(request, "contracts/list.html", {
         "contracts": found, "today": portal.clock.today(), "services": SERVICES,
     })
@@ -111,8 +112,8 @@ def _year_rows(years: list[YearConsumption]) -> list[tuple[YearConsumption, Frac
 
 
 async def contract_page(request: Request) -> Response:
-    detail = await run_in_threadpool(_detail, request)
-    schedule = await run_in_threadpool(contract_schedule, _portal(request), detail.contract)
+    detail = await read(_portal(request), _detail, request)
+    schedule = await read(_portal(request), contract_schedule, _portal(request), detail.contract)
     implied = None  # the confirmation after a reading was sent (?releve=<its id>)
     try:
         implied = detail.implied(uuid.UUID(request.query_params.get("releve", "")))

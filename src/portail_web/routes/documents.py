@@ -23,6 +23,7 @@ from ..auth import require_subscriber
 from ..downloads import send_download
 from ..forms import check_csrf, is_upload
 from ..messages import N_, message_for
+from ..reads import read
 from ..templating import render
 from ..urls import path_for
 
@@ -47,14 +48,14 @@ def _portal(request: Request) -> Portal:
 
 async def tree(request: Request) -> Response:
     subscriber = require_subscriber(request)
-    nodes = await run_in_threadpool(document_tree, _portal(request), subscriber.id)
+    nodes = await read(_portal(request), document_tree, _portal(request), subscriber.id)
     return render(request, "documents/tree.html", {"tree": nodes, "standard_name": standard_name})
 
 
 async def _folder_page(request: Request, folder_id: uuid.UUID, *, error: str | None = None,
                        status_code: int = 200) -> Response:
     subscriber = require_subscriber(request)
-    view = await run_in_threadpool(folder_contents, _portal(request), subscriber.id, folder_id)
+    view = await read(_portal(request), folder_contents, _portal(request), subscriber.id, folder_id)
     return render(request, "documents/folder.html", {
         "view": view,
         "standard_name": standard_name,

@@ -18,6 +18,7 @@ from portail_domain.services.schedules import subscriber_schedules
 from ..auth import require_subscriber
 from ..downloads import send_download
 from ..forms import read_form
+from ..reads import read
 from ..security import escape_for_log
 from ..templating import render
 from ..urls import path_for
@@ -36,17 +37,17 @@ def _portal(request: Request) -> Portal:
 async def invoice_list(request: Request) -> Response:
     subscriber = require_subscriber(request)
     if request.query_params.get("onglet") == SCHEDULE_TAB:
-        found = await run_in_threadpool(subscriber_schedules, _portal(request), subscriber.id)
+        found = await read(_portal(request), subscriber_schedules, _portal(request), subscriber.id)
         return render(request, "invoices/schedule.html", {"schedules": found})
     unpaid_only = request.query_params.get("onglet") == UNPAID_TAB
-    overview = await run_in_threadpool(lambda: billing.invoice_overview(_portal(request), subscriber.id,
-                                                                        unpaid_only=unpaid_only))
+    overview = await read(_portal(request), billing.invoice_overview, _portal(request), subscriber.id,
+                          unpaid_only=unpaid_only)
     return render(request, "invoices/list.html", {"overview": overview, "unpaid_only": unpaid_only})
 
 
 async def invoice_page(request: Request) -> Response:
     subscriber = require_subscriber(request)
-    detail = await run_in_threadpool(billing.invoice_detail, _portal(request), subscriber.id,
+    detail = await read(_portal(request), billing.invoice_detail, _portal(request), subscriber.id,
                                      request.path_params["number"])
     return render(request, "invoices/detail.html", {"detail": detail})
 

@@ -13,6 +13,7 @@ from portail_domain.services.home import home_page
 from ..auth import VisitorMiddleware, require_subscriber, visitor
 from ..forms import field, read_form
 from ..i18n import LANGUAGES
+from ..reads import read
 from ..security import safe_next
 from ..templating import render
 from ..urls import path_for
@@ -24,7 +25,7 @@ async def home(request: Request) -> Response:
         # Staff have no subscriber home: theirs is the back office (or its second-factor step).
         return RedirectResponse(path_for(request, "staff_dashboard"), status_code=303)
     subscriber = require_subscriber(request)
-    page = await run_in_threadpool(home_page, request.app.state.portal, subscriber.id)
+    page = await read(request.app.state.portal, home_page, request.app.state.portal, subscriber.id)
     return render(request, "home.html", {"subscriber": subscriber, "invoices_summary": page.invoices,
                                          "contract_alerts": page.alerts, "glances": page.glances})
 

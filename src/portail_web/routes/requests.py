@@ -33,6 +33,7 @@ from ..downloads import send_download
 from ..forms import check_csrf, field, is_upload
 from ..i18n import translations
 from ..messages import N_, message_for
+from ..reads import read
 from ..staff import require_staff
 from ..templating import render
 from ..urls import path_for
@@ -102,7 +103,7 @@ def text_of(form: FormData, name: str, max_length: int) -> str:
 
 async def request_list(request: Request) -> Response:
     subscriber = require_subscriber(request)
-    found = await run_in_threadpool(service.list_requests, _portal(request), subscriber.id)
+    found = await read(_portal(request), service.list_requests, _portal(request), subscriber.id)
     return render(request, "requests/list.html", {"requests": found, "categories": CATEGORIES,
                                                   "statuses": STATUSES})
 
@@ -223,9 +224,9 @@ def _move_error_of(exc: errors.DomainError) -> tuple[str, str, int]:
 async def _detail_page(request: Request, *, values: dict[str, str] | None = None,
                        errors_by_field: dict[str, str] | None = None, status_code: int = 200) -> Response:
     subscriber = require_subscriber(request)
-    thread = await run_in_threadpool(service.request_detail, _portal(request), subscriber.id,
-                                     request.path_params["request_id"])
-    relief = await run_in_threadpool(relief_service.own_relief_file, _portal(request), subscriber.id, thread.request.id)
+    portal = _portal(request)
+    thread = await read(portal, service.request_detail, portal, subscriber.id, request.path_params["request_id"])
+    relief = await read(portal, relief_service.own_relief_file, portal, subscriber.id, thread.request.id)
     return render(request, "requests/detail.html", {
         "thread": thread,
         "relief": relief,

@@ -1,0 +1,78 @@
+"""Reads run on the event loop where the database allows it (SQLite); writers never do."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from portail_adapters.sql import SqlUnitOfWorkFactory
+from portail_domain.ports import InlineWriteRefused
+from portail_web.reads import read
+from tests.support import add_invoice, add_subscriber, make_portal
+
+PASSWORD = "une phrase de passe assez longue"
+
+
+def test_reads_are_inline_on_sqlite_only_and_a_writer_is_refused_there(engine):
+    factory = SqlUnitOfWorkFactory(engine)
+    assert factory.reads_inline is (engine.dialect.name == "sqlite")
+    with factory.inline():
+        with factory(read_only=True) as uow:
+            assert uow.ping()
+        with pytest.raises(InlineWriteRefused):
+            factory()
+    with factory() as uow:  # outside the block, writers open as always
+        uow.connection.execute(text("SELECT 1"))
+
+
+def test_a_read_that_writes_this_time_runs_again_in_a_thread_and_writes_once(sqlite_engine, clock):
+    portal = make_portal(SqlUnitOfWorkFactory(sqlite_engine), clock)
+    marie = add_subscriber(portal)
+    runs: list[tuple[int, bool]] = []
+
+    def read_then_maybe_write(write: bool) -> str:
+        runs.append((threading.get_ident(), write))
+        with portal.uow(read_only=True) as uow:
+            number = uow.subscribers.get(marie.id).number
+        if write:
+            with portal.uow() as uow:
+                add = text("UPDATE subscribers SET name = name || '!' WHERE id = :id")
+                uow.connection.execute(add, {"id": marie.id.hex})
+                uow.commit()
+        return number
+
+    async def main() -> tuple[str, str, int]:
+        loop_thread = threading.get_ident()
+        return await read(portal, read_then_maybe_write, False), await read(portal, read_then_maybe_write, True), \
+            loop_thread
+
+    plain, writing, loop_thread = asyncio.run(main())
+    assert plain == writing == marie.number
+    assert runs[0] == (loop_thread, False)  # the read, on the event loop
+    assert runs[1] == (loop_thread, True) and runs[2][0] != loop_thread  # refused there, then in a thread
+    with portal.uow(read_only=True) as uow:
+        assert uow.subscribers.get(marie.id).name == marie.name + "!"  # written once
+
+
+def test_pages_read_inline_and_last_seen_is_still_written_once_a_minute(sql_portal, sql_web, clock, engine):
+    marie = add_subscriber(sql_portal, password=PASSWORD)
+    add_invoice(sql_portal, marie, "F2026-0042")
+    sql_web.login("marie@example.org", PASSWORD)
+
+    def last_seen():
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT last_seen_at FROM web_sessions")).scalar_one()
+
+    first = last_seen()
+    assert "F2026-0042" in sql_web.get("/factures").text
+    assert last_seen() == first  # within the minute: nothing written
+    clock.advance(minutes=2)
+    assert "F2026-0042" in sql_web.get("/factures").text
+    assert last_seen() != first  # a minute later: written (in a thread, not on the event loop)
+    clock.advance(days=400)  # long dead: refused and removed
+    assert sql_web.get("/factures", follow_redirects=False).status_code == 303
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM web_sessions")).scalar_one() == 0
