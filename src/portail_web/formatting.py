@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -118,6 +119,13 @@ def money(value: Money | None, language: str = "fr") -> str:
 def day(value: date | None, language: str = "fr", style: str = "medium") -> str:
     if value is None:
         return ""
+    return _day(value, language, style)
+
+
+# A page prints few distinct days, and the same ones for every subscriber (bills of one run share
+# their dates): each is formatted once. A pure function of its arguments: nothing to go stale.
+@lru_cache(maxsize=4096)
+def _day(value: date, language: str, style: str) -> str:
     if style == "short":
         return value.strftime("%d/%m/%Y") if language == "fr" else value.isoformat()
     fast = MEDIUM_DATES[language] if style == "medium" else None

@@ -65,6 +65,8 @@ def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limit
     env.globals["url_for"] = routes.link if routes is not None else _url_for
     if routes is not None:
         env.constant_calls["url_for"] = _constant_link(routes)
+        env.filters[" url_for"] = routes.link  # a name no template can write: for direct_calls only
+        env.direct_calls["url_for"] = " url_for"
     return env
 
 
@@ -75,8 +77,20 @@ class _ConstantCalls(NodeTransformer):
     escaping), whereas inside an expression such as ``_("…") ~ x`` jinja2 would fold it to a str.
     """
 
-    def __init__(self, folds: dict[str, Callable[[list[Any], dict[str, Any]], nodes.Expr | None]]) -> None:
+    def __init__(self, folds: dict[str, Callable[[list[Any], dict[str, Any]], nodes.Expr | None]],
+                 direct: dict[str, str]) -> None:
         self.folds = folds
+        self.direct = direct
+
+    def visit_Call(self, node: nodes.Call) -> nodes.Node:
+        """A call left to render time that has a filter twin: called directly (a filter), not
+        through ``Context.call`` and its checks and keyword arguments on every call."""
+        self.generic_visit(node)
+        name = node.node.name if isinstance(node.node, nodes.Name) else None
+        if name not in self.direct or not node.args or node.dyn_args is not None or node.dyn_kwargs is not None:
+            return node
+        return nodes.Filter(node.args[0], self.direct[name], node.args[1:], node.kwargs, None, None,
+                            lineno=node.lineno)
 
     def visit_Output(self, node: nodes.Output) -> nodes.Node:
         node.nodes = [self._fold(child) if isinstance(child, nodes.Expr) else child for child in node.nodes]
@@ -110,10 +124,12 @@ class _ConstantCalls(NodeTransformer):
 class _FoldingCodeGenerator(CodeGenerator):
     def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
         folds = getattr(self.environment, "constant_calls", {})
+        direct = getattr(self.environment, "direct_calls", {})
         assigned = {name.name for name in node.find_all(nodes.Name) if name.ctx in ("store", "param")}
         assigned |= {alias for imported in node.find_all(nodes.FromImport) for alias in _imported_names(imported)}
         folds = {name: fold for name, fold in folds.items() if name not in assigned}
-        super().visit_Template(_ConstantCalls(folds).visit(node) if folds else node, frame)
+        direct = {name: twin for name, twin in direct.items() if name not in assigned}
+        super().visit_Template(_ConstantCalls(folds, direct).visit(node), frame)
 
 
 class PortalEnvironment(Environment):
@@ -124,12 +140,15 @@ class PortalEnvironment(Environment):
     calling the function each time (a third of the calls of a table page, each through jinja2's
     ``Context.call``). ``constant_calls`` maps a global's name to a function of the call's constant
     arguments that returns its output, or ``None`` to leave the call to run at render time.
+    ``direct_calls`` maps a global's name to the name of a filter that is the same function: the
+    calls left to render time go straight to it (``url_for("invoice", number=n)`` in a table row).
     A template that assigns one of those names (``{% set _ = … %}``) is compiled as is.
     """
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.constant_calls: dict[str, Callable[[list[Any], dict[str, Any]], nodes.Expr | None]] = {}
+        self.direct_calls: dict[str, str] = {}
 
     code_generator_class = _FoldingCodeGenerator
 
@@ -189,6 +208,8 @@ def _with_limits(env: Environment, values: dict[str, str], catalog: NullTranslat
         return nodes.MarkSafeIfAutoescape(nodes.Const(plain)) if str(escaped) == plain else None
 
     env.constant_calls["_"] = env.constant_calls["gettext"] = constant_text  # type: ignore[attr-defined]
+    env.filters[" gettext"] = gettext
+    env.direct_calls["_"] = env.direct_calls["gettext"] = " gettext"  # type: ignore[attr-defined]
 
 
 @pass_context
