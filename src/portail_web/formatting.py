@@ -142,6 +142,10 @@ def moment(value: datetime | None, language: str = "fr") -> str:
 
 
 def number(value: Decimal | Fraction | int | float, language: str = "fr", places: int = 0) -> str:
+    if places == 0 and type(value) in (int, Fraction) and value >= 0:
+        # The common case (litres, days, counts): a whole number, no Decimal on the way.
+        # round() of a Fraction is exact and half-even, as Babel rounds.
+        return _grouped(round(value), NUMBERS[language])
     if isinstance(value, Fraction):
         value = Decimal(value.numerator) / Decimal(value.denominator)
     elif not isinstance(value, Decimal):
@@ -155,8 +159,18 @@ def number(value: Decimal | Fraction | int | float, language: str = "fr", places
 def m3(value: MeterIndex | Decimal | int, language: str = "fr") -> str:
     """A volume in m³, three decimals only when there are some."""
     litres = value.litres if isinstance(value, MeterIndex) else int(value)
+    if litres >= 0:  # whole cubic metres, then three decimals only when there are some
+        numbers = NUMBERS[language]
+        cubic_metres, rest = divmod(litres, 1000)
+        whole = _grouped(cubic_metres, numbers)
+        return f"{whole}{numbers.decimal}{rest:03d}" if rest else whole
     places = 0 if litres % 1000 == 0 else 3
     return number(Decimal(litres).scaleb(-3), language, places)
+
+
+def _grouped(whole: int, numbers: _Numbers) -> str:
+    """A non-negative whole number grouped by thousands."""
+    return f"{whole:,}".replace(",", numbers.group) if whole >= 1000 else str(whole)
 
 
 FILE_SIZE_UNITS = {"fr": ("octets", "ko", "Mo"), "en": ("bytes", "kB", "MB")}

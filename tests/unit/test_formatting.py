@@ -50,6 +50,14 @@ def test_numbers_are_babels(value, places, language):
     assert number(value, language, places) == format_decimal(as_decimal, format=pattern, locale=LOCALES[language])
 
 
+@given(st.integers(-10**12, 10**12), languages)
+def test_volumes_are_babels(litres, language):
+    places = 0 if litres % 1000 == 0 else 3
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    expected = format_decimal(Decimal(litres).scaleb(-3), format=pattern, locale=LOCALES[language])
+    assert formatting.m3(litres, language) == expected
+
+
 def test_the_french_layout_uses_the_typographic_spaces():
     assert money(Money(-123456789), "fr") == "-1\u202f234\u202f567,89\u00a0€"
     assert money(Money(5), "en") == "€0.05"
