@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from functools import partial
 from gettext import NullTranslations
 from pathlib import Path
@@ -149,6 +149,13 @@ class PortalEnvironment(Environment):
         super().__init__(**options)
         self.constant_calls: dict[str, Callable[[list[Any], dict[str, Any]], nodes.Expr | None]] = {}
         self.direct_calls: dict[str, str] = {}
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one plain dict, not a ``ChainMap`` over the environment's: every
+        render copies them into its context, and copying a ``ChainMap`` walks it in Python (a
+        tenth of the login page's rendering). The environment's globals are all set before the
+        first template loads (``environment()``), as jinja2 requires anyway."""
+        return {**self.globals, **(d or {})}
 
     code_generator_class = _FoldingCodeGenerator
 
