@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -196,11 +197,16 @@ def payment_origin(portal: Portal) -> str:
     return f"{url.scheme}://{url.netloc}" if url.scheme in ("http", "https") and url.netloc else ""
 
 
-def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float | None = None) -> Starlette:
+def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float | None = None,
+               freeze_heap: bool = False) -> Starlette:
     """The web app for ``portal``. Nothing happens at import time; everything is built here.
 
     With ``deliver_mail_every`` (seconds), the app also runs the outbox relay in the background (it queues
-    the day's payment reminders too).
+    the day's payment reminders too). With ``freeze_heap`` (a served worker, not a test), the objects
+    alive once the app has started are set aside from the garbage collector's full passes
+    (``gc.freeze``): the libraries' hundred thousand long-lived objects were walked by every full
+    collection, a 60–90 ms pause of the whole worker a few times a minute under load (the p99 of
+    ``/factures`` in ``bench/bench_pages.py``); now each full pass walks only what requests created.
     """
 
     @contextlib.asynccontextmanager
@@ -209,6 +215,9 @@ def create_app(portal: Portal, *, debug: bool = False, deliver_mail_every: float
         # As many threads as pooled connections (anyio's default is 40): a thread never waits
         # for a connection, and the pool never opens extra ones under load.
         to_thread.current_default_thread_limiter().total_tokens = CONCURRENCY
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         relay = None
         if deliver_mail_every and portal.mailer is not None:
             relay = asyncio.create_task(relay_forever(portal, deliver_mail_every))

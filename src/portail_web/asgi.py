@@ -18,7 +18,7 @@ from .wiring import web_portal
 
 def build_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
-    return create_app(web_portal(settings), deliver_mail_every=RELAY_EVERY)
+    return create_app(web_portal(settings), deliver_mail_every=RELAY_EVERY, freeze_heap=True)
 
 
 _app: Starlette | None = None
