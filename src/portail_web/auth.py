@@ -7,13 +7,14 @@ None), the CSRF binding (the session token, or an anonymous random cookie) and t
 from __future__ import annotations
 
 import attrs
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portail_domain.model.accounts import Identity, StaffUser, Subscriber
 from portail_domain.portal import Portal
-from portail_domain.services.accounts import resolve_session
+from portail_domain.services.accounts import keep_up_session, look_up_session
 
 from .i18n import pick_language
 from .reads import read
@@ -76,6 +77,7 @@ class VisitorMiddleware:
         self.portal = portal
         self.https = portal.config.https
         self.session_cookie, self.anonymous_cookie = cookie_names(self.https)
+        self.writing: set[str] = set()  # sessions whose write is under way (token hashes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/") or scope["path"] == "/healthz":
@@ -83,8 +85,7 @@ class VisitorMiddleware:
             return
         connection = HTTPConnection(scope)
         token = connection.cookies.get(self.session_cookie, "")
-        # Inline where the database allows; in a thread when it writes ("last seen", once a minute).
-        identity = await read(self.portal, resolve_session, self.portal, token) if token else None
+        identity = await self.identity(token) if token else None
         anonymous = connection.cookies.get(self.anonymous_cookie, "")
         set_cookie = False
         if identity is None and len(anonymous) < 32:
@@ -114,6 +115,19 @@ class VisitorMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+    async def identity(self, token: str) -> Identity | None:
+        """The session's identity, read inline where the database allows. The write it may leave
+        (a dead session removed; "last seen", once a minute) runs in a thread, once: requests of
+        the same session arriving meanwhile do not queue for the write lock to write it again."""
+        found = await read(self.portal, look_up_session, self.portal, token)
+        if found.needs_writing and found.token_hash not in self.writing:
+            self.writing.add(found.token_hash)
+            try:
+                await run_in_threadpool(keep_up_session, self.portal, found)
+            finally:
+                self.writing.discard(found.token_hash)
+        return found.identity
 
     def cookie(self, name: str, value: str, *, max_age: int | None = None) -> str:
         parts = [f"{name}={value}", "Path=/", "HttpOnly", "SameSite=Lax"]

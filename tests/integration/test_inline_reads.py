@@ -76,3 +76,33 @@ def test_pages_read_inline_and_last_seen_is_still_written_once_a_minute(sql_port
     assert sql_web.get("/factures", follow_redirects=False).status_code == 303
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM web_sessions")).scalar_one() == 0
+
+
+def test_requests_of_one_session_arriving_together_write_last_seen_once(sql_portal, engine, clock):
+    from sqlalchemy import event
+
+    from portail_domain.services.accounts import log_in
+    from portail_web.app import create_app
+    from portail_web.auth import VisitorMiddleware
+
+    add_subscriber(sql_portal, password=PASSWORD)
+    _account, token = log_in(sql_portal, "marie@example.org", PASSWORD)
+    middleware = VisitorMiddleware(create_app(sql_portal), portal=sql_portal)
+    clock.advance(minutes=5)
+    updates: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE WEB_SESSIONS"):
+            updates.append(statement)
+
+    async def main():
+        return await asyncio.gather(*(middleware.identity(token) for _ in range(8)))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        identities = asyncio.run(main())
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert all(identity is not None and str(identity.subscriber.email) == "marie@example.org"
+               for identity in identities)
+    assert len(updates) == 1

@@ -7,6 +7,8 @@ import weakref
 from collections.abc import Sequence
 from datetime import datetime
 
+import attrs
+
 from ..model import errors
 from ..model.accounts import (
     Account,
@@ -79,6 +81,21 @@ def check_throttles(uow: UnitOfWork, keys: Sequence[tuple[str, ThrottlePolicy]],
                                  blocked=policy.blocks(attempts), key=key)
 
 
+@attrs.frozen
+class SessionLookup:
+    """What ``look_up_session`` found: the identity (None when unknown, dead or disabled) and the
+    write it leaves to ``keep_up_session``: remove a dead session, or record when it was last seen."""
+
+    identity: Identity | None
+    token_hash: str = ""
+    remove: bool = False
+    seen_at: datetime | None = None
+
+    @property
+    def needs_writing(self) -> bool:
+        return self.remove or self.seen_at is not None
+
+
 def resolve_session(portal: Portal, token: str) -> Identity | None:
     """The identity behind a session token, or None if unknown, expired or revoked.
 
@@ -86,28 +103,43 @@ def resolve_session(portal: Portal, token: str) -> Identity | None:
     lock); a writing one is opened only when something changes: a dead session is removed,
     and "last seen" is written at most once a minute.
     """
+    found = look_up_session(portal, token)
+    keep_up_session(portal, found)
+    return found.identity
+
+
+def look_up_session(portal: Portal, token: str) -> SessionLookup:
+    """The reading half of ``resolve_session``: one query in a read-only unit of work, no write.
+    Its identity is final; ``keep_up_session`` does the write it may leave (``needs_writing``)."""
     if not token or len(token) > 128:
-        return None
+        return SessionLookup(None)
     token_hash = hash_token(token)
     with portal.uow(read_only=True) as uow:
         identity = uow.sessions.identity(token_hash)
     if identity is None:
-        return None
+        return SessionLookup(None)
     now = portal.clock.now()
     session = identity.session
     if not session.alive(now, portal.config.limits, staff=identity.staff is not None):
-        with portal.uow() as uow:
-            uow.sessions.remove(token_hash)
-            uow.commit()
-        return None
+        return SessionLookup(None, token_hash, remove=True)
     if identity.staff is not None and not identity.staff.active:
-        return None
+        return SessionLookup(None)
     if session.needs_touch(now):
-        with portal.uow() as uow:
-            uow.sessions.touch(token_hash, now)
-            uow.commit()
         session.last_seen_at = now
-    return identity
+        return SessionLookup(identity, token_hash, seen_at=now)
+    return SessionLookup(identity)
+
+
+def keep_up_session(portal: Portal, found: SessionLookup) -> None:
+    """The write ``look_up_session`` left, if any: remove the dead session, or record when it was seen."""
+    if not found.needs_writing:
+        return
+    with portal.uow() as uow:
+        if found.remove:
+            uow.sessions.remove(found.token_hash)
+        elif found.seen_at is not None:
+            uow.sessions.touch(found.token_hash, found.seen_at)
+        uow.commit()
 
 
 def log_out(portal: Portal, token: str) -> None:
