@@ -84,13 +84,20 @@ class _ConstantCalls(NodeTransformer):
 
     def visit_Call(self, node: nodes.Call) -> nodes.Node:
         """A call left to render time that has a filter twin: called directly (a filter), not
-        through ``Context.call`` and its checks and keyword arguments on every call."""
+        through ``Context.call`` and its checks and keyword arguments on every call. Only a call
+        with a variable among its arguments: jinja2 would run a filter of constants at compile
+        time, and inside an expression (``_("…") ~ x``) turn its Markup into a str."""
         self.generic_visit(node)
         name = node.node.name if isinstance(node.node, nodes.Name) else None
         if name not in self.direct or not node.args or node.dyn_args is not None or node.dyn_kwargs is not None:
             return node
-        return nodes.Filter(node.args[0], self.direct[name], node.args[1:], node.kwargs, None, None,
-                            lineno=node.lineno)
+        try:
+            for arg in [*node.args, *(keyword.value for keyword in node.kwargs)]:
+                arg.as_const()
+            return node  # all constant
+        except nodes.Impossible:
+            return nodes.Filter(node.args[0], self.direct[name], node.args[1:], node.kwargs, None, None,
+                                lineno=node.lineno)
 
     def visit_Output(self, node: nodes.Output) -> nodes.Node:
         node.nodes = [self._fold(child) if isinstance(child, nodes.Expr) else child for child in node.nodes]

@@ -41,7 +41,7 @@ def test_a_cached_text_keeps_its_escaping_apart_from_the_unescaped_one():
 def _unfolded(env: Environment) -> Environment:
     """The same environment, every call left to run at render time (the reference)."""
     plain = env.overlay()
-    plain.constant_calls = {}  # type: ignore[attr-defined]
+    plain.constant_calls, plain.direct_calls = {}, {}  # type: ignore[attr-defined]
     return plain
 
 
@@ -51,6 +51,8 @@ SOURCES = [
     '{% for n in rows %}<td data-label="{{ a }}">{{ b }}</td>{% endfor %}',
     '{{ _("Date d\'émission") ~ "<" }}|{{ _("au plus %(upload_max)s") }}|{{ _("Bonjour %(name)s", name="<b>") }}',
     '{% autoescape false %}{{ _("Date d\'émission") }}{% endautoescape %}',
+    '{% if _("Statut") %}{{ (_("A & B") ~ "x")|upper }}{% endif %}{{ [_("Date d\'émission")]|join(",") }}',
+    '{% for n in rows %}{{ (_("Bonjour %(name)s", name=n) ~ "<")|upper }}{% endfor %}',
 ]
 
 
