@@ -78,9 +78,10 @@ class _ConstantCalls(NodeTransformer):
     """
 
     def __init__(self, folds: dict[str, Callable[[list[Any], dict[str, Any]], nodes.Expr | None]],
-                 direct: dict[str, str]) -> None:
+                 direct: dict[str, str], eval_ctx: EvalContext) -> None:
         self.folds = folds
         self.direct = direct
+        self.eval_ctx = eval_ctx
 
     def visit_Call(self, node: nodes.Call) -> nodes.Node:
         """A call left to render time that has a filter twin: called directly (a filter), not
@@ -93,11 +94,12 @@ class _ConstantCalls(NodeTransformer):
             return node
         try:
             for arg in [*node.args, *(keyword.value for keyword in node.kwargs)]:
-                arg.as_const()
+                arg.as_const(self.eval_ctx)
             return node  # all constant
         except nodes.Impossible:
-            return nodes.Filter(node.args[0], self.direct[name], node.args[1:], node.kwargs, None, None,
-                                lineno=node.lineno)
+            direct = nodes.Filter(node.args[0], self.direct[name], node.args[1:], node.kwargs, None, None,
+                                  lineno=node.lineno)
+            return direct.set_environment(self.eval_ctx.environment)
 
     def visit_Output(self, node: nodes.Output) -> nodes.Node:
         node.nodes = [self._fold(child) if isinstance(child, nodes.Expr) else child for child in node.nodes]
@@ -117,14 +119,15 @@ class _ConstantCalls(NodeTransformer):
         if fold is None or node.dyn_args is not None or node.dyn_kwargs is not None:
             return node
         try:
-            args = [arg.as_const() for arg in node.args]
-            kwargs = {keyword.key: keyword.value.as_const() for keyword in node.kwargs}
+            args = [arg.as_const(self.eval_ctx) for arg in node.args]
+            kwargs = {keyword.key: keyword.value.as_const(self.eval_ctx) for keyword in node.kwargs}
         except nodes.Impossible:
             return node
         folded = fold(args, kwargs)
         if folded is None:
             return node
         folded.set_lineno(node.lineno)
+        folded.set_environment(self.eval_ctx.environment)
         return folded
 
 
@@ -136,7 +139,8 @@ class _FoldingCodeGenerator(CodeGenerator):
         assigned |= {alias for imported in node.find_all(nodes.FromImport) for alias in _imported_names(imported)}
         folds = {name: fold for name, fold in folds.items() if name not in assigned}
         direct = {name: twin for name, twin in direct.items() if name not in assigned}
-        super().visit_Template(_ConstantCalls(folds, direct).visit(node), frame)
+        eval_ctx = EvalContext(self.environment, self.name)
+        super().visit_Template(_ConstantCalls(folds, direct, eval_ctx).visit(node), frame)
 
 
 class PortalEnvironment(Environment):
