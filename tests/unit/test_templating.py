@@ -94,5 +94,7 @@ def test_constant_links_are_written_into_the_template_and_unknown_routes_still_f
     assert _render(env, source) == _render(_unfolded(env), source) == '<a href="/factures">/factures/F 1&amp;2</a>'
     assert _render(env, '{{ url_for("invoice", number=n) }}', n="F2") == "/factures/F2"  # a variable: at render,
     assert "context.call" not in env.compile('{{ url_for("invoice", number=n) }}', raw=True)  # called directly
+    nested = '{{ _("Voir %(link)s", link=url_for("invoice", number=n)) }}'  # a direct call inside another
+    assert _render(env, nested, n="F2") == _render(_unfolded(env), nested, n="F2") == "Voir /factures/F2"
     with pytest.raises(NoMatchFound):
         _render(env, '{{ url_for("nowhere") }}')
