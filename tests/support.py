@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import attrs
+from sqlalchemy import Engine, event
 from starlette.testclient import TestClient
 
 from portail_adapters.banking import SchwiftyBankDirectory
@@ -67,6 +69,23 @@ def add_subscriber(portal: Portal, number: str = "100001", *, email: str | None 
                                      subscriber_id=subscriber.id))
         uow.commit()
     return subscriber
+
+
+@contextlib.contextmanager
+def statements(engine: Engine, starting: str = "") -> Iterator[list[str]]:
+    """Every SQL statement the engine runs inside the block (those starting with ``starting``,
+    case-insensitive, when given): how many queries a use case or a page costs."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(starting.upper()):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

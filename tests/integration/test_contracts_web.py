@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import date, timedelta
 from xml.etree import ElementTree
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from portail_adapters.sql import tables as t
 from portail_domain.model.accounts import Language
 from portail_domain.model.contracts import MeterReading, ReadingSource, ReadingStatus
 from portail_domain.model.values import MeterIndex
-from tests.support import add_contract, add_subscriber
+from tests.support import add_contract, add_subscriber, statements
 
 PASSWORD = "une-phrase-de-passe-solide"
 LAST = date(2024, 1, 1) + timedelta(days=8 * 91)  # the last reading `add_contract` makes (218.4 m³)
@@ -26,21 +25,6 @@ def marie(sql_portal, sql_web):
     subscriber = add_subscriber(sql_portal, password=PASSWORD)
     sql_web.login("marie@example.org", PASSWORD)
     return subscriber
-
-
-@contextlib.contextmanager
-def statements(engine):
-    """Every SQL statement the engine runs inside the block."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def rows(engine, table) -> int:

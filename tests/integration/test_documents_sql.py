@@ -7,7 +7,6 @@ import io
 import re
 
 import pytest
-from sqlalchemy import event
 
 from portail_adapters.files import LocalFileStore
 from portail_adapters.memory import PlainPasswordHasher
@@ -17,7 +16,7 @@ from portail_domain.services.documents import document_tree, upload_document
 from portail_web import create_app
 from portail_web.wiring import web_portal
 from tests.integration.test_cli import portail
-from tests.support import BASE_URL, WebClient, add_subscriber
+from tests.support import BASE_URL, WebClient, add_subscriber, statements
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 100 + b"\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 300
@@ -52,17 +51,8 @@ def test_counts_and_quota_sums_per_subscriber(sql_portal):
 
 
 def _statements(engine, action) -> int:
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements(engine, "SELECT") as seen:
         action()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     return len(seen)
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from portail_adapters.sql.uow import SqlUnitOfWorkFactory
 from portail_domain.services.billing import invoice_overview
 from portail_domain.services.contracts import contracts_at_a_glance, overconsumption_alerts
 from portail_domain.services.home import home_page
-from tests.support import add_contract, add_invoice, add_subscriber, make_portal
+from tests.support import add_contract, add_invoice, add_subscriber, make_portal, statements
 
 
 @pytest.fixture
@@ -60,16 +59,7 @@ def test_the_home_page_reads_in_five_statements_whatever_the_history(engine, clo
     for k in range(contracts):
         add_contract(portal, marie, f"C{k}", periods=4 + 3 * k)
         add_invoice(portal, marie, f"F{k}", contract_number=f"C{k}")
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements(engine, "SELECT") as selects:
         page = home_page(portal, marie.id)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert len(page.glances) == contracts and len(page.invoices.lines) == contracts
-    assert len(statements) == 5  # contracts, invoices, mandates, readings, alerts already sent
+    assert len(selects) == 5  # contracts, invoices, mandates, readings, alerts already sent

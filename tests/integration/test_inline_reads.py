@@ -12,7 +12,7 @@ from sqlalchemy import text
 from portail_adapters.sql import SqlUnitOfWorkFactory
 from portail_domain.ports import InlineWriteRefused
 from portail_web.reads import read
-from tests.support import add_invoice, add_subscriber, make_portal
+from tests.support import add_invoice, add_subscriber, make_portal, statements
 
 PASSWORD = "une phrase de passe assez longue"
 
@@ -88,8 +88,6 @@ def test_pages_read_inline_and_last_seen_is_still_written_once_a_minute(sql_port
 def test_requests_of_one_session_arriving_together_write_last_seen_once(sqlite_engine, clock):
     """On SQLite, where the reads run on the loop: the first request writes, the others go on.
     (In threads, on PostgreSQL, a read that ends after the write may write again: harmless.)"""
-    from sqlalchemy import event
-
     from portail_adapters.passwords import Argon2Hasher
     from portail_domain.services.accounts import log_in
     from portail_web.app import create_app
@@ -101,20 +99,12 @@ def test_requests_of_one_session_arriving_together_write_last_seen_once(sqlite_e
     _account, token = log_in(sql_portal, "marie@example.org", PASSWORD)
     middleware = VisitorMiddleware(create_app(sql_portal), portal=sql_portal)
     clock.advance(minutes=5)
-    updates: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("UPDATE WEB_SESSIONS"):
-            updates.append(statement)
 
     async def main():
         return await asyncio.gather(*(middleware.identity(token) for _ in range(8)))
 
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(engine, "UPDATE web_sessions") as updates:
         identities = run_loop(main)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert all(identity is not None and str(identity.subscriber.email) == "marie@example.org"
                for identity in identities)
     assert len(updates) == 1

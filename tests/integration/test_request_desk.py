@@ -11,7 +11,6 @@ from datetime import date, timedelta
 
 import attrs
 import pytest
-from sqlalchemy import event
 
 from portail_adapters.sql.uow import SqlUnitOfWorkFactory
 from portail_domain.model.audit import AuditAction, AuditQuery
@@ -33,7 +32,7 @@ from portail_domain.services.request_desk import (
     staff_thread,
 )
 from portail_domain.services.requests import add_subscriber_message, open_request, request_detail
-from tests.support import add_contract, add_staff, add_subscriber, make_portal
+from tests.support import add_contract, add_staff, add_subscriber, make_portal, statements
 
 PASSWORD = "une-phrase-de-passe-solide"
 PDF = b"%PDF-1.7\n" + b"x" * 2000 + b"\n%%EOF\n"
@@ -259,17 +258,8 @@ def test_dashboard_is_a_fixed_number_of_statements(engine, clock, size):
     for k in range(size):
         subscriber = add_subscriber(portal, f"2{k:05d}", email=f"s{k}@example.org")
         _file(portal, subscriber)
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements(engine, "SELECT") as selects:
         counts = dashboard(portal)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert counts.requests_new == size and counts.subscribers_with_email == size
-    assert len(statements) == 8
+    assert len(selects) == 8
 

@@ -8,7 +8,6 @@ import re
 
 import pypdf
 import pytest
-from sqlalchemy import event
 
 from portail_domain.model.accounts import StaffUser
 from portail_domain.model.billing import Payment, PaymentStatus
@@ -18,7 +17,16 @@ from portail_domain.services.accounts import log_in, resolve_session
 from portail_domain.services.requests import open_request
 from portail_domain.services.support import end_subscriber_sessions, subscriber_card, unblock_login
 from portail_web import create_app
-from tests.support import BASE_URL, WebClient, add_contract, add_invoice, add_staff, add_subscriber, sign_in_staff
+from tests.support import (
+    BASE_URL,
+    WebClient,
+    add_contract,
+    add_invoice,
+    add_staff,
+    add_subscriber,
+    sign_in_staff,
+    statements,
+)
 
 PASSWORD = "une phrase de passe solide"
 
@@ -29,17 +37,8 @@ def staff(sql_portal) -> StaffUser:
 
 
 def _selects(engine, action) -> int:
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements(engine, "SELECT") as seen:
         action()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     return len(seen)
 
 
