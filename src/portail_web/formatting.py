@@ -112,8 +112,7 @@ def money(value: Money | None, language: str = "fr") -> str:
     numbers = NUMBERS[language]
     euros, cents = divmod(abs(value.cents), 100)
     prefix, suffix = numbers.negative_money if value.cents < 0 else numbers.money
-    grouped = f"{euros:,}".replace(",", numbers.group)
-    return f"{prefix}{grouped}{numbers.decimal}{cents:02d}{suffix}"
+    return f"{prefix}{_grouped(euros, numbers)}{numbers.decimal}{cents:02d}{suffix}"
 
 
 def day(value: date | None, language: str = "fr", style: str = "medium") -> str:

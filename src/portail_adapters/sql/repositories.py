@@ -125,7 +125,7 @@ class SqlSubscribers(_Repository[Subscriber]):
         return search_keys.search(self.connection, prefixes, limit)
 
     def by_number(self, number: str) -> Subscriber | None:
-        return self._one(select(self.table).where(self.table.c.number == number))
+        return self._one(_rows_where(self.table, "number"), {"value": number})
 
     def lock(self, subscriber_id: uuid.UUID) -> Subscriber | None:
         # FOR UPDATE on PostgreSQL; SQLite transactions are already exclusive (BEGIN IMMEDIATE).
