@@ -189,7 +189,7 @@ def _constant_link(routes: RouteTable) -> Callable[[list[Any], dict[str, Any]], 
 CACHED_TEXTS = 4096  # translated texts kept per environment (the templates' literals are far fewer)
 
 
-def _with_limits(env: Environment, values: dict[str, str], catalog: NullTranslations) -> None:
+def _with_limits(env: PortalEnvironment, values: dict[str, str], catalog: NullTranslations) -> None:
     """``_()`` and ``gettext()`` as jinja2's new-style gettext, with the limits always available.
 
     Same result as the i18n extension's (translate, Markup when autoescaping, then always ``%``
@@ -225,9 +225,9 @@ def _with_limits(env: Environment, values: dict[str, str], catalog: NullTranslat
         escaped, plain = Markup(text) % values, text % values  # noqa: S704 - as gettext above
         return nodes.MarkSafeIfAutoescape(nodes.Const(plain)) if str(escaped) == plain else None
 
-    env.constant_calls["_"] = env.constant_calls["gettext"] = constant_text  # type: ignore[attr-defined]
+    env.constant_calls["_"] = env.constant_calls["gettext"] = constant_text
     env.filters[" gettext"] = gettext
-    env.direct_calls["_"] = env.direct_calls["gettext"] = " gettext"  # type: ignore[attr-defined]
+    env.direct_calls["_"] = env.direct_calls["gettext"] = " gettext"
 
 
 @pass_context
