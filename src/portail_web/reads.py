@@ -2,13 +2,16 @@
 
 Every use case is synchronous. A page that only reads calls it through ``read``: on a database
 whose reads are short and never wait (SQLite: ``reads_inline`` on the unit-of-work factory) it
-runs right here on the event loop; elsewhere in the thread pool, as every writer does.
+runs right here on the event loop; elsewhere in the thread pool, as every writer does. Either
+way its read-only units of work may see each statement's own snapshot (``per_statement`` on the
+factory: on PostgreSQL, no BEGIN and ROLLBACK round trips).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -32,10 +35,12 @@ async def read(portal: Portal, fn: Callable[P, T], /, *args: P.args, **kwargs: P
     seen" once a minute, a subscriber's standard folders on the first visit).
     """
     factory = portal.uow
-    if getattr(factory, "reads_inline", False):
-        try:
-            with factory.inline():  # type: ignore[attr-defined]  # offered with reads_inline (UnitOfWorkFactory)
-                return fn(*args, **kwargs)
-        except InlineWriteRefused:
-            log.debug("%s writes this time: run in a thread", getattr(fn, "__qualname__", fn))
-    return await run_in_threadpool(fn, *args, **kwargs)
+    per_statement = getattr(factory, "per_statement", None)
+    with per_statement() if per_statement is not None else nullcontext():  # the thread inherits it
+        if getattr(factory, "reads_inline", False):
+            try:
+                with factory.inline():  # type: ignore[attr-defined]  # offered with reads_inline (UnitOfWorkFactory)
+                    return fn(*args, **kwargs)
+            except InlineWriteRefused:
+                log.debug("%s writes this time: run in a thread", getattr(fn, "__qualname__", fn))
+        return await run_in_threadpool(fn, *args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
@@ -118,3 +119,41 @@ def test_a_connection_the_server_dropped_is_replaced_without_a_ping(pg_engine):
             assert uow.ping()
     finally:
         pg_engine.dispose()  # never leave a dead connection to the next test on this engine
+
+
+@pytest.mark.postgres
+def test_a_pages_reads_open_no_transaction_on_postgresql_yet_cannot_write(pg_engine):
+    # one pooled connection, so that every unit of work below runs on the same one
+    engine = create_engine_from_url(pg_engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
+    factory = SqlUnitOfWorkFactory(engine)
+
+    def in_transaction(uow) -> bool:
+        uow.subscribers.by_number("100001")
+        return uow.connection.connection.driver_connection.info.transaction_status != TransactionStatus.IDLE
+
+    try:
+        with factory(read_only=True) as uow:
+            assert in_transaction(uow)  # BEGIN READ ONLY … ROLLBACK: one snapshot for a report
+        with factory.per_statement():
+            with factory(read_only=True) as uow:
+                assert not in_transaction(uow)  # a page: no BEGIN, no ROLLBACK round trips
+            with factory(read_only=True) as uow, pytest.raises(DBAPIError, match="read-only"):
+                uow.subscribers.add(_subscriber())
+            with factory() as uow:  # a writer, even inside the block, writes
+                uow.subscribers.add(_subscriber())
+                uow.commit()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("UPDATE subscribers SET name = 'Marie Martin'"))  # autocommit writers too
+        with factory.per_statement(), factory(read_only=True) as uow:
+            assert uow.subscribers.by_number("100001").name == "Marie Martin"
+        assert engine.pool.checkedin() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_pages_reads_cannot_write_either(engine):
+    factory = SqlUnitOfWorkFactory(engine)
+    with factory.per_statement(), factory(read_only=True) as uow, pytest.raises(DBAPIError):
+        uow.subscribers.add(_subscriber())
+    with factory(read_only=True) as uow:
+        assert uow.subscribers.by_number("100001") is None

@@ -32,7 +32,8 @@ def create_engine_from_url(url: str, *, pool_size: int = CONCURRENCY, **kwargs: 
     SQLite: WAL, foreign keys, a busy timeout, set once per connection; writers serialise with
     ``BEGIN IMMEDIATE`` (concurrent writers wait instead of failing); read-only units of work
     take a deferred ``BEGIN`` (no write lock, a consistent snapshot) with ``query_only`` on.
-    PostgreSQL: read-only units of work run ``BEGIN READ ONLY``. No ping on checkout: a
+    PostgreSQL: read-only units of work run ``BEGIN READ ONLY``; a page's reads run without a
+    transaction, each statement read-only (see ``_postgresql_engine``). No ping on checkout: a
     connection the server dropped fails its statement, SQLAlchemy invalidates the pool on that
     disconnect error, and ``pool_recycle`` replaces connections before idle cuts.
     """
@@ -43,7 +44,41 @@ def create_engine_from_url(url: str, *, pool_size: int = CONCURRENCY, **kwargs: 
     kwargs.setdefault("max_overflow", OVERFLOW)
     kwargs.setdefault("pool_recycle", RECYCLE_AFTER)
     kwargs.setdefault("pool_pre_ping", False)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "postgresql":
+        _read_only_statements(engine)
+    return engine
+
+
+def _read_only_statements(engine: Engine) -> None:
+    """Let a page's reads run in autocommit, each statement its own read-only transaction.
+
+    A read-only unit of work in a transaction costs two round trips more than its statements
+    (``BEGIN READ ONLY``, ``ROLLBACK``): four of a page's eight (``/factures``: the session, then
+    contracts, invoices and mandates). In autocommit they go; the database still refuses a
+    write, because such a connection's session default is read-only (``SET SESSION
+    CHARACTERISTICS``, sent only when a pooled connection changes role, like SQLite's
+    ``query_only``). Explicit transactions are unaffected: psycopg opens every one with ``BEGIN
+    READ WRITE`` (or ``READ ONLY``), which overrides the session default.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.read_only = False  # BEGIN READ WRITE, not a bare BEGIN
+        record.info[READ_ONLY] = False
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        options = connection.get_execution_options()
+        if options.get("isolation_level") != "AUTOCOMMIT":
+            return  # psycopg's own BEGIN READ WRITE / READ ONLY says what the transaction may do
+        read_only = bool(options.get(READ_ONLY))
+        pooled = connection.connection
+        if pooled.info.get(READ_ONLY) != read_only:
+            driver = pooled.driver_connection
+            assert driver is not None  # "begin" fires on a checked-out, open connection
+            driver.execute(f"SET SESSION CHARACTERISTICS AS TRANSACTION READ {'ONLY' if read_only else 'WRITE'}")
+            pooled.info[READ_ONLY] = read_only
 
 
 def _sqlite_engine(url: str, database: str, pool_size: int, **kwargs: Any) -> Engine:
@@ -104,9 +139,12 @@ def refresh_statistics(engine: Engine) -> None:
         connection.exec_driver_sql("ANALYZE")
 
 
-def read_only_options(engine: Engine) -> dict[str, Any]:
-    """The execution options of a read-only unit of work's connection on this engine."""
+def read_only_options(engine: Engine, *, per_statement: bool = False) -> dict[str, Any]:
+    """The execution options of a read-only unit of work's connection on this engine; with
+    ``per_statement``, of one whose statements may each see their own snapshot."""
     if engine.dialect.name == "postgresql":
+        if per_statement:
+            return {READ_ONLY: True, "isolation_level": "AUTOCOMMIT"}
         return {READ_ONLY: True, "postgresql_readonly": True}
     return {READ_ONLY: True}
 

@@ -3,7 +3,8 @@
 A read-only unit of work (``factory(read_only=True)``) refuses ``commit()``, and its
 transaction is read-only in the database too: a deferred ``BEGIN`` with ``query_only`` on
 SQLite (it never takes the write lock, so it never waits for a writer nor holds one up),
-``BEGIN READ ONLY`` on PostgreSQL.
+``BEGIN READ ONLY`` on PostgreSQL, or there, for a page (``per_statement()``), autocommit
+statements that are each read-only.
 """
 
 from __future__ import annotations
@@ -124,12 +125,16 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._read_only_options = read_only_options(engine)
+        self._per_statement_options = read_only_options(engine, per_statement=True)
         self.reads_inline = engine.dialect.name == "sqlite"
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        if not read_only and _INLINE.get():
-            raise InlineWriteRefused("a use case run inline as a read opened a writing unit of work")
-        return SqlUnitOfWork(self.engine, read_only=read_only, options=self._read_only_options if read_only else {})
+        if not read_only:
+            if _INLINE.get():
+                raise InlineWriteRefused("a use case run inline as a read opened a writing unit of work")
+            return SqlUnitOfWork(self.engine, options={})
+        options = self._per_statement_options if _PER_STATEMENT.get() else self._read_only_options
+        return SqlUnitOfWork(self.engine, read_only=True, options=options)
 
     @contextmanager
     def inline(self) -> Iterator[None]:
@@ -141,4 +146,23 @@ class SqlUnitOfWorkFactory:
             _INLINE.reset(token)
 
 
+    @contextmanager
+    def per_statement(self) -> Iterator[None]:
+        """Let the read-only units of work opened in the block see each statement's own snapshot.
+
+        For a page: what it shows may mix two commits made while it was being read (an import's
+        invoices, and the mandates from just before it), as any page read again a moment later
+        would. In exchange, on PostgreSQL its reads run in autocommit, without the two round
+        trips of ``BEGIN READ ONLY`` and ``ROLLBACK`` per unit of work, and are still read-only
+        (``database._read_only_statements``). Exports and reports keep one snapshot; SQLite,
+        in-process, has no round trips to save and keeps it too.
+        """
+        token = _PER_STATEMENT.set(True)
+        try:
+            yield
+        finally:
+            _PER_STATEMENT.reset(token)
+
+
 _INLINE: ContextVar[bool] = ContextVar("portail_inline_read", default=False)
+_PER_STATEMENT: ContextVar[bool] = ContextVar("portail_per_statement_read", default=False)
