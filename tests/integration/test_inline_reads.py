@@ -1,4 +1,4 @@
-"""Reads run on the event loop where the database allows it (SQLite); writers never do."""
+"""Reads run on the event loop (SQLite and PostgreSQL); writers never do."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ def run_loop(main):
         return pool.submit(lambda: asyncio.run(main())).result()
 
 
-def test_reads_are_inline_on_sqlite_only_and_a_writer_is_refused_there(engine):
+def test_reads_are_inline_and_a_writer_is_refused_there(engine):
     factory = SqlUnitOfWorkFactory(engine)
-    assert factory.reads_inline is (engine.dialect.name == "sqlite")
+    assert factory.reads_inline
     with factory.inline():
         with factory(read_only=True) as uow:
             assert uow.ping()
@@ -35,8 +35,8 @@ def test_reads_are_inline_on_sqlite_only_and_a_writer_is_refused_there(engine):
         uow.connection.execute(text("SELECT 1"))
 
 
-def test_a_read_that_writes_this_time_runs_again_in_a_thread_and_writes_once(sqlite_engine, clock):
-    portal = make_portal(SqlUnitOfWorkFactory(sqlite_engine), clock)
+def test_a_read_that_writes_this_time_runs_again_in_a_thread_and_writes_once(engine, clock):
+    portal = make_portal(SqlUnitOfWorkFactory(engine), clock)
     marie = add_subscriber(portal)
     runs: list[tuple[int, bool]] = []
 
@@ -108,3 +108,18 @@ def test_requests_of_one_session_arriving_together_write_last_seen_once(sqlite_e
     assert all(identity is not None and str(identity.subscriber.email) == "marie@example.org"
                for identity in identities)
     assert len(updates) == 1
+
+
+def test_a_pages_reads_run_statement_by_statement_on_postgresql_and_a_reports_in_one_transaction(engine, clock):
+    portal = make_portal(SqlUnitOfWorkFactory(engine), clock)
+
+    def isolation() -> str | None:
+        with portal.uow(read_only=True) as uow:
+            assert uow.ping()
+            return uow.connection.get_execution_options().get("isolation_level")
+
+    async def page() -> str | None:
+        return await read(portal, isolation)
+
+    assert run_loop(page) == ("AUTOCOMMIT" if engine.dialect.name == "postgresql" else None)
+    assert isolation() is None  # outside a page (an export, a report): BEGIN READ ONLY as before

@@ -157,3 +157,27 @@ def test_a_pages_reads_cannot_write_either(engine):
         uow.subscribers.add(_subscriber())
     with factory(read_only=True) as uow:
         assert uow.subscribers.by_number("100001") is None
+
+
+def test_a_postgresql_server_that_does_not_answer_is_given_up_on_after_a_few_seconds():
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts the TCP connection, never answers libpq
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        engine = create_engine_from_url(f"postgresql+psycopg://nobody@127.0.0.1:{silent.getsockname()[1]}/portail")
+        failures: list[BaseException] = []
+
+        def connect() -> None:
+            try:
+                engine.connect()
+            except DBAPIError as exc:
+                failures.append(exc)
+
+        started = time.monotonic()
+        attempt = threading.Thread(target=connect, daemon=True)  # without a timeout it would wait for ever
+        attempt.start()
+        attempt.join(15)
+        assert failures and time.monotonic() - started < 10
+        engine.dispose()

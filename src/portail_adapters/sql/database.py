@@ -23,6 +23,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 CONCURRENCY = 16
 OVERFLOW = 4
 RECYCLE_AFTER = 1800  # seconds: a connection is replaced before a server or firewall idle cut
+CONNECT_TIMEOUT = 5  # seconds to open a PostgreSQL connection
 READ_ONLY = "portail_read_only"  # execution option a read-only unit of work sets on its connection
 
 
@@ -44,6 +45,10 @@ def create_engine_from_url(url: str, *, pool_size: int = CONCURRENCY, **kwargs: 
     kwargs.setdefault("max_overflow", OVERFLOW)
     kwargs.setdefault("pool_recycle", RECYCLE_AFTER)
     kwargs.setdefault("pool_pre_ping", False)
+    if "connect_timeout" not in parsed.query:
+        # Pages read on the event loop (portail_web.reads): a server that does not answer must
+        # not hold a worker for the system's TCP timeout (minutes). The URL may say otherwise.
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT, **kwargs.get("connect_args", {})}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "postgresql":
         _read_only_statements(engine)
