@@ -172,6 +172,12 @@ class SqlAccounts(_Repository[Account]):
         return self._one(select(self.table).where(self.table.c.staff_id == staff_id))
 
 
+def _positions(statement: Select[Any], tables: tuple[Table, ...]) -> tuple[tuple[tuple[str, int], ...], ...]:
+    """For each table, its columns' (name, position) in ``statement``'s rows, labelled ``<n>_<name>``."""
+    labels = [column.name for column in statement.selected_columns]
+    return tuple(tuple((c.name, labels.index(f"{n}_{c.name}")) for c in table.c) for n, table in enumerate(tables))
+
+
 class SqlSessions(_Rows[WebSession]):
     table = t.web_sessions
     to_row = staticmethod(m.session_to_row)
@@ -192,13 +198,15 @@ class SqlSessions(_Rows[WebSession]):
         )
         .where(t.web_sessions.c.token_hash == bindparam("token_hash"))
     )
+    # Each table's (column name, position in the row), worked out once, not per request.
+    _POSITIONS = _positions(_IDENTITY, _OWNERS)
 
     def identity(self, token_hash: str) -> Identity | None:
-        row = self.connection.execute(self._IDENTITY, {"token_hash": token_hash}).mappings().first()
+        row = self.connection.execute(self._IDENTITY, {"token_hash": token_hash}).first()
         if row is None:
             return None
         session, account, subscriber, staff = (
-            {c.name: row[f"{n}_{c.name}"] for c in table.c} for n, table in enumerate(self._OWNERS)
+            {name: row[position] for name, position in positions} for positions in self._POSITIONS
         )
         return Identity(
             m.account_from_row(account),
