@@ -56,12 +56,12 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"portail: warning: {check.part}: {check.detail}", file=sys.stderr)
     # X-Forwarded-For / -Proto are believed only from PORTAIL_TRUSTED_PROXIES (none by default):
     # the client address keys the login throttle, so nobody else may choose it. No Server header.
-    # asyncio's own event loop, not uvloop: pages read on the loop (portail_web.reads), and under
-    # that load uvloop served two of 16 connections half as often as the others (p99 of
-    # /factures 3x its p50; asyncio: 1.5x, for the same throughput; bench/README.md).
+    # The event loop: portail_web.serving.ServingLoop (asyncio's, one new connection per turn).
     served = {"host": args.host, "port": args.port, "log_level": settings.log_level.lower(), "server_header": False,
               "proxy_headers": bool(settings.trusted_proxies), "forwarded_allow_ips": settings.trusted_proxies or None,
-              "loop": "asyncio"}
+              "loop": "portail_web.serving:ServingLoop",
+              # uvicorn's access lines are INFO: below that level it would still build each one to drop it
+              "access_log": logging.getLevelName(settings.log_level.upper()) <= logging.INFO}
     if args.workers > 1:
         uvicorn.run("portail_web.asgi:app", workers=args.workers, **served)
     else:
