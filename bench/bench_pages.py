@@ -184,11 +184,12 @@ def worker_rss_mib(pid: int) -> float:
 
 
 def measure(label: str, floor: str, project: str, cookie: str, number: str, args: argparse.Namespace,
-            project_pid: int) -> list[str]:
+            project_pid: int, rates: dict[str, float]) -> list[str]:
+    """The table of one server's pages against the floor; each page's req/s also goes in ``rates``."""
     lines = [f"### {label} ({date.today().isoformat()}, wrk -t1 -c{args.connections} -d{args.seconds}s, "
              f"median of {args.rounds} alternating rounds)", "",
-             "| page | req/s | p50 ms | p99 ms | floor req/s | ratio to floor |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             "| page | req/s | p50 ms | p99 ms | floor req/s | floor p99 ms | ratio to floor |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for target in (floor + "/invoices?s=1", floor + "/plaintext", project + "/factures"):  # warm up
         wrk(target, 1, args.connections, cookie if target.startswith(project) else None)
     for page in PAGES:
@@ -197,14 +198,15 @@ def measure(label: str, floor: str, project: str, cookie: str, number: str, args
         url = project + page.format(contract=f"C{number}")
         floors, runs = [], []
         for _ in range(args.rounds):
-            floors.append(wrk(floor_url, args.seconds, args.connections)[0])
+            floors.append(wrk(floor_url, args.seconds, args.connections))
             runs.append(wrk(url, args.seconds, args.connections, None if anonymous else cookie))
         rate = statistics.median(r[0] for r in runs)
-        floor_rate = statistics.median(floors)
+        rates[page] = rate
+        floor_rate, floor_p99 = statistics.median(f[0] for f in floors), statistics.median(f[2] for f in floors)
         p50, p99 = statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs)
         name = ("anonymous " if anonymous else "") + page.format(contract="{n}")
         vs = "floor /plaintext" if anonymous else "floor /invoices"
-        lines.append(f"| `{name}` | {rate:,.0f} | {p50:.1f} | {p99:.1f} | {floor_rate:,.0f} | "
+        lines.append(f"| `{name}` | {rate:,.0f} | {p50:.1f} | {p99:.1f} | {floor_rate:,.0f} | {floor_p99:.1f} | "
                      f"{rate / floor_rate:.0%} of {vs} |")
         print(lines[-1], flush=True)
     lines += ["", f"Resident size of one `portail` worker after the run: {worker_rss_mib(project_pid):.0f} MiB.", ""]
@@ -230,7 +232,7 @@ def bench(label: str, url: str, floor_url: str, folder: Path, args: argparse.Nam
     subprocess.run([sys.executable, str(FLOOR_APP), "seed"], env=floor_env, cwd=work, check=True)
     print(f"{label}: imported and seeded in {time.perf_counter() - started:.0f} s", flush=True)
     number = str(1_000_000 + args.subscribers // 2)
-    lines, cookie = [], None
+    lines, cookie, rates = [], None, {}
     for workers in args.workers if label == "postgresql" else [1]:
         floor_port = free_port()
         floor_command = [sys.executable, "-m", "uvicorn", "floor_app:app", "--app-dir", str(FLOOR_APP.parent),
@@ -251,7 +253,12 @@ def bench(label: str, url: str, floor_url: str, folder: Path, args: argparse.Nam
                 if status != 200:
                     raise SystemExit(f"{page}: {status}")
             title = f"{label}, {args.subscribers:,} subscribers, --workers {workers}"
-            lines += measure(title, f"http://127.0.0.1:{floor_port}", base, cookie, number, args, pid)
+            rates[workers] = {}
+            lines += measure(title, f"http://127.0.0.1:{floor_port}", base, cookie, number, args, pid, rates[workers])
+    if 1 in rates and len(rates) > 1:
+        for workers in sorted(rates)[1:]:
+            lines += [f"{label}, `--workers {workers}` against `--workers 1`: " + ", ".join(
+                f"`{page.format(contract='{n}')}` {rates[workers][page] / rates[1][page]:.2f}x" for page in PAGES), ""]
     return lines
 
 
