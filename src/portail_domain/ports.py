@@ -805,7 +805,9 @@ class UnitOfWorkFactory(Protocol):
     """Opens units of work. A factory may also say ``reads_inline = True`` and offer ``inline()``
     (a context manager inside which opening a writing unit of work raises ``InlineWriteRefused``):
     its reads are short and never wait, so an asynchronous caller may run read-only use cases
-    directly instead of in a thread (``portail_web.reads``). Without them, callers use threads."""
+    directly instead of in a thread (``portail_web.reads``). Without them, callers use threads.
+    It may also offer ``per_statement()``, a context manager inside which a read-only unit of work
+    may see each statement's own snapshot (a page's reads), not one for the whole unit of work."""
 
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         """A fresh unit of work. A read-only one is for pages and reports that only read: its

@@ -1,8 +1,9 @@
 """Running use cases from the event loop: reads inline where the database allows, writes in threads.
 
-Every use case is synchronous. A page that only reads calls it through ``read``: on a database
-whose reads are short and never wait (SQLite: ``reads_inline`` on the unit-of-work factory) it
-runs right here on the event loop; elsewhere in the thread pool, as every writer does. Either
+Every use case is synchronous. A page that only reads calls it through ``read``: when the
+unit-of-work factory says its reads are short and never wait (``reads_inline``: the SQL one, on
+SQLite and PostgreSQL) it runs right here on the event loop; otherwise in the thread pool, as
+every writer does. Either
 way its read-only units of work may see each statement's own snapshot (``per_statement`` on the
 factory: on PostgreSQL, no BEGIN and ROLLBACK round trips).
 """

@@ -34,7 +34,7 @@ def create_engine_from_url(url: str, *, pool_size: int = CONCURRENCY, **kwargs: 
     ``BEGIN IMMEDIATE`` (concurrent writers wait instead of failing); read-only units of work
     take a deferred ``BEGIN`` (no write lock, a consistent snapshot) with ``query_only`` on.
     PostgreSQL: read-only units of work run ``BEGIN READ ONLY``; a page's reads run without a
-    transaction, each statement read-only (see ``_postgresql_engine``). No ping on checkout: a
+    transaction, each statement read-only (see ``_read_only_statements``). No ping on checkout: a
     connection the server dropped fails its statement, SQLAlchemy invalidates the pool on that
     disconnect error, and ``pool_recycle`` replaces connections before idle cuts.
     """

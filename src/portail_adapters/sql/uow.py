@@ -10,7 +10,7 @@ statements that are each read-only.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any, Self
 
@@ -124,11 +124,12 @@ class SqlUnitOfWorkFactory:
     busy timeout; a row lock) and hold up every request of the process.
     """
 
+    reads_inline = True
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._read_only_options = read_only_options(engine)
         self._per_statement_options = read_only_options(engine, per_statement=True)
-        self.reads_inline = True
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         if not read_only:
@@ -138,18 +139,11 @@ class SqlUnitOfWorkFactory:
         options = self._per_statement_options if _PER_STATEMENT.get() else self._read_only_options
         return SqlUnitOfWork(self.engine, read_only=True, options=options)
 
-    @contextmanager
-    def inline(self) -> Iterator[None]:
+    def inline(self) -> AbstractContextManager[None]:
         """Mark the block as a read run on the event loop: a writing unit of work in it raises."""
-        token = _INLINE.set(True)
-        try:
-            yield
-        finally:
-            _INLINE.reset(token)
+        return _raised(_INLINE)
 
-
-    @contextmanager
-    def per_statement(self) -> Iterator[None]:
+    def per_statement(self) -> AbstractContextManager[None]:
         """Let the read-only units of work opened in the block see each statement's own snapshot.
 
         For a page: what it shows may mix two commits made while it was being read (an import's
@@ -159,11 +153,17 @@ class SqlUnitOfWorkFactory:
         (``database._read_only_statements``). Exports and reports keep one snapshot; SQLite,
         in-process, has no round trips to save and keeps it too.
         """
-        token = _PER_STATEMENT.set(True)
-        try:
-            yield
-        finally:
-            _PER_STATEMENT.reset(token)
+        return _raised(_PER_STATEMENT)
+
+
+@contextmanager
+def _raised(flag: ContextVar[bool]) -> Iterator[None]:
+    """``flag`` is True in the block (and in the threads it hands work to), and back to what it was after it."""
+    token = flag.set(True)
+    try:
+        yield
+    finally:
+        flag.reset(token)
 
 
 _INLINE: ContextVar[bool] = ContextVar("portail_inline_read", default=False)
