@@ -98,9 +98,11 @@ def test_units_of_work_reuse_pooled_connections(engine):
 @pytest.mark.postgres
 def test_a_connection_the_server_dropped_is_replaced_without_a_ping(pg_engine):
     factory = SqlUnitOfWorkFactory(pg_engine)
-    with factory(read_only=True) as uow:
-        pid = uow.connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    # the other connection is taken while the unit of work holds its own: with a single idle
+    # connection in the pool, taking it afterwards would hand back the one to be terminated
     with pg_engine.connect() as other:
+        with factory(read_only=True) as uow:
+            pid = uow.connection.execute(text("SELECT pg_backend_pid()")).scalar()
         other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     failures = 0
     try:
