@@ -29,6 +29,20 @@ def test_a_read_only_unit_of_work_reads_and_refuses_to_commit(uow_factory):
         assert [s.number for s in uow.subscribers.list()] == ["100001"]
 
 
+def test_a_unit_of_work_entered_again_reads_and_writes_on_its_new_connection(engine):
+    uow = SqlUnitOfWorkFactory(engine)()
+    with uow:
+        uow.subscribers.add(_subscriber("100001"))
+        first = uow.subscribers.connection
+        uow.commit()
+    with uow:  # its repositories are made again, on this connection: the closed one would raise
+        assert uow.subscribers.connection is uow.connection is not first
+        uow.subscribers.add(_subscriber("100002"))
+        uow.commit()
+    with SqlUnitOfWorkFactory(engine)(read_only=True) as reader:
+        assert [s.number for s in reader.subscribers.list()] == ["100001", "100002"]
+
+
 def test_the_database_refuses_a_write_in_a_read_only_unit_of_work(engine):
     factory = SqlUnitOfWorkFactory(engine)
     with factory(read_only=True) as uow, pytest.raises(DBAPIError):
