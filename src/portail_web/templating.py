@@ -62,6 +62,9 @@ def environment(language: str, escaped: tuple[str, ...] = ESCAPED, limits: Limit
     env.filters["m3"] = partial(_call, formatting.m3, language)
     env.filters["filesize"] = partial(_call, formatting.file_size, language)
     env.filters["device"] = device
+    # What these print is digits, separators, currency signs, units and month names: never a
+    # character to escape. Printed as is, not through escape() (see PortalEnvironment).
+    env.plain_text_filters |= {"money", "day", "moment", "number", "m3", "filesize", "int", "length"}
     env.globals["url_for"] = routes.link if routes is not None else _url_for
     if routes is not None:
         env.constant_calls["url_for"] = _constant_link(routes)
@@ -142,6 +145,15 @@ class _FoldingCodeGenerator(CodeGenerator):
         eval_ctx = EvalContext(self.environment, self.name)
         super().visit_Template(_ConstantCalls(folds, direct, eval_ctx).visit(node), frame)
 
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        """``{{ amount|money }}``: ``str(…)`` where jinja2 writes ``escape(…)``, for the filters
+        whose text never needs escaping (a table page prints hundreds of them)."""
+        if (isinstance(node, nodes.Filter) and node.name in getattr(self.environment, "plain_text_filters", ())
+                and not frame.eval_ctx.volatile and finalize.src is None):
+            self.write("str(")
+            return
+        super()._output_child_pre(node, frame, finalize)
+
 
 class PortalEnvironment(Environment):
     """An environment whose templates print constant texts and links as they are, found once at compile time.
@@ -154,12 +166,15 @@ class PortalEnvironment(Environment):
     ``direct_calls`` maps a global's name to the name of a filter that is the same function: the
     calls left to render time go straight to it (``url_for("invoice", number=n)`` in a table row).
     A template that assigns one of those names (``{% set _ = … %}``) is compiled as is.
+    ``plain_text_filters`` names the filters whose output never holds a character HTML escapes
+    (numbers, amounts, dates): printed, their text goes out as it is, without ``escape()``.
     """
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.constant_calls: dict[str, Callable[[list[Any], dict[str, Any]], nodes.Expr | None]] = {}
         self.direct_calls: dict[str, str] = {}
+        self.plain_text_filters: set[str] = set()
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         """A template's globals as one plain dict, not a ``ChainMap`` over the environment's: every

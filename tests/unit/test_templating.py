@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jinja2 import Environment
+from markupsafe import escape
 
 from portail_domain.model.limits import Limits
+from portail_domain.model.values import Money
 from portail_web.templating import environment
 
 
@@ -98,3 +104,35 @@ def test_constant_links_are_written_into_the_template_and_unknown_routes_still_f
     assert _render(env, nested, n="F2") == _render(_unfolded(env), nested, n="F2") == "Voir /factures/F2"
     with pytest.raises(NoMatchFound):
         _render(env, '{{ url_for("nowhere") }}')
+
+
+PLAIN_FILTER_VALUES = {
+    "money": st.builds(Money, st.integers(-10**12, 10**12)),
+    "day": st.dates(),
+    "moment": st.datetimes(timezones=st.just(UTC)),
+    "number": st.one_of(st.integers(0, 10**12), st.fractions(min_value=0, max_value=10**9),
+                        st.decimals(min_value=-10**9, max_value=10**9, places=3)),
+    "m3": st.integers(-10**12, 10**12),
+    "filesize": st.integers(0, 10**12),
+    "int": st.one_of(st.integers(), st.text()),
+    "length": st.text(),
+}
+
+
+@settings(max_examples=60)
+@given(data=st.data(), language=st.sampled_from(["fr", "en"]))
+def test_the_filters_printed_without_escaping_never_print_a_character_to_escape(data, language):
+    env = environment(language, escaped=("html",))
+    assert set(env.plain_text_filters) == set(PLAIN_FILTER_VALUES)  # a new one needs its values here
+    for name, values in PLAIN_FILTER_VALUES.items():
+        value = data.draw(values, label=name)
+        printed = env.from_string("{{ v|%s }}" % name).render(v=value)  # noqa: UP031 - a template's text
+        assert printed == str(escape(printed)) == str(env.filters[name](value))
+
+
+def test_a_plain_filter_prints_as_is_and_everything_else_is_still_escaped():
+    env = environment("fr", escaped=("html",))
+    compiled = env.compile("{{ amount|money }}{{ n|number }}{{ name|upper }}{{ name }}", raw=True)
+    assert compiled.count("escape(") == 2 and compiled.count("str(") >= 2
+    html = env.from_string("{{ amount|money }} {{ name|upper }} {{ name }}").render(amount=Money(123456), name="<b>")
+    assert html == "1\u202f234,56\u00a0€ &lt;B&gt; &lt;b&gt;"
