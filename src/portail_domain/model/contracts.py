@@ -15,6 +15,7 @@ import attrs
 
 from . import errors
 from .documents import FileTooLarge, UploadRejected, inspect_file
+from .schedules import Schedule
 from .values import MeterIndex
 
 PARIS = ZoneInfo("Europe/Paris")  # the utility's days
@@ -318,7 +319,7 @@ def implied_consumption(readings: Iterable[MeterReading], reading: MeterReading)
 
 @attrs.frozen
 class ContractDetail:
-    """Everything the contract page shows, from two queries whatever the history's length."""
+    """Everything the contract page shows, from three queries whatever the history's length."""
 
     contract: Contract
     readings: list[MeterReading]  # oldest first, rejected ones included (shown as such)
@@ -327,6 +328,7 @@ class ContractDetail:
     usual_litres_per_day: Fraction  # over every period shown
     overconsumption: ConsumptionPeriod | None  # the latest validated period, when abnormal and recent
     # (the very object in ``periods`` when it is one of them)
+    schedule: Schedule | None = None  # its instalment schedule (échéancier), when the billing system sent one
 
     @property
     def last_reading(self) -> MeterReading | None:

@@ -35,6 +35,7 @@ from ..model.contracts import (
 from ..model.documents import AddedBy, FolderKind
 from ..model.links import Link
 from ..model.mail import Mail, MailKind
+from ..model.schedules import schedules_of
 from ..model.values import MeterIndex
 from ..portal import Portal
 from ..ports import UnitOfWork
@@ -61,10 +62,13 @@ def own_contract(uow: UnitOfWork, subscriber_id: uuid.UUID, contract_number: str
 
 
 def contract_detail(portal: Portal, subscriber_id: uuid.UUID, contract_number: str) -> ContractDetail:
-    """One of the subscriber's contracts with its readings and consumption; ``NotFound`` if not theirs."""
+    """One of the subscriber's contracts with its readings, consumption and instalment schedule;
+    ``NotFound`` if not theirs."""
     with portal.uow(read_only=True) as uow:
         contract = own_contract(uow, subscriber_id, contract_number)
         readings = list(uow.readings.for_contract(contract.id))
+        schedules = schedules_of({contract.id: contract.number}, uow.instalments.for_contracts([contract.id]),
+                                 portal.clock.today())
     periods = consumption(readings)
     checked = [p for p in periods if not p.to_review]  # a typo under review must not move "usual"
     over = alert_period(readings, portal.clock.today())
@@ -78,6 +82,7 @@ def contract_detail(portal: Portal, subscriber_id: uuid.UUID, contract_number: s
         years=yearly(periods),
         usual_litres_per_day=usual_litres_per_day(checked),
         overconsumption=over,
+        schedule=schedules[0] if schedules else None,
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from ..model.contracts import Contract
 from ..model.schedules import Schedule, schedules_of
 from ..portal import Portal
 
@@ -16,11 +15,3 @@ def subscriber_schedules(portal: Portal, subscriber_id: uuid.UUID) -> list[Sched
         instalments = uow.instalments.for_contracts(list(contracts)) if contracts else []
     return schedules_of(contracts, instalments, portal.clock.today())
 
-
-def contract_schedule(portal: Portal, contract: Contract) -> Schedule | None:
-    """The schedule of a contract already read as the subscriber's (``contract_detail``), or None:
-    one query."""
-    with portal.uow(read_only=True) as uow:
-        instalments = uow.instalments.for_contracts([contract.id])
-    found = schedules_of({contract.id: contract.number}, instalments, portal.clock.today())
-    return found[0] if found else None

@@ -31,7 +31,6 @@ from portail_domain.model.documents import QuotaExceeded
 from portail_domain.model.values import MeterIndex
 from portail_domain.portal import Portal
 from portail_domain.services import contracts as service
-from portail_domain.services.schedules import contract_schedule
 
 from ..auth import require_subscriber
 from ..charts import consumption_chart
@@ -113,7 +112,6 @@ def _year_rows(years: list[YearConsumption]) -> list[tuple[YearConsumption, Frac
 
 async def contract_page(request: Request) -> Response:
     detail = await read(_portal(request), _detail, request)
-    schedule = await read(_portal(request), contract_schedule, _portal(request), detail.contract)
     implied = None  # the confirmation after a reading was sent (?releve=<its id>)
     try:
         implied = detail.implied(uuid.UUID(request.query_params.get("releve", "")))
@@ -132,7 +130,7 @@ async def contract_page(request: Request) -> Response:
         "sources": SOURCES,
         "statuses": STATUSES,
         "leak_relief_path": leak_relief_path(request, detail.contract.number),
-        "schedule": schedule,
+        "schedule": detail.schedule,
     })
 
 
