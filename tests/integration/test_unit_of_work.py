@@ -10,6 +10,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from portail_adapters.sql import SqlUnitOfWorkFactory, create_engine_from_url, migrate
+from portail_adapters.sql.database import page_engine
 from portail_domain.model.accounts import Subscriber
 
 
@@ -138,10 +139,11 @@ def test_a_connection_the_server_dropped_is_replaced_without_a_ping(pg_engine):
 
 
 @pytest.mark.postgres
-def test_a_pages_reads_open_no_transaction_on_postgresql_yet_cannot_write(pg_engine):
-    # one pooled connection, so that every unit of work below runs on the same one
+def test_a_pages_reads_on_the_loop_open_no_transaction_on_postgresql_yet_cannot_write(pg_engine):
+    # its own engine, so that the pools below are this test's alone
     engine = create_engine_from_url(pg_engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
-    factory = SqlUnitOfWorkFactory(engine)
+    factory, pages = SqlUnitOfWorkFactory(engine), page_engine(engine)
+    assert pages is not None
 
     def in_transaction(uow) -> bool:
         uow.subscribers.by_number("100001")
@@ -149,22 +151,25 @@ def test_a_pages_reads_open_no_transaction_on_postgresql_yet_cannot_write(pg_eng
 
     try:
         with factory(read_only=True) as uow:
-            assert in_transaction(uow)  # BEGIN READ ONLY … ROLLBACK: one snapshot for a report
+            assert in_transaction(uow) and uow.engine is engine  # BEGIN READ ONLY … ROLLBACK: one snapshot
         with factory.per_statement():
-            with factory(read_only=True) as uow:
-                assert not in_transaction(uow)  # a page: no BEGIN, no ROLLBACK round trips
-            with factory(read_only=True) as uow, pytest.raises(DBAPIError, match="read-only"):
-                uow.subscribers.add(_subscriber())
+            with factory(read_only=True) as uow:  # in a thread, a page's reads keep their transaction
+                assert in_transaction(uow) and uow.engine is engine
+            with factory.inline():
+                with factory(read_only=True) as uow:
+                    assert not in_transaction(uow)  # on the loop: no BEGIN, no ROLLBACK round trips
+                    assert uow.engine is pages
+                with factory(read_only=True) as uow, pytest.raises(DBAPIError, match="read-only"):
+                    uow.subscribers.add(_subscriber())
             with factory() as uow:  # a writer, even inside the block, writes
                 uow.subscribers.add(_subscriber())
                 uow.commit()
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("UPDATE subscribers SET name = 'Marie Martin'"))  # autocommit writers too
-        with factory.per_statement(), factory(read_only=True) as uow:
-            assert uow.subscribers.by_number("100001").name == "Marie Martin"
-        assert engine.pool.checkedin() == 1
+        with factory.per_statement(), factory.inline(), factory(read_only=True) as uow:
+            assert uow.subscribers.by_number("100001").name == "Marie Dupont"  # each statement sees the commits
+        assert pages.pool.checkedin() >= 1 and engine.pool.checkedin() == 1
     finally:
         engine.dispose()
+    assert pages.pool.checkedin() == 0  # disposed with its engine
 
 
 def test_a_pages_reads_cannot_write_either(engine):

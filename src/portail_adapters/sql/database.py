@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import QueuePool
 
@@ -34,7 +35,7 @@ def create_engine_from_url(url: str, *, pool_size: int = CONCURRENCY, **kwargs: 
     ``BEGIN IMMEDIATE`` (concurrent writers wait instead of failing); read-only units of work
     take a deferred ``BEGIN`` (no write lock, a consistent snapshot) with ``query_only`` on.
     PostgreSQL: read-only units of work run ``BEGIN READ ONLY``; a page's reads run without a
-    transaction, each statement read-only (see ``_read_only_statements``). No ping on checkout: a
+    transaction, each statement read-only, on a pool of their own (``page_engine``). No ping on checkout: a
     connection the server dropped fails its statement, SQLAlchemy invalidates the pool on that
     disconnect error, and ``pool_recycle`` replaces connections before idle cuts.
     """
@@ -51,39 +52,39 @@ def create_engine_from_url(url: str, *, pool_size: int = CONCURRENCY, **kwargs: 
         kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT, **kwargs.get("connect_args", {})}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "postgresql":
-        _read_only_statements(engine)
+        _PAGE_ENGINES[engine] = _page_engine(engine, parsed, kwargs.get("connect_args", {}))
     return engine
 
 
-def _read_only_statements(engine: Engine) -> None:
-    """Let a page's reads run in autocommit, each statement its own read-only transaction.
+# A page's reads, run on the event loop one after the other, need one connection (two when a use
+# case nests a unit of work); the overflow is a margin, never a wait of the loop for a connection.
+PAGE_READERS = 2
 
-    A read-only unit of work in a transaction costs two round trips more than its statements
-    (``BEGIN READ ONLY``, ``ROLLBACK``): four of a page's eight (``/factures``: the session, then
-    contracts, invoices and mandates). In autocommit they go; the database still refuses a
-    write, because such a connection's session default is read-only (``SET SESSION
-    CHARACTERISTICS``, sent only when a pooled connection changes role, like SQLite's
-    ``query_only``). Explicit transactions are unaffected: psycopg opens every one with ``BEGIN
-    READ WRITE`` (or ``READ ONLY``), which overrides the session default.
+_PAGE_ENGINES: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+
+
+def page_engine(engine: Engine) -> Engine | None:
+    """The engine of a page's reads beside ``engine`` (PostgreSQL, made by ``create_engine_from_url``), or None."""
+    return _PAGE_ENGINES.get(engine)
+
+
+def _page_engine(engine: Engine, url: URL, connect_args: dict[str, Any]) -> Engine:
+    """A small pool of connections that are in autocommit and read-only for their whole life.
+
+    A page's read-only units of work run there (``SqlUnitOfWorkFactory.per_statement``): no
+    ``BEGIN READ ONLY`` and ``ROLLBACK`` round trips (four of ``/factures``'s eight), and nothing
+    set on a connection as it is checked out and reset as it goes back, which cost a seventh of a
+    page's own CPU when the pages' connections took turns with the writers'. The database still
+    refuses their writes: every connection opens with ``default_transaction_read_only``. Disposed
+    with ``engine``.
     """
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.read_only = False  # BEGIN READ WRITE, not a bare BEGIN
-        record.info[READ_ONLY] = False
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        options = connection.get_execution_options()
-        if options.get("isolation_level") != "AUTOCOMMIT":
-            return  # psycopg's own BEGIN READ WRITE / READ ONLY says what the transaction may do
-        read_only = bool(options.get(READ_ONLY))
-        pooled = connection.connection
-        if pooled.info.get(READ_ONLY) != read_only:
-            driver = pooled.driver_connection
-            assert driver is not None  # "begin" fires on a checked-out, open connection
-            driver.execute(f"SET SESSION CHARACTERISTICS AS TRANSACTION READ {'ONLY' if read_only else 'WRITE'}")
-            pooled.info[READ_ONLY] = read_only
+    read_only = "-c default_transaction_read_only=on"
+    options = " ".join(filter(None, [str(url.query.get("options", "")), read_only]))  # any given in the URL first
+    pages = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=PAGE_READERS, max_overflow=PAGE_READERS,
+                          pool_recycle=RECYCLE_AFTER, pool_pre_ping=False, pool_reset_on_return=None,
+                          connect_args={**connect_args, "options": options})
+    event.listen(engine, "engine_disposed", lambda _engine: pages.dispose())
+    return pages
 
 
 def _sqlite_engine(url: str, database: str, pool_size: int, **kwargs: Any) -> Engine:
@@ -144,12 +145,9 @@ def refresh_statistics(engine: Engine) -> None:
         connection.exec_driver_sql("ANALYZE")
 
 
-def read_only_options(engine: Engine, *, per_statement: bool = False) -> dict[str, Any]:
-    """The execution options of a read-only unit of work's connection on this engine; with
-    ``per_statement``, of one whose statements may each see their own snapshot."""
+def read_only_options(engine: Engine) -> dict[str, Any]:
+    """The execution options of a read-only unit of work's connection on this engine."""
     if engine.dialect.name == "postgresql":
-        if per_statement:
-            return {READ_ONLY: True, "isolation_level": "AUTOCOMMIT"}
         return {READ_ONLY: True, "postgresql_readonly": True}
     return {READ_ONLY: True}
 

@@ -3,8 +3,8 @@
 A read-only unit of work (``factory(read_only=True)``) refuses ``commit()``, and its
 transaction is read-only in the database too: a deferred ``BEGIN`` with ``query_only`` on
 SQLite (it never takes the write lock, so it never waits for a writer nor holds one up),
-``BEGIN READ ONLY`` on PostgreSQL, or there, for a page (``per_statement()``), autocommit
-statements that are each read-only.
+``BEGIN READ ONLY`` on PostgreSQL, or there, for a page read on the event loop
+(``per_statement()`` and ``inline()``), autocommit statements on connections that are read-only.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, text
 from portail_domain.ports import InlineWriteRefused
 
 from .backoffice import SqlAudit, SqlRecoveryCodes
-from .database import read_only_options
+from .database import page_engine, read_only_options
 from .exchange import SqlExchange
 from .mandates import SqlMandates
 from .privacy import SqlPrivacy
@@ -156,15 +156,16 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._read_only_options = read_only_options(engine)
-        self._per_statement_options = read_only_options(engine, per_statement=True)
+        self._page_engine = page_engine(engine)
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         if not read_only:
             if _INLINE.get():
                 raise InlineWriteRefused("a use case run inline as a read opened a writing unit of work")
             return SqlUnitOfWork(self.engine, options={})
-        options = self._per_statement_options if _PER_STATEMENT.get() else self._read_only_options
-        return SqlUnitOfWork(self.engine, read_only=True, options=options)
+        if self._page_engine is not None and _PER_STATEMENT.get() and _INLINE.get():
+            return SqlUnitOfWork(self._page_engine, read_only=True, options={})  # read-only connections
+        return SqlUnitOfWork(self.engine, read_only=True, options=self._read_only_options)
 
     def inline(self) -> AbstractContextManager[None]:
         """Mark the block as a read run on the event loop: a writing unit of work in it raises."""
@@ -175,10 +176,11 @@ class SqlUnitOfWorkFactory:
 
         For a page: what it shows may mix two commits made while it was being read (an import's
         invoices, and the mandates from just before it), as any page read again a moment later
-        would. In exchange, on PostgreSQL its reads run in autocommit, without the two round
-        trips of ``BEGIN READ ONLY`` and ``ROLLBACK`` per unit of work, and are still read-only
-        (``database._read_only_statements``). Exports and reports keep one snapshot; SQLite,
-        in-process, has no round trips to save and keeps it too.
+        would. In exchange, on PostgreSQL its reads run inline (``inline()``) go to the
+        connections of ``database.page_engine``, in autocommit and read-only for their whole life:
+        no ``BEGIN READ ONLY`` and ``ROLLBACK`` round trips per unit of work. In a thread they keep
+        the usual read-only transaction (that small pool is the loop's). Exports and reports keep
+        one snapshot; SQLite, in-process, has no round trips to save and keeps it too.
         """
         return _raised(_PER_STATEMENT)
 
