@@ -22,6 +22,7 @@ from portail_adapters.memory import (
     PlainPasswordHasher,
     SequenceSecrets,
 )
+from portail_adapters.sql.database import page_engine
 from portail_domain.model.accounts import Account, Subscriber
 from portail_domain.model.mandates import SepaCreditor
 from portail_domain.model.values import EmailAddress
@@ -81,11 +82,22 @@ def statements(engine: Engine, starting: str = "") -> Iterator[list[str]]:
         if statement.lstrip().upper().startswith(starting.upper()):
             seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(engine, "before_cursor_execute", record):
         yield seen
+
+
+@contextlib.contextmanager
+def listening(engine: Engine, name: str, listener: Callable[..., Any]) -> Iterator[None]:
+    """``listener`` on the engine's ``name`` event inside the block, and on the pool of a page's
+    reads beside it (PostgreSQL: ``page_engine``): every statement a page runs."""
+    engines = [e for e in (engine, page_engine(engine)) if e is not None]
+    for each in engines:
+        event.listen(each, name, listener)
+    try:
+        yield
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for each in engines:
+            event.remove(each, name, listener)
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from portail_adapters.sql import SqlUnitOfWorkFactory
 from portail_domain.model.accounts import AccountToken, LoginFailed, LoginThrottled, TokenPurpose, hash_activation_code
 from portail_domain.services.accounts import log_in
-from tests.support import add_subscriber, make_portal
+from tests.support import add_subscriber, listening, make_portal
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 GOOD = "une-phrase-de-passe-solide"
@@ -192,21 +192,20 @@ def test_a_request_resolves_its_session_in_one_read_only_query(sql_portal, sql_w
         # BEGIN goes straight to the SQLite driver, past SQLAlchemy's statement events.
         dbapi_connection.set_trace_callback(trace_begin)
 
-    event.listen(engine, "before_cursor_execute", record)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "checkout", on_checkout)
     try:
-        assert statements_of("/a-propos").count("SELECT web_sessions") == 1
-        assert "UPDATE web_sessions" not in statements_of("/a-propos")
-        if engine.dialect.name == "sqlite":
-            assert "BEGIN" in statements_of("/a-propos") and "BEGIN IMMEDIATE" not in seen
-        clock.advance(seconds=59)
-        assert "UPDATE web_sessions" not in statements_of("/a-propos")
-        clock.advance(seconds=1)
-        assert statements_of("/a-propos").count("UPDATE web_sessions") == 1
-        assert "UPDATE web_sessions" not in statements_of("/a-propos")
+        with listening(engine, "before_cursor_execute", record):
+            assert statements_of("/a-propos").count("SELECT web_sessions") == 1
+            assert "UPDATE web_sessions" not in statements_of("/a-propos")
+            if engine.dialect.name == "sqlite":
+                assert "BEGIN" in statements_of("/a-propos") and "BEGIN IMMEDIATE" not in seen
+            clock.advance(seconds=59)
+            assert "UPDATE web_sessions" not in statements_of("/a-propos")
+            clock.advance(seconds=1)
+            assert statements_of("/a-propos").count("UPDATE web_sessions") == 1
+            assert "UPDATE web_sessions" not in statements_of("/a-propos")
     finally:
-        event.remove(engine, "before_cursor_execute", record)
         if engine.dialect.name == "sqlite":
             event.remove(engine, "checkout", on_checkout)
     with sql_portal.uow() as uow:
