@@ -14,12 +14,22 @@ from datetime import date
 from fractions import Fraction
 
 import attrs
+from markupsafe import Markup
 
 from portail_domain.model.contracts import ConsumptionPeriod
 
 # A phone-sized drawing (about 1 unit per CSS pixel on a phone); wide screens cap its width.
 WIDTH, HEIGHT = 400, 240
 LEFT, RIGHT, TOP, BOTTOM = 50, 16, 24, 28
+
+
+# How each kind of bar is drawn (the legend in contracts/_chart.html draws the same).
+BAR_STYLES = {
+    "normal": 'fill="#0b4f8a"',
+    "over": 'fill="#a0161b"',
+    "estimated": 'fill="#b9d3ec" stroke="#0b4f8a" stroke-width="0.8" stroke-dasharray="2 1.5"',
+    "to_review": 'fill="#fff" stroke="#7a4b00" stroke-width="1.2" stroke-dasharray="4 2"',
+}
 
 
 @attrs.frozen
@@ -30,6 +40,13 @@ class Bar:
     height: float
     period: ConsumptionPeriod
     kind: str  # "normal", "estimated", "over", "to_review" (drawn apart, capped at the top of the scale)
+
+    @property
+    def shape(self) -> Markup:
+        """Its ``<rect>``'s attributes: numbers and a fixed style, written once here rather than
+        printed one by one by the template (a fifth of the contract page's rendering went there)."""
+        return Markup(f'x="{self.x}" y="{self.y}" width="{self.width}" height="{self.height}" '  # noqa: S704 - numbers and constants only
+                      f"{BAR_STYLES[self.kind]}")
 
 
 @attrs.frozen

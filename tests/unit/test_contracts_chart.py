@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, timedelta
 from fractions import Fraction
@@ -61,3 +62,15 @@ def test_meter_change_over_consumption_and_estimates_are_marked():
 
 def test_nothing_to_draw_without_periods():
     assert consumption_chart([], Fraction(0)) is None
+
+
+def test_a_bars_rect_carries_its_geometry_and_the_style_of_its_kind():
+    estimated = readings([(30, 3000)], start=START + timedelta(days=30), index=3000, source=ReadingSource.ESTIMATED)
+    periods = consumption([*readings([(30, 3000)]), *estimated[1:]])
+    chart = consumption_chart(periods, usual_litres_per_day(periods))
+    for bar in chart.bars:
+        attributes = dict(re.findall(r'([\w-]+)="([^"]*)"', str(bar.shape)))
+        assert [float(attributes[k]) for k in ("x", "y", "width", "height")] == [bar.x, bar.y, bar.width, bar.height]
+    normal, estimated_bar = chart.bars
+    assert dict(re.findall(r'([\w-]+)="([^"]*)"', str(normal.shape)))["fill"] == "#0b4f8a"
+    assert "stroke-dasharray" in str(estimated_bar.shape) and estimated_bar.kind == "estimated"
