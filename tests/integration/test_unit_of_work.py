@@ -172,6 +172,21 @@ def test_a_pages_reads_on_the_loop_open_no_transaction_on_postgresql_yet_cannot_
     assert pages.pool.checkedin() == 0  # disposed with its engine
 
 
+@pytest.mark.postgres
+def test_the_pages_pool_keeps_the_options_the_url_gives(pg_engine):
+    url = pg_engine.url.update_query_dict({"options": "-c statement_timeout=4321"})
+    engine = create_engine_from_url(url.render_as_string(hide_password=False))
+    try:
+        with page_engine(engine).connect() as connection:
+            assert connection.execute(text("SHOW statement_timeout")).scalar() == "4321ms"
+            assert connection.execute(text("SHOW default_transaction_read_only")).scalar() == "on"
+        with engine.connect() as connection:  # the main pool: the URL's options, and writable
+            assert connection.execute(text("SHOW statement_timeout")).scalar() == "4321ms"
+            assert connection.execute(text("SHOW default_transaction_read_only")).scalar() == "off"
+    finally:
+        engine.dispose()
+
+
 def test_a_pages_reads_cannot_write_either(engine):
     factory = SqlUnitOfWorkFactory(engine)
     with factory.per_statement(), factory(read_only=True) as uow, pytest.raises(DBAPIError):

@@ -79,7 +79,8 @@ def _page_engine(engine: Engine, url: URL, connect_args: dict[str, Any]) -> Engi
     with ``engine``.
     """
     read_only = "-c default_transaction_read_only=on"
-    options = " ".join(filter(None, [str(url.query.get("options", "")), read_only]))  # any given in the URL first
+    given = connect_args.get("options") or url.query.get("options") or ""  # the caller's own first
+    options = " ".join(filter(None, [str(given), read_only]))
     pages = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=PAGE_READERS, max_overflow=PAGE_READERS,
                           pool_recycle=RECYCLE_AFTER, pool_pre_ping=False, pool_reset_on_return=None,
                           connect_args={**connect_args, "options": options})
