@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations, login
 
@@ -17,7 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 def test_legal_pages_are_linked_from_the_footer_and_accessible(page, live_portal, link, heading):
     page.goto(f"{live_portal}/connexion")
     page.get_by_role("navigation", name="Informations légales").get_by_role("link", name=link).click()
-    assert page.get_by_role("heading", level=1, name=heading).is_visible()
+    # click() waits for the navigation to start, not for the new page: is_visible() alone raced it
+    expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
     assert axe_violations(page) == []
 
 
