@@ -3,9 +3,8 @@
 Every use case is synchronous. A page that only reads calls it through ``read``: when the
 unit-of-work factory says its reads are short and never wait (``reads_inline``: the SQL one, on
 SQLite and PostgreSQL) it runs right here on the event loop; otherwise in the thread pool, as
-every writer does. Either
-way its read-only units of work may see each statement's own snapshot (``per_statement`` on the
-factory: on PostgreSQL, no BEGIN and ROLLBACK round trips).
+every writer does. Either way its read-only units of work may see each statement's own snapshot
+(``per_statement`` on the factory: on PostgreSQL, read inline, no BEGIN and ROLLBACK round trips).
 """
 
 from __future__ import annotations

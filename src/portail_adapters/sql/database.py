@@ -25,7 +25,7 @@ CONCURRENCY = 16
 OVERFLOW = 4
 RECYCLE_AFTER = 1800  # seconds: a connection is replaced before a server or firewall idle cut
 CONNECT_TIMEOUT = 5  # seconds to open a PostgreSQL connection
-READ_ONLY = "portail_read_only"  # execution option a read-only unit of work sets on its connection
+READ_ONLY = "portail_read_only"  # execution option of a read-only unit of work on SQLite (its "begin" hook reads it)
 
 
 def create_engine_from_url(url: str, *, pool_size: int = CONCURRENCY, **kwargs: Any) -> Engine:
@@ -71,10 +71,10 @@ def page_engine(engine: Engine) -> Engine | None:
 def _page_engine(engine: Engine, url: URL, connect_args: dict[str, Any]) -> Engine:
     """A small pool of connections that are in autocommit and read-only for their whole life.
 
-    A page's read-only units of work run there (``SqlUnitOfWorkFactory.per_statement``): no
-    ``BEGIN READ ONLY`` and ``ROLLBACK`` round trips (four of ``/factures``'s eight), and nothing
-    set on a connection as it is checked out and reset as it goes back, which cost a seventh of a
-    page's own CPU when the pages' connections took turns with the writers'. The database still
+    A page's read-only units of work read inline run there (``SqlUnitOfWorkFactory.per_statement``):
+    no ``BEGIN READ ONLY`` and ``ROLLBACK`` round trips (four of ``/factures``'s eight), and
+    nothing set on a connection as it is checked out and reset as it goes back, which cost a
+    seventh of a page's own CPU when the pages' connections took turns with the writers'. The database still
     refuses their writes: every connection opens with ``default_transaction_read_only``. Disposed
     with ``engine``.
     """
@@ -149,7 +149,7 @@ def refresh_statistics(engine: Engine) -> None:
 def read_only_options(engine: Engine) -> dict[str, Any]:
     """The execution options of a read-only unit of work's connection on this engine."""
     if engine.dialect.name == "postgresql":
-        return {READ_ONLY: True, "postgresql_readonly": True}
+        return {"postgresql_readonly": True}
     return {READ_ONLY: True}
 
 

@@ -48,7 +48,7 @@ from .request_desk import SqlDashboard, SqlRelief, SqlReplyTemplates
 R = TypeVar("R")
 
 
-class _Repository(Generic[R]):
+class _OnFirstUse(Generic[R]):
     """A unit of work's repository, made on first use from its connection (a page uses a few of the
     twenty-six: making them all cost 5 % of a contract's page) and kept until the unit of work ends."""
 
@@ -74,32 +74,32 @@ class _Repository(Generic[R]):
 class SqlUnitOfWork:
     connection: Connection
 
-    subscribers = _Repository(SqlSubscribers)
-    staff = _Repository(SqlStaff)
-    accounts = _Repository(SqlAccounts)
-    sessions = _Repository(SqlSessions)
-    contracts = _Repository(SqlContracts)
-    readings = _Repository(SqlReadings)
-    invoices = _Repository(SqlInvoices)
-    instalments = _Repository(SqlInstalments)
-    reminders = _Repository(SqlReminders)
-    payments = _Repository(SqlPayments)
-    folders = _Repository(SqlFolders)
-    documents = _Repository(SqlDocuments)
-    requests = _Repository(SqlRequests)
-    outbox = _Repository(SqlOutbox)
-    tokens = _Repository(SqlTokens)
-    throttles = _Repository(SqlThrottles)
-    overconsumption_notices = _Repository(SqlOverconsumptionNotices)
-    mandates = _Repository(SqlMandates)
-    exchange = _Repository(SqlExchange)
-    audit = _Repository(SqlAudit)
-    privacy = _Repository(SqlPrivacy)
-    recovery_codes = _Repository(SqlRecoveryCodes)
-    reply_templates = _Repository(SqlReplyTemplates)
-    dashboard = _Repository(SqlDashboard)
-    relief = _Repository(SqlRelief)
-    publishing = _Repository(SqlPublishing)
+    subscribers = _OnFirstUse(SqlSubscribers)
+    staff = _OnFirstUse(SqlStaff)
+    accounts = _OnFirstUse(SqlAccounts)
+    sessions = _OnFirstUse(SqlSessions)
+    contracts = _OnFirstUse(SqlContracts)
+    readings = _OnFirstUse(SqlReadings)
+    invoices = _OnFirstUse(SqlInvoices)
+    instalments = _OnFirstUse(SqlInstalments)
+    reminders = _OnFirstUse(SqlReminders)
+    payments = _OnFirstUse(SqlPayments)
+    folders = _OnFirstUse(SqlFolders)
+    documents = _OnFirstUse(SqlDocuments)
+    requests = _OnFirstUse(SqlRequests)
+    outbox = _OnFirstUse(SqlOutbox)
+    tokens = _OnFirstUse(SqlTokens)
+    throttles = _OnFirstUse(SqlThrottles)
+    overconsumption_notices = _OnFirstUse(SqlOverconsumptionNotices)
+    mandates = _OnFirstUse(SqlMandates)
+    exchange = _OnFirstUse(SqlExchange)
+    audit = _OnFirstUse(SqlAudit)
+    privacy = _OnFirstUse(SqlPrivacy)
+    recovery_codes = _OnFirstUse(SqlRecoveryCodes)
+    reply_templates = _OnFirstUse(SqlReplyTemplates)
+    dashboard = _OnFirstUse(SqlDashboard)
+    relief = _OnFirstUse(SqlRelief)
+    publishing = _OnFirstUse(SqlPublishing)
 
     def __init__(self, engine: Engine, *, read_only: bool = False, options: dict[str, Any] | None = None) -> None:
         self.engine = engine
@@ -195,7 +195,7 @@ def _raised(flag: ContextVar[bool]) -> Iterator[None]:
         flag.reset(token)
 
 
-_REPOSITORIES = frozenset(name for name, value in vars(SqlUnitOfWork).items() if isinstance(value, _Repository))
+_REPOSITORIES = frozenset(name for name, value in vars(SqlUnitOfWork).items() if isinstance(value, _OnFirstUse))
 
 _INLINE: ContextVar[bool] = ContextVar("portail_inline_read", default=False)
 _PER_STATEMENT: ContextVar[bool] = ContextVar("portail_per_statement_read", default=False)

@@ -64,14 +64,14 @@ def own_contract(uow: UnitOfWork, subscriber_id: uuid.UUID, contract_number: str
 def contract_detail(portal: Portal, subscriber_id: uuid.UUID, contract_number: str) -> ContractDetail:
     """One of the subscriber's contracts with its readings, consumption and instalment schedule;
     ``NotFound`` if not theirs."""
+    today = portal.clock.today()
     with portal.uow(read_only=True) as uow:
         contract = own_contract(uow, subscriber_id, contract_number)
         readings = list(uow.readings.for_contract(contract.id))
-        schedules = schedules_of({contract.id: contract.number}, uow.instalments.for_contracts([contract.id]),
-                                 portal.clock.today())
+        schedules = schedules_of({contract.id: contract.number}, uow.instalments.for_contracts([contract.id]), today)
     periods = consumption(readings)
     checked = [p for p in periods if not p.to_review]  # a typo under review must not move "usual"
-    over = alert_period(readings, portal.clock.today())
+    over = alert_period(readings, today)
     if over is not None:  # the same span among the periods shown, so pages can point at it
         over = next((p for p in periods if (p.meter_number, p.start, p.end) == (over.meter_number, over.start,
                                                                                  over.end)), over)
