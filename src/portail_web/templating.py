@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, MutableMapping
 from functools import partial
 from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
 
+import markupsafe
 from jinja2 import Environment, FileSystemLoader, nodes, pass_context, pass_eval_context, select_autoescape
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.nodes import EvalContext
 from jinja2.visitor import NodeTransformer
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -134,6 +136,22 @@ class _ConstantCalls(NodeTransformer):
         return folded
 
 
+def html_text(value: Any, /) -> str:
+    """``str(escape(value))``, without making the ``Markup`` (a tenth of a table page's rendering
+    went to ``escape`` and ``Markup.__new__``): strings through markupsafe's own escaping, numbers
+    as they are (their text holds nothing to escape), anything else through ``escape``."""
+    kind = type(value)
+    if kind is str:
+        return _escape_inner(value)
+    if kind is int or kind is float:
+        return str(value)
+    return str(escape(value))
+
+
+# markupsafe's escaping of a plain str, as escape() runs it (its C speedup when built); escape() otherwise.
+_escape_inner: Callable[[str], str] = getattr(markupsafe, "_escape_inner", lambda text: str(escape(text)))
+
+
 class _FoldingCodeGenerator(CodeGenerator):
     def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
         folds = getattr(self.environment, "constant_calls", {})
@@ -147,12 +165,14 @@ class _FoldingCodeGenerator(CodeGenerator):
 
     def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
         """``{{ amount|money }}``: ``str(…)`` where jinja2 writes ``escape(…)``, for the filters
-        whose text never needs escaping (a table page prints hundreds of them)."""
-        if (isinstance(node, nodes.Filter) and node.name in getattr(self.environment, "plain_text_filters", ())
-                and not frame.eval_ctx.volatile and finalize.src is None):
+        whose text never needs escaping (a table page prints hundreds of them); any other value
+        printed in an escaped template goes through ``html_text``, not ``escape``."""
+        if frame.eval_ctx.volatile or finalize.src is not None or not frame.eval_ctx.autoescape:
+            super()._output_child_pre(node, frame, finalize)
+        elif isinstance(node, nodes.Filter) and node.name in getattr(self.environment, "plain_text_filters", ()):
             self.write("str(")
-            return
-        super()._output_child_pre(node, frame, finalize)
+        else:
+            self.write("environment.html_text(")
 
 
 class PortalEnvironment(Environment):
@@ -168,7 +188,11 @@ class PortalEnvironment(Environment):
     A template that assigns one of those names (``{% set _ = … %}``) is compiled as is.
     ``plain_text_filters`` names the filters whose output never holds a character HTML escapes
     (numbers, amounts, dates): printed, their text goes out as it is, without ``escape()``.
+    Any other printed value goes through ``html_text``: the text ``escape()`` gives, as a plain
+    ``str`` (joined into the page at once, it needs no ``Markup`` around it).
     """
+
+    html_text = staticmethod(html_text)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -201,6 +225,7 @@ def _constant_link(routes: RouteTable) -> Callable[[list[Any], dict[str, Any]], 
     return fold
 
 
+_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*[\d*]*(?:\.[\d*]+)?([a-zA-Z%])")
 CACHED_TEXTS = 4096  # translated texts kept per environment (the templates' literals are far fewer)
 
 
@@ -213,6 +238,15 @@ def _with_limits(env: PortalEnvironment, values: dict[str, str], catalog: NullTr
     rendering time under py-spy, through two wrappers and a context lookup each).
     """
     cache: dict[tuple[str, bool], str] = {}
+    formats: dict[str, bool] = {}
+    escaped_values = {name: html_text(value) for name, value in values.items()}
+
+    def only_strings(text: str) -> bool:
+        """Whether every placeholder of ``text`` is ``%(name)s`` (a ``%(count)d`` needs the number itself)."""
+        found = formats.get(text)
+        if found is None:
+            found = formats[text] = all(spec == "s" for spec in _PLACEHOLDER.findall(text))
+        return found
 
     @pass_eval_context  # not pass_context: jinja2 copies the whole context for those when called in a loop
     def gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
@@ -222,9 +256,14 @@ def _with_limits(env: PortalEnvironment, values: dict[str, str], catalog: NullTr
             if found is not None:
                 return found
         text = catalog.gettext(string)
-        if autoescape:
-            text = Markup(text)  # noqa: S704 - our own catalog's text, as jinja2's i18n extension does; the variables are escaped by %
-        result: str = text % ({**values, **variables} if variables else values)
+        if autoescape and variables and only_strings(text):
+            # As Markup(text) % variables gives, without its escaping helper around each value.
+            result: str = Markup(text % {**escaped_values, **{k: html_text(v) for k, v in variables.items()}})  # noqa: S704 - as below
+        elif autoescape:
+            # Our own catalog's text, as jinja2's i18n extension does; the variables are escaped by %.
+            result = Markup(text) % ({**values, **variables} if variables else values)  # noqa: S704
+        else:
+            result = text % ({**values, **variables} if variables else values)
         if not variables and len(cache) < CACHED_TEXTS:
             cache[(string, autoescape)] = result
         return result

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import Environment
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from portail_domain.model.limits import Limits
 from portail_domain.model.values import Money
-from portail_web.templating import environment
+from portail_web.templating import environment, html_text
 
 
 def _render(env: Environment, source: str, **context: object) -> str:
@@ -133,6 +133,29 @@ def test_the_filters_printed_without_escaping_never_print_a_character_to_escape(
 def test_a_plain_filter_prints_as_is_and_everything_else_is_still_escaped():
     env = environment("fr", escaped=("html",))
     compiled = env.compile("{{ amount|money }}{{ n|number }}{{ name|upper }}{{ name }}", raw=True)
-    assert compiled.count("escape(") == 2 and compiled.count("str(") >= 2
+    assert compiled.count("html_text(") == 2 and compiled.count("str(") >= 2 and "escape(" not in compiled
     html = env.from_string("{{ amount|money }} {{ name|upper }} {{ name }}").render(amount=Money(123456), name="<b>")
     assert html == "1\u202f234,56\u00a0€ &lt;B&gt; &lt;b&gt;"
+
+
+_PRINTED = st.one_of(st.text(), st.integers(), st.floats(), st.booleans(), st.none(), st.decimals(allow_nan=False),
+                     st.text().map(Markup), st.text().map(escape), st.dates())
+
+
+@given(value=_PRINTED)
+def test_a_value_printed_in_a_page_reads_as_escape_gives_it(value):
+    assert html_text(value) == str(escape(value)) and type(html_text(value)) is str
+
+
+@settings(max_examples=50)
+@given(variables=st.dictionaries(st.sampled_from(["name", "day", "count"]), _PRINTED, min_size=1),
+       language=st.sampled_from(["fr", "en"]))
+def test_a_text_with_variables_reads_as_jinja2s_own_gettext_gives_it(variables, language):
+    ours = environment(language, escaped=("html",))
+    theirs = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
+    theirs.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
+    for text in ("Du %(name)s au %(day)s : %(count)s L/jour", "%(count)s <b>%(name)s</b> & co"):
+        missing = {name: "" for name in ("name", "day", "count") if name not in variables}
+        source = "{{ _(" + repr(text) + ", name=name, day=day, count=count) }}"
+        assert ours.from_string(source).render(**missing, **variables) == \
+            theirs.from_string(source).render(**missing, **variables)
