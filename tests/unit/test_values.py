@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portail_domain.model.errors import InvalidAmount, InvalidEmail, InvalidIndex
-from portail_domain.model.values import EmailAddress, MeterIndex, Money, normalise_email
+from portail_domain.model.values import MAX_INDEX_LITRES, EmailAddress, MeterIndex, Money, normalise_email
 
 cents = st.integers(min_value=-(10**12), max_value=10**12)
 
@@ -76,3 +76,16 @@ def test_email_compared_after_nfkc_and_casefold():
 def test_email_refuses_what_is_not_an_address(bad):
     with pytest.raises(InvalidEmail):
         EmailAddress.parse(bad)
+
+
+@given(st.integers(0, MAX_INDEX_LITRES - 1), st.integers(0, MAX_INDEX_LITRES - 1))
+def test_indexes_order_as_their_litres(a, b):
+    first, second = MeterIndex(a), MeterIndex(b)
+    assert (first < second, first <= second, first > second, first >= second, first == second) == (
+        a < b, a <= b, a > b, a >= b, a == b)
+    assert sorted([second, first]) == [MeterIndex(v) for v in sorted([b, a])]
+
+
+def test_an_index_does_not_compare_with_a_bare_number():
+    with pytest.raises(TypeError):
+        assert MeterIndex(1000) < 2000

@@ -59,7 +59,8 @@ class _Rows(Generic[E]):
         self.connection = connection
 
     def _all(self, query: Select, parameters: dict[str, Any] | None = None) -> list[E]:
-        return [type(self).from_row(r) for r in self.connection.execute(query, parameters).mappings()]
+        # all(): one fetchall, not a fetchone per row as iterating the result does
+        return [type(self).from_row(r) for r in self.connection.execute(query, parameters).mappings().all()]
 
     def _one(self, query: Select, parameters: dict[str, Any] | None = None) -> E | None:
         row = self.connection.execute(query, parameters).mappings().first()

@@ -175,14 +175,15 @@ class ConsumptionPeriod:
     start_reading: MeterReading = attrs.field(eq=False, repr=False)
     end_reading: MeterReading = attrs.field(eq=False, repr=False)
     meter_changed: bool = False  # first period on a new meter
+    # Found once: a contract's page asks for it five times per period (table, chart, rules).
+    litres_per_day: Fraction = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "litres_per_day", Fraction(self.litres, self.days))
 
     @property
     def days(self) -> int:
         return (self.end - self.start).days
-
-    @property
-    def litres_per_day(self) -> Fraction:
-        return Fraction(self.litres, self.days)
 
     @property
     def estimated(self) -> bool:

@@ -84,9 +84,9 @@ class Money:
 MAX_INDEX_LITRES = 10**9 * 1000  # a 9-digit meter in m³, with 3 decimals
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=False)
 class MeterIndex:
-    """A meter index, held in litres (m³ with three decimals, exactly)."""
+    """A meter index, held in litres (m³ with three decimals, exactly); ordered by its litres."""
 
     litres: int = attrs.field(validator=attrs.validators.instance_of(int))
 
@@ -116,6 +116,20 @@ class MeterIndex:
     def __sub__(self, other: MeterIndex) -> int:
         """Litres between two indexes."""
         return self.litres - other.litres
+
+    # Written out rather than attrs' order=True, which builds a tuple of the fields for each
+    # comparison (a contract's page compares every reading with the one before it, twice).
+    def __lt__(self, other: object) -> bool:
+        return self.litres < other.litres if type(other) is MeterIndex else NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        return self.litres <= other.litres if type(other) is MeterIndex else NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        return self.litres > other.litres if type(other) is MeterIndex else NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        return self.litres >= other.litres if type(other) is MeterIndex else NotImplemented
 
     def __str__(self) -> str:
         whole, frac = divmod(self.litres, 1000)
