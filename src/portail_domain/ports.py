@@ -297,6 +297,10 @@ class InvoiceRepository(Protocol):
         """All invoices of all the subscriber's contracts, newest first."""
         ...
 
+    def numbered_for_subscriber(self, subscriber_id: uuid.UUID) -> Sequence[tuple[Invoice, str]]:
+        """``for_subscriber``, each invoice with its contract's number (one query: the list page's)."""
+        ...
+
     def lock(self, invoice_id: uuid.UUID) -> Invoice | None:
         """Fetch for update: concurrent writers wait (row lock where the database has it)."""
         ...

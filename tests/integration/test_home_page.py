@@ -63,3 +63,19 @@ def test_the_home_page_reads_in_five_statements_whatever_the_history(engine, clo
         page = home_page(portal, marie.id)
     assert len(page.glances) == contracts and len(page.invoices.lines) == contracts
     assert len(selects) == 5  # contracts, invoices, mandates, readings, alerts already sent
+
+
+@pytest.mark.parametrize("invoices", [1, 30])
+def test_the_invoice_list_reads_in_two_statements_with_its_contract_numbers(engine, clock, invoices):
+    portal = make_portal(SqlUnitOfWorkFactory(engine), clock)
+    marie = _subscriber_with_history(portal)
+    _subscriber_with_history(portal, "200002", "paul@example.org")  # never on Marie's list
+    for k in range(invoices):
+        add_invoice(portal, marie, f"G{k:02d}", contract_number="D100001", issued=f"2025-{k % 12 + 1:02d}-01")
+    with statements(engine, "SELECT") as selects:
+        overview = invoice_overview(portal, marie.id)
+    assert len(selects) == 2  # the invoices with their contracts' numbers, the mandates
+    numbers = {line.invoice.number: line.contract_number for line in overview.lines}
+    assert numbers == {"F100001-1": "C100001", "F100001-2": "D100001", **{f"G{k:02d}": "D100001" for k in range(invoices)}}
+    assert [line.invoice.issued_on for line in overview.lines] == sorted(
+        (line.invoice.issued_on for line in overview.lines), reverse=True)

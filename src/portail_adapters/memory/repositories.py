@@ -281,6 +281,10 @@ class MemoryInvoices(_Table):
         found = [i for i in self.rows.values() if i.contract_id in mine]
         return sorted(found, key=lambda i: (i.issued_on, i.number), reverse=True)
 
+    def numbered_for_subscriber(self, subscriber_id: uuid.UUID) -> list[tuple[Invoice, str]]:
+        numbers = {c.id: c.number for c in self.contracts.for_subscriber(subscriber_id)}
+        return [(i, numbers[i.contract_id]) for i in self.for_subscriber(subscriber_id)]
+
     def lock(self, invoice_id: uuid.UUID) -> Invoice | None:
         return self.get(invoice_id)
 

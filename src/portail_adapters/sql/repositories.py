@@ -333,6 +333,12 @@ class SqlInvoices(_Repository[Invoice]):
     def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Invoice]:
         return self._all(self._FOR_SUBSCRIBER, {"subscriber_id": subscriber_id})
 
+    _NUMBERED = _FOR_SUBSCRIBER.add_columns(t.contracts.c.number.label("contract_number"))
+
+    def numbered_for_subscriber(self, subscriber_id: uuid.UUID) -> list[tuple[Invoice, str]]:
+        rows = self.connection.execute(self._NUMBERED, {"subscriber_id": subscriber_id}).mappings().all()
+        return [(m.invoice_from_row(row), row["contract_number"]) for row in rows]
+
     def lock(self, invoice_id: uuid.UUID) -> Invoice | None:
         # FOR UPDATE on PostgreSQL; SQLite transactions are already exclusive (BEGIN IMMEDIATE).
         return self._one(select(self.table).where(self.table.c.id == invoice_id).with_for_update())

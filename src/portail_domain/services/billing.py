@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from ..model import errors
@@ -46,21 +45,20 @@ def invoice_overview(portal: Portal, subscriber_id: uuid.UUID, *, unpaid_only: b
     """
     today = portal.clock.today()
     with portal.uow(read_only=True) as uow:
-        return overview_in(uow, subscriber_id, list(uow.contracts.for_subscriber(subscriber_id)), today,
-                           unpaid_only=unpaid_only)
+        return overview_in(uow, subscriber_id, today, unpaid_only=unpaid_only)
 
 
-def overview_in(uow: UnitOfWork, subscriber_id: uuid.UUID, contracts: Sequence[Contract], today: date, *,
+def overview_in(uow: UnitOfWork, subscriber_id: uuid.UUID, today: date, *,
                 unpaid_only: bool = False) -> InvoiceOverview:
-    """``invoice_overview`` inside the caller's unit of work, given the subscriber's ``contracts`` (two queries)."""
-    numbers = {c.id: c.number for c in contracts}
-    invoices = [i for i in uow.invoices.for_subscriber(subscriber_id) if i.contract_id in numbers]
+    """``invoice_overview`` inside the caller's unit of work (two queries: the invoices with
+    their contracts' numbers, the mandates that collect some)."""
+    numbered = uow.invoices.numbered_for_subscriber(subscriber_id)
+    invoices = [invoice for invoice, _number in numbered]
     debits = direct_debits(uow, invoices, today)
     unpaid = [i for i in invoices if i.payable]
     total = Money(sum(i.remaining.cents for i in unpaid))
     next_due = min((i.due_on for i in unpaid), default=None)
-    shown = unpaid if unpaid_only else invoices
-    lines = [InvoiceLine(i, numbers[i.contract_id], debits.get(i.id)) for i in shown]
+    lines = [InvoiceLine(i, number, debits.get(i.id)) for i, number in numbered if i.payable or not unpaid_only]
     return InvoiceOverview(lines, total, next_due, today)
 
 

@@ -30,7 +30,7 @@ def home_page(portal: Portal, subscriber_id: uuid.UUID) -> HomePage:
     today = portal.clock.today()
     with portal.uow(read_only=True) as uow:
         contracts = list(uow.contracts.for_subscriber(subscriber_id))
-        invoices = overview_in(uow, subscriber_id, contracts, today, unpaid_only=True)
+        invoices = overview_in(uow, subscriber_id, today, unpaid_only=True)
         active = [c for c in contracts if c.is_active(today)]
         readings = uow.readings.for_contracts([c.id for c in active]) if active else []
         alerts = alerts_in(uow, active, readings, today)
