@@ -76,6 +76,7 @@ def test_the_invoice_list_reads_in_two_statements_with_its_contract_numbers(engi
         overview = invoice_overview(portal, marie.id)
     assert len(selects) == 2  # the invoices with their contracts' numbers, the mandates
     numbers = {line.invoice.number: line.contract_number for line in overview.lines}
-    assert numbers == {"F100001-1": "C100001", "F100001-2": "D100001", **{f"G{k:02d}": "D100001" for k in range(invoices)}}
+    extra = {f"G{k:02d}": "D100001" for k in range(invoices)}
+    assert numbers == {"F100001-1": "C100001", "F100001-2": "D100001", **extra}
     assert [line.invoice.issued_on for line in overview.lines] == sorted(
         (line.invoice.issued_on for line in overview.lines), reverse=True)
