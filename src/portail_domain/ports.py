@@ -297,8 +297,9 @@ class InvoiceRepository(Protocol):
         """All invoices of all the subscriber's contracts, newest first."""
         ...
 
-    def numbered_for_subscriber(self, subscriber_id: uuid.UUID) -> Sequence[tuple[Invoice, str]]:
-        """``for_subscriber``, each invoice with its contract's number (one query: the list page's)."""
+    def listing(self, subscriber_id: uuid.UUID) -> tuple[Sequence[tuple[Invoice, str]], Sequence[Mandate]]:
+        """The list page's read, in one query: ``for_subscriber``, each invoice with its contract's
+        number, and the mandates of those contracts that are not pending (as ``mandates.for_contracts``)."""
         ...
 
     def lock(self, invoice_id: uuid.UUID) -> Invoice | None:

@@ -30,6 +30,7 @@ from portail_domain.model.contracts import Contract, MeterReading, Overconsumpti
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
 from portail_domain.model.mail import OutboxEntry, OutboxStatus, OutgoingMail
+from portail_domain.model.mandates import Mandate
 from portail_domain.model.reminders import ReminderCandidate, ReminderKind, SentReminder
 from portail_domain.model.request_desk import InternalNote, RequestQuery
 from portail_domain.model.requests import MoveDetails, ReferenceTaken, Request, RequestMessage, RequestStatus
@@ -37,6 +38,7 @@ from portail_domain.model.review import ReadingReview
 from portail_domain.model.schedules import Instalment
 from portail_domain.model.support import SearchHit, contract_keys, subscriber_keys
 from portail_domain.model.throttling import LoginAttempts
+from portail_domain.ports import MandateRepository
 
 from .backoffice import MemoryAudit, MemoryRecoveryCodes
 from .exchange import MemoryExchange
@@ -272,6 +274,7 @@ class MemoryInvoices(_Table):
     def __init__(self, rows: dict[Any, Any], contracts: MemoryContracts) -> None:
         super().__init__(rows, unique=("number",))
         self.contracts = contracts
+        self.mandates: MandateRepository | None = None  # set by the unit of work, which makes them after
 
     def by_number(self, number: str) -> Invoice | None:
         return self.one(number=number)
@@ -281,9 +284,11 @@ class MemoryInvoices(_Table):
         found = [i for i in self.rows.values() if i.contract_id in mine]
         return sorted(found, key=lambda i: (i.issued_on, i.number), reverse=True)
 
-    def numbered_for_subscriber(self, subscriber_id: uuid.UUID) -> list[tuple[Invoice, str]]:
+    def listing(self, subscriber_id: uuid.UUID) -> tuple[list[tuple[Invoice, str]], list[Mandate]]:
         numbers = {c.id: c.number for c in self.contracts.for_subscriber(subscriber_id)}
-        return [(i, numbers[i.contract_id]) for i in self.for_subscriber(subscriber_id)]
+        invoices = [(i, numbers[i.contract_id]) for i in self.for_subscriber(subscriber_id)]
+        assert self.mandates is not None
+        return invoices, list(self.mandates.for_contracts({i.contract_id for i, _number in invoices}))
 
     def lock(self, invoice_id: uuid.UUID) -> Invoice | None:
         return self.get(invoice_id)
@@ -623,6 +628,7 @@ class MemoryUnitOfWork:
         from .mandates import MemoryMandates  # built on this module's tables
 
         self.mandates = MemoryMandates(t["mandates"], self.contracts)
+        self.invoices.mandates = self.mandates
         self.exchange = MemoryExchange(self)
         self.audit = MemoryAudit(t["audit"])
         self.privacy = MemoryPrivacy(self, t["security_events"])

@@ -32,6 +32,7 @@ from portail_domain.model.contracts import Contract, MeterReading, Overconsumpti
 from portail_domain.model.documents import AddedBy, Document, DocumentFolder
 from portail_domain.model.errors import ReadingDuplicateDay
 from portail_domain.model.mail import OutboxEntry, OutgoingMail
+from portail_domain.model.mandates import Mandate, MandateStatus
 from portail_domain.model.reminders import ReminderCandidate, ReminderKind, SentReminder
 from portail_domain.model.request_desk import InternalNote, RequestQuery
 from portail_domain.model.requests import MoveDetails, ReferenceTaken, Request, RequestMessage, RequestStatus
@@ -333,11 +334,34 @@ class SqlInvoices(_Repository[Invoice]):
     def for_subscriber(self, subscriber_id: uuid.UUID) -> list[Invoice]:
         return self._all(self._FOR_SUBSCRIBER, {"subscriber_id": subscriber_id})
 
-    _NUMBERED = _FOR_SUBSCRIBER.add_columns(t.contracts.c.number.label("contract_number"))
+    # The list page in one statement: each invoice with its contract's number and, when that
+    # contract has mandates (not pending), one row per mandate (usually none, or one).
+    _LISTED = (t.invoices, t.sepa_mandates)
+    _LISTING = (
+        select(*[c.label(f"{n}_{c.name}") for n, table in enumerate(_LISTED) for c in table.c],
+               t.contracts.c.number.label("contract_number"))
+        .select_from(
+            t.invoices.join(t.contracts, t.contracts.c.id == t.invoices.c.contract_id)
+            .outerjoin(t.sepa_mandates, (t.sepa_mandates.c.contract_id == t.invoices.c.contract_id)
+                       & (t.sepa_mandates.c.status != MandateStatus.PENDING.value))
+        )
+        .where(t.contracts.c.subscriber_id == bindparam("subscriber_id"))
+        .order_by(t.invoices.c.issued_on.desc(), t.invoices.c.number.desc())
+    )
+    _LISTING_POSITIONS = _positions(_LISTING, _LISTED)
 
-    def numbered_for_subscriber(self, subscriber_id: uuid.UUID) -> list[tuple[Invoice, str]]:
-        rows = self.connection.execute(self._NUMBERED, {"subscriber_id": subscriber_id}).mappings().all()
-        return [(m.invoice_from_row(row), row["contract_number"]) for row in rows]
+    def listing(self, subscriber_id: uuid.UUID) -> tuple[list[tuple[Invoice, str]], list[Mandate]]:
+        invoice_at, mandate_at = self._LISTING_POSITIONS
+        invoice_id, mandate_id = dict(invoice_at)["id"], dict(mandate_at)["id"]
+        invoices: dict[uuid.UUID, tuple[Invoice, str]] = {}
+        mandates: dict[uuid.UUID, Mandate] = {}
+        for row in self.connection.execute(self._LISTING, {"subscriber_id": subscriber_id}).all():
+            if row[invoice_id] not in invoices:
+                invoice = m.invoice_from_row({name: row[i] for name, i in invoice_at})
+                invoices[invoice.id] = (invoice, row.contract_number)
+            if row[mandate_id] is not None and row[mandate_id] not in mandates:
+                mandates[row[mandate_id]] = m.mandate_from_row({name: row[i] for name, i in mandate_at})
+        return list(invoices.values()), list(mandates.values())
 
     def lock(self, invoice_id: uuid.UUID) -> Invoice | None:
         # FOR UPDATE on PostgreSQL; SQLite transactions are already exclusive (BEGIN IMMEDIATE).

@@ -34,11 +34,11 @@ from ..portal import Portal
 from ..ports import PaymentGateway, UnitOfWork
 from .documents import download
 from .mail import queue_mail
-from .mandates import direct_debits
+from .mandates import debits_by, direct_debits
 
 
 def invoice_overview(portal: Portal, subscriber_id: uuid.UUID, *, unpaid_only: bool = False) -> InvoiceOverview:
-    """All invoices of all the subscriber's contracts, newest first (two queries, whatever the count).
+    """All invoices of all the subscriber's contracts, newest first (one query, whatever the count).
 
     ``unpaid_only`` keeps the "À payer" tab: invoices to pay or partly paid. The total due
     and the next due date always count every unpaid invoice.
@@ -50,11 +50,11 @@ def invoice_overview(portal: Portal, subscriber_id: uuid.UUID, *, unpaid_only: b
 
 def overview_in(uow: UnitOfWork, subscriber_id: uuid.UUID, today: date, *,
                 unpaid_only: bool = False) -> InvoiceOverview:
-    """``invoice_overview`` inside the caller's unit of work (two queries: the invoices with
-    their contracts' numbers, the mandates that collect some)."""
-    numbered = uow.invoices.numbered_for_subscriber(subscriber_id)
+    """``invoice_overview`` inside the caller's unit of work (one query: the invoices with their
+    contracts' numbers and those contracts' mandates)."""
+    numbered, mandates = uow.invoices.listing(subscriber_id)
     invoices = [invoice for invoice, _number in numbered]
-    debits = direct_debits(uow, invoices, today)
+    debits = debits_by(mandates, invoices, today)
     unpaid = [i for i in invoices if i.payable]
     total = Money(sum(i.remaining.cents for i in unpaid))
     next_due = min((i.due_on for i in unpaid), default=None)

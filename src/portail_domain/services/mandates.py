@@ -9,7 +9,7 @@ import hashlib
 import io
 import logging
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 
 from ..model import errors
@@ -66,8 +66,13 @@ def contracts_on_direct_debit(uow: UnitOfWork, contract_ids: Collection[uuid.UUI
 
 def direct_debits(uow: UnitOfWork, invoices: Sequence[Invoice], today: date) -> dict[uuid.UUID, DirectDebit]:
     """Invoice id -> how a mandate collects it, for those of ``invoices`` that one does (one query)."""
+    return debits_by(uow.mandates.for_contracts({i.contract_id for i in invoices}), invoices, today)
+
+
+def debits_by(read: Iterable[Mandate], invoices: Sequence[Invoice], today: date) -> dict[uuid.UUID, DirectDebit]:
+    """``direct_debits`` given the mandates (not pending) of the invoices' contracts, already read."""
     mandates: dict[uuid.UUID, list[Mandate]] = {}
-    for mandate in uow.mandates.for_contracts({i.contract_id for i in invoices}):
+    for mandate in read:
         mandates.setdefault(mandate.contract_id, []).append(mandate)
     found: dict[uuid.UUID, DirectDebit] = {}
     for invoice in invoices:
