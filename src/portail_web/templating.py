@@ -245,7 +245,9 @@ def _with_limits(env: PortalEnvironment, values: dict[str, str], catalog: NullTr
         """Whether every placeholder of ``text`` is ``%(name)s`` (a ``%(count)d`` needs the number itself)."""
         found = formats.get(text)
         if found is None:
-            found = formats[text] = all(spec == "s" for spec in _PLACEHOLDER.findall(text))
+            found = all(spec == "s" for spec in _PLACEHOLDER.findall(text))
+            if len(formats) < CACHED_TEXTS:  # bounded as the texts are
+                formats[text] = found
         return found
 
     @pass_eval_context  # not pass_context: jinja2 copies the whole context for those when called in a loop

@@ -271,10 +271,10 @@ class MemoryOverconsumptionNotices(_Table):
 
 
 class MemoryInvoices(_Table):
-    def __init__(self, rows: dict[Any, Any], contracts: MemoryContracts) -> None:
+    def __init__(self, rows: dict[Any, Any], contracts: MemoryContracts, mandates: MandateRepository) -> None:
         super().__init__(rows, unique=("number",))
         self.contracts = contracts
-        self.mandates: MandateRepository | None = None  # set by the unit of work, which makes them after
+        self.mandates = mandates
 
     def by_number(self, number: str) -> Invoice | None:
         return self.one(number=number)
@@ -287,7 +287,6 @@ class MemoryInvoices(_Table):
     def listing(self, subscriber_id: uuid.UUID) -> tuple[list[tuple[Invoice, str]], list[Mandate]]:
         numbers = {c.id: c.number for c in self.contracts.for_subscriber(subscriber_id)}
         invoices = [(i, numbers[i.contract_id]) for i in self.for_subscriber(subscriber_id)]
-        assert self.mandates is not None
         return invoices, list(self.mandates.for_contracts({i.contract_id for i, _number in invoices}))
 
     def lock(self, invoice_id: uuid.UUID) -> Invoice | None:
@@ -614,7 +613,10 @@ class MemoryUnitOfWork:
         self.accounts = MemoryAccounts(t["accounts"], unique=("subscriber_id", "staff_id"))
         self.sessions = MemorySessions(t["sessions"], self.accounts, self.subscribers, self.staff)
         self.readings = MemoryReadings(t["readings"])
-        self.invoices = MemoryInvoices(t["invoices"], self.contracts)
+        from .mandates import MemoryMandates  # built on this module's tables
+
+        self.mandates = MemoryMandates(t["mandates"], self.contracts)
+        self.invoices = MemoryInvoices(t["invoices"], self.contracts, self.mandates)
         self.instalments = MemoryInstalments(t["instalments"])
         self.reminders = MemoryReminders(t["sent_reminders"], self.invoices, self.subscribers)
         self.payments = MemoryPayments(t["payments"])
@@ -625,10 +627,6 @@ class MemoryUnitOfWork:
         self.tokens = MemoryTokens(t["tokens"])
         self.throttles = MemoryThrottles(t["throttles"])
         self.overconsumption_notices = MemoryOverconsumptionNotices(t["overconsumption_notices"])
-        from .mandates import MemoryMandates  # built on this module's tables
-
-        self.mandates = MemoryMandates(t["mandates"], self.contracts)
-        self.invoices.mandates = self.mandates
         self.exchange = MemoryExchange(self)
         self.audit = MemoryAudit(t["audit"])
         self.privacy = MemoryPrivacy(self, t["security_events"])

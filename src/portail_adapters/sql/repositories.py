@@ -349,10 +349,11 @@ class SqlInvoices(_Repository[Invoice]):
         .order_by(t.invoices.c.issued_on.desc(), t.invoices.c.number.desc())
     )
     _LISTING_POSITIONS = _positions(_LISTING, _LISTED)
+    _LISTING_IDS = tuple(dict(positions)["id"] for positions in _LISTING_POSITIONS)  # invoice's, mandate's
 
     def listing(self, subscriber_id: uuid.UUID) -> tuple[list[tuple[Invoice, str]], list[Mandate]]:
         invoice_at, mandate_at = self._LISTING_POSITIONS
-        invoice_id, mandate_id = dict(invoice_at)["id"], dict(mandate_at)["id"]
+        invoice_id, mandate_id = self._LISTING_IDS
         invoices: dict[uuid.UUID, tuple[Invoice, str]] = {}
         mandates: dict[uuid.UUID, Mandate] = {}
         for row in self.connection.execute(self._LISTING, {"subscriber_id": subscriber_id}).all():
